@@ -1,0 +1,254 @@
+/* push_notify.c — per-process fan-out of store wake-ups (see the header). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "push_notify.h"
+
+struct push_notify_gen {
+    int      rfd;
+    int      wfd;        /* -1 once fired */
+    unsigned refs;
+};
+
+typedef struct {
+    push_notify_gen_t *gen;     /* NULL until a waiter needs one */
+    uint32_t           seen_version;
+    unsigned           waiters;
+    uint32_t           active_pos;  /* index in n->active while waiters > 0 */
+} local_channel_t;
+
+struct push_notify {
+    push_store_t       *store;
+    push_notify_stop_fn stop;
+    pthread_t           thread;
+    pthread_mutex_t     lock;
+    int                 stopping;
+    int                 exiting;
+    uint32_t            nslots;
+    local_channel_t    *channels;   /* one per store channel slot */
+    uint32_t           *active;     /* slots that have local waiters */
+    uint32_t            nactive;
+};
+
+static push_notify_gen_t *gen_create(void)
+{
+    int fds[2];
+    push_notify_gen_t *g = malloc(sizeof(*g));
+
+    if (!g) {
+        return NULL;
+    }
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        free(g);
+        return NULL;
+    }
+    g->rfd = fds[0];
+    g->wfd = fds[1];
+    g->refs = 0;
+    return g;
+}
+
+/* Closing the write end is the broadcast: every poller of rfd sees EOF. */
+static void gen_fire(push_notify_gen_t *g)
+{
+    if (g->wfd >= 0) {
+        close(g->wfd);
+        g->wfd = -1;
+    }
+    if (g->refs == 0) {
+        close(g->rfd);
+        free(g);
+    }
+}
+
+static void fire_channel(push_notify_t *n, local_channel_t *lc)
+{
+    (void)n;
+    if (lc->gen) {
+        gen_fire(lc->gen);
+        lc->gen = NULL;
+    }
+}
+
+static void *notifier_main(void *arg)
+{
+    push_notify_t *n = arg;
+    uint32_t seen = push_store_seq(n->store);
+
+    for (;;) {
+        /* The timeout only bounds how late a stop is noticed; delivery
+         * never depends on it. */
+        uint32_t cur = push_store_wait(n->store, seen, 1000);
+        uint32_t i;
+
+        pthread_mutex_lock(&n->lock);
+        if (n->exiting) {
+            pthread_mutex_unlock(&n->lock);
+            break;
+        }
+        if (!n->stopping && n->stop && n->stop()) {
+            n->stopping = 1;
+        }
+        if (n->stopping) {
+            for (i = 0; i < n->nactive; i++) {
+                fire_channel(n, &n->channels[n->active[i]]);
+            }
+        }
+        else if (cur != seen) {
+            for (i = 0; i < n->nactive; i++) {
+                local_channel_t *lc = &n->channels[n->active[i]];
+                uint32_t v = push_store_channel_version(n->store,
+                                                        n->active[i]);
+                if (v != lc->seen_version) {
+                    lc->seen_version = v;
+                    fire_channel(n, lc);
+                }
+            }
+        }
+        pthread_mutex_unlock(&n->lock);
+        seen = cur;
+    }
+    return NULL;
+}
+
+push_notify_t *push_notify_start(push_store_t *store, push_notify_stop_fn stop)
+{
+    push_store_stats_t st;
+    push_notify_t *n = calloc(1, sizeof(*n));
+    sigset_t all, old;
+    int rv;
+
+    if (!n) {
+        return NULL;
+    }
+    push_store_stats(store, 0, &st);
+    n->store = store;
+    n->stop = stop;
+    n->nslots = st.channel_slots;
+    n->channels = calloc(n->nslots, sizeof(*n->channels));
+    n->active = calloc(n->nslots, sizeof(*n->active));
+    if (!n->channels || !n->active
+        || pthread_mutex_init(&n->lock, NULL) != 0) {
+        free(n->channels);
+        free(n->active);
+        free(n);
+        return NULL;
+    }
+    /* httpd's signals (graceful restart, stop) must reach the MPM's own
+     * threads, never this one. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rv = pthread_create(&n->thread, NULL, notifier_main, n);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv != 0) {
+        pthread_mutex_destroy(&n->lock);
+        free(n->channels);
+        free(n->active);
+        free(n);
+        return NULL;
+    }
+    return n;
+}
+
+void push_notify_shutdown(push_notify_t *n)
+{
+    uint32_t i;
+
+    pthread_mutex_lock(&n->lock);
+    n->stopping = 1;
+    for (i = 0; i < n->nactive; i++) {
+        fire_channel(n, &n->channels[n->active[i]]);
+    }
+    pthread_mutex_unlock(&n->lock);
+}
+
+void push_notify_destroy(push_notify_t *n)
+{
+    push_notify_shutdown(n);
+    pthread_mutex_lock(&n->lock);
+    n->exiting = 1;
+    pthread_mutex_unlock(&n->lock);
+    /* Wakes every process's notifier once; the others just look again. */
+    push_store_wake_all(n->store);
+    pthread_join(n->thread, NULL);
+    pthread_mutex_destroy(&n->lock);
+    free(n->channels);
+    free(n->active);
+    free(n);
+}
+
+int push_notify_stopping(push_notify_t *n)
+{
+    int s;
+
+    pthread_mutex_lock(&n->lock);
+    s = n->stopping;
+    pthread_mutex_unlock(&n->lock);
+    return s;
+}
+
+push_notify_gen_t *push_notify_watch(push_notify_t *n, uint32_t slot)
+{
+    local_channel_t *lc;
+    push_notify_gen_t *g = NULL;
+
+    if (slot >= n->nslots) {
+        return NULL;
+    }
+    pthread_mutex_lock(&n->lock);
+    if (n->stopping) {
+        goto out;
+    }
+    lc = &n->channels[slot];
+    if (!lc->gen && !(lc->gen = gen_create())) {
+        goto out;
+    }
+    if (lc->waiters++ == 0) {
+        /* Versions seen from now on are compared against this one. */
+        lc->seen_version = push_store_channel_version(n->store, slot);
+        lc->active_pos = n->nactive;
+        n->active[n->nactive++] = slot;
+    }
+    g = lc->gen;
+    g->refs++;
+out:
+    pthread_mutex_unlock(&n->lock);
+    return g;
+}
+
+int push_notify_fd(const push_notify_gen_t *g)
+{
+    return g->rfd;
+}
+
+void push_notify_unwatch(push_notify_t *n, uint32_t slot, push_notify_gen_t *g)
+{
+    local_channel_t *lc = &n->channels[slot];
+
+    pthread_mutex_lock(&n->lock);
+    if (--g->refs == 0 && g->wfd < 0) {
+        close(g->rfd);
+        free(g);
+    }
+    if (--lc->waiters == 0) {
+        uint32_t moved = n->active[--n->nactive];
+
+        n->active[lc->active_pos] = moved;
+        n->channels[moved].active_pos = lc->active_pos;
+        if (lc->gen) {
+            /* No waiter holds it (refs is 0): just drop it. */
+            close(lc->gen->wfd);
+            close(lc->gen->rfd);
+            free(lc->gen);
+            lc->gen = NULL;
+        }
+    }
+    pthread_mutex_unlock(&n->lock);
+}
