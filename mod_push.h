@@ -1,0 +1,79 @@
+/* mod_push.h — what the transport handlers (long/short poll in
+ * mod_push.c, Server-Sent Events, WebSocket in mod_push_ws.c) share. */
+#ifndef MOD_PUSH_H
+#define MOD_PUSH_H
+
+#include "httpd.h"
+#include "ap_expr.h"
+#include "push_store.h"
+
+/* PushTransports bits; 0 means "not set in this section". */
+#define PUSH_TF_WEBSOCKET    0x01
+#define PUSH_TF_EVENTSOURCE  0x02
+#define PUSH_TF_LONGPOLL     0x04
+#define PUSH_TF_POLL         0x08
+
+enum { PUSH_FIRST_UNSET = 0, PUSH_FIRST_OLDEST, PUSH_FIRST_NEWEST };
+
+/* Per-directory configuration.  -1 (or NULL, or 0 for the enums) means
+ * unset, so a child section inherits whatever its parent set; the
+ * push_conf_* accessors apply the documented defaults. */
+typedef struct {
+    ap_expr_info_t     *channel;
+    int                 transports;
+    int                 buffer_length;
+    apr_int64_t         message_timeout;
+    apr_off_t           max_message_size;
+    apr_int64_t         longpoll_timeout;
+    apr_int64_t         ping_interval;
+    int                 first_message;
+    apr_array_header_t *allow_origins;   /* of const char * */
+    int                 ws_publish;
+    int                 ws_deflate;
+} push_dir_conf;
+
+int          push_conf_transports(const push_dir_conf *c);
+apr_uint32_t push_conf_buffer_length(const push_dir_conf *c);
+apr_uint32_t push_conf_message_timeout(const push_dir_conf *c);
+apr_off_t    push_conf_max_message_size(const push_dir_conf *c);
+apr_int64_t  push_conf_longpoll_timeout(const push_dir_conf *c);
+apr_int64_t  push_conf_ping_interval(const push_dir_conf *c);
+int          push_conf_first_newest(const push_dir_conf *c);
+
+/* Replies `status` with a one-line plain-text reason; returns OK. */
+int push_reply_text(request_rec *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* CORS response headers when the request's Origin is allowed. */
+void push_add_cors(request_rec *r, const push_dir_conf *conf);
+/* 1 when there is no Origin, no PushAllowOrigin, or the origin is allowed. */
+int  push_origin_ok(request_rec *r, const push_dir_conf *conf);
+
+/* The request's channel id, or NULL after replying 400/500. */
+const char *push_request_channel(request_rec *r, const push_dir_conf *conf);
+
+/* The client's cursor: 1 given, 0 none, -1 malformed (400 sent). */
+int push_request_cursor(request_rec *r, push_msgid_t *cursor);
+
+/* Per-child subscriber places (PushMaxSubscribersPerChild). */
+int  push_subscriber_enter(request_rec *r);   /* 0: refused, 503 sent */
+void push_subscriber_leave(void);
+
+push_store_t *push_get_store(void);
+
+typedef enum {
+    PUSH_WAIT_MESSAGE,      /* *msg holds the next message */
+    PUSH_WAIT_GONE,         /* the channel was deleted */
+    PUSH_WAIT_TIMEOUT,      /* deadline passed (or not waiting) */
+    PUSH_WAIT_PING,         /* idle for ping_every: send a keep-alive */
+    PUSH_WAIT_STOPPING,     /* the server is stopping or restarting */
+    PUSH_WAIT_CLIENT_GONE   /* the client hung up */
+} push_wait_e;
+
+push_wait_e push_wait_next(request_rec *r, const push_sub_t *sub,
+                           const push_msgid_t *cursor, apr_time_t deadline,
+                           apr_interval_time_t ping_every, int wait,
+                           push_message_t *msg, int *gap,
+                           push_msgid_t *gap_id);
+
+#endif
