@@ -1,0 +1,175 @@
+package PushTest;
+# A small raw-socket HTTP/1.1 client for the mod_push suite: tests need to
+# hold requests open, read responses incrementally and time them, which a
+# high-level client hides.
+use strict;
+use warnings;
+
+use Exporter 'import';
+use IO::Socket::INET ();
+use IO::Select ();
+use Time::HiRes qw(time sleep);
+use JSON::PP ();
+use Apache::TestRequest ();
+
+our @EXPORT = qw(conn request publish push_status start_request
+                 read_response fresh_channel wait_for json);
+
+my $seq = 0;
+
+sub hostport { Apache::TestRequest::hostport() }
+
+# A channel name no other test (or earlier run) has used.
+sub fresh_channel {
+    my $tag = shift || 'ch';
+    return sprintf "%s-%d-%d-%d", $tag, $$, int(time * 1000) % 100000000,
+        ++$seq;
+}
+
+sub json { JSON::PP::decode_json($_[0]) }
+
+# A connection: { sock => IO::Socket, buf => bytes read but not consumed }.
+sub conn {
+    my ($host, $port) = split /:/, hostport();
+    my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                     Proto => 'tcp', Timeout => 10)
+        or die "connect to $host:$port: $!";
+    $sock->autoflush(1);
+    return { sock => $sock, buf => '' };
+}
+
+# Sends a request on $c (a new connection unless given).
+sub start_request {
+    my ($method, $path, %o) = @_;
+    my $c = $o{conn} || conn();
+    my $body = defined $o{body} ? $o{body} : undef;
+    my $req = "$method $path HTTP/1.1\r\nHost: " . hostport() . "\r\n";
+    my %h = %{ $o{headers} || {} };
+    for my $k (sort keys %h) {
+        $req .= "$k: $h{$k}\r\n";
+    }
+    if (defined $body && !$o{chunked}) {
+        $req .= "Content-Length: " . length($body) . "\r\n";
+    }
+    $req .= "Transfer-Encoding: chunked\r\n" if $o{chunked};
+    $req .= "Connection: close\r\n" if $o{close};
+    $req .= "\r\n";
+    if ($o{chunked}) {
+        for my $piece (@{ $o{chunked} }) {
+            $req .= sprintf("%x\r\n", length $piece) . $piece . "\r\n";
+        }
+        $req .= "0\r\n\r\n";
+    }
+    elsif (defined $body) {
+        $req .= $body;
+    }
+    my $off = 0;
+    while ($off < length $req) {
+        my $n = syswrite($c->{sock}, $req, length($req) - $off, $off);
+        last unless defined $n;    # the server may refuse early (413)
+        $off += $n;
+    }
+    $c->{method} = $method;
+    return $c;
+}
+
+# Reads more bytes into $c->{buf}; 0 at EOF or timeout.
+sub _fill {
+    my ($c, $deadline) = @_;
+    my $left = $deadline - time;
+    return 0 if $left <= 0;
+    my $sel = IO::Select->new($c->{sock});
+    return 0 unless $sel->can_read($left);
+    my $n = sysread($c->{sock}, my $chunk, 65536);
+    return 0 unless $n;
+    $c->{buf} .= $chunk;
+    return 1;
+}
+
+# One response from $c, or undef on timeout/EOF: { status, reason,
+# headers => {lc name => value}, body, elapsed }.
+sub read_response {
+    my ($c, $timeout) = @_;
+    $timeout ||= 10;
+    my $t0 = time;
+    my $deadline = $t0 + $timeout;
+    while ($c->{buf} !~ /\r\n\r\n/) {
+        _fill($c, $deadline) or return undef;
+    }
+    $c->{buf} =~ s/^(.*?)\r\n\r\n//s;
+    my ($line, @hl) = split /\r\n/, $1;
+    my ($status, $reason) = $line =~ m{^HTTP/1\.\d (\d{3}) ?(.*)$}
+        or die "bad status line: $line";
+    my %h;
+    for (@hl) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $k = lc $k;
+        $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
+    }
+    my $body = '';
+    my $no_body = ($c->{method} || '') eq 'HEAD' || $status == 204
+        || $status == 304 || $status < 200;
+    if ($no_body) {
+    }
+    elsif (($h{'transfer-encoding'} || '') =~ /chunked/i) {
+        for (;;) {
+            while ($c->{buf} !~ /\r\n/) { _fill($c, $deadline) or return undef }
+            $c->{buf} =~ s/^([0-9a-fA-F]+)[^\r]*\r\n// or die "bad chunk";
+            my $len = hex $1;
+            while (length($c->{buf}) < $len + 2) {
+                _fill($c, $deadline) or return undef;
+            }
+            $body .= substr($c->{buf}, 0, $len);
+            substr($c->{buf}, 0, $len + 2) = '';
+            if ($len == 0) { last }
+        }
+    }
+    elsif (defined $h{'content-length'}) {
+        my $len = $h{'content-length'};
+        while (length($c->{buf}) < $len) {
+            _fill($c, $deadline) or return undef;
+        }
+        $body = substr($c->{buf}, 0, $len);
+        substr($c->{buf}, 0, $len) = '';
+    }
+    else {
+        1 while _fill($c, $deadline);
+        $body = $c->{buf};
+        $c->{buf} = '';
+    }
+    return { status => $status, reason => $reason, headers => \%h,
+             body => $body, elapsed => time - $t0 };
+}
+
+# A whole request/response on a fresh connection (or $o{conn}).
+sub request {
+    my ($method, $path, %o) = @_;
+    my $c = start_request($method, $path, %o);
+    my $r = read_response($c, $o{timeout} || 10);
+    close $c->{sock} unless $o{conn};
+    return $r;
+}
+
+sub publish {
+    my ($channel, $body, %o) = @_;
+    my $path = $o{path} || "/pub/$channel";
+    return request('POST', $path, body => $body, headers => $o{headers});
+}
+
+sub push_status {
+    my $r = request('GET', '/status');
+    return json($r->{body});
+}
+
+# Polls $cond every 20 ms until it is true or $timeout passes.
+sub wait_for {
+    my ($cond, $timeout) = @_;
+    my $deadline = time + ($timeout || 5);
+    while (time < $deadline) {
+        return 1 if $cond->();
+        sleep 0.02;
+    }
+    return $cond->() ? 1 : 0;
+}
+
+1;

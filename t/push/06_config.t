@@ -1,0 +1,67 @@
+# Bad configuration is refused at startup with a message naming the
+# directive and what it accepts.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test;
+use Apache::TestUtil;
+use Apache::TestConfig ();
+use File::Temp qw(tempdir);
+
+my @cases = (
+    ['PushSharedMemorySize 12Q',        qr/PushSharedMemorySize: '12Q' is not a size/],
+    ['PushSharedMemorySize 1K',         qr/PushSharedMemorySize: .*64K/],
+    ['PushMaxSubscribersPerChild 0',    qr/PushMaxSubscribersPerChild: expects/],
+    ['<Location /x>\nPushTransports longpoll carrier-pigeon\n</Location>',
+                                        qr/PushTransports: unknown transport 'carrier-pigeon' \(accepted: websocket eventsource longpoll poll\)/],
+    ['<Location /x>\nPushMessageBufferLength 0\n</Location>',
+                                        qr/PushMessageBufferLength: expects/],
+    ['<Location /x>\nPushMessageTimeout soon\n</Location>',
+                                        qr/PushMessageTimeout: expects/],
+    ['<Location /x>\nPushMaxMessageSize 2G\n</Location>',
+                                        qr/PushMaxMessageSize: '2G'/],
+    ['<Location /x>\nPushLongPollTimeout -1\n</Location>',
+                                        qr/PushLongPollTimeout: expects/],
+    ['<Location /x>\nPushFirstMessage middle\n</Location>',
+                                        qr/PushFirstMessage: expects 'oldest' or 'newest'/],
+    ['<Location /x>\nPushAllowOrigin example.com\n</Location>',
+                                        qr/PushAllowOrigin: 'example.com'/],
+    ['<Location /x>\nPushChannel "%{unbalanced"\n</Location>',
+                                        qr/PushChannel: cannot parse/],
+    ['<VirtualHost *:1>\nPushSharedMemorySize 8M\n</VirtualHost>',
+                                        qr/PushSharedMemorySize.*cannot occur within <VirtualHost>/],
+);
+plan tests => 2 * @cases + 1;
+
+my $cfg = Apache::Test::config();
+my $vars = $cfg->{vars};
+my $httpd = $vars->{httpd};
+my $t_dir = $vars->{t_dir};
+my $module = "$t_dir/../.libs/mod_push.so";
+my $dir = tempdir(CLEANUP => 1);
+
+# The MPM and core modules the suite itself loads.
+open my $fh, '<', "$t_dir/conf/httpd.conf" or die $!;
+my @load = grep { /^\s*LoadModule\s+(mpm_\w+|authz_core_module)\s/ } <$fh>;
+close $fh;
+
+sub check {
+    my ($directive) = @_;
+    $directive =~ s/\\n/\n/g;
+    my $conf = "$dir/httpd.conf";
+    open my $out, '>', $conf or die $!;
+    print $out "ServerRoot $dir\nServerName localhost\nListen 127.0.0.1:1\n",
+        "ErrorLog $dir/error_log\nPidFile $dir/httpd.pid\n",
+        "DefaultRuntimeDir $dir\n", @load,
+        "LoadModule push_module $module\n", "$directive\n";
+    close $out;
+    my $output = `$httpd -t -f $conf 2>&1`;
+    return ($? >> 8, $output);
+}
+
+my ($rc, $out) = check('PushSharedMemorySize 8M');
+ok t_cmp($rc, 0, "a good config passes: $out");
+for my $case (@cases) {
+    my ($rc, $out) = check($case->[0]);
+    ok $rc != 0;
+    ok t_cmp($out, $case->[1], $case->[0]);
+}

@@ -1,0 +1,54 @@
+# A graceful restart keeps every buffered message and id, and ends
+# waiting long polls promptly instead of hanging.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test;
+use Apache::TestUtil;
+use PushTest;
+use Time::HiRes qw(time sleep);
+
+plan tests => 9;
+
+my $vars = Apache::Test::config()->{vars};
+my $pidfile = "$vars->{t_logs}/httpd.pid";
+
+my $ch = fresh_channel('restart');
+my @ids = map { json(publish($ch, "r$_")->{body})->{last_message_id} } 1 .. 3;
+my $created = push_status()->{store_created};
+
+my $w = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $ids[-1] });
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 1 }, 5);
+
+open my $fh, '<', $pidfile or die "$pidfile: $!";
+chomp(my $pid = <$fh>);
+close $fh;
+my $t = time;
+kill 'USR1', $pid or die "kill: $!";
+
+# The waiting long poll ends with a clean 304 carrying its cursor.
+my $r = read_response($w, 15);
+my $took = time - $t;
+t_debug("long poll ended ${took}s after the graceful restart");
+ok $r && $r->{status} == 304;
+ok $took < 10;
+my ($ct, $cn) = split /:/, $ids[-1];
+ok $r && $r->{headers}{etag} eq $cn;
+
+# The server comes back with the same store.
+ok wait_for(sub { my $x = eval { request('GET', '/status', timeout => 2) };
+                  $x && $x->{status} == 200 }, 20);
+ok push_status()->{store_created} == $created;
+my $info = json(request('GET', "/pub/$ch")->{body});
+ok $info->{messages} == 3 && $info->{last_message_id} eq $ids[-1];
+my @walk;
+my $cur;
+for (1 .. 3) {
+    my $x = request('GET', "/sub/$ch", $cur ? (headers => { 'Last-Event-ID' => $cur }) : ());
+    push @walk, $x->{body};
+    $cur = $x->{headers}{'x-push-message-id'};
+}
+ok "@walk" eq 'r1 r2 r3';
+# Ids keep increasing.
+my ($nt, $nn) = split /:/, json(publish($ch, 'r4')->{body})->{last_message_id};
+my ($lt, $ln) = split /:/, $ids[-1];
+ok $nt > $lt || ($nt == $lt && $nn > $ln);
