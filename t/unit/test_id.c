@@ -1,0 +1,231 @@
+/* test_id.c — unit tests for push_id.c: message ids, entity tags and
+ * channel names.  No framework: CHECK counts, prints failures with their
+ * line, and main() ends with one summary line and the exit status. */
+#include <stdio.h>
+#include <string.h>
+
+#include "push_id.h"
+
+static int passed, failed;
+
+#define CHECK(cond) \
+    do { \
+        if (cond) { \
+            passed++; \
+        } \
+        else { \
+            failed++; \
+            printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        } \
+    } while (0)
+
+/* Parses a C string; the length excludes the NUL so nothing can lean on
+ * it, and the fill value shows whether a failure left *out alone. */
+static int parse(const char *s, push_msgid_t *out)
+{
+    out->time = -7;
+    out->tag = 7;
+    return push_msgid_parse(s, strlen(s), out);
+}
+
+static int parses_to(const char *s, int64_t t, uint32_t n)
+{
+    push_msgid_t id;
+
+    return parse(s, &id) == 0 && id.time == t && id.tag == n;
+}
+
+static int rejects(const char *s)
+{
+    push_msgid_t id;
+
+    return parse(s, &id) == -1;
+}
+
+static void test_msgid_parse(void)
+{
+    push_msgid_t id;
+
+    CHECK(parses_to("0:0", 0, 0));
+    CHECK(parses_to("1700000000:3", 1700000000, 3));
+    CHECK(parses_to("9223372036854775807:4294967295",
+                    INT64_MAX, UINT32_MAX));
+    /* Leading zeros are allowed, in both parts. */
+    CHECK(parses_to("0001700000000:007", 1700000000, 7));
+    CHECK(parses_to("00000000000000000000000000001:0", 1, 0));
+
+    CHECK(rejects(""));
+    CHECK(rejects(":"));
+    CHECK(rejects(":1"));
+    CHECK(rejects("1:"));
+    CHECK(rejects("1"));
+    CHECK(rejects("-1:0"));
+    CHECK(rejects("+1:0"));
+    CHECK(rejects("1:-0"));
+    CHECK(rejects("1:+0"));
+    CHECK(rejects(" 1:0"));
+    CHECK(rejects("1 :0"));
+    CHECK(rejects("1: 0"));
+    CHECK(rejects("1:0 "));
+    CHECK(rejects("1:0x"));
+    CHECK(rejects("1:0:0"));
+    CHECK(rejects("0x10:0"));
+    CHECK(rejects("1.5:0"));
+    CHECK(rejects("9223372036854775808:0"));      /* 2^63 */
+    CHECK(rejects("99999999999999999999:0"));     /* wraps 2^64 too */
+    CHECK(rejects("1:4294967296"));               /* 2^32 */
+    CHECK(rejects("1:18446744073709551617"));
+
+    /* Explicit lengths: bytes past len are not looked at, a NUL inside
+     * len is junk, and a NULL string is only an error. */
+    CHECK(push_msgid_parse("12:34xyz", 5, &id) == 0
+          && id.time == 12 && id.tag == 34);
+    CHECK(push_msgid_parse("12:3", 3, &id) == -1);
+    CHECK(push_msgid_parse("1:2\0" "3", 5, &id) == -1);
+    CHECK(push_msgid_parse(NULL, 0, &id) == -1);
+
+    id.time = 5;
+    id.tag = 6;
+    CHECK(push_msgid_parse("x", 1, &id) == -1 && id.time == 5 && id.tag == 6);
+}
+
+static void test_msgid_format(void)
+{
+    char buf[PUSH_MSGID_MAX_LEN];
+    push_msgid_t id, back;
+    size_t n;
+
+    id.time = 0;
+    id.tag = 0;
+    n = push_msgid_format(&id, buf);
+    CHECK(n == 3 && strcmp(buf, "0:0") == 0);
+
+    id.time = 1700000000;
+    id.tag = 12;
+    n = push_msgid_format(&id, buf);
+    CHECK(n == 13 && strcmp(buf, "1700000000:12") == 0);
+
+    id.time = INT64_MAX;
+    id.tag = UINT32_MAX;
+    n = push_msgid_format(&id, buf);
+    CHECK(n == 30 && strcmp(buf, "9223372036854775807:4294967295") == 0);
+    CHECK(n < PUSH_MSGID_MAX_LEN);
+    CHECK(push_msgid_parse(buf, n, &back) == 0
+          && push_msgid_cmp(&id, &back) == 0);
+}
+
+static void test_msgid_cmp(void)
+{
+    push_msgid_t a = {10, 5}, b = {10, 6}, c = {11, 0}, z = {0, 0};
+    push_msgid_t big = {10, UINT32_MAX}, neg = {-1, 0};
+
+    CHECK(push_msgid_cmp(&a, &a) == 0);
+    CHECK(push_msgid_cmp(&a, &b) == -1);
+    CHECK(push_msgid_cmp(&b, &a) == 1);
+    CHECK(push_msgid_cmp(&b, &c) == -1);
+    CHECK(push_msgid_cmp(&c, &b) == 1);
+    CHECK(push_msgid_cmp(&z, &a) == -1);
+    /* Time dominates however large the tag; the tag is unsigned. */
+    CHECK(push_msgid_cmp(&big, &c) == -1);
+    CHECK(push_msgid_cmp(&big, &a) == 1);
+    CHECK(push_msgid_cmp(&neg, &z) == -1);
+}
+
+static int etag_is(const char *s, uint32_t want)
+{
+    uint32_t tag = 12345;
+
+    return push_etag_parse(s, strlen(s), &tag) == 0 && tag == want;
+}
+
+static int etag_rejects(const char *s)
+{
+    uint32_t tag = 12345;
+
+    return push_etag_parse(s, strlen(s), &tag) == -1 && tag == 12345;
+}
+
+static void test_etag(void)
+{
+    CHECK(etag_is("0", 0));
+    CHECK(etag_is("7", 7));
+    CHECK(etag_is("\"7\"", 7));
+    CHECK(etag_is("W/\"7\"", 7));
+    CHECK(etag_is("W/7", 7));
+    CHECK(etag_is("  \"42\"\t", 42));
+    CHECK(etag_is(" W/\"42\" ", 42));
+    CHECK(etag_is("\"4294967295\"", UINT32_MAX));
+    CHECK(etag_is("007", 7));
+
+    CHECK(etag_rejects(""));
+    CHECK(etag_rejects("   "));
+    CHECK(etag_rejects("\"\""));
+    CHECK(etag_rejects("\""));
+    CHECK(etag_rejects("\"7"));
+    CHECK(etag_rejects("7\""));
+    CHECK(etag_rejects("W/"));
+    CHECK(etag_rejects("W/\"\""));
+    CHECK(etag_rejects("w/\"7\""));         /* the marker is case-sensitive */
+    CHECK(etag_rejects("W/ \"7\""));
+    CHECK(etag_rejects("\" 7\""));
+    CHECK(etag_rejects("\"7 \""));
+    CHECK(etag_rejects("\"4294967296\""));
+    CHECK(etag_rejects("-1"));
+    CHECK(etag_rejects("+1"));
+    CHECK(etag_rejects("\"7\", \"8\""));    /* lists are not ours to take */
+    CHECK(etag_rejects("*"));
+    CHECK(etag_rejects("1:2"));
+    CHECK(etag_rejects("abc"));
+}
+
+static void test_channel_id(void)
+{
+    char buf[300];
+    int c, ok;
+
+    CHECK(!push_channel_id_valid("", 0));
+    CHECK(!push_channel_id_valid(NULL, 0));
+    CHECK(push_channel_id_valid("a", 1));
+
+    memset(buf, 'x', sizeof(buf));
+    CHECK(push_channel_id_valid(buf, 255));
+    CHECK(!push_channel_id_valid(buf, 256));
+
+    CHECK(push_channel_id_valid("ABCXYZ", 6));
+    CHECK(push_channel_id_valid("abcxyz", 6));
+    CHECK(push_channel_id_valid("0123456789", 10));
+    CHECK(push_channel_id_valid("_", 1));
+    CHECK(push_channel_id_valid(".", 1));
+    CHECK(push_channel_id_valid("~", 1));
+    CHECK(push_channel_id_valid("-", 1));
+    CHECK(push_channel_id_valid("room-1.chat_x~y", 15));
+
+    CHECK(!push_channel_id_valid("a/b", 3));
+    CHECK(!push_channel_id_valid("a b", 3));
+    CHECK(!push_channel_id_valid("a%20b", 5));
+    CHECK(!push_channel_id_valid("caf\xc3\xa9", 5));
+    CHECK(!push_channel_id_valid("a\0b", 3));
+    CHECK(!push_channel_id_valid("a:b", 3));
+    CHECK(!push_channel_id_valid("\xff", 1));
+
+    /* Exactly the 66 documented bytes pass, all 256 values tried. */
+    ok = 0;
+    for (c = 0; c < 256; c++) {
+        char ch = (char)c;
+
+        ok += push_channel_id_valid(&ch, 1);
+    }
+    CHECK(ok == 26 + 26 + 10 + 4);
+}
+
+int main(void)
+{
+    test_msgid_parse();
+    test_msgid_format();
+    test_msgid_cmp();
+    test_etag();
+    test_channel_id();
+
+    printf("test_id: %d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}

@@ -1,0 +1,1251 @@
+/* test_store.c — unit tests for push_store.c.
+ *
+ * Each test lays a store over an anonymous MAP_SHARED mapping, the same
+ * kind of memory httpd children share, so forked children here exercise
+ * the cross-process paths (futex waits, the robust lock, a holder dying).
+ * Time is passed in explicitly everywhere except where a test measures
+ * how fast a wake-up arrives. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "push_store.h"
+
+/* Defined by push_store.c for this test only; see there. */
+extern void (*push_store_test_crash_hook)(int where);
+
+static int passed, failed;
+
+#define CHECK(cond) \
+    do { \
+        if (cond) { \
+            passed++; \
+        } \
+        else { \
+            failed++; \
+            printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        } \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+
+static void *map_region(size_t size)
+{
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+    if (mem == MAP_FAILED) {
+        perror("mmap");
+        exit(2);
+    }
+    return mem;
+}
+
+static push_store_t *new_store(size_t size, int64_t now, void **mem)
+{
+    push_store_t *s;
+
+    *mem = map_region(size);
+    s = push_store_format(*mem, size, now);
+    if (s == NULL) {
+        fprintf(stderr, "push_store_format failed\n");
+        exit(2);
+    }
+    return s;
+}
+
+/* A bump allocator standing in for a request pool: push_store_next
+ * copies into it and nothing is freed until the arena is. */
+typedef struct {
+    char  *buf;
+    size_t used;
+    size_t cap;
+} arena_t;
+
+static arena_t arena;
+
+static void *arena_alloc(void *ctx, size_t size)
+{
+    arena_t *a = ctx;
+    void *p;
+
+    size = (size + 15) & ~(size_t)15;
+    if (a->cap - a->used < size) {
+        a->used = 0;           /* tests only keep the newest few copies */
+        if (size > a->cap) {
+            return NULL;
+        }
+    }
+    p = a->buf + a->used;
+    a->used += size;
+    return p;
+}
+
+static push_status_e pub_full(push_store_t *s, const char *chan,
+                              const char *body, size_t body_len,
+                              const char *ct, const char *ev,
+                              uint32_t buffer_length, uint32_t timeout,
+                              int64_t now, push_msgid_t *id,
+                              push_channel_info_t *info)
+{
+    push_message_t m;
+    push_limits_t lim;
+
+    memset(&m, 0, sizeof(m));
+    m.body = body;
+    m.body_len = body_len;
+    m.content_type = ct;
+    m.content_type_len = ct ? strlen(ct) : 0;
+    m.event = ev;
+    m.event_len = ev ? strlen(ev) : 0;
+    lim.buffer_length = buffer_length;
+    lim.timeout = timeout;
+    return push_store_publish(s, chan, strlen(chan), &m, &lim, now, id, info);
+}
+
+static push_status_e pub(push_store_t *s, const char *chan, const char *body,
+                         uint32_t buffer_length, uint32_t timeout,
+                         int64_t now, push_msgid_t *id)
+{
+    return pub_full(s, chan, body, strlen(body), NULL, NULL,
+                    buffer_length, timeout, now, id, NULL);
+}
+
+static push_status_e info_of(push_store_t *s, const char *chan, int64_t now,
+                             push_channel_info_t *info)
+{
+    return push_store_info(s, chan, strlen(chan), now, info);
+}
+
+static push_status_e sub_to(push_store_t *s, const char *chan,
+                            push_transport_e t, int64_t now, push_sub_t *sub)
+{
+    return push_store_subscribe(s, chan, strlen(chan), t, now, sub, NULL);
+}
+
+static push_status_e next_msg(push_store_t *s, const push_sub_t *sub,
+                              const push_msgid_t *cursor, int64_t now,
+                              push_message_t *m, int *gap, push_msgid_t *gid)
+{
+    return push_store_next(s, sub, cursor, now, arena_alloc, &arena, m,
+                           gap, gid);
+}
+
+static int id_is(const push_msgid_t *id, int64_t t, uint32_t n)
+{
+    return id->time == t && id->tag == n;
+}
+
+static push_msgid_t mkid(int64_t t, uint32_t n)
+{
+    push_msgid_t id;
+
+    id.time = t;
+    id.tag = n;
+    return id;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* Walks a channel from the oldest message, checking that ids rise
+ * strictly and that the decimal numbers after `prefix` in the bodies are
+ * consecutive.  Returns the count, and the first and last numbers. */
+static int walk_numbered(push_store_t *s, const char *chan, const char *prefix,
+                         int64_t now, long *first, long *last)
+{
+    push_sub_t sub;
+    push_message_t m;
+    push_msgid_t cursor = {0, 0};
+    size_t plen = strlen(prefix);
+    int n = 0, ok = 1;
+
+    if (sub_to(s, chan, PUSH_TRANSPORT_POLL, now, &sub) != PUSH_OK) {
+        return -1;
+    }
+    *first = *last = -1;
+    while (next_msg(s, &sub, n ? &cursor : NULL, now, &m, NULL, NULL)
+           == PUSH_FOUND) {
+        long v;
+
+        if (n && push_msgid_cmp(&m.id, &cursor) <= 0) {
+            ok = 0;
+        }
+        if (m.body_len < plen || memcmp(m.body, prefix, plen) != 0) {
+            ok = 0;
+            break;
+        }
+        v = strtol(m.body + plen, NULL, 10);
+        if (n == 0) {
+            *first = v;
+        }
+        else if (v != *last + 1) {
+            ok = 0;
+        }
+        *last = v;
+        cursor = m.id;
+        n++;
+    }
+    push_store_unsubscribe(s, &sub);
+    return ok ? n : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                               */
+
+static void test_format_attach(void)
+{
+    size_t size = 1 << 20;
+    void *mem = map_region(size);
+    push_store_t *s;
+    push_store_stats_t st;
+    push_msgid_t id;
+    push_channel_info_t info;
+
+    CHECK(push_store_format(mem, PUSH_STORE_MIN_SIZE - 8, 100) == NULL);
+    CHECK(push_store_format((char *)mem + 4, size - 64, 100) == NULL);
+    CHECK(push_store_attach(mem, size) == NULL);      /* zeroes, no store */
+
+    s = push_store_format(mem, size, 100);
+    CHECK(s == mem);
+    CHECK(push_store_attach(mem, size) == s);
+    CHECK(push_store_attach(mem, size - 4096) == NULL);
+    CHECK(push_store_attach(mem, size + 4096) == NULL);
+
+    push_store_stats(s, 100, &st);
+    CHECK(st.channels == 0 && st.channel_slots >= 16 && st.messages == 0
+          && st.published == 0 && st.evicted == 0 && st.expired == 0
+          && st.bytes_used == 0 && st.bytes_total == size
+          && st.created == 100 && st.recoveries == 0);
+
+    /* A store survives re-attaching, messages and all. */
+    CHECK(pub(s, "keep", "hello", 10, 0, 100, &id) == PUSH_OK);
+    s = push_store_attach(mem, size);
+    CHECK(s != NULL && info_of(s, "keep", 100, &info) == PUSH_OK
+          && info.messages == 1 && push_msgid_cmp(&info.last_id, &id) == 0);
+
+    /* A damaged magic is refused. */
+    ((unsigned char *)mem)[0] ^= 0x40;
+    CHECK(push_store_attach(mem, size) == NULL);
+    ((unsigned char *)mem)[0] ^= 0x40;
+    CHECK(push_store_attach(mem, size) == s);
+
+    /* The smallest store works and has its 16 slots. */
+    s = push_store_format(mem, PUSH_STORE_MIN_SIZE, 100);
+    CHECK(s != NULL);
+    push_store_stats(s, 100, &st);
+    CHECK(st.channel_slots >= 16 && st.bytes_total == PUSH_STORE_MIN_SIZE);
+    munmap(mem, size);
+}
+
+static void test_bad_args(void)
+{
+    void *mem;
+    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    char big[300];
+    push_message_t m;
+    push_limits_t lim = {10, 0};
+    push_sub_t sub;
+    push_channel_info_t info;
+
+    memset(big, 'a', sizeof(big));
+    memset(&m, 0, sizeof(m));
+    m.body = "x";
+    m.body_len = 1;
+    CHECK(push_store_publish(s, "c", 0, &m, &lim, 1000, NULL, NULL)
+          == PUSH_BAD_ARG);
+    CHECK(push_store_publish(s, big, 256, &m, &lim, 1000, NULL, NULL)
+          == PUSH_BAD_ARG);
+    CHECK(push_store_publish(s, big, 255, &m, &lim, 1000, NULL, NULL)
+          == PUSH_OK);
+    m.content_type = big;
+    m.content_type_len = 256;
+    CHECK(push_store_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
+          == PUSH_BAD_ARG);
+    m.content_type_len = 255;
+    m.event = big;
+    m.event_len = 256;
+    CHECK(push_store_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
+          == PUSH_BAD_ARG);
+    m.event_len = 255;
+    CHECK(push_store_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
+          == PUSH_OK);
+    lim.buffer_length = 0;
+    CHECK(push_store_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
+          == PUSH_BAD_ARG);
+    CHECK(push_store_info(s, "c", 0, 1000, &info) == PUSH_BAD_ARG);
+    CHECK(push_store_delete(s, big, 256, 1000, &info) == PUSH_BAD_ARG);
+    CHECK(push_store_subscribe(s, "c", 1, PUSH_TRANSPORT_COUNT, 1000, &sub,
+                               NULL) == PUSH_BAD_ARG);
+    CHECK(push_store_subscribe(s, "", 0, PUSH_TRANSPORT_POLL, 1000, &sub,
+                               NULL) == PUSH_BAD_ARG);
+    /* A sub naming no slot at all is just gone. */
+    sub.slot = 0xfffffff0u;
+    sub.epoch = 0;
+    sub.transport = PUSH_TRANSPORT_POLL;
+    CHECK(next_msg(s, &sub, NULL, 1000, &m, NULL, NULL) == PUSH_GONE);
+    push_store_unsubscribe(s, &sub);       /* must not crash */
+    CHECK(push_store_channel_version(s, 0xfffffff0u) == 0);
+    munmap(mem, 1 << 20);
+}
+
+static void test_ids(void)
+{
+    void *mem;
+    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_msgid_t id;
+    push_channel_info_t info;
+
+    /* Formatted at 1000: nothing below 1001, even published at 1000. */
+    CHECK(pub(s, "a", "1", 100, 0, 1000, &id) == PUSH_OK
+          && id_is(&id, 1001, 0));
+    CHECK(pub(s, "a", "2", 100, 0, 1000, &id) == PUSH_OK
+          && id_is(&id, 1001, 1));
+    CHECK(pub(s, "a", "3", 100, 0, 1001, &id) == PUSH_OK
+          && id_is(&id, 1001, 2));
+    /* A new second starts the tag over. */
+    CHECK(pub(s, "a", "4", 100, 0, 1002, &id) == PUSH_OK
+          && id_is(&id, 1002, 0));
+    CHECK(pub(s, "a", "5", 100, 0, 1002, &id) == PUSH_OK
+          && id_is(&id, 1002, 1));
+    /* The clock stepping back does not move ids back. */
+    CHECK(pub(s, "a", "6", 100, 0, 900, &id) == PUSH_OK
+          && id_is(&id, 1002, 2));
+    CHECK(pub(s, "a", "7", 100, 0, 1500, &id) == PUSH_OK
+          && id_is(&id, 1500, 0));
+    /* Channels count independently. */
+    CHECK(pub(s, "b", "1", 100, 0, 1000, &id) == PUSH_OK
+          && id_is(&id, 1001, 0));
+    CHECK(info_of(s, "a", 1500, &info) == PUSH_OK && info.messages == 7
+          && id_is(&info.last_id, 1500, 0) && id_is(&info.oldest_id, 1001, 0));
+
+    /* Formatting again in the same second as the last publish does not
+     * hand the same ids out again. */
+    s = push_store_format(mem, 1 << 20, 1500);
+    CHECK(info_of(s, "a", 1500, &info) == PUSH_NOT_FOUND);
+    CHECK(pub(s, "a", "8", 100, 0, 1500, &id) == PUSH_OK
+          && id_is(&id, 1501, 0));
+    munmap(mem, 1 << 20);
+}
+
+static void test_content(void)
+{
+    void *mem;
+    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_msgid_t id;
+    push_channel_info_t info;
+    push_message_t m;
+    push_sub_t sub;
+    static const char bin[5] = {'a', '\0', 'b', '\n', '\xff'};
+
+    CHECK(pub_full(s, "c", bin, sizeof(bin), "text/x", "upd", 10, 0, 1000,
+                   &id, &info) == PUSH_OK);
+    CHECK(info.messages == 1 && push_msgid_cmp(&info.last_id, &id) == 0
+          && push_msgid_cmp(&info.oldest_id, &id) == 0
+          && info.subscribers == 0);
+    CHECK(pub_full(s, "c", "", 0, NULL, NULL, 10, 0, 1000, NULL, NULL)
+          == PUSH_OK);
+    CHECK(sub_to(s, "c", PUSH_TRANSPORT_EVENTSOURCE, 1000, &sub) == PUSH_OK);
+
+    CHECK(next_msg(s, &sub, NULL, 1000, &m, NULL, NULL) == PUSH_FOUND);
+    CHECK(push_msgid_cmp(&m.id, &id) == 0 && m.body_len == 5
+          && memcmp(m.body, bin, 5) == 0 && m.body[5] == '\0');
+    CHECK(m.content_type_len == 6 && strcmp(m.content_type, "text/x") == 0);
+    CHECK(m.event_len == 3 && strcmp(m.event, "upd") == 0);
+
+    CHECK(next_msg(s, &sub, &id, 1000, &m, NULL, NULL) == PUSH_FOUND);
+    CHECK(m.body_len == 0 && m.body[0] == '\0'
+          && m.content_type_len == 0 && m.content_type[0] == '\0'
+          && m.event_len == 0 && m.event[0] == '\0');
+    munmap(mem, 1 << 20);
+}
+
+static void test_buffer_length(void)
+{
+    void *mem;
+    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_channel_info_t info;
+    push_message_t m;
+    push_sub_t sub;
+    push_msgid_t cur, gid;
+    char body[16];
+    int i, gap, ok = 1;
+
+    for (i = 0; i < 10; i++) {
+        snprintf(body, sizeof(body), "m%d", i);
+        ok &= pub(s, "b", body, 3, 0, 1000, NULL) == PUSH_OK;
+    }
+    CHECK(ok);
+    CHECK(info_of(s, "b", 1000, &info) == PUSH_OK && info.messages == 3
+          && id_is(&info.oldest_id, 1001, 7) && id_is(&info.last_id, 1001, 9));
+    CHECK(sub_to(s, "b", PUSH_TRANSPORT_LONGPOLL, 1000, &sub) == PUSH_OK);
+
+    /* From the start: the first kept message, and a gap up to 6. */
+    cur = mkid(0, 0);
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_FOUND
+          && id_is(&m.id, 1001, 7) && strcmp(m.body, "m7") == 0
+          && gap == 1 && id_is(&gid, 1001, 6));
+    cur = mkid(1001, 3);
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_FOUND
+          && id_is(&m.id, 1001, 7) && gap == 1 && id_is(&gid, 1001, 6));
+    /* A cursor at the newest dropped message has missed nothing. */
+    cur = mkid(1001, 6);
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_FOUND
+          && id_is(&m.id, 1001, 7) && gap == 0);
+    CHECK(next_msg(s, &sub, NULL, 1000, &m, &gap, &gid) == PUSH_FOUND
+          && id_is(&m.id, 1001, 7) && gap == 0);
+    cur = mkid(1001, 8);
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_FOUND
+          && id_is(&m.id, 1001, 9) && gap == 0);
+    cur = mkid(1001, 9);
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_NONE
+          && gap == 0);
+    cur = mkid(5000, 0);
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_NONE);
+
+    /* The limit is per publish: a larger one lets the buffer grow. */
+    CHECK(pub(s, "b", "m10", 5, 0, 1000, NULL) == PUSH_OK);
+    CHECK(pub(s, "b", "m11", 5, 0, 1000, NULL) == PUSH_OK);
+    CHECK(pub(s, "b", "m12", 5, 0, 1000, NULL) == PUSH_OK);
+    CHECK(info_of(s, "b", 1000, &info) == PUSH_OK && info.messages == 5
+          && id_is(&info.oldest_id, 1001, 8));
+    CHECK(pub(s, "b", "m13", 1, 0, 1000, NULL) == PUSH_OK);
+    CHECK(info_of(s, "b", 1000, &info) == PUSH_OK && info.messages == 1
+          && id_is(&info.oldest_id, 1001, 13));
+    munmap(mem, 1 << 20);
+}
+
+static void test_expiry(void)
+{
+    void *mem;
+    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_channel_info_t info;
+    push_store_stats_t st;
+    push_message_t m;
+    push_sub_t sub;
+    push_msgid_t cur, gid, last;
+    int gap;
+
+    CHECK(pub(s, "e", "1", 100, 10, 2000, NULL) == PUSH_OK);
+    CHECK(pub(s, "e", "2", 100, 10, 2000, NULL) == PUSH_OK);
+    CHECK(pub(s, "e", "3", 100, 10, 2000, &last) == PUSH_OK);
+    CHECK(info_of(s, "e", 2009, &info) == PUSH_OK && info.messages == 3);
+    CHECK(sub_to(s, "e", PUSH_TRANSPORT_LONGPOLL, 2009, &sub) == PUSH_OK);
+    /* At publish time + timeout they are gone; the subscriber keeps the
+     * channel visible, and learns of the gap. */
+    CHECK(info_of(s, "e", 2010, &info) == PUSH_OK && info.messages == 0
+          && info.subscribers == 1 && push_msgid_cmp(&info.last_id, &last) == 0
+          && id_is(&info.oldest_id, 0, 0));
+    push_store_stats(s, 2010, &st);
+    CHECK(st.expired == 3 && st.messages == 0 && st.evicted == 0);
+    cur = mkid(0, 0);
+    CHECK(next_msg(s, &sub, &cur, 2010, &m, &gap, &gid) == PUSH_NONE
+          && gap == 1 && push_msgid_cmp(&gid, &last) == 0);
+    CHECK(next_msg(s, &sub, &last, 2010, &m, &gap, &gid) == PUSH_NONE
+          && gap == 0);
+    push_store_unsubscribe(s, &sub);
+    CHECK(info_of(s, "e", 2010, &info) == PUSH_NOT_FOUND);
+
+    /* Timeout 0 never expires. */
+    CHECK(pub(s, "forever", "x", 100, 0, 2000, NULL) == PUSH_OK);
+    CHECK(info_of(s, "forever", 2000 + 100000000, &info) == PUSH_OK
+          && info.messages == 1);
+
+    /* Expiry looks at the head: a message with a longer timeout keeps a
+     * shorter-lived one behind it (documented behaviour). */
+    CHECK(pub(s, "mix", "long", 100, 100, 3000, NULL) == PUSH_OK);
+    CHECK(pub(s, "mix", "short", 100, 1, 3000, NULL) == PUSH_OK);
+    CHECK(info_of(s, "mix", 3005, &info) == PUSH_OK && info.messages == 2);
+    CHECK(info_of(s, "mix", 3100, &info) == PUSH_NOT_FOUND);
+
+    /* stats drops expired messages of every channel, touched or not. */
+    CHECK(pub(s, "s1", "x", 100, 5, 4000, NULL) == PUSH_OK);
+    CHECK(pub(s, "s2", "x", 100, 5, 4000, NULL) == PUSH_OK);
+    CHECK(pub(s, "s2", "y", 100, 50, 4000, NULL) == PUSH_OK);
+    push_store_stats(s, 4004, &st);
+    CHECK(st.messages == 4 && st.expired == 5);
+    push_store_stats(s, 4005, &st);
+    CHECK(st.messages == 2 && st.expired == 7);
+    munmap(mem, 1 << 20);
+}
+
+static void test_born_gap(void)
+{
+    void *mem;
+    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_message_t m;
+    push_sub_t sub;
+    push_msgid_t cur, gid, id;
+    int gap;
+
+    CHECK(sub_to(s, "g", PUSH_TRANSPORT_WEBSOCKET, 1000, &sub) == PUSH_OK);
+    CHECK(pub(s, "g", "x", 10, 0, 1000, &id) == PUSH_OK
+          && id_is(&id, 1001, 0));
+    /* A cursor from an earlier store: whatever it saw last, messages
+     * between it and this store may be lost. */
+    cur = mkid(999, 5);
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_FOUND
+          && push_msgid_cmp(&m.id, &id) == 0 && gap == 1
+          && id_is(&gid, 1000, UINT32_MAX));
+    /* Adopting the gap id stops the report; {0,0} means "from the start"
+     * and never predates anything. */
+    CHECK(next_msg(s, &sub, &gid, 1000, &m, &gap, NULL) == PUSH_FOUND
+          && gap == 0);
+    cur = mkid(0, 0);
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, NULL) == PUSH_FOUND
+          && gap == 0);
+    munmap(mem, 1 << 20);
+}
+
+static void test_subscribers(void)
+{
+    void *mem;
+    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_channel_info_t info;
+    push_store_stats_t st;
+    push_sub_t a, b, c, d;
+
+    CHECK(info_of(s, "s", 1000, &info) == PUSH_NOT_FOUND);
+    CHECK(sub_to(s, "s", PUSH_TRANSPORT_LONGPOLL, 1000, &a) == PUSH_OK);
+    CHECK(sub_to(s, "s", PUSH_TRANSPORT_LONGPOLL, 1000, &b) == PUSH_OK);
+    CHECK(push_store_subscribe(s, "s", 1, PUSH_TRANSPORT_WEBSOCKET, 1000, &c,
+                               &info) == PUSH_OK);
+    CHECK(info.subscribers == 3 && info.messages == 0
+          && id_is(&info.last_id, 0, 0));
+    CHECK(sub_to(s, "t", PUSH_TRANSPORT_EVENTSOURCE, 1000, &d) == PUSH_OK);
+    CHECK(a.slot == b.slot && a.slot == c.slot && a.slot != d.slot
+          && a.epoch == c.epoch && c.transport == PUSH_TRANSPORT_WEBSOCKET);
+
+    CHECK(info_of(s, "s", 1000, &info) == PUSH_OK && info.subscribers == 3
+          && info.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 2
+          && info.subscribers_by[PUSH_TRANSPORT_WEBSOCKET] == 1
+          && info.subscribers_by[PUSH_TRANSPORT_POLL] == 0);
+    push_store_stats(s, 1000, &st);
+    CHECK(st.channels == 2 && st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 2
+          && st.subscribers_by[PUSH_TRANSPORT_WEBSOCKET] == 1
+          && st.subscribers_by[PUSH_TRANSPORT_EVENTSOURCE] == 1);
+
+    push_store_unsubscribe(s, &a);
+    CHECK(info_of(s, "s", 1000, &info) == PUSH_OK && info.subscribers == 2
+          && info.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 1);
+    push_store_unsubscribe(s, &b);
+    push_store_unsubscribe(s, &b);          /* one too many: no underflow */
+    push_store_unsubscribe(s, &c);
+    CHECK(info_of(s, "s", 1000, &info) == PUSH_NOT_FOUND);
+    push_store_unsubscribe(s, &d);
+    push_store_stats(s, 1000, &st);
+    CHECK(st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 0
+          && st.subscribers_by[PUSH_TRANSPORT_WEBSOCKET] == 0
+          && st.subscribers_by[PUSH_TRANSPORT_EVENTSOURCE] == 0);
+    munmap(mem, 1 << 20);
+}
+
+static void test_delete(void)
+{
+    void *mem;
+    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_channel_info_t info;
+    push_store_stats_t st;
+    push_message_t m;
+    push_sub_t sub, sub2;
+    push_msgid_t id, id2;
+    uint32_t v0, e0, seq0;
+
+    CHECK(push_store_delete(s, "d", 1, 1000, &info) == PUSH_NOT_FOUND);
+    CHECK(sub_to(s, "d", PUSH_TRANSPORT_LONGPOLL, 1000, &sub) == PUSH_OK);
+    CHECK(pub(s, "d", "1", 10, 0, 1000, NULL) == PUSH_OK);
+    CHECK(pub(s, "d", "2", 10, 0, 1000, &id) == PUSH_OK);
+    v0 = push_store_channel_version(s, sub.slot);
+    e0 = push_store_channel_epoch(s, sub.slot);
+    seq0 = push_store_seq(s);
+    CHECK(e0 == sub.epoch);
+
+    CHECK(push_store_delete(s, "d", 1, 1000, &info) == PUSH_OK);
+    CHECK(info.messages == 2 && info.subscribers == 1
+          && push_msgid_cmp(&info.last_id, &id) == 0);
+    CHECK(push_store_channel_version(s, sub.slot) != v0
+          && push_store_channel_epoch(s, sub.slot) != e0
+          && push_store_seq(s) != seq0);
+    CHECK(next_msg(s, &sub, NULL, 1000, &m, NULL, NULL) == PUSH_GONE);
+    push_store_stats(s, 1000, &st);
+    CHECK(st.messages == 0 && st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 0);
+    CHECK(info_of(s, "d", 1000, &info) == PUSH_NOT_FOUND);
+    CHECK(push_store_delete(s, "d", 1, 1000, NULL) == PUSH_NOT_FOUND);
+
+    /* An old sub leaving after the delete takes nobody else's count. */
+    CHECK(sub_to(s, "d", PUSH_TRANSPORT_LONGPOLL, 1000, &sub2) == PUSH_OK);
+    CHECK(sub2.slot == sub.slot && sub2.epoch != sub.epoch);
+    push_store_unsubscribe(s, &sub);
+    CHECK(info_of(s, "d", 1000, &info) == PUSH_OK && info.subscribers == 1);
+
+    /* The channel lives on with later ids. */
+    CHECK(pub(s, "d", "3", 10, 0, 900, &id2) == PUSH_OK
+          && push_msgid_cmp(&id2, &id) > 0);
+    CHECK(next_msg(s, &sub2, NULL, 1000, &m, NULL, NULL) == PUSH_FOUND
+          && strcmp(m.body, "3") == 0);
+
+    /* A delete with only messages, no subscribers, works too. */
+    CHECK(pub(s, "d2", "x", 10, 0, 1000, NULL) == PUSH_OK);
+    CHECK(push_store_delete(s, "d2", 2, 1000, NULL) == PUSH_OK);
+    CHECK(info_of(s, "d2", 1000, &info) == PUSH_NOT_FOUND);
+    munmap(mem, 1 << 20);
+}
+
+static void test_eviction(void)
+{
+    size_t size = PUSH_STORE_MIN_SIZE;
+    void *mem;
+    push_store_t *s = new_store(size, 1000, &mem);
+    push_store_stats_t st;
+    push_channel_info_t ia, ib;
+    push_message_t m;
+    push_sub_t sub;
+    push_msgid_t cur, gid;
+    char body[1200];
+    long first, last, fa, la, fb, lb;
+    int i, n, ok = 1, gap;
+
+    for (i = 0; i < 2000; i++) {
+        memset(body, '.', 200);
+        snprintf(body, sizeof(body), "a:%d", i);
+        body[strlen(body)] = ' ';
+        ok &= pub_full(s, "a", body, 200, "text/plain", NULL, 1000000, 0,
+                       2000 + i / 100, NULL, NULL) == PUSH_OK;
+    }
+    CHECK(ok);
+    push_store_stats(s, 3000, &st);
+    CHECK(info_of(s, "a", 3000, &ia) == PUSH_OK);
+    CHECK(st.evicted > 0 && st.evicted + st.messages == 2000
+          && st.messages == ia.messages && st.published == 2000
+          && st.expired == 0 && st.bytes_used <= st.bytes_total);
+    n = walk_numbered(s, "a", "a:", 3000, &first, &last);
+    CHECK(n == (int)ia.messages && last == 1999 && first == 2000 - n);
+
+    /* Walking from the start reports what was evicted. */
+    CHECK(sub_to(s, "a", PUSH_TRANSPORT_POLL, 3000, &sub) == PUSH_OK);
+    cur = mkid(0, 0);
+    CHECK(next_msg(s, &sub, &cur, 3000, &m, &gap, &gid) == PUSH_FOUND
+          && gap == 1 && push_msgid_cmp(&gid, &m.id) < 0
+          && push_msgid_cmp(&gid, &ia.oldest_id) < 0);
+    push_store_unsubscribe(s, &sub);
+
+    /* Two channels of very different sizes interleaved: each stays
+     * whole from its oldest kept message to its newest. */
+    ok = 1;
+    for (i = 0; i < 600; i++) {
+        size_t blen = i % 3 == 0 ? 1100 : 40;
+        const char *chan = i % 3 == 0 ? "big" : "small";
+
+        memset(body, '#', blen);
+        snprintf(body, sizeof(body), "%s:%d", chan, i % 3 == 0 ? i / 3
+                 : i - i / 3 - 1);
+        body[strlen(body)] = ' ';
+        ok &= pub_full(s, chan, body, blen, NULL, "e", 1000000, 0, 4000,
+                       NULL, NULL) == PUSH_OK;
+    }
+    CHECK(ok);
+    CHECK(info_of(s, "big", 4000, &ib) == PUSH_OK
+          && info_of(s, "small", 4000, &ia) == PUSH_OK);
+    n = walk_numbered(s, "big", "big:", 4000, &fb, &lb);
+    CHECK(n == (int)ib.messages && n > 0 && lb == 199 && fb == 200 - n);
+    n = walk_numbered(s, "small", "small:", 4000, &fa, &la);
+    CHECK(n == (int)ia.messages && n > 0 && la == 399 && fa == 400 - n);
+    push_store_stats(s, 4000, &st);
+    n = (int)(ia.messages + ib.messages);
+    if (info_of(s, "a", 4000, &ia) == PUSH_OK) {
+        n += (int)ia.messages;
+    }
+    CHECK(st.evicted + st.messages == 2600 && st.published == 2600
+          && st.messages == (uint64_t)n);
+    munmap(mem, size);
+}
+
+static void test_too_big(void)
+{
+    size_t size = PUSH_STORE_MIN_SIZE;
+    void *mem;
+    push_store_t *s = new_store(size, 1000, &mem);
+    push_store_stats_t st0, st1;
+    push_channel_info_t info;
+    char *body = malloc(size);
+    int i, ok = 1;
+
+    memset(body, 'z', size);
+    for (i = 0; i < 50; i++) {
+        ok &= pub_full(s, "t", body, 100, NULL, NULL, 1000, 0, 1000,
+                       NULL, NULL) == PUSH_OK;
+    }
+    CHECK(ok);
+    push_store_stats(s, 1000, &st0);
+    CHECK(pub_full(s, "t", body, size, NULL, NULL, 1000, 0, 1000, NULL, NULL)
+          == PUSH_TOO_BIG);
+    CHECK(pub_full(s, "t", body, size - 8192, NULL, NULL, 1000, 0, 1000,
+                   NULL, NULL) == PUSH_TOO_BIG);
+    CHECK(pub_full(s, "other", body, size, NULL, NULL, 1000, 0, 1000,
+                   NULL, NULL) == PUSH_TOO_BIG);
+    push_store_stats(s, 1000, &st1);
+    CHECK(st1.messages == 50 && st1.evicted == st0.evicted
+          && st1.published == st0.published && st1.channels == 1);
+    /* A big message that does fit takes the whole ring if need be. */
+    CHECK(pub_full(s, "t", body, 50000, NULL, NULL, 1000, 0, 1000, NULL,
+                   &info) == PUSH_OK);
+    push_store_stats(s, 1000, &st1);
+    CHECK(info.messages >= 1 && st1.evicted > 0
+          && st1.messages == info.messages);
+    free(body);
+    munmap(mem, size);
+}
+
+#define WALK_CHANNELS 5
+#define WALK_TOTAL    1000
+
+static void test_cursor_walk(void)
+{
+    void *mem;
+    push_store_t *s = new_store(4 << 20, 5000, &mem);
+    push_sub_t subs[WALK_CHANNELS];
+    push_msgid_t cursor[WALK_CHANNELS];
+    int next_expected[WALK_CHANNELS];
+    char name[WALK_CHANNELS][16], body[32];
+    push_message_t m;
+    int i, c, gap, ok = 1, gaps = 0, delivered = 0;
+
+    for (c = 0; c < WALK_CHANNELS; c++) {
+        snprintf(name[c], sizeof(name[c]), "w%d", c);
+        ok &= sub_to(s, name[c], PUSH_TRANSPORT_LONGPOLL, 5000, &subs[c])
+              == PUSH_OK;
+        cursor[c] = mkid(0, 0);
+        next_expected[c] = c;
+    }
+    for (i = 0; i < WALK_TOTAL; i++) {
+        c = i % WALK_CHANNELS;
+        snprintf(body, sizeof(body), "n:%d", i);
+        ok &= pub(s, name[c], body, 100000, 0, 5000 + i / 37, NULL)
+              == PUSH_OK;
+        if (i % 7 != 6 && i != WALK_TOTAL - 1) {
+            continue;
+        }
+        /* Drain every channel from its cursor, as a subscriber would. */
+        for (c = 0; c < WALK_CHANNELS; c++) {
+            while (next_msg(s, &subs[c], &cursor[c], 5000 + i / 37, &m, &gap,
+                            NULL) == PUSH_FOUND) {
+                if (atoi(m.body + 2) != next_expected[c]
+                    || push_msgid_cmp(&m.id, &cursor[c]) <= 0) {
+                    ok = 0;
+                }
+                gaps += gap;
+                next_expected[c] += WALK_CHANNELS;
+                cursor[c] = m.id;
+                delivered++;
+            }
+        }
+    }
+    CHECK(ok);
+    CHECK(gaps == 0);
+    CHECK(delivered == WALK_TOTAL);
+    for (c = 0; c < WALK_CHANNELS; c++) {
+        push_store_unsubscribe(s, &subs[c]);
+    }
+    /* Tags restart each second and still the order holds. */
+    CHECK(cursor[0].time == 5000 + (WALK_TOTAL - WALK_CHANNELS) / 37
+          && cursor[0].time > 5001);
+    ok = 1;
+    for (c = 0; c < WALK_CHANNELS; c++) {
+        push_channel_info_t info;
+
+        ok &= info_of(s, name[c], 6000, &info) == PUSH_OK
+              && info.messages == WALK_TOTAL / WALK_CHANNELS
+              && push_msgid_cmp(&info.last_id, &cursor[c]) == 0;
+    }
+    CHECK(ok);
+    munmap(mem, 4 << 20);
+}
+
+static void test_slots(void)
+{
+    size_t size = PUSH_STORE_MIN_SIZE;
+    void *mem;
+    push_store_t *s = new_store(size, 1000, &mem);
+    push_store_stats_t st;
+    push_channel_info_t info;
+    push_message_t m;
+    push_sub_t xs, subs[1024];
+    push_msgid_t id, xid;
+    uint32_t nslots, xv, xe, i;
+    char name[16];
+    int ok = 1;
+
+    push_store_stats(s, 1000, &st);
+    nslots = st.channel_slots;
+    CHECK(nslots >= 16 && nslots < 1024);
+
+    /* "x" issues ids at 9000, then is deleted: an empty, reclaimable
+     * slot that still remembers its ids. */
+    CHECK(pub(s, "x", "1", 10, 0, 9000, NULL) == PUSH_OK);
+    CHECK(pub(s, "x", "2", 10, 0, 9000, &xid) == PUSH_OK);
+    CHECK(sub_to(s, "x", PUSH_TRANSPORT_POLL, 9000, &xs) == PUSH_OK);
+    push_store_unsubscribe(s, &xs);
+    CHECK(push_store_delete(s, "x", 1, 9000, NULL) == PUSH_OK);
+    xv = push_store_channel_version(s, xs.slot);
+    xe = push_store_channel_epoch(s, xs.slot);
+
+    /* Fill every other slot with a subscribed channel, then one more:
+     * that one can only have x's slot. */
+    for (i = 0; i < nslots; i++) {
+        snprintf(name, sizeof(name), "s%u", i);
+        ok &= sub_to(s, name, PUSH_TRANSPORT_LONGPOLL, 1000, &subs[i])
+              == PUSH_OK;
+    }
+    CHECK(ok);
+    CHECK(subs[nslots - 1].slot == xs.slot);
+    CHECK(push_store_channel_version(s, xs.slot) > xv
+          && push_store_channel_epoch(s, xs.slot) > xe);
+    /* x's old sub now names another channel's slot: it is told so. */
+    CHECK(next_msg(s, &xs, NULL, 1000, &m, NULL, NULL) == PUSH_GONE);
+    push_store_stats(s, 1000, &st);
+    CHECK(st.channels == nslots);
+
+    CHECK(sub_to(s, "one-more", PUSH_TRANSPORT_LONGPOLL, 1000, &xs)
+          == PUSH_NO_CHANNEL_SLOT);
+    CHECK(pub(s, "one-more", "x", 10, 0, 1000, NULL) == PUSH_NO_CHANNEL_SLOT);
+    CHECK(info_of(s, "x", 1000, &info) == PUSH_NOT_FOUND);
+    /* Existing channels are still fine. */
+    CHECK(pub(s, "s3", "x", 10, 0, 1000, NULL) == PUSH_OK);
+
+    /* Freed by unsubscribing, s0's slot goes to the re-created x, whose
+     * ids still follow the ones it issued before, clock or no clock. */
+    push_store_unsubscribe(s, &subs[0]);
+    CHECK(pub(s, "x", "3", 10, 0, 8000, &id) == PUSH_OK
+          && push_msgid_cmp(&id, &xid) > 0 && id.time == xid.time + 1);
+    CHECK(info_of(s, "s0", 1000, &info) == PUSH_NOT_FOUND);
+    push_store_stats(s, 1000, &st);
+    CHECK(st.channels == nslots);
+
+    /* A channel holding messages is not taken, until they expire. */
+    push_store_unsubscribe(s, &subs[1]);
+    CHECK(pub(s, "s1", "x", 10, 30, 1000, NULL) == PUSH_OK);
+    CHECK(pub(s, "new", "x", 10, 0, 1010, NULL) == PUSH_NO_CHANNEL_SLOT);
+    CHECK(pub(s, "new", "x", 10, 0, 1030, NULL) == PUSH_OK);
+    CHECK(info_of(s, "new", 1030, &info) == PUSH_OK && info.messages == 1);
+    CHECK(info_of(s, "s1", 1030, &info) == PUSH_NOT_FOUND);
+    munmap(mem, size);
+}
+
+static void test_wait_wake(void)
+{
+    void *mem;
+    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    int ready[2], status;
+    uint32_t seen;
+    double t0, dt;
+    pid_t pid;
+    char ch;
+
+    /* Timeout, and an already stale `seen`. */
+    seen = push_store_seq(s);
+    t0 = now_ms();
+    CHECK(push_store_wait(s, seen, 100) == seen);
+    dt = now_ms() - t0;
+    CHECK(dt >= 90 && dt < 2000);
+    t0 = now_ms();
+    CHECK(push_store_wait(s, seen + 1, 1000) == seen);
+    CHECK(now_ms() - t0 < 50);
+
+    /* Another process waiting is woken by a publish here, promptly. */
+    if (pipe(ready) != 0) {
+        perror("pipe");
+        exit(2);
+    }
+    pid = fork();
+    if (pid == 0) {
+        uint32_t got;
+
+        alarm(10);
+        seen = push_store_seq(s);
+        if (write(ready[1], "r", 1) != 1) {
+            _exit(3);
+        }
+        t0 = now_ms();
+        do {
+            got = push_store_wait(s, seen, 5000);
+        } while (got == seen && now_ms() - t0 < 5000);
+        _exit(got != seen && now_ms() - t0 < 1000 ? 0 : 1);
+    }
+    CHECK(read(ready[0], &ch, 1) == 1);
+    usleep(50 * 1000);
+    CHECK(pub(s, "w", "x", 10, 0, 1000, NULL) == PUSH_OK);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+          && WEXITSTATUS(status) == 0);
+
+    /* wake_all reaches a waiter with no timeout at all. */
+    pid = fork();
+    if (pid == 0) {
+        alarm(10);
+        seen = push_store_seq(s);
+        if (write(ready[1], "r", 1) != 1) {
+            _exit(3);
+        }
+        _exit(push_store_wait(s, seen, -1) != seen ? 0 : 1);
+    }
+    CHECK(read(ready[0], &ch, 1) == 1);
+    usleep(50 * 1000);
+    push_store_wake_all(s);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+          && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    close(ready[1]);
+    munmap(mem, 1 << 20);
+}
+
+#define PUBLISHERS 8
+#define PER_CHILD  300
+
+static void test_concurrent_publish(void)
+{
+    size_t size = 4 << 20;
+    void *mem;
+    push_store_t *s = new_store(size, 1000, &mem);
+    push_channel_info_t info;
+    push_store_stats_t st;
+    push_message_t m;
+    push_sub_t sub;
+    push_msgid_t cursor = {0, 0};
+    pid_t pids[PUBLISHERS];
+    int seen[PUBLISHERS], i, status, ok = 1, n = 0;
+
+    for (i = 0; i < PUBLISHERS; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            push_msgid_t id, prev = {0, 0};
+            char body[32];
+            int j, bad = 0;
+
+            for (j = 0; j < PER_CHILD; j++) {
+                snprintf(body, sizeof(body), "%d:%d", i, j);
+                if (pub(s, "c", body, 100000, 0, (int64_t)time(NULL), &id)
+                    != PUSH_OK || push_msgid_cmp(&id, &prev) <= 0) {
+                    bad = 1;
+                }
+                prev = id;
+                /* Some readers in the mix, contending for the lock. */
+                if (j % 50 == 0) {
+                    push_store_info(s, "c", 1, (int64_t)time(NULL), NULL);
+                }
+            }
+            _exit(bad);
+        }
+    }
+    for (i = 0; i < PUBLISHERS; i++) {
+        ok &= waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0;
+    }
+    CHECK(ok);
+    CHECK(info_of(s, "c", (int64_t)time(NULL), &info) == PUSH_OK
+          && info.messages == PUBLISHERS * PER_CHILD);
+    push_store_stats(s, (int64_t)time(NULL), &st);
+    CHECK(st.published == PUBLISHERS * PER_CHILD && st.evicted == 0
+          && st.recoveries == 0);
+
+    /* In the buffer: ids strictly rising, each child's messages all
+     * there and in the order it sent them. */
+    for (i = 0; i < PUBLISHERS; i++) {
+        seen[i] = 0;
+    }
+    ok = 1;
+    CHECK(sub_to(s, "c", PUSH_TRANSPORT_POLL, (int64_t)time(NULL), &sub)
+          == PUSH_OK);
+    while (next_msg(s, &sub, &cursor, (int64_t)time(NULL), &m, NULL, NULL)
+           == PUSH_FOUND) {
+        int child, j;
+
+        if (push_msgid_cmp(&m.id, &cursor) <= 0
+            || sscanf(m.body, "%d:%d", &child, &j) != 2
+            || child < 0 || child >= PUBLISHERS || seen[child] != j) {
+            ok = 0;
+            break;
+        }
+        seen[child]++;
+        cursor = m.id;
+        n++;
+    }
+    CHECK(ok && n == PUBLISHERS * PER_CHILD);
+    munmap(mem, size);
+}
+
+static int crash_where;
+
+static void crash_hook(int where)
+{
+    if (where == crash_where) {
+        _exit(42);
+    }
+}
+
+/* Forks a child that dies holding the lock at `where` inside a publish of
+ * `body` to `chan`; returns 1 when it died there. */
+static int crash_publish(push_store_t *s, int where, const char *chan,
+                         const char *body, size_t body_len)
+{
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        alarm(10);
+        crash_where = where;
+        push_store_test_crash_hook = crash_hook;
+        pub_full(s, chan, body, body_len, NULL, NULL, 100000, 0, 1000,
+                 NULL, NULL);
+        _exit(0);
+    }
+    return waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+           && WEXITSTATUS(status) == 42;
+}
+
+static void test_crash_recovery(void)
+{
+    void *mem;
+    size_t size = 1 << 20;
+    push_store_t *s = new_store(size, 1000, &mem);
+    push_store_stats_t st;
+    push_channel_info_t info;
+    push_message_t m;
+    push_sub_t qs, rs;
+    push_msgid_t cursor, last = {0, 0};
+    char body[32], body2k[2000];
+    int i, where, ok, n, crashed, after;
+
+    for (i = 0; i < 5; i++) {
+        snprintf(body, sizeof(body), "r%d", i);
+        CHECK(pub(s, "r", body, 100000, 0, 1000, NULL) == PUSH_OK);
+    }
+    for (i = 0; i < 3; i++) {
+        CHECK(pub(s, "q", "q", 100000, 0, 1000, NULL) == PUSH_OK);
+    }
+    CHECK(sub_to(s, "q", PUSH_TRANSPORT_LONGPOLL, 1000, &qs) == PUSH_OK);
+
+    /* 1: before the ring is touched; 2: record in the ring, not yet in
+     * its channel; 3: queued, its id not yet recorded. */
+    for (where = 1; where <= 3; where++) {
+        CHECK(crash_publish(s, where, "r", "crash", 5));
+        snprintf(body, sizeof(body), "after%d", where);
+        CHECK(pub(s, "r", body, 100000, 0, 1000, NULL) == PUSH_OK);
+        push_store_stats(s, 1000, &st);
+        CHECK(st.recoveries == (uint64_t)where);
+
+        /* Everything published before is there, in order, then this
+         * round's message; the dead publisher's message may or may not
+         * have survived, depending on how far it got. */
+        CHECK(sub_to(s, "r", PUSH_TRANSPORT_POLL, 1000, &rs) == PUSH_OK);
+        cursor = mkid(0, 0);
+        ok = 1;
+        n = crashed = after = 0;
+        while (next_msg(s, &rs, &cursor, 1000, &m, NULL, NULL)
+               == PUSH_FOUND) {
+            if (push_msgid_cmp(&m.id, &cursor) <= 0) {
+                ok = 0;
+            }
+            if (strcmp(m.body, "crash") == 0) {
+                crashed++;
+            }
+            else if (strncmp(m.body, "after", 5) == 0) {
+                ok &= atoi(m.body + 5) == ++after;
+            }
+            else {
+                snprintf(body, sizeof(body), "r%d", n);
+                ok &= strcmp(m.body, body) == 0 && after == 0 && crashed == 0;
+                n++;
+            }
+            cursor = m.id;
+        }
+        push_store_unsubscribe(s, &rs);
+        CHECK(ok && n == 5 && after == where);
+        /* Dying at 1 leaves nothing behind; at 2 and 3 the record was
+         * whole in the ring and recovery queues it. */
+        CHECK(crashed == where - 1);
+        CHECK(push_msgid_cmp(&cursor, &last) > 0);
+        last = cursor;
+        CHECK(info_of(s, "r", 1000, &info) == PUSH_OK
+              && info.messages == (uint32_t)(5 + after + crashed)
+              && push_msgid_cmp(&info.last_id, &cursor) == 0);
+        CHECK(info_of(s, "q", 1000, &info) == PUSH_OK && info.messages == 3
+              && info.subscribers == 1);
+        push_store_stats(s, 1000, &st);
+        CHECK(st.channels == 2
+              && st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 1
+              && st.messages == (uint64_t)(3 + 5 + after + crashed));
+    }
+
+    /* Dying while creating a channel leaves one channel, not two. */
+    CHECK(crash_publish(s, 1, "fresh", "crash", 5));
+    CHECK(pub(s, "fresh", "x", 100000, 0, 1000, NULL) == PUSH_OK);
+    CHECK(info_of(s, "fresh", 1000, &info) == PUSH_OK && info.messages == 1);
+    push_store_stats(s, 1000, &st);
+    CHECK(st.channels == 3 && st.recoveries == 4);
+
+    /* The lock is in order afterwards: plain use, no more recoveries. */
+    CHECK(pub(s, "r", "more", 100000, 0, 1000, NULL) == PUSH_OK);
+    push_store_unsubscribe(s, &qs);
+    push_store_stats(s, 1000, &st);
+    CHECK(st.recoveries == 4
+          && st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 0);
+    munmap(mem, size);
+
+    /* 4: dying while evicting, in a full small store. */
+    s = new_store(PUSH_STORE_MIN_SIZE, 1000, &mem);
+    ok = 1;
+    for (i = 0; i < 400; i++) {
+        char big[200];
+
+        memset(big, '-', sizeof(big));
+        snprintf(big, sizeof(big), "e:%d", i);
+        big[strlen(big)] = ' ';
+        ok &= pub_full(s, "e", big, sizeof(big), NULL, NULL, 100000, 0, 1000,
+                       NULL, NULL) == PUSH_OK;
+    }
+    CHECK(ok);
+    /* Big enough to need several live records evicted. */
+    memset(body2k, 'c', sizeof(body2k));
+    CHECK(crash_publish(s, 4, "e", body2k, sizeof(body2k)));
+    CHECK(pub(s, "e", "e:400", 100000, 0, 1000, NULL) == PUSH_OK);
+    push_store_stats(s, 1000, &st);
+    CHECK(st.recoveries == 1);
+    {
+        long first, lastn;
+
+        n = walk_numbered(s, "e", "e:", 1000, &first, &lastn);
+        CHECK(n > 0 && lastn == 400 && first == 401 - n
+              && (uint64_t)n == st.messages);
+    }
+    munmap(mem, PUSH_STORE_MIN_SIZE);
+}
+
+/* A deterministic random mix of every operation over a small store, with
+ * the store's own counters checked against what the channels hold. */
+static void test_soak(void)
+{
+    size_t size = PUSH_STORE_MIN_SIZE * 2;
+    void *mem;
+    push_store_t *s = new_store(size, 1000, &mem);
+    push_store_stats_t st;
+    push_channel_info_t info;
+    push_message_t m;
+    push_sub_t subs[64];
+    int nsubs = 0, i, c, ok = 1, counts_ok = 1, order_ok = 1;
+    uint32_t rnd = 12345;
+    int64_t now = 1000;
+    char name[16], body[3000];
+
+    memset(body, 'b', sizeof(body));
+    for (i = 0; i < 20000; i++) {
+        int op;
+
+        rnd = rnd * 1103515245u + 12345u;
+        op = (rnd >> 16) % 100;
+        c = (rnd >> 8) % 40;
+        snprintf(name, sizeof(name), "k%d", c);
+        if (op < 1) {
+            now++;
+        }
+        if (op < 60) {
+            push_status_e rv = pub_full(s, name, body, (rnd >> 4) % 3000,
+                                        NULL, NULL, 1 + c % 20, c % 7,
+                                        now, NULL, NULL);
+
+            ok &= rv == PUSH_OK || rv == PUSH_NO_CHANNEL_SLOT;
+        }
+        else if (op < 70 && nsubs < 64) {
+            if (sub_to(s, name, (push_transport_e)(c % PUSH_TRANSPORT_COUNT),
+                       now, &subs[nsubs]) == PUSH_OK) {
+                nsubs++;
+            }
+        }
+        else if (op < 78 && nsubs > 0) {
+            push_store_unsubscribe(s, &subs[--nsubs]);
+        }
+        else if (op < 80) {
+            push_store_delete(s, name, strlen(name), now, NULL);
+        }
+        else if (nsubs > 0) {
+            push_msgid_t cur = {0, 0};
+            push_sub_t *sb = &subs[(rnd >> 3) % nsubs];
+            push_status_e rv;
+
+            while ((rv = next_msg(s, sb, &cur, now, &m, NULL, NULL))
+                   == PUSH_FOUND) {
+                if (push_msgid_cmp(&m.id, &cur) <= 0) {
+                    order_ok = 0;
+                    break;
+                }
+                cur = m.id;
+            }
+            ok &= rv == PUSH_NONE || rv == PUSH_GONE;
+        }
+        if (i % 500 == 0) {
+            uint64_t sum = 0;
+
+            push_store_stats(s, now, &st);
+            for (c = 0; c < 40; c++) {
+                snprintf(name, sizeof(name), "k%d", c);
+                if (info_of(s, name, now, &info) == PUSH_OK) {
+                    sum += info.messages;
+                }
+            }
+            counts_ok &= sum == st.messages && st.bytes_used <= size
+                         && st.channels <= st.channel_slots;
+        }
+    }
+    CHECK(ok);
+    CHECK(order_ok);
+    CHECK(counts_ok);
+    while (nsubs > 0) {
+        push_store_unsubscribe(s, &subs[--nsubs]);
+    }
+    push_store_stats(s, now, &st);
+    CHECK(st.subscribers_by[0] + st.subscribers_by[1] + st.subscribers_by[2]
+          + st.subscribers_by[3] == 0);
+    munmap(mem, size);
+}
+
+int main(void)
+{
+    /* A child dying must not take the test down with SIGPIPE and the
+     * like; exits are checked through waitpid. */
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IONBF, 0);
+    arena.cap = 16 << 20;
+    arena.buf = malloc(arena.cap);
+
+    test_format_attach();
+    test_bad_args();
+    test_ids();
+    test_content();
+    test_buffer_length();
+    test_expiry();
+    test_born_gap();
+    test_subscribers();
+    test_delete();
+    test_eviction();
+    test_too_big();
+    test_cursor_walk();
+    test_slots();
+    test_wait_wake();
+    test_concurrent_publish();
+    test_crash_recovery();
+    test_soak();
+
+    free(arena.buf);
+    printf("test_store: %d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
