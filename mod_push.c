@@ -448,11 +448,6 @@ static apr_uint32_t   child_subscribers;
 static int            subscribers_cap;
 static volatile apr_uint32_t child_stopping;
 
-static apr_status_t shm_cleanup(void *data)
-{
-    return apr_shm_destroy((apr_shm_t *)data);
-}
-
 /* The segment hangs off the process pool, which outlives pconf: a
  * graceful restart re-runs post_config with the store (and every
  * buffered message and id) intact. */
@@ -508,7 +503,11 @@ static int push_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         apr_shm_destroy(shm);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    apr_pool_userdata_set(shm, PUSH_SHM_USERDATA_KEY, shm_cleanup, proc_pool);
+    /* No cleanup of ours: the process pool outlives this DSO (it is
+     * unloaded with pconf), and apr_shm_create already registered APR's
+     * own cleanup to unmap the segment at exit. */
+    apr_pool_userdata_set(shm, PUSH_SHM_USERDATA_KEY, apr_pool_cleanup_null,
+                          proc_pool);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "push store created: %" APR_SIZE_T_FMT " bytes", want);
     return OK;
