@@ -35,6 +35,7 @@ struct push_notify {
     local_channel_t    *channels;   /* one per store channel slot */
     uint32_t           *active;     /* slots that have local waiters */
     uint32_t            nactive;
+    uint32_t            seen_seq;   /* read before any waiter can register */
 };
 
 static push_notify_gen_t *gen_create(void)
@@ -80,7 +81,7 @@ static void fire_channel(push_notify_t *n, local_channel_t *lc)
 static void *notifier_main(void *arg)
 {
     push_notify_t *n = arg;
-    uint32_t seen = push_store_seq(n->store);
+    uint32_t seen = n->seen_seq;
 
     for (;;) {
         /* The timeout only bounds how late a stop is noticed; delivery
@@ -101,7 +102,9 @@ static void *notifier_main(void *arg)
                 fire_channel(n, &n->channels[n->active[i]]);
             }
         }
-        else if (cur != seen) {
+        else {
+            /* Versions are compared on every wake-up, the periodic one
+             * included, so even a lost futex wake costs at most a second. */
             for (i = 0; i < n->nactive; i++) {
                 local_channel_t *lc = &n->channels[n->active[i]];
                 uint32_t v = push_store_channel_version(n->store,
@@ -131,6 +134,7 @@ push_notify_t *push_notify_start(push_store_t *store, push_notify_stop_fn stop)
     push_store_stats(store, 0, &st);
     n->store = store;
     n->stop = stop;
+    n->seen_seq = push_store_seq(store);
     n->nslots = st.channel_slots;
     n->channels = calloc(n->nslots, sizeof(*n->channels));
     n->active = calloc(n->nslots, sizeof(*n->active));
