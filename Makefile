@@ -14,14 +14,14 @@ WARN      = -Wall -Wextra
 FUZZ_SECONDS ?= 300
 
 # Pure parts: no httpd types, unit-tested and fuzzed alone.
-PURE_SRC  = push_id.c push_store.c push_notify.c
-GLUE_SRC  = mod_push.c
+PURE_SRC  = push_id.c push_store.c push_notify.c push_sse.c
+GLUE_SRC  = mod_push.c mod_push_sse.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC)
 HEADERS   = $(wildcard *.h)
 
 UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -I.
-UNIT_TESTS  = build/test_id build/test_store
+UNIT_TESTS  = build/test_id build/test_store build/test_sse
 
 .PHONY: all deps install run test unit test-suite fuzz clean
 
@@ -55,6 +55,9 @@ build/test_id: t/unit/test_id.c push_id.c push_id.h | build
 build/test_store: t/unit/test_store.c push_store.c push_id.c $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -DPUSH_STORE_TESTING -o $@ t/unit/test_store.c \
 	    push_store.c push_id.c -lpthread
+
+build/test_sse: t/unit/test_sse.c push_sse.c push_sse.h | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c push_sse.c
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || exit 1; done

@@ -3,8 +3,9 @@
  * Module glue: configuration, the shared-memory store's lifecycle, and the
  * three handlers:
  *   push-publisher   POST/PUT publish, GET channel info, DELETE channel
- *   push-subscriber  long poll and short poll (Server-Sent Events and
- *                    WebSocket plug in here too)
+ *   push-subscriber  long poll and short poll here; it hands
+ *                    EventSource requests to mod_push_sse.c and WebSocket
+ *                    upgrades to mod_push_ws.c
  *   push-status      store-wide counters as JSON
  *
  * The store itself (push_store.c), the id grammar (push_id.c) and the
@@ -1016,7 +1017,8 @@ push_store_t *push_get_store(void)
 /* Waits for the next message after *cursor (NULL: the oldest buffered).
  * `deadline` 0 waits for ever; otherwise it is when to give up.
  * `ping_every` > 0 returns PUSH_WAIT_PING after that much idle time. */
-push_wait_e push_wait_next(request_rec *r, const push_sub_t *sub,
+push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
+                           const push_sub_t *sub,
                            const push_msgid_t *cursor, apr_time_t deadline,
                            apr_interval_time_t ping_every, int wait,
                            push_message_t *msg, int *gap,
@@ -1034,7 +1036,7 @@ push_wait_e push_wait_next(request_rec *r, const push_sub_t *sub,
 
         st = push_store_next(push_store, sub, cursor,
                              apr_time_sec(apr_time_now()), pool_alloc,
-                             r->pool, msg, gap, gap_id);
+                             p, msg, gap, gap_id);
         if (st == PUSH_FOUND || st == PUSH_GONE || !gen || !wait) {
             if (gen) {
                 push_notify_unwatch(push_notifier, sub->slot, gen);
@@ -1080,7 +1082,7 @@ push_wait_e push_wait_next(request_rec *r, const push_sub_t *sub,
         if (deadline && now >= deadline) {
             /* A message may have arrived in the same instant. */
             st = push_store_next(push_store, sub, cursor,
-                                 apr_time_sec(now), pool_alloc, r->pool,
+                                 apr_time_sec(now), pool_alloc, p,
                                  msg, gap, gap_id);
             return st == PUSH_FOUND ? PUSH_WAIT_MESSAGE
                    : st == PUSH_GONE ? PUSH_WAIT_GONE : PUSH_WAIT_TIMEOUT;
@@ -1168,7 +1170,8 @@ static int poll_subscriber(request_rec *r, const push_dir_conf *conf,
     if (timeout > 0) {
         deadline = apr_time_now() + apr_time_from_sec(timeout);
     }
-    w = push_wait_next(r, &sub, has_cursor ? &cursor : NULL, deadline, 0,
+    w = push_wait_next(r, r->pool, &sub, has_cursor ? &cursor : NULL,
+                       deadline, 0,
                        wait, &msg, &gap, &gap_id);
     push_store_unsubscribe(push_store, &sub);
     push_subscriber_leave();
@@ -1239,8 +1242,7 @@ static int subscriber_handler(request_rec *r)
     }
     if (accept && (transports & PUSH_TF_EVENTSOURCE)
         && ap_strcasestr(accept, "text/event-stream")) {
-        return push_reply_text(r, HTTP_NOT_IMPLEMENTED, "The EventSource "
-                               "transport is not in this build yet.");
+        return push_sse_subscriber(r, conf, channel);
     }
     if (transports & PUSH_TF_POLL) {
         return poll_subscriber(r, conf, channel, 0);

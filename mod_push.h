@@ -70,10 +70,18 @@ typedef enum {
     PUSH_WAIT_CLIENT_GONE   /* the client hung up */
 } push_wait_e;
 
-push_wait_e push_wait_next(request_rec *r, const push_sub_t *sub,
+/* Waits for the next message after *cursor (NULL: the oldest buffered),
+ * copying it into pool p.  deadline 0 waits for ever; ping_every > 0
+ * returns PUSH_WAIT_PING after that much idle time; wait 0 only looks. */
+push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
+                           const push_sub_t *sub,
                            const push_msgid_t *cursor, apr_time_t deadline,
                            apr_interval_time_t ping_every, int wait,
                            push_message_t *msg, int *gap,
                            push_msgid_t *gap_id);
+
+/* The transports other than polling (mod_push_sse.c, mod_push_ws.c). */
+int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
+                        const char *channel);
 
 #endif

@@ -1,0 +1,178 @@
+/* mod_push_sse.c — the Server-Sent Events (EventSource) transport.
+ *
+ * A GET with "Accept: text/event-stream" on a push-subscriber location
+ * whose PushTransports includes eventsource becomes one long response:
+ * every message of the channel, in order, as one event each, flushed the
+ * moment it is published.  The framing itself is in push_sse.c.
+ */
+#include "apr_strings.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include "mod_push.h"
+#include "push_sse.h"
+
+APLOG_USE_MODULE(push);
+
+/* What a reconnecting EventSource should wait, in milliseconds. */
+#define PUSH_SSE_RETRY_MS "2000"
+
+typedef struct {
+    request_rec        *r;
+    apr_bucket_brigade *bb;
+} sse_stream;
+
+/* Compressing or buffering filters (mod_deflate, mod_brotli, SSI, ...)
+ * would hold events back or mangle them: an event stream passes only
+ * through the protocol, transcoding (chunking) and connection filters. */
+static void strip_content_filters(request_rec *r)
+{
+    ap_filter_t *f = r->output_filters;
+
+    while (f && f->frec->ftype < AP_FTYPE_PROTOCOL) {
+        ap_filter_t *next = f->next;
+
+        ap_remove_output_filter(f);
+        f = next;
+    }
+    apr_table_setn(r->subprocess_env, "no-gzip", "1");
+    apr_table_setn(r->subprocess_env, "no-brotli", "1");
+}
+
+/* Writes and flushes; non-zero when the client is gone. */
+static int sse_write(sse_stream *s, const char *data, apr_size_t len)
+{
+    conn_rec *c = s->r->connection;
+    apr_status_t rv;
+
+    APR_BRIGADE_INSERT_TAIL(s->bb, apr_bucket_transient_create(
+                                data, len, c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(s->bb, apr_bucket_flush_create(c->bucket_alloc));
+    rv = ap_pass_brigade(s->r->output_filters, s->bb);
+    apr_brigade_cleanup(s->bb);
+    return rv != APR_SUCCESS || c->aborted;
+}
+
+static int sse_write_event(sse_stream *s, apr_pool_t *p, const char *id,
+                           const char *event, const char *data,
+                           apr_size_t data_len)
+{
+    apr_size_t id_len = id ? strlen(id) : 0;
+    apr_size_t event_len = event ? strlen(event) : 0;
+    apr_size_t size = push_sse_event_size(id_len, event_len, data, data_len);
+    char *buf = apr_palloc(p, size);
+
+    size = push_sse_event(buf, id, id_len, event, event_len, data, data_len);
+    return sse_write(s, buf, size);
+}
+
+int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
+                        const char *channel)
+{
+    push_store_t *store = push_get_store();
+    apr_interval_time_t ping = apr_time_from_sec(push_conf_ping_interval(conf));
+    push_msgid_t cursor = {0, 0}, gap_id;
+    push_channel_info_t info;
+    push_message_t msg;
+    push_sub_t sub;
+    sse_stream s;
+    apr_pool_t *iter;
+    int has_cursor, gap = 0, gone = 0, delivered = 0;
+    push_wait_e w;
+
+    if ((has_cursor = push_request_cursor(r, &cursor)) < 0) {
+        return OK;
+    }
+    if (!push_subscriber_enter(r)) {
+        return OK;
+    }
+    if (push_store_subscribe(store, channel, strlen(channel),
+                             PUSH_TRANSPORT_EVENTSOURCE,
+                             apr_time_sec(apr_time_now()), &sub, &info)
+        != PUSH_OK) {
+        push_subscriber_leave();
+        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
+                               "Every channel slot of the push store is in "
+                               "use; raise PushSharedMemorySize.");
+    }
+    if (!has_cursor && push_conf_first_newest(conf)) {
+        cursor = info.last_id;
+        has_cursor = 1;
+    }
+
+    strip_content_filters(r);
+    r->status = HTTP_OK;
+    ap_set_content_type(r, "text/event-stream; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache, no-transform");
+    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
+    s.r = r;
+    s.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    /* The first flush sends the headers: the EventSource opens at once. */
+    gone = sse_write(&s, "retry: " PUSH_SSE_RETRY_MS "\n\n",
+                     sizeof("retry: " PUSH_SSE_RETRY_MS "\n\n") - 1);
+
+    /* Each message is copied into a pool cleared every turn, so a stream
+     * that lives for days does not grow. */
+    apr_pool_create(&iter, r->pool);
+    apr_pool_tag(iter, "push_sse_iter");
+    while (!gone) {
+        apr_pool_clear(iter);
+        w = push_wait_next(r, iter, &sub, has_cursor ? &cursor : NULL, 0,
+                           ping, 1, &msg, &gap, &gap_id);
+        if (w == PUSH_WAIT_MESSAGE) {
+            char id[PUSH_MSGID_MAX_LEN];
+
+            if (gap) {
+                /* Said before the message, so a client can tell that what
+                 * it missed is gone for good. */
+                push_msgid_format(&gap_id, id);
+                gone = sse_write_event(&s, iter, NULL, "push-gap", id,
+                                       strlen(id));
+                if (gone) {
+                    break;
+                }
+            }
+            push_msgid_format(&msg.id, id);
+            gone = sse_write_event(&s, iter, id,
+                                   msg.event_len ? msg.event : NULL,
+                                   msg.body, msg.body_len);
+            cursor = msg.id;
+            has_cursor = 1;
+            delivered++;
+        }
+        else if (w == PUSH_WAIT_PING) {
+            gone = sse_write(&s, ": ping\n\n", 8);
+        }
+        else if (w == PUSH_WAIT_GONE) {
+            sse_write_event(&s, iter, NULL, "push-deleted", channel,
+                            strlen(channel));
+            break;
+        }
+        else if (w == PUSH_WAIT_STOPPING) {
+            /* The browser reconnects with Last-Event-ID to a live process
+             * and loses nothing. */
+            r->connection->keepalive = AP_CONN_CLOSE;
+            break;
+        }
+        else {
+            gone = 1;   /* PUSH_WAIT_CLIENT_GONE */
+        }
+    }
+    apr_pool_destroy(iter);
+    push_store_unsubscribe(store, &sub);
+    push_subscriber_leave();
+    if (gone) {
+        r->connection->aborted = 1;
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "event stream on channel "
+                  "%s ended (%s) after %d messages", channel,
+                  gone ? "client went away" : "server side", delivered);
+    return OK;
+}
