@@ -13,7 +13,8 @@ use JSON::PP ();
 use Apache::TestRequest ();
 
 our @EXPORT = qw(conn request publish push_status start_request
-                 read_response fresh_channel wait_for json);
+                 read_response fresh_channel wait_for json sse_open
+                 sse_event sse_closed ssl_hostport);
 
 my $seq = 0;
 
@@ -28,20 +29,37 @@ sub fresh_channel {
 
 sub json { JSON::PP::decode_json($_[0]) }
 
+# host:port of the TLS virtual host (t/conf/ssl/ssl.conf.in).
+sub ssl_hostport {
+    my $v = Apache::Test::config()->{vhosts}{mod_ssl} or return undef;
+    return $v->{hostport};
+}
+
 # A connection: { sock => IO::Socket, buf => bytes read but not consumed }.
+# conn(ssl => 1) speaks TLS to the mod_ssl virtual host.
 sub conn {
-    my ($host, $port) = split /:/, hostport();
-    my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
-                                     Proto => 'tcp', Timeout => 10)
-        or die "connect to $host:$port: $!";
+    my %o = @_;
+    my ($host, $port) = split /:/, ($o{ssl} ? ssl_hostport() : hostport());
+    my $sock;
+    if ($o{ssl}) {
+        require IO::Socket::SSL;
+        $sock = IO::Socket::SSL->new(PeerAddr => $host, PeerPort => $port,
+                                     SSL_verify_mode => 0, Timeout => 10)
+            or die "TLS connect to $host:$port: " . IO::Socket::SSL::errstr();
+    }
+    else {
+        $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                      Proto => 'tcp', Timeout => 10)
+            or die "connect to $host:$port: $!";
+    }
     $sock->autoflush(1);
-    return { sock => $sock, buf => '' };
+    return { sock => $sock, buf => '', ssl => $o{ssl} };
 }
 
 # Sends a request on $c (a new connection unless given).
 sub start_request {
     my ($method, $path, %o) = @_;
-    my $c = $o{conn} || conn();
+    my $c = $o{conn} || conn(ssl => $o{ssl});
     my $body = defined $o{body} ? $o{body} : undef;
     my $req = "$method $path HTTP/1.1\r\nHost: " . hostport() . "\r\n";
     my %h = %{ $o{headers} || {} };
@@ -79,7 +97,9 @@ sub _fill {
     my $left = $deadline - time;
     return 0 if $left <= 0;
     my $sel = IO::Select->new($c->{sock});
-    return 0 unless $sel->can_read($left);
+    # TLS may hold decrypted bytes that select cannot see.
+    return 0 unless ($c->{ssl} && $c->{sock}->pending)
+        || $sel->can_read($left);
     my $n = sysread($c->{sock}, my $chunk, 65536);
     return 0 unless $n;
     $c->{buf} .= $chunk;
@@ -148,6 +168,90 @@ sub request {
     my $r = read_response($c, $o{timeout} || 10);
     close $c->{sock} unless $o{conn};
     return $r;
+}
+
+# Opens an event stream: returns the connection with {status, headers}
+# read, the chunked body left to sse_event.
+sub sse_open {
+    my ($path, %o) = @_;
+    my %h = (Accept => 'text/event-stream', %{ $o{headers} || {} });
+    my $c = start_request('GET', $path, %o, headers => \%h);
+    my $deadline = time + ($o{timeout} || 10);
+    while ($c->{buf} !~ /\r\n\r\n/) {
+        _fill($c, $deadline) or return undef;
+    }
+    $c->{buf} =~ s/^(.*?)\r\n\r\n//s;
+    my ($line, @hl) = split /\r\n/, $1;
+    ($c->{status}) = $line =~ m{^HTTP/1\.\d (\d{3})};
+    for (@hl) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $c->{headers}{lc $k} = $v;
+    }
+    $c->{chunked} = ($c->{headers}{'transfer-encoding'} || '') =~ /chunked/i;
+    $c->{text} = '';
+    return $c;
+}
+
+# Moves whole chunks from buf to text; sets {ended} at the last chunk.
+sub _dechunk {
+    my ($c) = @_;
+    if (!$c->{chunked}) {
+        $c->{text} .= $c->{buf};
+        $c->{buf} = '';
+        return;
+    }
+    while ($c->{buf} =~ /^([0-9a-fA-F]+)[^\r]*\r\n/) {
+        my ($len, $hl) = (hex $1, length $&);
+        last if length($c->{buf}) < $hl + $len + 2;
+        $c->{text} .= substr($c->{buf}, $hl, $len);
+        substr($c->{buf}, 0, $hl + $len + 2) = '';
+        $c->{ended} = 1 if $len == 0;
+    }
+}
+
+# The next event block: { id, event, data, retry, comments => [...],
+# lines => [...] }, or undef on timeout or end of stream.  Comment-only
+# blocks are returned too (ping).
+sub sse_event {
+    my ($c, $timeout) = @_;
+    my $deadline = time + ($timeout || 10);
+    for (;;) {
+        _dechunk($c);
+        if ($c->{text} =~ s/^(.*?)(?:\r\n|\r|\n)(?:\r\n|\r|\n)//s) {
+            my @lines = split /\r\n|\r|\n/, $1, -1;
+            my %ev = (lines => \@lines, comments => []);
+            my @data;
+            for (@lines) {
+                if (/^:(.*)$/) { push @{ $ev{comments} }, $1; next }
+                my ($f, $v) = /^([^:]*)(?::\s?(.*))?$/;
+                $v = '' unless defined $v;
+                if ($f eq 'data') { push @data, $v }
+                else { $ev{$f} = $v }
+            }
+            $ev{data} = join "\n", @data if @data;
+            return \%ev;
+        }
+        return undef if $c->{ended};
+        _fill($c, $deadline) or return undef;
+    }
+}
+
+# 1 when the server ended the stream (last chunk or EOF) within $timeout.
+sub sse_closed {
+    my ($c, $timeout) = @_;
+    my $deadline = time + ($timeout || 10);
+    for (;;) {
+        _dechunk($c);
+        return 1 if $c->{ended};
+        my $left = $deadline - time;
+        return 0 if $left <= 0;
+        my $sel = IO::Select->new($c->{sock});
+        if (($c->{ssl} && $c->{sock}->pending) || $sel->can_read($left)) {
+            my $n = sysread($c->{sock}, my $chunk, 65536);
+            return 1 unless $n;
+            $c->{buf} .= $chunk;
+        }
+    }
 }
 
 sub publish {
