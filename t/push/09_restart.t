@@ -7,7 +7,7 @@ use Apache::TestUtil;
 use PushTest;
 use Time::HiRes qw(time sleep);
 
-plan tests => 9;
+plan tests => 12;
 
 my $vars = Apache::Test::config()->{vars};
 my $pidfile = "$vars->{t_logs}/httpd.pid";
@@ -17,7 +17,11 @@ my @ids = map { json(publish($ch, "r$_")->{body})->{last_message_id} } 1 .. 3;
 my $created = push_status()->{store_created};
 
 my $w = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $ids[-1] });
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 1 }, 5);
+my $es = sse_open("/sub/$ch", headers => { 'Last-Event-ID' => $ids[0] });
+sse_event($es, 5);                      # retry hint
+my @before = map { (sse_event($es, 5) || {})->{id} } 1 .. 2;
+ok "@before" eq "@ids[1, 2]";
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 2 }, 5);
 
 open my $fh, '<', $pidfile or die "$pidfile: $!";
 chomp(my $pid = <$fh>);
@@ -33,6 +37,8 @@ ok $r && $r->{status} == 304;
 ok $took < 10;
 my ($ct, $cn) = split /:/, $ids[-1];
 ok $r && $r->{headers}{etag} eq $cn;
+# The event stream ends too (the browser would reconnect).
+ok sse_closed($es, 10);
 
 # The server comes back with the same store.
 ok wait_for(sub { my $x = eval { request('GET', '/status', timeout => 2) };
@@ -48,7 +54,13 @@ for (1 .. 3) {
     $cur = $x->{headers}{'x-push-message-id'};
 }
 ok "@walk" eq 'r1 r2 r3';
+# An EventSource reconnecting with its Last-Event-ID loses nothing.
+my $again = sse_open("/sub/$ch", headers => { 'Last-Event-ID' => $ids[-1] });
+sse_event($again, 5);
 # Ids keep increasing.
-my ($nt, $nn) = split /:/, json(publish($ch, 'r4')->{body})->{last_message_id};
+my $r4 = json(publish($ch, 'r4')->{body})->{last_message_id};
+my ($nt, $nn) = split /:/, $r4;
+my $ev = sse_event($again, 5);
+ok $ev && $ev->{id} eq $r4 && $ev->{data} eq 'r4';
 my ($lt, $ln) = split /:/, $ids[-1];
 ok $nt > $lt || ($nt == $lt && $nn > $ln);
