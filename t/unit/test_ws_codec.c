@@ -1316,6 +1316,11 @@ static void test_negotiation(void)
                        &pmd, resp), 1);
     CHECK_EQ(negotiate("foo; bar=\"a, permessage-deflate", NULL, &pmd, resp),
              0);
+    /* A syntax error ends the search; an offer before it still counts. */
+    CHECK_EQ(negotiate("; permessage-deflate", NULL, &pmd, resp), 0);
+    CHECK_EQ(negotiate("\"x\", permessage-deflate", NULL, &pmd, resp), 0);
+    CHECK_EQ(negotiate("foo bar, permessage-deflate", NULL, &pmd, resp), 0);
+    CHECK_EQ(negotiate("permessage-deflate, ;", NULL, &pmd, resp), 1);
 
     /* Response buffer too small. */
     CHECK_EQ(push_ws_pmd_negotiate("permessage-deflate", 18, NULL, &pmd,
