@@ -14,16 +14,22 @@ WARN      = -Wall -Wextra
 FUZZ_SECONDS ?= 300
 
 # Pure parts: no httpd types, unit-tested and fuzzed alone.
-PURE_SRC  = push_id.c push_store.c push_notify.c push_sse.c
-GLUE_SRC  = mod_push.c mod_push_sse.c
+PURE_SRC  = push_id.c push_store.c push_notify.c push_sse.c \
+            push_utf8.c push_ws_codec.c push_ws_deflate.c
+GLUE_SRC  = mod_push.c mod_push_sse.c mod_push_ws.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC)
 HEADERS   = $(wildcard *.h)
 
 UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -I.
-UNIT_TESTS  = build/test_id build/test_store build/test_sse
+UNIT_TESTS  = build/test_id build/test_store build/test_sse \
+              build/test_ws_codec
+FUZZ_CC     = clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
+FUZZ_SMOKE_SECONDS ?= 15
+WS_CODEC_SRC = push_ws_codec.c push_utf8.c push_ws_deflate.c
 
-.PHONY: all deps install run test unit test-suite fuzz clean
+.PHONY: all deps install run test unit test-suite fuzz fuzz-smoke clean
 
 all: .libs/mod_push.so
 
@@ -33,7 +39,7 @@ deps:
 .libs/mod_push.so: $(MODULE_SRC) $(HEADERS) Makefile
 	@tools/ensure-deps.sh build
 	$(APXS) -c -n push -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror \
-	    -Wc,-O2 -o mod_push.la $(MODULE_SRC) -lpthread
+	    -Wc,-O2 -o mod_push.la $(MODULE_SRC) -lpthread -lz
 
 install: .libs/mod_push.so
 	$(APXS) -i -a -n push mod_push.la
@@ -59,6 +65,22 @@ build/test_store: t/unit/test_store.c push_store.c push_id.c $(HEADERS) | build
 build/test_sse: t/unit/test_sse.c push_sse.c push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c push_sse.c
 
+build/test_ws_codec: t/unit/test_ws_codec.c $(WS_CODEC_SRC) $(HEADERS) | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_ws_codec.c $(WS_CODEC_SRC) -lz
+
+build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) -lz
+
+# libFuzzer on the frame parser: a short run in make test, a long one in
+# make fuzz.  New inputs go to build/, the seeds in fuzz/corpus stay put.
+fuzz-smoke: build/fuzz_ws_frame
+	@mkdir -p build/corpus-ws_frame
+	@echo "== fuzz_ws_frame for $(FUZZ_SMOKE_SECONDS)s"
+	@build/fuzz_ws_frame -max_total_time=$(FUZZ_SMOKE_SECONDS) \
+	    build/corpus-ws_frame fuzz/corpus/ws_frame > build/fuzz-smoke.log 2>&1 \
+	    || { tail -40 build/fuzz-smoke.log; exit 1; }
+	@grep -E "^Done [0-9]+ runs" build/fuzz-smoke.log
+
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || exit 1; done
 
@@ -69,12 +91,12 @@ test:
 	@tools/ensure-deps.sh test
 	@tools/run-tests.sh $(MPMS)
 
-test-suite: all unit
+test-suite: all unit fuzz-smoke
 	@tools/run-suite.sh $(MPMS)
 
 fuzz:
 	@tools/ensure-deps.sh fuzz
-	@echo "no fuzz targets yet"
+	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS)
 
 clean:
 	rm -rf .libs build *.la *.lo *.slo *.o t/logs t/htdocs/index.html

@@ -142,6 +142,14 @@ int push_conf_first_newest(const push_dir_conf *c)
 {
     return c->first_message == PUSH_FIRST_NEWEST;
 }
+int push_conf_ws_publish(const push_dir_conf *c)
+{
+    return c->ws_publish == 1;
+}
+int push_conf_ws_deflate(const push_dir_conf *c)
+{
+    return c->ws_deflate != 0;
+}
 
 /* "<n>[K|M|G]" (case-insensitive) into bytes; -1 when malformed. */
 static apr_off_t parse_size(const char *arg)
@@ -1014,6 +1022,29 @@ push_store_t *push_get_store(void)
     return push_store;
 }
 
+/* For transports that poll more than the channel (WebSocket): a
+ * registration for the channel's wake-ups, NULL when the server is
+ * stopping. */
+push_notify_gen_t *push_wait_watch(apr_uint32_t slot)
+{
+    if (notifier_should_stop()) {
+        push_notify_shutdown(push_notifier);
+    }
+    return push_notify_watch(push_notifier, slot);
+}
+
+int push_wait_fd(const push_notify_gen_t *gen)
+{
+    return push_notify_fd(gen);
+}
+
+void push_wait_unwatch(apr_uint32_t slot, push_notify_gen_t *gen)
+{
+    if (gen) {
+        push_notify_unwatch(push_notifier, slot, gen);
+    }
+}
+
 /* Waits for the next message after *cursor (NULL: the oldest buffered).
  * `deadline` 0 waits for ever; otherwise it is when to give up.
  * `ping_every` > 0 returns PUSH_WAIT_PING after that much idle time. */
@@ -1234,8 +1265,7 @@ static int subscriber_handler(request_rec *r)
     accept = apr_table_get(r->headers_in, "Accept");
     if (upgrade && ap_find_token(r->pool, upgrade, "websocket")) {
         if (transports & PUSH_TF_WEBSOCKET) {
-            return push_reply_text(r, HTTP_NOT_IMPLEMENTED, "The WebSocket "
-                                   "transport is not in this build yet.");
+            return push_ws_subscriber(r, conf, channel);
         }
         return push_reply_text(r, HTTP_BAD_REQUEST, "WebSocket is not "
                                "enabled here (PushTransports).");

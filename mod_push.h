@@ -6,6 +6,7 @@
 #include "httpd.h"
 #include "ap_expr.h"
 #include "push_store.h"
+#include "push_notify.h"
 
 /* PushTransports bits; 0 means "not set in this section". */
 #define PUSH_TF_WEBSOCKET    0x01
@@ -39,6 +40,8 @@ apr_off_t    push_conf_max_message_size(const push_dir_conf *c);
 apr_int64_t  push_conf_longpoll_timeout(const push_dir_conf *c);
 apr_int64_t  push_conf_ping_interval(const push_dir_conf *c);
 int          push_conf_first_newest(const push_dir_conf *c);
+int          push_conf_ws_publish(const push_dir_conf *c);
+int          push_conf_ws_deflate(const push_dir_conf *c);
 
 /* Replies `status` with a one-line plain-text reason; returns OK. */
 int push_reply_text(request_rec *r, int status, const char *fmt, ...)
@@ -80,8 +83,16 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
                            push_message_t *msg, int *gap,
                            push_msgid_t *gap_id);
 
+/* Wake-up registration for handlers that poll more than the channel. */
+push_notify_gen_t *push_wait_watch(apr_uint32_t slot);
+int                push_wait_fd(const push_notify_gen_t *gen);
+void               push_wait_unwatch(apr_uint32_t slot,
+                                     push_notify_gen_t *gen);
+
 /* The transports other than polling (mod_push_sse.c, mod_push_ws.c). */
 int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
                         const char *channel);
+int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
+                       const char *channel);
 
 #endif

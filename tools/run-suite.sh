@@ -33,21 +33,25 @@ for mpm in "$@"; do
     rc=${PIPESTATUS[0]}
     # prove-style summary: "Files=N, Tests=N" and "Result: PASS|FAIL"
     tests=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log" | tail -1)
+    tests=${tests:-0}
+    bad=$(sed -n 's/^Failed [0-9]*\/[0-9]* test programs\. \([0-9]*\)\/[0-9]* subtests failed.*/\1/p' "$log" | tail -1)
+    bad=${bad:-0}
     if [ "$rc" -ne 0 ] || ! grep -q "^Result: PASS" "$log"; then
         failed+=("$mpm")
         cp t/logs/error_log "build/error_log-$mpm" 2>/dev/null || true
         echo "---- last lines of t/logs/error_log ($mpm):"
-        tail -40 t/logs/error_log 2>/dev/null || true
-        total_fail=$((total_fail + 1))
-    else
-        total_pass=$((total_pass + 1))
+        grep -v ':trace[0-9]\]' t/logs/error_log 2>/dev/null | tail -40 || true
+        [ "$bad" -eq 0 ] && bad=1   # a script died without failing a subtest
     fi
+    total_pass=$((total_pass + tests - (bad > tests ? tests : bad)))
+    total_fail=$((total_fail + bad))
     echo "== $mpm: ${tests:-0} assertions, exit $rc"
     perl t/TEST.PL -stop >/dev/null 2>&1 || true
 done
 perl t/TEST.PL -clean >/dev/null 2>&1
 
-echo "suite: $total_pass passed, $total_fail failed (one per MPM: $*)"
+echo "Apache::Test assertions over the MPMs: $*"
+echo "suite: $total_pass passed, $total_fail failed"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED under: ${failed[*]}"
     exit 1

@@ -5,9 +5,10 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
+use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 12;
+plan tests => 14;
 
 my $vars = Apache::Test::config()->{vars};
 my $pidfile = "$vars->{t_logs}/httpd.pid";
@@ -21,7 +22,9 @@ my $es = sse_open("/sub/$ch", headers => { 'Last-Event-ID' => $ids[0] });
 sse_event($es, 5);                      # retry hint
 my @before = map { (sse_event($es, 5) || {})->{id} } 1 .. 2;
 ok "@before" eq "@ids[1, 2]";
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 2 }, 5);
+my $ws = ws_connect("/sub/$ch?last_event_id=$ids[-1]");
+ok $ws && $ws->{status} == 101;
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 3 }, 5);
 
 open my $fh, '<', $pidfile or die "$pidfile: $!";
 chomp(my $pid = <$fh>);
@@ -37,8 +40,12 @@ ok $r && $r->{status} == 304;
 ok $took < 10;
 my ($ct, $cn) = split /:/, $ids[-1];
 ok $r && $r->{headers}{etag} eq $cn;
-# The event stream ends too (the browser would reconnect).
+# The event stream ends too (the browser would reconnect), and the
+# WebSocket is closed with 1001 (going away).
 ok sse_closed($es, 10);
+my $cf = ws_recv_data($ws, 10);
+my ($code) = $cf && $cf->{opcode} == 8 ? ws_close_payload($cf->{payload}) : ();
+ok defined $code && $code == 1001;
 
 # The server comes back with the same store.
 ok wait_for(sub { my $x = eval { request('GET', '/status', timeout => 2) };

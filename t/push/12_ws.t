@@ -1,0 +1,299 @@
+# WebSocket: handshake, frames, close codes, pings, two-way messaging,
+# permessage-deflate, wss://.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test;
+use Apache::TestUtil;
+use PushTest;
+use PushWS;
+use Compress::Raw::Zlib;
+use Time::HiRes qw(time sleep);
+
+plan tests => 129;
+
+sub ws_subs { push_status()->{subscribers}{websocket} }
+
+sub expect_close {
+    my ($c, $code, $name) = @_;
+    my $f = ws_recv_data($c, 5);
+    # Messages of the channel may come first.
+    $f = ws_recv_data($c, 5) while $f && $f->{opcode} != 8;
+    my ($got) = $f && $f->{opcode} == 8 ? ws_close_payload($f->{payload}) : ();
+    ok t_cmp($got, $code, "$name: close code");
+    ok ws_eof($c, 5);
+}
+
+# --- Handshake. ---
+my $ch = fresh_channel('ws');
+my $w = ws_connect("/sub/$ch");
+ok $w->{status} == 101;
+ok t_cmp($w->{headers}{'sec-websocket-accept'}, $w->{expected_accept}, 'accept key');
+ok lc $w->{headers}{upgrade} eq 'websocket';
+ok $w->{headers}{connection} =~ /upgrade/i;
+ok !exists $w->{headers}{'transfer-encoding'} && !exists $w->{headers}{'content-encoding'}
+   && !exists $w->{headers}{'content-length'};
+ok !exists $w->{headers}{'sec-websocket-protocol'};
+ok !exists $w->{headers}{'sec-websocket-extensions'};
+ok wait_for(sub { ws_subs() >= 1 }, 5);
+
+# Messages: text when UTF-8, binary otherwise, server frames unmasked.
+my $id1 = json(publish($ch, "hello \xc3\xa9")->{body})->{last_message_id};
+my $f = ws_recv_data($w, 5);
+ok $f && $f->{opcode} == 1 && $f->{payload} eq "hello \xc3\xa9" && !$f->{masked} && $f->{fin};
+publish($ch, "\xff\xfe binary");
+$f = ws_recv_data($w, 5);
+ok $f && $f->{opcode} == 2 && $f->{payload} eq "\xff\xfe binary";
+my $big = 'B' x 70000;    # 64-bit length encoding
+publish($ch, $big);
+$f = ws_recv_data($w, 5);
+ok $f && length($f->{payload}) == 70000;
+
+# Ping -> pong with the same payload; an unsolicited pong is ignored.
+ws_send($w, 9, 'are you there');
+$f = ws_recv($w, 5);
+ok $f && $f->{opcode} == 10 && $f->{payload} eq 'are you there';
+ws_send($w, 10, 'unsolicited');
+publish($ch, 'still here');
+$f = ws_recv_data($w, 5);
+ok $f && $f->{payload} eq 'still here';
+
+# Data from a subscriber where PushWebSocketPublish is Off: 1008.
+ws_send($w, 1, 'may I?');
+expect_close($w, 1008, 'publish off');
+ok wait_for(sub { ws_subs() == 0 }, 5);
+
+# Resume with ?last_event_id.
+my $r = ws_connect("/sub/$ch?last_event_id=$id1");
+$f = ws_recv_data($r, 5);
+ok $f && $f->{payload} eq "\xff\xfe binary";
+close $r->{sock};
+
+# Refusals: plain-text reasons.
+my %bad = (
+    'no Connection: upgrade' => [{ Connection => 'keep-alive' }, 400, qr/Connection/],
+    'short key'  => [{ 'Sec-WebSocket-Key' => encode_key(15) }, 400, qr/Sec-WebSocket-Key/],
+    'long key'   => [{ 'Sec-WebSocket-Key' => encode_key(17) }, 400, qr/Sec-WebSocket-Key/],
+    'no key'     => [{ 'Sec-WebSocket-Key' => undef }, 400, qr/Sec-WebSocket-Key/],
+    'version 8'  => [{ 'Sec-WebSocket-Version' => 8 }, 426, qr/13/],
+);
+sub encode_key { MIME::Base64::encode_base64(join('', map { chr 65 } 1 .. $_[0]), '') }
+for my $name (sort keys %bad) {
+    my ($h, $status, $re) = @{ $bad{$name} };
+    my $x = ws_connect("/sub/$ch", headers => $h);
+    ok t_cmp($x->{status}, $status, $name);
+    ok t_cmp($x->{body}, $re, "$name reason");
+    close $x->{sock};
+}
+my $v8 = ws_connect("/sub/$ch", headers => { 'Sec-WebSocket-Version' => 8 });
+ok $v8->{headers}{'sec-websocket-version'} eq '13';
+my $post = ws_connect("/sub/$ch", method => 'POST');
+ok $post->{status} == 405;
+my $none = ws_connect("/wsnone/$ch");
+ok $none->{status} == 400;
+
+# Origin: PushAllowOrigin is enforced on the upgrade.
+my $evil = ws_connect("/subcors/$ch", headers => { Origin => 'https://evil.example' });
+ok t_cmp($evil->{status}, 403, 'disallowed origin');
+my $good = ws_connect("/subcors/$ch", headers => { Origin => 'https://app.example' });
+ok t_cmp($good->{status}, 101, 'allowed origin');
+close $good->{sock};
+
+# --- ws+meta.nchan: selected only when offered; nchan's framing. ---
+my $mch = fresh_channel('meta');
+my $m = ws_connect("/sub/$mch", protocol => 'chat, ws+meta.nchan');
+ok $m->{headers}{'sec-websocket-protocol'} eq 'ws+meta.nchan';
+my $mid = json(request('POST', "/pub/$mch", body => 'meta!',
+    headers => { 'Content-Type' => 'text/x-meta' })->{body})->{last_message_id};
+$f = ws_recv_data($m, 5);
+ok t_cmp($f && $f->{payload}, "id: $mid\ncontent-type: text/x-meta\n\nmeta!", 'meta framing');
+close $m->{sock};
+my $nm = ws_connect("/sub/$ch", protocol => 'chat');
+ok $nm->{status} == 101 && !exists $nm->{headers}{'sec-websocket-protocol'};
+close $nm->{sock};
+
+# --- Frame rules: each violation closes with the right code. ---
+my $pch = fresh_channel('wsrules');
+my @violations = (
+    ['unmasked frame',           [1, 'x', mask => 0],             1002],
+    ['RSV1 without extension',   [1, 'x', rsv => 4],              1002],
+    ['RSV2',                     [1, 'x', rsv => 2],              1002],
+    ['reserved opcode 3',        [3, 'x'],                        1002],
+    ['reserved opcode 0xB',      [0xB, 'x'],                      1002],
+    ['control frame of 126',     [9, 'p' x 126],                  1002],
+    ['fragmented ping',          [9, 'p', fin => 0],              1002],
+    ['continuation, no message', [0, 'x'],                        1002],
+    ['invalid UTF-8 text',       [1, "bad \xc3\x28 text"],        1007],
+    ['overlong UTF-8',           [1, "\xc0\xaf"],                 1007],
+    ['surrogate in UTF-8',       [1, "\xed\xa0\x80"],             1007],
+);
+for my $v (@violations) {
+    my ($name, $frame, $code) = @$v;
+    my $c = ws_connect("/wspub/$pch");
+    ws_send($c, @$frame);
+    expect_close($c, $code, $name);
+}
+# A new data frame while a fragmented message is open.
+{
+    my $c = ws_connect("/wspub/$pch");
+    ws_send($c, 1, 'part', fin => 0);
+    ws_send($c, 1, 'again');
+    expect_close($c, 1002, 'data frame inside a message');
+}
+# Invalid UTF-8 fails fast: before the final fragment is sent.
+{
+    my $c = ws_connect("/wspub/$pch");
+    ws_send($c, 1, "ok \xf0\x28", fin => 0);
+    expect_close($c, 1007, 'bad UTF-8 in the first fragment');
+}
+
+# --- Close handshake. ---
+for my $code (1000, 1001, 1003, 1011, 3000, 4999) {
+    my $c = ws_connect("/sub/$pch");
+    ws_send($c, 8, pack('n', $code) . 'bye');
+    expect_close($c, $code, "echo $code");
+}
+for my $code (0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000) {
+    my $c = ws_connect("/sub/$pch");
+    ws_send($c, 8, pack('n', $code));
+    expect_close($c, 1002, "invalid code $code");
+}
+{
+    my $c = ws_connect("/sub/$pch");
+    ws_send($c, 8, 'x');
+    expect_close($c, 1002, 'one-byte close');
+    $c = ws_connect("/sub/$pch");
+    ws_send($c, 8, pack('n', 1000) . "\xff");
+    expect_close($c, 1007, 'close reason not UTF-8');
+    $c = ws_connect("/sub/$pch");
+    ws_send($c, 8, '');
+    my $e = ws_recv_data($c, 5);
+    ok $e && $e->{opcode} == 8 && $e->{payload} eq '';
+}
+
+# --- Two-way: fragments (with a ping between) reassembled, UTF-8 split
+# across fragments, published to every transport, the sender included. ---
+my $tch = fresh_channel('twoway');
+publish($tch, 'seed');
+my $seed = request('GET', "/sub/$tch")->{headers}{'x-push-message-id'};
+my $lp = start_request('GET', "/sub/$tch", headers => { 'Last-Event-ID' => $seed });
+my $es = sse_open("/sub/$tch", headers => { 'Last-Event-ID' => $seed });
+sse_event($es, 5);
+my $other = ws_connect("/sub/$tch?last_event_id=$seed");
+my $sender = ws_connect("/wspub/$tch?last_event_id=$seed");
+ok wait_for(sub { json(request('GET', "/pub/$tch")->{body})->{subscribers} == 4 }, 5);
+ws_send($sender, 1, "caf\xc3", fin => 0);
+ws_send($sender, 9, 'between');
+ws_send($sender, 0, "\xa9 au lait", fin => 1);
+$f = ws_recv($sender, 5);
+ok $f && $f->{opcode} == 10 && $f->{payload} eq 'between';
+$f = ws_recv_data($sender, 5);
+ok t_cmp($f && $f->{payload}, "caf\xc3\xa9 au lait", 'the sender gets its own message');
+$f = ws_recv_data($other, 5);
+ok t_cmp($f && $f->{payload}, "caf\xc3\xa9 au lait", 'another WebSocket gets it');
+my $lr = read_response($lp, 5);
+ok t_cmp($lr && $lr->{body}, "caf\xc3\xa9 au lait", 'a long poll gets it');
+ok $lr->{headers}{'content-type'} =~ m{^text/plain};
+my $se = sse_event($es, 5);
+ok t_cmp($se && $se->{data}, "caf\xc3\xa9 au lait", 'an event stream gets it');
+# Binary from a client stays binary.
+ws_send($sender, 2, "\xff\x00\x01");
+$f = ws_recv_data($other, 5);
+ok $f && $f->{opcode} == 2 && $f->{payload} eq "\xff\x00\x01";
+
+# Over PushMaxMessageSize (1K): 1009 as soon as the header says so.
+ws_send_raw($sender, substr(ws_frame(2, 'z' x 2000), 0, 8));
+expect_close($sender, 1009, 'oversized message');
+# ...and the same across fragments.
+{
+    my $c = ws_connect("/wspub/$tch");
+    ws_send($c, 2, 'a' x 600, fin => 0);
+    ws_send($c, 0, 'b' x 600, fin => 1);
+    expect_close($c, 1009, 'oversized fragmented message');
+}
+close $_->{sock} for $other, $es;
+
+# --- Server pings; a peer that stops answering is dropped. ---
+my $pg = ws_connect("/wsping/" . fresh_channel('wsping'));
+$f = ws_recv($pg, 5);
+ok $f && $f->{opcode} == 9;
+ws_send($pg, 10, $f->{payload});
+$f = ws_recv($pg, 5);
+ok $f && $f->{opcode} == 9;
+# Now stay silent: the next ping finds the last unanswered.
+my $t = time;
+my $dropped = 0;
+while (time - $t < 8) {
+    my $x = ws_recv($pg, 8) or do { $dropped = 1; last };
+    if ($x->{opcode} == 8) { $dropped = ws_eof($pg, 5); last }
+}
+ok $dropped;
+
+# --- DELETE closes with 1000. ---
+my $dch = fresh_channel('wsdel');
+publish($dch, 'x');
+my $dw = ws_connect("/sub/$dch");
+ws_recv_data($dw, 5);
+request('DELETE', "/pub/$dch");
+$f = ws_recv_data($dw, 5);
+my ($dcode, $dreason) = $f ? ws_close_payload($f->{payload}) : ();
+ok $dcode && $dcode == 1000 && $dreason =~ /deleted/;
+
+# --- A client that vanishes is uncounted. ---
+my $before = ws_subs();
+my $v = ws_connect("/sub/" . fresh_channel('wsgone'));
+ok wait_for(sub { ws_subs() == $before + 1 }, 5);
+close $v->{sock};
+ok wait_for(sub { ws_subs() == $before }, 5);
+
+# --- permessage-deflate. ---
+my $zch = fresh_channel('wsz');
+my $z = ws_connect("/wspub/$zch", extensions => 'permessage-deflate; client_max_window_bits');
+ok t_cmp($z->{headers}{'sec-websocket-extensions'}, qr/^permessage-deflate/, 'deflate agreed');
+ok $z->{headers}{'sec-websocket-extensions'} =~ /server_no_context_takeover/;
+my $text = "compress me " x 50;
+publish($zch, $text);
+$f = ws_recv_data($z, 5);
+ok $f && $f->{rsv1} == 1;
+ok t_cmp(inflate_raw($f->{payload}), $text, 'inflated server message');
+ok length($f->{payload}) < length($text);
+# A compressed client message is published inflated.
+ws_send($z, 1, deflate_raw("from a compressing client " x 10), rsv => 4);
+$f = ws_recv_data($z, 5);
+ok t_cmp(inflate_raw($f->{payload}), "from a compressing client " x 10, 'client deflate');
+ok json(request('GET', "/pub/$zch")->{body})->{messages} == 2;
+# Inflating past PushMaxMessageSize: 1009 (the wire bytes are small).
+ws_send($z, 1, deflate_raw('q' x 5000), rsv => 4);
+expect_close($z, 1009, 'inflated size over the limit');
+# PushWebSocketDeflate Off: no extension.
+my $nz = ws_connect("/wsnodeflate/$zch", extensions => 'permessage-deflate');
+ok $nz->{status} == 101 && !exists $nz->{headers}{'sec-websocket-extensions'};
+close $nz->{sock};
+
+# --- wss:// through mod_ssl. ---
+my $sch = fresh_channel('wss');
+my $s = ws_connect("/sub/$sch", ssl => 1);
+ok t_cmp($s && $s->{status}, 101, 'wss handshake');
+publish($sch, 'over tls');
+$f = ws_recv_data($s, 5);
+ok $f && $f->{payload} eq 'over tls';
+ws_send($s, 9, 'tls ping');
+$f = ws_recv($s, 5);
+ok $f && $f->{opcode} == 10 && $f->{payload} eq 'tls ping';
+ws_send($s, 8, pack('n', 1000));
+expect_close($s, 1000, 'wss close');
+
+sub deflate_raw {
+    my ($d) = Compress::Raw::Zlib::Deflate->new(-WindowBits => -15, -AppendOutput => 1);
+    my $out = '';
+    $d->deflate($_[0], $out);
+    $d->flush($out, Z_SYNC_FLUSH);
+    $out =~ s/\x00\x00\xff\xff$//;
+    return $out;
+}
+sub inflate_raw {
+    my ($i) = Compress::Raw::Zlib::Inflate->new(-WindowBits => -15);
+    my $in = $_[0] . "\x00\x00\xff\xff";
+    my $out = '';
+    $i->inflate($in, $out);
+    return $out;
+}
