@@ -40,7 +40,7 @@
 #include "push_store.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  1u            /* bump on any change to the layout */
+#define STORE_LAYOUT  2u            /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
@@ -125,6 +125,8 @@ struct push_store {
     uint64_t        evicted;
     uint64_t        expired;
     uint64_t        recoveries;
+    uint64_t        encoded;       /* transport encodings built ... */
+    uint64_t        encoded_reused;  /* ... and served from a cache */
 };
 
 typedef struct {
@@ -1075,7 +1077,7 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
     if (gap != NULL) {
         *gap = 0;
     }
-    if (s == NULL || sub == NULL || alloc == NULL || msg == NULL) {
+    if (s == NULL || sub == NULL || msg == NULL) {
         return PUSH_BAD_ARG;
     }
     if (sub->slot >= s->nslots) {
@@ -1142,9 +1144,16 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
         char *p;
 
         /* One allocation holds body, content type and event, each with
-         * its NUL: one call under the lock instead of three. */
-        p = alloc(alloc_ctx, total);
-        if (p == NULL) {
+         * its NUL: one call under the lock instead of three.  Without an
+         * allocator only the id is wanted (the caller may have the
+         * message's encoded bytes cached already). */
+        if (alloc == NULL) {
+            memset(msg, 0, sizeof(*msg));
+            msg->id = rec_id(r);
+            rv = PUSH_FOUND;
+            p = NULL;
+        }
+        else if ((p = alloc(alloc_ctx, total)) == NULL) {
             rv = PUSH_BAD_ARG;
         }
         else {
@@ -1248,5 +1257,16 @@ void push_store_stats(push_store_t *s, int64_t now, push_store_stats_t *st)
     st->bytes_total = s->size;
     st->created = s->created;
     st->recoveries = s->recoveries;
+    st->encoded = __atomic_load_n(&s->encoded, __ATOMIC_RELAXED);
+    st->encoded_reused = __atomic_load_n(&s->encoded_reused,
+                                         __ATOMIC_RELAXED);
     store_unlock(s);
+}
+
+void push_store_count_encoding(push_store_t *s, int reused)
+{
+    if (s != NULL) {
+        __atomic_add_fetch(reused ? &s->encoded_reused : &s->encoded, 1,
+                           __ATOMIC_RELAXED);
+    }
 }

@@ -83,6 +83,9 @@ typedef struct {
     uint64_t bytes_total;        /* the whole region */
     int64_t  created;            /* unix time the region was formatted */
     uint64_t recoveries;         /* times a dead lock holder was cleaned up */
+    uint64_t encoded;            /* message encodings (SSE events, WebSocket
+                                  * frames) built, in all processes */
+    uint64_t encoded_reused;     /* ... and deliveries that reused one */
 } push_store_stats_t;
 
 /* A subscription holds its channel's slot (the slot is not reused while
@@ -147,7 +150,8 @@ push_status_e push_store_subscribe(push_store_t *s, const char *chan,
 void push_store_unsubscribe(push_store_t *s, const push_sub_t *sub);
 
 /* The first buffered message with id > *cursor (cursor NULL: the oldest
- * buffered), copied with alloc.  PUSH_FOUND, PUSH_NONE, or PUSH_GONE when
+ * buffered), copied with alloc; with alloc NULL only msg->id is filled in
+ * (the body etc. are left NULL/0), for callers that cache encodings.  PUSH_FOUND, PUSH_NONE, or PUSH_GONE when
  * the channel was deleted after sub was taken.  *gap (may be NULL) is set
  * to 1 when messages after the cursor were dropped (expired, evicted,
  * trimmed, or lost with an earlier store) and so can never be delivered;
@@ -173,6 +177,10 @@ uint32_t push_store_wait(push_store_t *s, uint32_t seen, int timeout_ms);
 
 /* Wakes every push_store_wait in every process (e.g. at shutdown). */
 void push_store_wake_all(push_store_t *s);
+
+/* Counts one delivery's encoding, built (reused 0) or taken from a
+ * process's cache (1).  Lock-free. */
+void push_store_count_encoding(push_store_t *s, int reused);
 
 /* Snapshot of the counters; drops expired messages of every channel. */
 void push_store_stats(push_store_t *s, int64_t now, push_store_stats_t *st);

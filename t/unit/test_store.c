@@ -369,6 +369,15 @@ static void test_content(void)
     CHECK(m.body_len == 0 && m.body[0] == '\0'
           && m.content_type_len == 0 && m.content_type[0] == '\0'
           && m.event_len == 0 && m.event[0] == '\0');
+
+    /* Without an allocator only the id comes back: no copy. */
+    memset(&m, 0x55, sizeof(m));
+    CHECK(push_store_next(s, &sub, NULL, 1000, NULL, NULL, &m, NULL, NULL)
+          == PUSH_FOUND);
+    CHECK(push_msgid_cmp(&m.id, &id) == 0 && m.body == NULL
+          && m.body_len == 0);
+    CHECK(push_store_next(s, &sub, &info.last_id, 1000, NULL, NULL, &m,
+                          NULL, NULL) == PUSH_FOUND);
     munmap(mem, 1 << 20);
 }
 

@@ -1,0 +1,55 @@
+/* push_frame_cache.h — one encoding of a message per process, shared by
+ * every subscriber in it.
+ *
+ * An SSE event or a WebSocket frame (compressed or not) for a given
+ * message is the same bytes for every subscriber of a transport, so the
+ * first subscriber thread to need it builds it and the others reuse it:
+ * at fan-out, N subscribers cost one encoding (and one deflate) instead
+ * of N.  Entries are reference-counted, so an entry can be replaced while
+ * a slow subscriber is still writing it.
+ *
+ * Pure C with pthreads, no httpd types. */
+#ifndef PUSH_FRAME_CACHE_H
+#define PUSH_FRAME_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "push_id.h"
+
+typedef struct {
+    uint32_t     slot;      /* channel slot in the store */
+    uint32_t     epoch;     /* channel epoch (a reused slot differs) */
+    push_msgid_t id;
+    uint32_t     variant;   /* which encoding: transport, subprotocol,
+                             * compression */
+} push_frame_key_t;
+
+typedef struct push_frame {
+    push_frame_key_t key;
+    unsigned         refs;
+    size_t           len;
+    unsigned char    data[];
+} push_frame_t;
+
+typedef struct push_frame_cache push_frame_cache_t;
+
+/* A cache of `entries` encodings (the most recent ones).  NULL on OOM. */
+push_frame_cache_t *push_frame_cache_create(unsigned entries);
+void push_frame_cache_destroy(push_frame_cache_t *c);
+
+/* The cached encoding for key with a reference taken, or NULL. */
+push_frame_t *push_frame_cache_get(push_frame_cache_t *c,
+                                   const push_frame_key_t *key);
+
+/* Caches a copy of data[0..len) under key and returns it with a reference
+ * taken; when another thread cached the same key first, returns theirs.
+ * NULL only when out of memory. */
+push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
+                                   const push_frame_key_t *key,
+                                   const void *data, size_t len);
+
+/* Drops a reference from get or put. */
+void push_frame_release(push_frame_cache_t *c, push_frame_t *f);
+
+#endif

@@ -1,0 +1,111 @@
+/* Unit tests for push_frame_cache.c. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "push_frame_cache.h"
+
+static int passed, failed;
+
+#define CHECK(cond) do { \
+    if (cond) { passed++; } \
+    else { failed++; fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, \
+                             __LINE__, #cond); } \
+} while (0)
+
+static push_frame_key_t key(uint32_t slot, int64_t t, uint32_t tag,
+                            uint32_t variant)
+{
+    push_frame_key_t k;
+
+    memset(&k, 0, sizeof(k));
+    k.slot = slot;
+    k.id.time = t;
+    k.id.tag = tag;
+    k.variant = variant;
+    return k;
+}
+
+static push_frame_cache_t *shared;
+
+static void *hammer(void *arg)
+{
+    long n = (long)arg;
+    int i;
+
+    for (i = 0; i < 20000; i++) {
+        push_frame_key_t k = key(1, i % 50, 0, (uint32_t)n % 3);
+        push_frame_t *f = push_frame_cache_get(shared, &k);
+
+        if (!f) {
+            char buf[32];
+            int len = snprintf(buf, sizeof(buf), "%d/%u", i % 50, k.variant);
+            f = push_frame_cache_put(shared, &k, buf, (size_t)len);
+        }
+        if (f) {
+            char want[32];
+            int len = snprintf(want, sizeof(want), "%d/%u", i % 50,
+                               k.variant);
+            if (f->len != (size_t)len || memcmp(f->data, want, f->len)) {
+                return (void *)1;
+            }
+            push_frame_release(shared, f);
+        }
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    push_frame_cache_t *c = push_frame_cache_create(2);
+    push_frame_key_t a = key(1, 100, 0, 0), b = key(1, 100, 1, 0);
+    push_frame_key_t a2 = key(1, 100, 0, 1), d = key(2, 100, 0, 0);
+    push_frame_t *f, *g, *h;
+    pthread_t th[4];
+    long i;
+    int bad = 0;
+
+    CHECK(c != NULL);
+    CHECK(push_frame_cache_get(c, &a) == NULL);
+    f = push_frame_cache_put(c, &a, "frame-a", 7);
+    CHECK(f && f->len == 7 && memcmp(f->data, "frame-a", 7) == 0);
+    g = push_frame_cache_get(c, &a);
+    CHECK(g == f);
+    push_frame_release(c, g);
+    /* Different tag, variant or slot: different entries. */
+    CHECK(push_frame_cache_get(c, &b) == NULL);
+    CHECK(push_frame_cache_get(c, &a2) == NULL);
+    CHECK(push_frame_cache_get(c, &d) == NULL);
+    /* Putting a key already cached returns the cached one. */
+    g = push_frame_cache_put(c, &a, "other", 5);
+    CHECK(g == f && g->len == 7);
+    push_frame_release(c, g);
+    /* Two more entries push a out (capacity 2), but our reference keeps
+     * its bytes alive. */
+    g = push_frame_cache_put(c, &b, "frame-b", 7);
+    h = push_frame_cache_put(c, &d, "frame-d", 7);
+    CHECK(g && h);
+    CHECK(push_frame_cache_get(c, &a) == NULL);
+    CHECK(memcmp(f->data, "frame-a", 7) == 0);
+    push_frame_release(c, f);
+    push_frame_release(c, g);
+    push_frame_release(c, h);
+    push_frame_cache_destroy(c);
+
+    /* Threads racing on the same keys always see the right bytes. */
+    shared = push_frame_cache_create(8);
+    for (i = 0; i < 4; i++) {
+        pthread_create(&th[i], NULL, hammer, (void *)i);
+    }
+    for (i = 0; i < 4; i++) {
+        void *rv;
+
+        pthread_join(th[i], &rv);
+        bad += rv != NULL;
+    }
+    CHECK(bad == 0);
+    push_frame_cache_destroy(shared);
+
+    printf("test_frame_cache: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
