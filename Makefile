@@ -14,7 +14,7 @@ WARN      = -Wall -Wextra
 FUZZ_SECONDS ?= 300
 
 # Pure parts: no httpd types, unit-tested and fuzzed alone.
-PURE_SRC  = push_id.c push_store.c push_notify.c push_sse.c \
+PURE_SRC  = push_id.c push_store.c push_notify.c push_sse.c push_frame_cache.c \
             push_utf8.c push_ws_codec.c push_ws_deflate.c
 GLUE_SRC  = mod_push.c mod_push_sse.c mod_push_ws.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC)
@@ -23,7 +23,7 @@ HEADERS   = $(wildcard *.h)
 UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -I.
 UNIT_TESTS  = build/test_id build/test_store build/test_sse \
-              build/test_ws_codec
+              build/test_ws_codec build/test_frame_cache
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 15
@@ -67,6 +67,9 @@ build/test_sse: t/unit/test_sse.c push_sse.c push_sse.h | build
 
 build/test_ws_codec: t/unit/test_ws_codec.c $(WS_CODEC_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_ws_codec.c $(WS_CODEC_SRC) -lz
+
+build/test_frame_cache: t/unit/test_frame_cache.c push_frame_cache.c push_frame_cache.h | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_frame_cache.c push_frame_cache.c -lpthread
 
 build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) -lz

@@ -34,6 +34,7 @@
 #include "push_id.h"
 #include "push_store.h"
 #include "push_notify.h"
+#include "push_frame_cache.h"
 #include "mod_push.h"
 
 module AP_MODULE_DECLARE_DATA push_module;
@@ -453,6 +454,7 @@ static const command_rec push_cmds[] = {
 
 static push_store_t  *push_store;      /* this process's view */
 static push_notify_t *push_notifier;   /* this child's fan-out thread */
+static push_frame_cache_t *push_frames; /* this child's encoded messages */
 static apr_uint32_t   child_subscribers;
 static int            subscribers_cap;
 static volatile apr_uint32_t child_stopping;
@@ -549,6 +551,9 @@ static void push_child_init(apr_pool_t *pchild, server_rec *s)
                      "cannot start the push notifier thread: subscribers "
                      "in this process will be refused");
     }
+    /* The most recent encodings: enough for a burst of publishes on a
+     * few channels in several variants. */
+    push_frames = push_frame_cache_create(64);
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
     if (threads < 1) {
         threads = 1;
@@ -1066,8 +1071,8 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
         int timeout_ms, n;
 
         st = push_store_next(push_store, sub, cursor,
-                             apr_time_sec(apr_time_now()), pool_alloc,
-                             p, msg, gap, gap_id);
+                             apr_time_sec(apr_time_now()),
+                             p ? pool_alloc : NULL, p, msg, gap, gap_id);
         if (st == PUSH_FOUND || st == PUSH_GONE || !gen || !wait) {
             if (gen) {
                 push_notify_unwatch(push_notifier, sub->slot, gen);
@@ -1113,14 +1118,72 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
         if (deadline && now >= deadline) {
             /* A message may have arrived in the same instant. */
             st = push_store_next(push_store, sub, cursor,
-                                 apr_time_sec(now), pool_alloc, p,
-                                 msg, gap, gap_id);
+                                 apr_time_sec(now), p ? pool_alloc : NULL,
+                                 p, msg, gap, gap_id);
             return st == PUSH_FOUND ? PUSH_WAIT_MESSAGE
                    : st == PUSH_GONE ? PUSH_WAIT_GONE : PUSH_WAIT_TIMEOUT;
         }
         if (ping_at && now >= ping_at) {
             return PUSH_WAIT_PING;
         }
+    }
+}
+
+/* The encoding of message *id (just found by an id-only look at the
+ * store) in this variant: from this process's cache, or built by encode()
+ * from a fresh copy of the message and cached for the other subscribers.
+ * The frame's key.id is the message it encodes.  NULL when the message
+ * went away in between (or out of memory): look again. */
+push_frame_t *push_frame_for(request_rec *r, apr_pool_t *p,
+                             const push_sub_t *sub,
+                             const push_msgid_t *cursor,
+                             const push_msgid_t *id, apr_uint32_t variant,
+                             push_encode_fn encode, void *ctx)
+{
+    push_frame_key_t key;
+    push_message_t msg;
+    push_frame_t *f;
+    const void *data;
+    apr_size_t len;
+
+    memset(&key, 0, sizeof(key));
+    key.slot = sub->slot;
+    key.epoch = sub->epoch;
+    key.id = *id;
+    key.variant = variant;
+    if (push_frames && (f = push_frame_cache_get(push_frames, &key))) {
+        push_store_count_encoding(push_store, 1);
+        return f;
+    }
+    if (push_store_next(push_store, sub, cursor, apr_time_sec(apr_time_now()),
+                        pool_alloc, p, &msg, NULL, NULL) != PUSH_FOUND) {
+        return NULL;
+    }
+    key.id = msg.id;
+    if (encode(ctx, r, p, &msg, &data, &len) != APR_SUCCESS) {
+        return NULL;
+    }
+    push_store_count_encoding(push_store, 0);
+    if (push_frames) {
+        return push_frame_cache_put(push_frames, &key, data, len);
+    }
+    /* No cache (out of memory at startup): a private frame. */
+    if ((f = malloc(sizeof(*f) + len)) != NULL) {
+        f->key = key;
+        f->refs = 1;
+        f->len = len;
+        memcpy(f->data, data, len);
+    }
+    return f;
+}
+
+void push_frame_done(push_frame_t *f)
+{
+    if (push_frames) {
+        push_frame_release(push_frames, f);
+    }
+    else {
+        free(f);
     }
 }
 
@@ -1334,11 +1397,14 @@ static int status_handler(request_rec *r)
                "\"store_bytes_total\":%" APR_UINT64_T_FMT ","
                "\"store_created\":%" APR_INT64_T_FMT ","
                "\"lock_recoveries\":%" APR_UINT64_T_FMT ","
+               "\"encodings_built\":%" APR_UINT64_T_FMT ","
+               "\"encodings_reused\":%" APR_UINT64_T_FMT ","
                "\"child_subscribers\":%u,\"child_subscriber_cap\":%d}\n",
                total, (apr_uint64_t)st.published, (apr_uint64_t)st.evicted,
                (apr_uint64_t)st.expired, (apr_uint64_t)st.bytes_used,
                (apr_uint64_t)st.bytes_total, (apr_int64_t)st.created,
-               (apr_uint64_t)st.recoveries,
+               (apr_uint64_t)st.recoveries, (apr_uint64_t)st.encoded,
+               (apr_uint64_t)st.encoded_reused,
                apr_atomic_read32(&child_subscribers), subscribers_cap);
     return OK;
 }

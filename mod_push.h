@@ -7,6 +7,7 @@
 #include "ap_expr.h"
 #include "push_store.h"
 #include "push_notify.h"
+#include "push_frame_cache.h"
 
 /* PushTransports bits; 0 means "not set in this section". */
 #define PUSH_TF_WEBSOCKET    0x01
@@ -74,7 +75,7 @@ typedef enum {
 } push_wait_e;
 
 /* Waits for the next message after *cursor (NULL: the oldest buffered),
- * copying it into pool p.  deadline 0 waits for ever; ping_every > 0
+ * copying it into pool p (p NULL: only msg->id is filled in).  deadline 0 waits for ever; ping_every > 0
  * returns PUSH_WAIT_PING after that much idle time; wait 0 only looks. */
 push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
                            const push_sub_t *sub,
@@ -82,6 +83,28 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
                            apr_interval_time_t ping_every, int wait,
                            push_message_t *msg, int *gap,
                            push_msgid_t *gap_id);
+
+/* Frame-cache variants: one per distinct encoding of a message. */
+#define PUSH_VARIANT_SSE        0x100
+#define PUSH_VARIANT_WS         0x200   /* | 1 for ws+meta.nchan,
+                                         * | window bits << 1 if deflated */
+
+/* Encodes one message for a transport (an SSE event, a WebSocket
+ * frame) into *data (allocated from p). */
+typedef apr_status_t (*push_encode_fn)(void *ctx, request_rec *r,
+                                       apr_pool_t *p,
+                                       const push_message_t *msg,
+                                       const void **data, apr_size_t *len);
+
+/* Fan-out: the message after *cursor (whose id an id-only
+ * push_wait_next, p NULL, returned) encoded once per process for all
+ * subscribers of the same variant.  Release with push_frame_done. */
+push_frame_t *push_frame_for(request_rec *r, apr_pool_t *p,
+                             const push_sub_t *sub,
+                             const push_msgid_t *cursor,
+                             const push_msgid_t *id, apr_uint32_t variant,
+                             push_encode_fn encode, void *ctx);
+void push_frame_done(push_frame_t *f);
 
 /* Wake-up registration for handlers that poll more than the channel. */
 push_notify_gen_t *push_wait_watch(apr_uint32_t slot);

@@ -72,6 +72,25 @@ static int sse_write_event(sse_stream *s, apr_pool_t *p, const char *id,
     return sse_write(s, buf, size);
 }
 
+/* The event of one message: the same bytes for every subscriber, so it
+ * is built once per process (push_frame_for). */
+static apr_status_t sse_encode(void *ctx, request_rec *r, apr_pool_t *p,
+                               const push_message_t *msg, const void **data,
+                               apr_size_t *len)
+{
+    char id[PUSH_MSGID_MAX_LEN];
+    apr_size_t id_len = push_msgid_format(&msg->id, id);
+    apr_size_t size = push_sse_event_size(id_len, msg->event_len, msg->body,
+                                          msg->body_len);
+    char *buf = apr_palloc(p, size);
+
+    (void)ctx; (void)r;
+    *len = push_sse_event(buf, id, id_len, msg->event, msg->event_len,
+                          msg->body, msg->body_len);
+    *data = buf;
+    return APR_SUCCESS;
+}
+
 int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
                         const char *channel)
 {
@@ -123,10 +142,12 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
     apr_pool_tag(iter, "push_sse_iter");
     while (!gone) {
         apr_pool_clear(iter);
-        w = push_wait_next(r, iter, &sub, has_cursor ? &cursor : NULL, 0,
+        /* Only the id: the event itself usually comes from the cache. */
+        w = push_wait_next(r, NULL, &sub, has_cursor ? &cursor : NULL, 0,
                            ping, 1, &msg, &gap, &gap_id);
         if (w == PUSH_WAIT_MESSAGE) {
             char id[PUSH_MSGID_MAX_LEN];
+            push_frame_t *f;
 
             if (gap) {
                 /* Said before the message, so a client can tell that what
@@ -138,12 +159,15 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
                     break;
                 }
             }
-            push_msgid_format(&msg.id, id);
-            gone = sse_write_event(&s, iter, id,
-                                   msg.event_len ? msg.event : NULL,
-                                   msg.body, msg.body_len);
-            cursor = msg.id;
+            f = push_frame_for(r, iter, &sub, has_cursor ? &cursor : NULL,
+                               &msg.id, PUSH_VARIANT_SSE, sse_encode, NULL);
+            if (!f) {
+                continue;   /* gone meanwhile: look again */
+            }
+            gone = sse_write(&s, (const char *)f->data, f->len);
+            cursor = f->key.id;
             has_cursor = 1;
+            push_frame_done(f);
             delivered++;
         }
         else if (w == PUSH_WAIT_PING) {

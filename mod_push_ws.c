@@ -16,6 +16,7 @@
  */
 #include <poll.h>
 #include <errno.h>
+#include <pthread.h>
 
 #include "apr_strings.h"
 #include "apr_sha1.h"
@@ -53,8 +54,6 @@ typedef struct {
     push_ws_asm_t        as;
     push_ws_pmd_t        pmd;
     push_ws_inflater_t  *inflater;
-    push_ws_deflater_t  *deflater;
-    push_ws_buf_t        scratch;      /* compressed payloads */
     int                  meta;         /* ws+meta.nchan selected */
     int                  closing;      /* our Close was sent */
     int                  done;         /* the connection is finished */
@@ -210,47 +209,87 @@ static void ws_send_close(ws_conn *ws, apr_uint16_t code, const char *reason)
                   reason ? ": " : "", reason ? reason : "");
 }
 
-/* One message to the client: nchan's meta prefix when ws+meta.nchan was
- * chosen, text when the payload is UTF-8, binary otherwise, compressed
- * when permessage-deflate was agreed. */
-static int ws_send_message(ws_conn *ws, apr_pool_t *p,
-                           const push_message_t *msg)
+/* Deflaters shared by every WebSocket of this process, one per window
+ * size agreed: messages are compressed without context takeover, once
+ * per message (push_frame_for), so a per-connection deflater (hundreds
+ * of KB of zlib state each) would only waste memory. */
+static pthread_mutex_t   deflate_lock = PTHREAD_MUTEX_INITIALIZER;
+static push_ws_deflater_t *deflaters[16];
+
+static int ws_deflate(int window_bits, const void *in, apr_size_t len,
+                      push_ws_buf_t *out)
 {
-    unsigned char hdr[PUSH_WS_MAX_HEADER];
+    int rv = -1;
+
+    pthread_mutex_lock(&deflate_lock);
+    if (!deflaters[window_bits]) {
+        deflaters[window_bits] = push_ws_deflater_new(window_bits, -1, 0);
+    }
+    if (deflaters[window_bits]) {
+        rv = push_ws_deflate_message(deflaters[window_bits], in, len, out);
+    }
+    pthread_mutex_unlock(&deflate_lock);
+    return rv;
+}
+
+static apr_uint32_t ws_variant(const ws_conn *ws)
+{
+    return PUSH_VARIANT_WS | (ws->meta ? 1 : 0)
+           | (ws->pmd.enabled ? (apr_uint32_t)ws->pmd.server_max_window_bits
+                                << 1 : 0);
+}
+
+/* The whole frame of one message: nchan's meta prefix when ws+meta.nchan
+ * was chosen, text when the payload is UTF-8, binary otherwise,
+ * compressed when permessage-deflate was agreed.  The same bytes for
+ * every connection of the same variant. */
+static apr_status_t ws_encode(void *ctx, request_rec *r, apr_pool_t *p,
+                              const push_message_t *msg, const void **data,
+                              apr_size_t *len)
+{
+    ws_conn *ws = ctx;
     const char *payload = msg->body;
-    apr_size_t len = msg->body_len;
+    apr_size_t plen = msg->body_len;
+    push_ws_buf_t z = {NULL, 0, 0};
+    unsigned char *frame;
     unsigned opcode;
+    apr_size_t hlen;
     int rsv1 = 0;
 
+    (void)r;
     if (ws->meta) {
         char id[PUSH_MSGID_MAX_LEN];
-        char *prefix;
-        char *joined;
+        char *prefix, *joined;
+        apr_size_t prefix_len;
 
         push_msgid_format(&msg->id, id);
         prefix = msg->content_type_len
                  ? apr_psprintf(p, "id: %s\ncontent-type: %s\n\n", id,
                                 msg->content_type)
                  : apr_psprintf(p, "id: %s\n\n", id);
-        joined = apr_palloc(p, strlen(prefix) + len + 1);
-        memcpy(joined, prefix, strlen(prefix));
-        memcpy(joined + strlen(prefix), msg->body, len);
-        len += strlen(prefix);
+        prefix_len = strlen(prefix);
+        joined = apr_palloc(p, prefix_len + plen);
+        memcpy(joined, prefix, prefix_len);
+        memcpy(joined + prefix_len, msg->body, plen);
         payload = joined;
+        plen += prefix_len;
     }
-    opcode = push_utf8_valid(payload, len) ? PUSH_WS_OP_TEXT
-                                           : PUSH_WS_OP_BINARY;
-    if (ws->deflater && len > 0) {
-        if (push_ws_deflate_message(ws->deflater, payload, len,
-                                    &ws->scratch) == 0) {
-            payload = (const char *)ws->scratch.data;
-            len = ws->scratch.len;
-            rsv1 = 1;
-        }
+    opcode = push_utf8_valid(payload, plen) ? PUSH_WS_OP_TEXT
+                                            : PUSH_WS_OP_BINARY;
+    if (ws->pmd.enabled && plen > 0
+        && ws_deflate(ws->pmd.server_max_window_bits, payload, plen,
+                      &z) == 0) {
+        payload = (const char *)z.data;
+        plen = z.len;
+        rsv1 = 1;
     }
-    ws->sent_messages++;
-    return ws_write(ws, hdr, push_ws_frame_header(hdr, opcode, rsv1, len),
-                    payload, len);
+    frame = apr_palloc(p, PUSH_WS_MAX_HEADER + plen);
+    hlen = push_ws_frame_header(frame, opcode, rsv1, plen);
+    memcpy(frame + hlen, payload, plen);
+    push_ws_buf_free(&z);
+    *data = frame;
+    *len = hlen + plen;
+    return APR_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ */
@@ -460,9 +499,7 @@ static int ws_negotiate(ws_conn *ws, const char **ext)
         if (push_ws_pmd_negotiate(exts, strlen(exts), NULL, &ws->pmd, resp,
                                   PUSH_WS_PMD_RESPONSE_MAX) == 1) {
             ws->inflater = push_ws_inflater_new(&ws->pmd);
-            ws->deflater = push_ws_deflater_new(
-                ws->pmd.server_max_window_bits, -1, 0);
-            if (!ws->inflater || !ws->deflater) {
+            if (!ws->inflater) {
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
             *ext = resp;
@@ -476,12 +513,8 @@ static apr_status_t ws_cleanup(void *data)
     ws_conn *ws = data;
 
     push_ws_asm_free(&ws->as);
-    push_ws_buf_free(&ws->scratch);
     if (ws->inflater) {
         push_ws_inflater_free(ws->inflater);
-    }
-    if (ws->deflater) {
-        push_ws_deflater_free(ws->deflater);
     }
     return APR_SUCCESS;
 }
@@ -582,16 +615,29 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
         gen = push_wait_watch(sub.slot);
         stopping = !gen;
         while (!ws->done) {
-            w = push_wait_next(r, iter, &sub, has_cursor ? &cursor : NULL,
+            push_frame_t *f;
+            int failed;
+
+            /* Only the id: the frame itself usually comes from the
+             * cache, built by the first subscriber in this process. */
+            w = push_wait_next(r, NULL, &sub, has_cursor ? &cursor : NULL,
                                0, 0, 0, &msg, &gap, &gap_id);
             if (w != PUSH_WAIT_MESSAGE) {
                 break;
             }
-            if (ws_send_message(ws, iter, &msg)) {
+            f = push_frame_for(r, iter, &sub, has_cursor ? &cursor : NULL,
+                               &msg.id, ws_variant(ws), ws_encode, ws);
+            if (!f) {
+                continue;
+            }
+            failed = ws_write(ws, f->data, f->len, NULL, 0);
+            cursor = f->key.id;
+            has_cursor = 1;
+            push_frame_done(f);
+            if (failed) {
                 break;
             }
-            cursor = msg.id;
-            has_cursor = 1;
+            ws->sent_messages++;
         }
         if (!ws->done && w == PUSH_WAIT_GONE) {
             ws_send_close(ws, PUSH_WS_CLOSE_NORMAL, "channel deleted");

@@ -20,8 +20,15 @@ if [ "$(id -u)" -eq 0 ]; then
     chown -R "$user:" "$work"
     chmod 755 "$work"
     echo "running the tests as '$user' in $work"
+    rc=0
     runuser -u "$user" -- env -i PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" \
-        LANG=C.UTF-8 ${CI:+CI=$CI} make -C "$work" test-suite MPMS="${mpms[*]}"
-    exit $?
+        LANG=C.UTF-8 ${CI:+CI=$CI} make -C "$work" test-suite MPMS="${mpms[*]}" || rc=$?
+    # Keep the logs of a failed run where the caller can read them.
+    if [ "$rc" -ne 0 ]; then
+        mkdir -p "$here/build"
+        cp "$work"/build/*.log "$work"/build/error_log-* "$here/build/" 2>/dev/null || true
+        echo "logs kept in $here/build/"
+    fi
+    exit "$rc"
 fi
 exec make -C "$here" test-suite MPMS="${mpms[*]}"

@@ -136,15 +136,18 @@ ok $np->{status} == 200 && $np->{body} eq 'lp';
 # --- 200 concurrent streams, 10 messages each, in order. ---
 my $mch = fresh_channel('many');
 my @streams;
-my $opened = 0;
-my $deadline = time + 60;
+my %refused;
+my $deadline = time + 120;
 while (@streams < 200 && time < $deadline) {
     my $x = sse_open("/sub/$mch");
     if ($x && $x->{status} == 200) { push @streams, $x; next }
     # 503 from a child at its subscriber cap: retry, as a client would.
+    $refused{ $x ? $x->{status} : 'timeout' }++;
     close $x->{sock} if $x;
     sleep 0.2;
 }
+t_debug("opened " . scalar(@streams) . " streams; refused: "
+        . join(', ', map { "$_ x$refused{$_}" } sort keys %refused));
 ok @streams == 200;
 ok wait_for(sub { json(request('GET', "/pub/$mch")->{body})->{subscribers} == 200 }, 30);
 my @mids = map { json(publish($mch, "n$_")->{body})->{last_message_id} } 1 .. 10;

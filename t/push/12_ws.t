@@ -9,7 +9,7 @@ use PushWS;
 use Compress::Raw::Zlib;
 use Time::HiRes qw(time sleep);
 
-plan tests => 129;
+plan tests => 132;
 
 sub ws_subs { push_status()->{subscribers}{websocket} }
 
@@ -281,6 +281,32 @@ $f = ws_recv($s, 5);
 ok $f && $f->{opcode} == 10 && $f->{payload} eq 'tls ping';
 ws_send($s, 8, pack('n', 1000));
 expect_close($s, 1000, 'wss close');
+
+# --- Fan-out: each message is encoded (and deflated) once per process,
+# not once per subscriber. ---
+my $mpm = Apache::Test::config()->{server}{mpm} || '';
+my $fch = fresh_channel('wsfan');
+my @fan = map { ws_connect("/sub/$fch", extensions => 'permessage-deflate') } 1 .. 20;
+ok wait_for(sub { json(request('GET', "/pub/$fch")->{body})->{subscribers} == 20 }, 10);
+my $st0 = push_status();
+publish($fch, "fan-out $_ " x 20) for 1 .. 3;
+my $all = 0;
+for my $c (@fan) {
+    my $n = 0;
+    for (1 .. 3) {
+        my $x = ws_recv_data($c, 5) or last;
+        $n++ if $x->{rsv1} && inflate_raw($x->{payload}) eq "fan-out $_ " x 20;
+    }
+    $all++ if $n == 3;
+}
+ok $all == 20;
+my $st1 = push_status();
+my $built = $st1->{encodings_built} - $st0->{encodings_built};
+my $reused = $st1->{encodings_reused} - $st0->{encodings_reused};
+t_debug("60 deliveries: $built encodings built, $reused reused");
+# One build per message per child process; prefork has a process each.
+ok $built + $reused == 60 && ($mpm eq 'prefork' || $built <= 3 * 4);
+close $_->{sock} for @fan;
 
 sub deflate_raw {
     my ($d) = Compress::Raw::Zlib::Deflate->new(-WindowBits => -15, -AppendOutput => 1);
