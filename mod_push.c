@@ -1151,16 +1151,27 @@ push_frame_t *push_frame_for(request_rec *r, apr_pool_t *p,
     key.epoch = sub->epoch;
     key.id = *id;
     key.variant = variant;
-    if (push_frames && (f = push_frame_cache_get(push_frames, &key))) {
-        push_store_count_encoding(push_store, 1);
-        return f;
+    if (push_frames) {
+        int must_build;
+
+        /* Waits while another thread of this process builds it. */
+        f = push_frame_cache_acquire(push_frames, &key, &must_build);
+        if (f) {
+            push_store_count_encoding(push_store, 1);
+            return f;
+        }
+        if (!must_build) {
+            return NULL;
+        }
     }
     if (push_store_next(push_store, sub, cursor, apr_time_sec(apr_time_now()),
-                        pool_alloc, p, &msg, NULL, NULL) != PUSH_FOUND) {
-        return NULL;
-    }
-    key.id = msg.id;
-    if (encode(ctx, r, p, &msg, &data, &len) != APR_SUCCESS) {
+                        pool_alloc, p, &msg, NULL, NULL) != PUSH_FOUND
+        || push_msgid_cmp(&msg.id, id) != 0
+        || encode(ctx, r, p, &msg, &data, &len) != APR_SUCCESS) {
+        /* Gone (evicted) since the look: the caller looks again. */
+        if (push_frames) {
+            push_frame_cache_abandon(push_frames, &key);
+        }
         return NULL;
     }
     push_store_count_encoding(push_store, 0);

@@ -6,11 +6,19 @@
 
 #include "push_frame_cache.h"
 
+#define MAX_BUILDING 32
+
 struct push_frame_cache {
-    pthread_mutex_t lock;
-    unsigned        nentries;
-    unsigned        next;       /* round-robin victim */
-    push_frame_t  **entries;    /* each holds one reference */
+    pthread_mutex_t  lock;
+    pthread_cond_t   built;      /* a build finished or was abandoned */
+    unsigned         nentries;
+    unsigned         next;       /* round-robin victim */
+    push_frame_t   **entries;    /* each holds one reference */
+    /* Keys some thread is building now: others wait for it rather than
+     * build the same bytes again (a publish wakes every subscriber of a
+     * process at once). */
+    push_frame_key_t building[MAX_BUILDING];
+    unsigned         nbuilding;
 };
 
 static int key_eq(const push_frame_key_t *a, const push_frame_key_t *b)
@@ -42,6 +50,12 @@ push_frame_cache_t *push_frame_cache_create(unsigned entries)
         free(c);
         return NULL;
     }
+    if (pthread_cond_init(&c->built, NULL) != 0) {
+        pthread_mutex_destroy(&c->lock);
+        free(c->entries);
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -54,9 +68,33 @@ void push_frame_cache_destroy(push_frame_cache_t *c)
             unref(c->entries[i]);
         }
     }
+    pthread_cond_destroy(&c->built);
     pthread_mutex_destroy(&c->lock);
     free(c->entries);
     free(c);
+}
+
+static int building_index(push_frame_cache_t *c, const push_frame_key_t *key)
+{
+    unsigned i;
+
+    for (i = 0; i < c->nbuilding; i++) {
+        if (key_eq(&c->building[i], key)) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* With the lock held: the key is no longer being built. */
+static void end_building(push_frame_cache_t *c, const push_frame_key_t *key)
+{
+    int i = building_index(c, key);
+
+    if (i >= 0) {
+        c->building[i] = c->building[--c->nbuilding];
+        pthread_cond_broadcast(&c->built);
+    }
 }
 
 static push_frame_t *find_locked(push_frame_cache_t *c,
@@ -86,6 +124,39 @@ push_frame_t *push_frame_cache_get(push_frame_cache_t *c,
     return f;
 }
 
+push_frame_t *push_frame_cache_acquire(push_frame_cache_t *c,
+                                       const push_frame_key_t *key,
+                                       int *must_build)
+{
+    push_frame_t *f;
+
+    *must_build = 0;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        if ((f = find_locked(c, key)) != NULL) {
+            break;
+        }
+        if (building_index(c, key) < 0) {
+            if (c->nbuilding < MAX_BUILDING) {
+                c->building[c->nbuilding++] = *key;
+            }
+            *must_build = 1;
+            break;
+        }
+        pthread_cond_wait(&c->built, &c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return f;
+}
+
+void push_frame_cache_abandon(push_frame_cache_t *c,
+                              const push_frame_key_t *key)
+{
+    pthread_mutex_lock(&c->lock);
+    end_building(c, key);
+    pthread_mutex_unlock(&c->lock);
+}
+
 push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
                                    const push_frame_key_t *key,
                                    const void *data, size_t len)
@@ -94,6 +165,7 @@ push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
     push_frame_t *have;
 
     if (!f) {
+        push_frame_cache_abandon(c, key);
         return NULL;
     }
     f->key = *key;
@@ -102,6 +174,7 @@ push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
     f->refs = 2;   /* the cache's and the caller's */
 
     pthread_mutex_lock(&c->lock);
+    end_building(c, key);
     if ((have = find_locked(c, key)) != NULL) {
         /* Built twice at the same moment: keep the first. */
         pthread_mutex_unlock(&c->lock);

@@ -42,9 +42,21 @@ void push_frame_cache_destroy(push_frame_cache_t *c);
 push_frame_t *push_frame_cache_get(push_frame_cache_t *c,
                                    const push_frame_key_t *key);
 
+/* Like get, but when the key is missing the caller is told to build it
+ * (*must_build = 1, NULL returned) and every other caller of acquire for
+ * that key waits until it is put or abandoned: N subscribers woken at
+ * once still cost one build.  A builder must call put or abandon. */
+push_frame_t *push_frame_cache_acquire(push_frame_cache_t *c,
+                                       const push_frame_key_t *key,
+                                       int *must_build);
+
+/* A builder gives up (the message went away): waiters look again. */
+void push_frame_cache_abandon(push_frame_cache_t *c,
+                              const push_frame_key_t *key);
+
 /* Caches a copy of data[0..len) under key and returns it with a reference
  * taken; when another thread cached the same key first, returns theirs.
- * NULL only when out of memory. */
+ * Ends a build begun by acquire.  NULL only when out of memory. */
 push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
                                    const push_frame_key_t *key,
                                    const void *data, size_t len);

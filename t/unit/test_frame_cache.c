@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "push_frame_cache.h"
 
@@ -27,6 +28,32 @@ static push_frame_key_t key(uint32_t slot, int64_t t, uint32_t tag,
 }
 
 static push_frame_cache_t *shared;
+static int builds;
+static pthread_mutex_t builds_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Every thread wants the same key at once: only one may build it. */
+static void *claim(void *arg)
+{
+    push_frame_key_t k = key(9, 1, 0, 0);
+    int must_build;
+    push_frame_t *f = push_frame_cache_acquire(shared, &k, &must_build);
+
+    (void)arg;
+    if (must_build) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+
+        pthread_mutex_lock(&builds_lock);
+        builds++;
+        pthread_mutex_unlock(&builds_lock);
+        nanosleep(&ts, NULL);   /* a slow build: the others must wait */
+        f = push_frame_cache_put(shared, &k, "built", 5);
+    }
+    if (!f || f->len != 5 || memcmp(f->data, "built", 5)) {
+        return (void *)1;
+    }
+    push_frame_release(shared, f);
+    return NULL;
+}
 
 static void *hammer(void *arg)
 {
@@ -105,6 +132,35 @@ int main(void)
     }
     CHECK(bad == 0);
     push_frame_cache_destroy(shared);
+
+    /* acquire: one builder, the rest wait for its bytes. */
+    {
+        pthread_t many[16];
+        int must_build;
+        push_frame_key_t k = key(9, 2, 0, 0);
+
+        shared = push_frame_cache_create(4);
+        bad = 0;
+        for (i = 0; i < 16; i++) {
+            pthread_create(&many[i], NULL, claim, NULL);
+        }
+        for (i = 0; i < 16; i++) {
+            void *rv;
+
+            pthread_join(many[i], &rv);
+            bad += rv != NULL;
+        }
+        CHECK(bad == 0);
+        CHECK(builds == 1);
+        /* An abandoned build lets the next caller build. */
+        CHECK(push_frame_cache_acquire(shared, &k, &must_build) == NULL
+              && must_build == 1);
+        push_frame_cache_abandon(shared, &k);
+        CHECK(push_frame_cache_acquire(shared, &k, &must_build) == NULL
+              && must_build == 1);
+        push_frame_cache_abandon(shared, &k);
+        push_frame_cache_destroy(shared);
+    }
 
     printf("test_frame_cache: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
