@@ -29,17 +29,26 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 15
 WS_CODEC_SRC = push_ws_codec.c push_utf8.c push_ws_deflate.c
 
-.PHONY: all deps install run test unit test-suite fuzz fuzz-smoke clean
+.PHONY: all deps install run test unit test-suite test-asan fuzz fuzz-smoke clean
 
 all: .libs/mod_push.so
 
 deps:
 	@tools/ensure-deps.sh build
 
+# ASAN=1 builds the module with AddressSanitizer (make test-asan).
+ASAN ?= 0
+ifeq ($(ASAN),1)
+MODULE_XFLAGS = -Wc,-fsanitize=address -Wc,-fno-omit-frame-pointer \
+                -Wc,-O1 -Wl,-fsanitize=address
+else
+MODULE_XFLAGS = -Wc,-O2
+endif
+
 .libs/mod_push.so: $(MODULE_SRC) $(HEADERS) Makefile
 	@tools/ensure-deps.sh build
 	$(APXS) -c -n push -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror \
-	    -Wc,-O2 -o mod_push.la $(MODULE_SRC) -lpthread -lz
+	    $(MODULE_XFLAGS) -o mod_push.la $(MODULE_SRC) -lpthread -lz
 
 install: .libs/mod_push.so
 	$(APXS) -i -a -n push mod_push.la
@@ -96,6 +105,15 @@ test:
 
 test-suite: all unit fuzz-smoke
 	@tools/run-suite.sh $(MPMS)
+	@$(MAKE) --no-print-directory test-asan
+
+# The event-MPM suite again with the module under AddressSanitizer (httpd
+# runs with the ASan runtime preloaded); any report fails the run.
+test-asan:
+	rm -rf .libs *.la *.lo *.slo
+	$(MAKE) --no-print-directory all ASAN=1
+	@PUSH_ASAN=1 tools/run-suite.sh event; rc=$$?; \
+	    rm -rf .libs *.la *.lo *.slo; exit $$rc
 
 fuzz:
 	@tools/ensure-deps.sh fuzz

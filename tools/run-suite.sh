@@ -12,6 +12,24 @@ failed=()
 total_pass=0
 total_fail=0
 
+if [ -n "${PUSH_ASAN:-}" ]; then
+    # httpd is not built with ASan: preload its runtime.  Leak checks
+    # are off (httpd frees pools wholesale at exit, perl never).
+    # Only httpd gets it, through a wrapper Apache::Test runs as httpd.
+    asan_dir="$here/build/asan"
+    rm -rf "$asan_dir"; mkdir -p "$asan_dir"
+    httpd_bin=$("$apxs" -q SBINDIR)/$("$apxs" -q PROGNAME)
+    cat > build/httpd-asan <<WRAP
+#!/bin/sh
+LD_PRELOAD=$(gcc -print-file-name=libasan.so) \\
+ASAN_OPTIONS="detect_leaks=0:log_path=$asan_dir/report" \\
+exec $httpd_bin "\$@"
+WRAP
+    chmod +x build/httpd-asan
+    httpd_opt=(-httpd "$here/build/httpd-asan")
+    echo "== AddressSanitizer run (reports in $asan_dir)"
+fi
+
 for mpm in "$@"; do
     conf="$here/build/httpd-$mpm.conf"
     {
@@ -28,7 +46,8 @@ for mpm in "$@"; do
     echo "=============================================================="
     perl t/TEST.PL -clean >/dev/null 2>&1
     log="build/test-$mpm.log"
-    perl t/TEST.PL -apxs "$apxs" -httpd_conf "$conf" -port select \
+    perl t/TEST.PL -apxs "$apxs" ${httpd_opt[@]+"${httpd_opt[@]}"} \
+        -httpd_conf "$conf" -port select \
         ${TEST_VERBOSE:+-verbose} ${TEST_FILES:-} 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     # prove-style summary: "Files=N, Tests=N" and "Result: PASS|FAIL"
@@ -43,6 +62,12 @@ for mpm in "$@"; do
         grep -v ':trace[0-9]\]' t/logs/error_log 2>/dev/null | tail -40 || true
         [ "$bad" -eq 0 ] && bad=1   # a script died without failing a subtest
     fi
+    if [ -n "${PUSH_ASAN:-}" ] && ls "$asan_dir"/report* >/dev/null 2>&1; then
+        echo "---- AddressSanitizer reports ($mpm):"
+        cat "$asan_dir"/report* | head -80
+        failed+=("$mpm (asan)")
+        bad=$((bad + 1))
+    fi
     total_pass=$((total_pass + tests - (bad > tests ? tests : bad)))
     total_fail=$((total_fail + bad))
     echo "== $mpm: ${tests:-0} assertions, exit $rc"
@@ -50,7 +75,7 @@ for mpm in "$@"; do
 done
 perl t/TEST.PL -clean >/dev/null 2>&1
 
-echo "Apache::Test assertions over the MPMs: $*"
+echo "Apache::Test assertions over the MPMs: $*${PUSH_ASAN:+ (AddressSanitizer)}"
 echo "suite: $total_pass passed, $total_fail failed"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED under: ${failed[*]}"
