@@ -61,7 +61,8 @@ sub start_request {
     my ($method, $path, %o) = @_;
     my $c = $o{conn} || conn(ssl => $o{ssl});
     my $body = defined $o{body} ? $o{body} : undef;
-    my $req = "$method $path HTTP/1.1\r\nHost: " . hostport() . "\r\n";
+    my $req = "$method $path HTTP/1." . ($o{http10} ? 0 : 1)
+        . "\r\nHost: " . hostport() . "\r\n";
     my %h = %{ $o{headers} || {} };
     for my $k (sort keys %h) {
         $req .= "$k: $h{$k}\r\n";

@@ -9,7 +9,7 @@ use PushWS;
 use Compress::Raw::Zlib;
 use Time::HiRes qw(time sleep);
 
-plan tests => 132;
+plan tests => 134;
 
 sub ws_subs { push_status()->{subscribers}{websocket} }
 
@@ -84,6 +84,14 @@ for my $name (sort keys %bad) {
     ok t_cmp($x->{body}, $re, "$name reason");
     close $x->{sock};
 }
+# Tokens in lists, case-insensitively (what Firefox sends).
+my $ff = ws_connect("/sub/$ch", headers => { Connection => 'keep-alive, Upgrade',
+                                             Upgrade => 'WebSocket' });
+ok t_cmp($ff->{status}, 101, 'Connection: keep-alive, Upgrade');
+close $ff->{sock};
+my $h10 = ws_connect("/sub/$ch", http10 => 1);
+ok t_cmp($h10 && $h10->{status}, 400, 'HTTP/1.0 upgrade refused');
+close $h10->{sock} if $h10;
 my $v8 = ws_connect("/sub/$ch", headers => { 'Sec-WebSocket-Version' => 8 });
 ok $v8->{headers}{'sec-websocket-version'} eq '13';
 my $post = ws_connect("/sub/$ch", method => 'POST');
