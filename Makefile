@@ -103,7 +103,7 @@ test:
 	@tools/ensure-deps.sh test
 	@tools/run-tests.sh $(MPMS)
 
-test-suite: all unit fuzz-smoke
+test-suite: all unit fuzz-smoke bench/pushbench
 	@tools/run-suite.sh $(MPMS)
 	@$(MAKE) --no-print-directory test-asan
 
@@ -119,7 +119,10 @@ fuzz:
 	@tools/ensure-deps.sh fuzz
 	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=$(FUZZ_SECONDS)
 
+include bench/bench.mk
+
 clean:
-	rm -rf .libs build *.la *.lo *.slo *.o t/logs t/htdocs/index.html
+	rm -rf .libs build *.la *.lo *.slo *.o t/logs t/htdocs/index.html \
+	    bench/pushbench
 	-@[ -f t/TEST ] && cd t && perl TEST -clean >/dev/null 2>&1 || true
 	rm -f t/TEST
