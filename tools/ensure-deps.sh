@@ -9,10 +9,17 @@ case "${1:-build}" in
     run)   pkgs="apache2-dev apache2 zlib1g-dev curl" ;;
     test)  pkgs="apache2-dev apache2 zlib1g-dev libapache2-mod-perl2 \
                  libwww-perl libio-socket-ssl-perl openssl curl \
-                 clang libclang-rt-14-dev" ;;
+                 clang libclang-rt-14-dev chromium" ;;
     fuzz)  pkgs="clang libclang-rt-14-dev zlib1g-dev" ;;
     *) echo "ensure-deps.sh: unknown target '$1'" >&2; exit 2 ;;
 esac
+
+# t/push/13_browser.t needs Node.js >= 18 and npm; any on PATH will do
+# (a NodeSource nodejs bundles npm and conflicts with Debian's npm).
+if [ "${1:-build}" = test ]; then
+    command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+    command -v npm  >/dev/null 2>&1 || pkgs="$pkgs npm"
+fi
 
 missing=""
 for p in $pkgs; do

@@ -1,0 +1,405 @@
+# nchan's own browser client, NchanSubscriber.js (npm nchan 1.0.10),
+# unchanged, in headless Chromium against mod_push over each of its
+# transports: websocket, eventsource, longpoll.  The page and the client
+# are served by the test server itself (t/conf/browser.conf.in);
+# t/browser/run.mjs drives Chromium through playwright-core and reports
+# what the page's subscriber received.  Per transport: live messages
+# (multi-line, UTF-8, typed, large) each exactly once and in order with
+# their ids, resume after stop()/start(), resume across a graceful
+# restart, a new page resuming from a message id (websocket, eventsource),
+# a binary message (websocket).  Skipped without Chromium or Node.js;
+# installs t/browser/node_modules with npm ci when it is missing or stale.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test;
+use Apache::TestUtil;
+use PushTest;
+use Encode ();
+use IO::Select ();
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes qw(time sleep);
+
+my $chromium = $ENV{PUSH_CHROMIUM} || '/usr/bin/chromium';
+sub in_path {
+    my $prog = shift;
+    for my $d (split /:/, $ENV{PATH} || '') {
+        return "$d/$prog" if length $d && -x "$d/$prog" && !-d _;
+    }
+    return undef;
+}
+my $node = in_path('node');
+my $node_ok = $node && do {
+    my $v = `'$node' --version 2>/dev/null` || '';
+    $v =~ /^v(\d+)\./ && $1 >= 18;
+};
+
+my $vars = Apache::Test::config()->{vars};
+my $bdir = "$vars->{serverroot}/browser";
+my $logs = $vars->{t_logs};
+my @transports = qw(websocket eventsource longpoll);
+my $per_transport = 15;
+
+plan tests => 1 + $per_transport * @transports,
+    need { "Chromium at $chromium (PUSH_CHROMIUM to change)" => -x $chromium,
+           'Node.js 18 or later' => $node_ok,
+           'npm, to install t/browser/node_modules'
+               => (in_path('npm') || -d "$bdir/node_modules") };
+
+my $J = JSON::PP->new->utf8->canonical;
+
+# --- t/browser/node_modules: npm ci unless it holds what the lock says. ---
+sub modules_current {
+    my $lock = eval {
+        open my $fh, '<', "$bdir/package-lock.json" or die;
+        local $/;
+        $J->decode(<$fh>);
+    } or return 0;
+    for my $k (grep { m{^node_modules/} } keys %{ $lock->{packages} }) {
+        my $have = eval {
+            open my $fh, '<', "$bdir/$k/package.json" or die;
+            local $/;
+            $J->decode(<$fh>)->{version};
+        };
+        return 0 unless defined $have && $have eq $lock->{packages}{$k}{version};
+    }
+    return 1;
+}
+
+sub install_modules {
+    return 1 if modules_current();
+    # npm's cache under HOME when it is writable, else under t/logs.
+    my $cache = ($ENV{HOME} && -d $ENV{HOME} && -w $ENV{HOME})
+        ? "$ENV{HOME}/.npm" : "$logs/npm-cache";
+    local $ENV{npm_config_cache} = $cache;
+    local $ENV{npm_config_update_notifier} = 'false';
+    local $ENV{npm_config_fund} = 'false';
+    local $ENV{npm_config_audit} = 'false';
+    my $log = "$logs/npm-ci.log";
+    t_debug("npm ci in $bdir (cache $cache, log $log)");
+    my $rc = system("cd '$bdir' && npm ci --no-audit --no-fund >'$log' 2>&1");
+    if ($rc != 0) {
+        print STDERR "# npm ci failed (exit " . ($rc >> 8) . "):\n";
+        if (open my $fh, '<', $log) { print STDERR "#   $_" while <$fh> }
+        return 0;
+    }
+    return modules_current();
+}
+
+unless (ok install_modules()) {
+    print STDERR "# t/browser/node_modules could not be installed; "
+        . "the browser runs cannot start\n";
+    exit 0;
+}
+
+# --- The driver: node t/browser/run.mjs, one JSON line each way. ---
+my %drivers;
+$SIG{PIPE} = 'IGNORE';
+
+sub driver_start {
+    my ($transport, $ch) = @_;
+    my $log = "$logs/browser-$transport.log";
+    pipe(my $from_r, my $from_w) or die "pipe: $!";
+    pipe(my $to_r, my $to_w) or die "pipe: $!";
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        POSIX::setsid();
+        close $from_r;
+        close $to_w;
+        open STDIN, '<&', $to_r or POSIX::_exit(126);
+        open STDOUT, '>&', $from_w or POSIX::_exit(126);
+        open STDERR, '>', $log or POSIX::_exit(126);
+        exec $node, "$bdir/run.mjs", '--base', 'http://' . Apache::TestRequest::hostport(),
+            '--transport', $transport, '--channel', $ch,
+            '--chromium', $chromium, '--limit', 40
+            or POSIX::_exit(127);
+    }
+    close $to_r;
+    close $from_w;
+    $to_w->autoflush(1);
+    my $d = { pid => $pid, in => $to_w, out => $from_r, buf => '',
+              log => $log, transport => $transport };
+    $drivers{$pid} = $d;
+    my $r = driver_read($d, 40);
+    return ($d, $r);
+}
+
+# The next JSON line from the driver, or undef after $timeout seconds.
+sub driver_read {
+    my ($d, $timeout) = @_;
+    my $deadline = time + $timeout;
+    for (;;) {
+        if ($d->{buf} =~ s/^([^\n]*)\n//) {
+            my $line = $1;
+            my $v = eval { $J->decode($line) };
+            return $v if $v;
+            t_debug("driver said: $line");
+            next;
+        }
+        my $left = $deadline - time;
+        return undef if $left <= 0;
+        IO::Select->new($d->{out})->can_read($left) or return undef;
+        my $n = sysread($d->{out}, my $chunk, 1 << 20);
+        return undef unless $n;
+        $d->{buf} .= $chunk;
+    }
+}
+
+sub driver_cmd {
+    my ($d, $cmd, $timeout) = @_;
+    print { $d->{in} } $J->encode($cmd) . "\n" or return undef;
+    return driver_read($d, $timeout || 30);
+}
+
+sub driver_end {
+    my ($d) = @_;
+    return unless $d && $drivers{ $d->{pid} };
+    print { $d->{in} } qq({"cmd":"quit"}\n);
+    close $d->{in};
+    my $deadline = time + 15;
+    my $gone = 0;
+    while (time < $deadline) {
+        if (waitpid($d->{pid}, POSIX::WNOHANG()) != 0) { $gone = 1; last }
+        sleep 0.05;
+    }
+    unless ($gone) {
+        kill 'TERM', -$d->{pid};
+        sleep 3;
+        kill 'KILL', -$d->{pid};
+        waitpid($d->{pid}, 0);
+    }
+    close $d->{out};
+    delete $drivers{ $d->{pid} };
+}
+
+END {
+    for my $d (values %drivers) {
+        kill 'TERM', -$d->{pid};
+        waitpid($d->{pid}, 0);
+    }
+}
+
+sub show_log {
+    my ($d) = @_;
+    print STDERR "# --- $d->{log}:\n";
+    if (open my $fh, '<', $d->{log}) { print STDERR "#   $_" while <$fh> }
+}
+
+# --- Server side. ---
+sub channel_subs {
+    my $ch = shift;
+    my $r = request('GET', "/pub/$ch");
+    return $r && $r->{status} == 200 ? json($r->{body})->{subscribers} : 0;
+}
+
+sub server_pid {
+    open my $fh, '<', "$logs/httpd.pid" or die "$logs/httpd.pid: $!";
+    chomp(my $pid = <$fh>);
+    return $pid;
+}
+
+# Publishes each message; returns what a subscriber must see of it.
+sub publish_all {
+    my ($ch, @msgs) = @_;
+    my @want;
+    for my $m (@msgs) {
+        my ($body, $ct) = ref $m ? @$m : ($m, undef);
+        my $r = publish($ch, $body, headers => $ct ? { 'Content-Type' => $ct } : {});
+        die "publish to $ch: $r->{status}" unless $r->{status} =~ /^20[12]$/;
+        push @want, { data => Encode::decode_utf8($body), ct => $ct,
+                      id => $r->{headers}{'x-push-message-id'} };
+    }
+    return @want;
+}
+
+sub got_list { @{ ($_[0] && $_[0]{state} && $_[0]{state}{messages}) || [] } }
+
+sub same_messages {
+    my ($got, $want) = @_;
+    my @g = got_list($got);
+    return 0 unless @g == @$want;
+    for my $i (0 .. $#g) {
+        return 0 unless defined $g[$i]{data} && $g[$i]{data} eq $want->[$i]{data}
+            && defined $g[$i]{id} && $g[$i]{id} eq $want->[$i]{id};
+    }
+    return 1;
+}
+
+sub short { my $s = shift; defined $s ? (length $s > 40 ? substr($s, 0, 40) . '...' : $s) : 'undef' }
+
+sub describe {
+    my ($label, $got, $want) = @_;
+    my @g = got_list($got);
+    t_debug(sprintf "%s: got %d, want %d", $label, scalar @g, scalar @$want);
+    for my $i (0 .. ($#g > $#$want ? $#g : $#$want)) {
+        my ($x, $y) = ($g[$i], $want->[$i]);
+        t_debug(sprintf "  %2d got %-16s %-30s want %-16s %s", $i,
+            $x ? short($x->{id}) : '-', $x ? $J->encode([short($x->{data})]) : '-',
+            $y ? $y->{id} : '-', $y ? $J->encode([short($y->{data})]) : '-');
+    }
+    t_debug("  page log: " . join(' | ', @{ $got->{state}{log} || [] }))
+        if $got && $got->{state};
+}
+
+# --- The messages. ---
+my @live = (
+    'hello from mod_push',
+    "line one\nline two\n\nline four after an empty one",
+    ["caf\xc3\xa9 \xe2\x98\x95 \xce\xb1\xce\xb2\xce\xb3 \xf0\x9f\x8e\xb2 \xe6\x97\xa5\xe6\x9c\xac",
+     'text/plain; charset=utf-8'],
+    qq({"json":true,"list":[1,2,3],"s":"\xc3\xbc"}),
+    ['{"typed":"json"}', 'application/json'],
+    "id: 1:2\ncontent-type: text/fake\n\nbody that looks like a ws+meta.nchan header",
+    join("\n", map { sprintf "line %04d %s", $_, '-=' x 30 } 1 .. 1500),
+    '  spaces around  ',
+);
+
+sub run_transport {
+    my ($transport) = @_;
+    my $ch = fresh_channel("br-$transport");
+    my $t0 = time;
+    my ($d, $ready) = driver_start($transport, $ch);
+    my $failed = 0;
+    my $check = sub { my ($c, $name) = @_; ok $c or do { $failed++; t_debug("FAILED: $transport: $name") } };
+
+    my $r = $ready && $ready->{ev} eq 'ready'
+        ? driver_cmd($d, { cmd => 'open' }, 40) : $ready;
+    # 1: NchanSubscriber emitted 'connect'.
+    $check->($r && $r->{ev} eq 'connected' && $r->{ok}, 'connect');
+    unless ($r && $r->{ev} eq 'connected' && $r->{ok}) {
+        t_debug("driver: " . ($r ? $J->encode($r) : 'no answer'));
+        show_log($d);
+        driver_end($d);
+        ok 0 for 2 .. $per_transport;
+        return;
+    }
+    # 2: the server counts it, as a subscriber of that transport.
+    $check->(wait_for(sub { channel_subs($ch) == 1
+                            && push_status()->{subscribers}{$transport} >= 1 }, 10),
+             'server sees the subscriber');
+
+    # 3-6: live messages, each exactly once, in order, ids and types.
+    my @want = publish_all($ch, @live);
+    $r = driver_cmd($d, { cmd => 'wait', count => scalar @want, timeout => 10000 });
+    my @got = got_list($r);
+    describe("$transport live", $r, \@want);
+    $check->(@got == @want, 'live: count');
+    $check->(join("\0", map { $_->{data} // '(undef)' } @got)
+             eq join("\0", map { $_->{data} } @want), 'live: data');
+    $check->(join(' ', map { $_->{id} // '(none)' } @got)
+             eq join(' ', map { $_->{id} } @want), 'live: ids');
+    # The message's Content-Type reaches the client where the transport
+    # carries it: the ws+meta.nchan header, the long poll's response.
+    my $types_ok = 1;
+    for my $i (0 .. $#want) {
+        my $g = $got[$i] or do { $types_ok = 0; last };
+        my $w = $want[$i]{ct};
+        if ($transport eq 'websocket') {
+            $types_ok = 0 unless ($g->{contentType} // '') eq ($w // '');
+        }
+        elsif ($transport eq 'longpoll') {
+            $types_ok = 0 if defined $w && ($g->{contentType} // '') ne $w;
+        }
+        else {
+            $types_ok = 0 if defined $g->{contentType};
+        }
+        t_debug("$transport message $i content type: "
+                . ($g->{contentType} // 'none') . ' (published: ' . ($w // 'none') . ')');
+    }
+    $check->($types_ok, 'live: content types');
+
+    # 7-9: stop(), messages published meanwhile, start(): it resumes from
+    # its last message id and gets exactly those.
+    $r = driver_cmd($d, { cmd => 'stop' });
+    $check->($r && $r->{ok} && wait_for(sub { channel_subs($ch) == 0 }, 10),
+             'stop: the server drops the subscriber');
+    push @want, publish_all($ch, 'while stopped 1', "while stopped\n2");
+    $r = driver_cmd($d, { cmd => 'start' });
+    $check->($r && $r->{ev} eq 'started' && $r->{ok}, 'start: connect again');
+    t_debug("$transport native transports: " . join(' | ', @{ $r->{state}{natives} || [] }))
+        if $r && $r->{state};
+    $r = driver_cmd($d, { cmd => 'wait', count => scalar @want, timeout => 10000 });
+    describe("$transport after stop/start", $r, \@want);
+    $check->(same_messages($r, \@want), 'resume after stop/start');
+
+    # 10-11: a graceful restart ends the connection; the client reconnects
+    # by itself from its last id and loses nothing.
+    my $before = $r && $r->{state};
+    my ($c0, $down0) = $before
+        ? ($before->{connects}, $before->{disconnects} + @{ $before->{errors} }) : (0, 0);
+    my $tr = time;
+    kill 'USR1', server_pid() or die "kill USR1: $!";
+    $r = driver_cmd($d, { cmd => 'wait_js', timeout => 15000,
+                          js => "T.disconnects + T.errors.length > $down0" });
+    t_debug(sprintf "%s: dropped %.1fs after the restart: %s", $transport, time - $tr,
+            $r && $r->{ok} ? 'yes' : 'no');
+    wait_for(sub { my $x = eval { request('GET', '/status', timeout => 2) };
+                   $x && $x->{status} == 200 }, 20);
+    push @want, publish_all($ch, 'published during the restart');
+    $r = driver_cmd($d, { cmd => 'wait_js', timeout => 20000,
+                          js => "T.connects > $c0 && T.messages.length >= " . scalar @want });
+    t_debug(sprintf "%s: reconnected %.1fs after the restart", $transport, time - $tr);
+    $check->($r && $r->{ok} && wait_for(sub { channel_subs($ch) == 1 }, 10),
+             'reconnected after the graceful restart');
+    push @want, publish_all($ch, 'after the restart');
+    $r = driver_cmd($d, { cmd => 'wait', count => scalar @want, timeout => 10000 });
+    describe("$transport after the restart", $r, \@want);
+    $check->(same_messages($r, \@want), 'everything exactly once across the restart');
+    t_debug("$transport errors: " . join(' | ', @{ $r->{state}{errors} || [] }))
+        if $r && $r->{state};
+
+    # 12-13: a new page resuming from a message id (NchanSubscriber's `id`
+    # option): exactly the messages after it.
+    if ($transport eq 'longpoll') {
+        # NchanSubscriber sends that id on a long poll only as an `Etag`
+        # request header, which nchan does not read either (nchan and
+        # mod_push take If-Modified-Since/If-None-Match, Last-Event-ID,
+        # ?last_event_id): not a case either server can serve.
+        skip('NchanSubscriber longpoll sends the id option as an Etag request header', 1)
+            for 1 .. 2;
+    }
+    else {
+        my $k = 3;
+        $r = driver_cmd($d, { cmd => 'open', id => $want[$k]{id} }, 40);
+        $check->($r && $r->{ev} eq 'connected' && $r->{ok}, 'open with the id option');
+        t_debug("$transport native transports: " . join(' | ', @{ $r->{state}{natives} || [] }))
+            if $r && $r->{state};
+        my @rest = @want[$k + 1 .. $#want];
+        $r = driver_cmd($d, { cmd => 'wait', count => scalar @rest, timeout => 10000 });
+        describe("$transport resumed from $want[$k]{id}", $r, \@rest);
+        $check->(same_messages($r, \@rest), 'resume from the id option');
+    }
+
+    # 14: WebSocket only: a body that is not UTF-8 goes out as a binary
+    # frame, which NchanSubscriber reads as a Blob, meta header and all.
+    if ($transport eq 'websocket') {
+        my $bin = "\xff\xfe\x00binary\x80\x01\n\xc3";
+        my $before = scalar got_list($r);
+        my ($w) = publish_all($ch, [$bin, 'application/octet-stream']);
+        $r = driver_cmd($d, { cmd => 'wait', count => $before + 1, timeout => 10000 });
+        my @g = got_list($r);
+        my $g = $g[$before] || {};
+        t_debug("binary: " . $J->encode($g));
+        $check->(@g == $before + 1 && $g->{blob} && $g->{data} eq unpack('H*', $bin)
+                 && ($g->{id} // '') eq $w->{id}
+                 && ($g->{contentType} // '') eq 'application/octet-stream',
+                 'binary message as a Blob');
+    }
+    else {
+        skip('binary frames are a WebSocket matter', 1);
+    }
+
+    # 15: no uncaught exception in the page (a misparsed frame would throw
+    # inside NchanSubscriber's handlers).
+    $r = driver_cmd($d, { cmd => 'state' });
+    my @pe = @{ ($r && $r->{pageErrors}) || ['no answer from the driver'] };
+    t_debug("$transport page errors: @pe") if @pe;
+    $check->(!@pe, 'no page errors');
+
+    driver_end($d);
+    t_debug(sprintf "%s: %.1fs", $transport, time - $t0);
+    show_log($d) if $failed;
+}
+
+run_transport($_) for @transports;
