@@ -232,6 +232,35 @@ int push_notify_fd(const push_notify_gen_t *g)
     return g->rfd;
 }
 
+push_notify_gen_t *push_notify_rewatch(push_notify_t *n, uint32_t slot,
+                                       push_notify_gen_t *old)
+{
+    local_channel_t *lc = &n->channels[slot];
+    push_notify_gen_t *g;
+
+    pthread_mutex_lock(&n->lock);
+    if (old->wfd >= 0) {
+        /* Not fired (a timeout, a ping): the same one still serves. */
+        pthread_mutex_unlock(&n->lock);
+        return old;
+    }
+    if (n->stopping || (!lc->gen && !(lc->gen = gen_create()))) {
+        pthread_mutex_unlock(&n->lock);
+        push_notify_unwatch(n, slot, old);
+        return NULL;
+    }
+    /* One lock round trip: this waiter stays counted on the channel and
+     * moves from the fired generation to the current one. */
+    g = lc->gen;
+    g->refs++;
+    if (--old->refs == 0) {
+        close(old->rfd);
+        free(old);
+    }
+    pthread_mutex_unlock(&n->lock);
+    return g;
+}
+
 void push_notify_unwatch(push_notify_t *n, uint32_t slot, push_notify_gen_t *g)
 {
     local_channel_t *lc = &n->channels[slot];

@@ -45,6 +45,12 @@ push_notify_gen_t *push_notify_watch(push_notify_t *n, uint32_t slot);
  * when the channel changed or the process is stopping. */
 int push_notify_fd(const push_notify_gen_t *g);
 
+/* After a wake-up: the generation to wait on next, in one step (the
+ * same one when it has not fired).  NULL, with the registration dropped,
+ * when the process is stopping. */
+push_notify_gen_t *push_notify_rewatch(push_notify_t *n, uint32_t slot,
+                                       push_notify_gen_t *old);
+
 /* Drops a registration taken with push_notify_watch. */
 void push_notify_unwatch(push_notify_t *n, uint32_t slot, push_notify_gen_t *g);
 

@@ -1072,6 +1072,8 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
 {
     push_status_e rv = PUSH_NONE;
     uint64_t off;
+    uint32_t version;
+    int newest;
     chan_t *c;
 
     if (gap != NULL) {
@@ -1137,6 +1139,10 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
         }
     }
 
+    /* What a waiter may skip next time: while the version stays, nothing
+     * after this message (or after the cursor, when none) exists. */
+    version = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
+    newest = off == NO_REC || rec_at(s, off)->next == NO_REC;
     if (off != NO_REC) {
         rec_t *r = rec_at(s, off);
         const char *data = (const char *)(r + 1);
@@ -1179,6 +1185,10 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
     }
     ring_reclaim_dead(s);
     store_unlock(s);
+    if (rv == PUSH_FOUND || rv == PUSH_NONE) {
+        msg->version = version;
+        msg->newest = newest;
+    }
     return rv;
 }
 

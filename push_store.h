@@ -68,6 +68,12 @@ typedef struct {
     size_t       content_type_len;  /* <= 255 */
     const char  *event;          /* X-EventSource-Event; may be empty */
     size_t       event_len;         /* <= 255 */
+    /* Set by push_store_next (FOUND and NONE): the channel's version at
+     * the look, and whether nothing newer than the result (or than the
+     * cursor, on NONE) was buffered.  While the version stays the same,
+     * a waiter that saw newest = 1 need not look again. */
+    uint32_t     version;
+    int          newest;
 } push_message_t;
 
 /* Store-wide counters for push-status. */

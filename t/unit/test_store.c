@@ -378,6 +378,25 @@ static void test_content(void)
           && m.body_len == 0);
     CHECK(push_store_next(s, &sub, &info.last_id, 1000, NULL, NULL, &m,
                           NULL, NULL) == PUSH_FOUND);
+    /* The version/newest hint: the first of two is not the newest; the
+     * second is; past it nothing, until a publish changes the version. */
+    {
+        push_msgid_t second = m.id;
+        uint32_t v;
+
+        CHECK(push_store_next(s, &sub, NULL, 1000, NULL, NULL, &m, NULL,
+                              NULL) == PUSH_FOUND && m.newest == 0);
+        CHECK(push_store_next(s, &sub, &info.last_id, 1000, NULL, NULL, &m,
+                              NULL, NULL) == PUSH_FOUND && m.newest == 1);
+        v = m.version;
+        CHECK(v == push_store_channel_version(s, sub.slot));
+        CHECK(push_store_next(s, &sub, &second, 1000, NULL, NULL, &m, NULL,
+                              NULL) == PUSH_NONE && m.newest == 1
+              && m.version == v);
+        CHECK(pub_full(s, "c", "x", 1, NULL, NULL, 10, 0, 1000, NULL, NULL)
+              == PUSH_OK);
+        CHECK(push_store_channel_version(s, sub.slot) != v);
+    }
     munmap(mem, 1 << 20);
 }
 
