@@ -1043,6 +1043,15 @@ int push_wait_fd(const push_notify_gen_t *gen)
     return push_notify_fd(gen);
 }
 
+push_notify_gen_t *push_wait_rewatch(apr_uint32_t slot,
+                                     push_notify_gen_t *gen)
+{
+    if (notifier_should_stop()) {
+        push_notify_shutdown(push_notifier);
+    }
+    return push_notify_rewatch(push_notifier, slot, gen);
+}
+
 void push_wait_unwatch(apr_uint32_t slot, push_notify_gen_t *gen)
 {
     if (gen) {
@@ -1057,26 +1066,42 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
                            const push_sub_t *sub,
                            const push_msgid_t *cursor, apr_time_t deadline,
                            apr_interval_time_t ping_every, int wait,
-                           push_message_t *msg, int *gap,
-                           push_msgid_t *gap_id)
+                           push_wait_hint_t *hint, push_message_t *msg,
+                           int *gap, push_msgid_t *gap_id)
 {
-    int fd = client_fd(r);
+    int fd = wait ? client_fd(r) : -1;
     apr_time_t ping_at = ping_every > 0 ? apr_time_now() + ping_every : 0;
+    /* Registered before the first look, so a publish after it wakes us. */
+    push_notify_gen_t *gen = wait ? push_wait_watch(sub->slot) : NULL;
 
+    if (gap) {
+        *gap = 0;
+    }
     for (;;) {
-        push_notify_gen_t *gen = push_notify_watch(push_notifier, sub->slot);
         push_status_e st;
         struct pollfd pfd[2];
         apr_time_t now, until;
         int timeout_ms, n;
 
-        st = push_store_next(push_store, sub, cursor,
-                             apr_time_sec(apr_time_now()),
-                             p ? pool_alloc : NULL, p, msg, gap, gap_id);
-        if (st == PUSH_FOUND || st == PUSH_GONE || !gen || !wait) {
-            if (gen) {
-                push_notify_unwatch(push_notifier, sub->slot, gen);
+        if (hint && hint->valid
+            && push_store_channel_version(push_store, sub->slot)
+               == hint->version) {
+            /* Nothing published or deleted since a look that found no
+             * more: no need to take the store's lock. */
+            st = PUSH_NONE;
+        }
+        else {
+            st = push_store_next(push_store, sub, cursor,
+                                 apr_time_sec(apr_time_now()),
+                                 p ? pool_alloc : NULL, p, msg, gap, gap_id);
+            if (hint) {
+                hint->valid = (st == PUSH_FOUND || st == PUSH_NONE)
+                              && msg->newest;
+                hint->version = msg->version;
             }
+        }
+        if (st == PUSH_FOUND || st == PUSH_GONE || !gen) {
+            push_wait_unwatch(sub->slot, gen);
             if (st == PUSH_FOUND) {
                 return PUSH_WAIT_MESSAGE;
             }
@@ -1103,19 +1128,17 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
         pfd[1].events = POLLRDHUP;
         pfd[1].revents = 0;
         n = poll(pfd, fd >= 0 ? 2 : 1, timeout_ms);
-        push_notify_unwatch(push_notifier, sub->slot, gen);
-        if (n < 0 && errno != EINTR) {
-            return PUSH_WAIT_CLIENT_GONE;
-        }
-        if (n > 0 && (pfd[1].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+        if ((n < 0 && errno != EINTR)
+            || (n > 0 && (pfd[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
+            push_wait_unwatch(sub->slot, gen);
             return PUSH_WAIT_CLIENT_GONE;
         }
         if (n <= 0 && notifier_should_stop()) {
             push_notify_shutdown(push_notifier);
-            continue;   /* one last look, then PUSH_WAIT_STOPPING */
         }
         now = apr_time_now();
         if (deadline && now >= deadline) {
+            push_wait_unwatch(sub->slot, gen);
             /* A message may have arrived in the same instant. */
             st = push_store_next(push_store, sub, cursor,
                                  apr_time_sec(now), p ? pool_alloc : NULL,
@@ -1124,8 +1147,11 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
                    : st == PUSH_GONE ? PUSH_WAIT_GONE : PUSH_WAIT_TIMEOUT;
         }
         if (ping_at && now >= ping_at) {
+            push_wait_unwatch(sub->slot, gen);
             return PUSH_WAIT_PING;
         }
+        /* NULL once stopping: one last look, then PUSH_WAIT_STOPPING. */
+        gen = push_notify_rewatch(push_notifier, sub->slot, gen);
     }
 }
 
@@ -1276,8 +1302,7 @@ static int poll_subscriber(request_rec *r, const push_dir_conf *conf,
         deadline = apr_time_now() + apr_time_from_sec(timeout);
     }
     w = push_wait_next(r, r->pool, &sub, has_cursor ? &cursor : NULL,
-                       deadline, 0,
-                       wait, &msg, &gap, &gap_id);
+                       deadline, 0, wait, NULL, &msg, &gap, &gap_id);
     push_store_unsubscribe(push_store, &sub);
     push_subscriber_leave();
 

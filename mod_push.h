@@ -77,12 +77,19 @@ typedef enum {
 /* Waits for the next message after *cursor (NULL: the oldest buffered),
  * copying it into pool p (p NULL: only msg->id is filled in).  deadline 0 waits for ever; ping_every > 0
  * returns PUSH_WAIT_PING after that much idle time; wait 0 only looks. */
+/* Kept by a streaming subscriber between calls of push_wait_next: the
+ * channel version at which the store had nothing more for it. */
+typedef struct {
+    apr_uint32_t version;
+    int          valid;
+} push_wait_hint_t;
+
 push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
                            const push_sub_t *sub,
                            const push_msgid_t *cursor, apr_time_t deadline,
                            apr_interval_time_t ping_every, int wait,
-                           push_message_t *msg, int *gap,
-                           push_msgid_t *gap_id);
+                           push_wait_hint_t *hint, push_message_t *msg,
+                           int *gap, push_msgid_t *gap_id);
 
 /* Frame-cache variants: one per distinct encoding of a message. */
 #define PUSH_VARIANT_SSE        0x100
@@ -108,6 +115,8 @@ void push_frame_done(push_frame_t *f);
 
 /* Wake-up registration for handlers that poll more than the channel. */
 push_notify_gen_t *push_wait_watch(apr_uint32_t slot);
+push_notify_gen_t *push_wait_rewatch(apr_uint32_t slot,
+                                     push_notify_gen_t *gen);
 int                push_wait_fd(const push_notify_gen_t *gen);
 void               push_wait_unwatch(apr_uint32_t slot,
                                      push_notify_gen_t *gen);

@@ -100,6 +100,7 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
     push_channel_info_t info;
     push_message_t msg;
     push_sub_t sub;
+    push_wait_hint_t hint = {0, 0};
     sse_stream s;
     apr_pool_t *iter;
     int has_cursor, gap = 0, gone = 0, delivered = 0;
@@ -144,7 +145,7 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
         apr_pool_clear(iter);
         /* Only the id: the event itself usually comes from the cache. */
         w = push_wait_next(r, NULL, &sub, has_cursor ? &cursor : NULL, 0,
-                           ping, 1, &msg, &gap, &gap_id);
+                           ping, 1, &hint, &msg, &gap, &gap_id);
         if (w == PUSH_WAIT_MESSAGE) {
             char id[PUSH_MSGID_MAX_LEN];
             push_frame_t *f;

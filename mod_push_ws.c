@@ -531,6 +531,8 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
     const char *key, *ext;
     apr_pool_t *iter;
     apr_time_t next_ping;
+    push_wait_hint_t hint = {0, 0};
+    push_notify_gen_t *gen = NULL;
     ws_conn *ws;
     int has_cursor;
 
@@ -603,7 +605,6 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
      * httpd's buffers, where poll cannot see them. */
     ws_read_available(ws);
     while (!ws->done) {
-        push_notify_gen_t *gen;
         push_message_t msg;
         struct pollfd pfd[2];
         int gap = 0, timeout_ms = -1, n, stopping;
@@ -611,8 +612,10 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
 
         apr_pool_clear(iter);
         /* Registered before looking, so a publish after the look wakes
-         * the poll below. */
-        gen = push_wait_watch(sub.slot);
+         * the poll below; kept from one turn to the next while it has
+         * not fired. */
+        gen = gen ? push_wait_rewatch(sub.slot, gen)
+                  : push_wait_watch(sub.slot);
         stopping = !gen;
         while (!ws->done) {
             push_frame_t *f;
@@ -621,7 +624,7 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
             /* Only the id: the frame itself usually comes from the
              * cache, built by the first subscriber in this process. */
             w = push_wait_next(r, NULL, &sub, has_cursor ? &cursor : NULL,
-                               0, 0, 0, &msg, &gap, &gap_id);
+                               0, 0, 0, &hint, &msg, &gap, &gap_id);
             if (w != PUSH_WAIT_MESSAGE) {
                 break;
             }
@@ -647,6 +650,7 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
         }
         if (ws->closing || ws->done) {
             push_wait_unwatch(sub.slot, gen);
+            gen = NULL;
             break;
         }
         if (next_ping) {
@@ -661,7 +665,6 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
         pfd[1].events = POLLIN;
         pfd[1].revents = 0;
         n = poll(pfd, 2, timeout_ms);
-        push_wait_unwatch(sub.slot, gen);
         if (n < 0 && errno != EINTR) {
             ws->done = 1;
             break;
@@ -691,6 +694,7 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
             next_ping = apr_time_now() + ping_every;
         }
     }
+    push_wait_unwatch(sub.slot, gen);
     if (ws->closing && !ws->done) {
         ws_await_close(ws);
     }
