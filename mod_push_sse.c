@@ -138,17 +138,24 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
                      sizeof("retry: " PUSH_SSE_RETRY_MS "\n\n") - 1);
 
     /* Each message is copied into a pool cleared every turn, so a stream
-     * that lives for days does not grow. */
-    apr_pool_create(&iter, r->pool);
-    apr_pool_tag(iter, "push_sse_iter");
+     * that lives for days does not grow; it is made at the first message,
+     * so an idle stream does not hold its block. */
+    iter = NULL;
     while (!gone) {
-        apr_pool_clear(iter);
+        if (iter) {
+            apr_pool_clear(iter);
+        }
         /* Only the id: the event itself usually comes from the cache. */
         w = push_wait_next(r, NULL, &sub, has_cursor ? &cursor : NULL, 0,
                            ping, 1, &hint, &msg, &gap, &gap_id);
         if (w == PUSH_WAIT_MESSAGE) {
             char id[PUSH_MSGID_MAX_LEN];
             push_frame_t *f;
+
+            if (!iter) {
+                apr_pool_create(&iter, r->pool);
+                apr_pool_tag(iter, "push_sse_iter");
+            }
 
             if (gap) {
                 /* Said before the message, so a client can tell that what
@@ -175,7 +182,7 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
             gone = sse_write(&s, ": ping\n\n", 8);
         }
         else if (w == PUSH_WAIT_GONE) {
-            sse_write_event(&s, iter, NULL, "push-deleted", channel,
+            sse_write_event(&s, r->pool, NULL, "push-deleted", channel,
                             strlen(channel));
             break;
         }
@@ -189,7 +196,9 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
             gone = 1;   /* PUSH_WAIT_CLIENT_GONE */
         }
     }
-    apr_pool_destroy(iter);
+    if (iter) {
+        apr_pool_destroy(iter);
+    }
     push_store_unsubscribe(store, &sub);
     push_subscriber_leave();
     if (gone) {

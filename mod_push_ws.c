@@ -598,8 +598,7 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
                   "open%s%s", channel, ws->meta ? " (ws+meta.nchan)" : "",
                   ext ? ", permessage-deflate" : "");
 
-    apr_pool_create(&iter, r->pool);
-    apr_pool_tag(iter, "push_ws_iter");
+    iter = NULL;   /* made at the first message: idle sockets stay small */
     next_ping = ping_every ? apr_time_now() + ping_every : 0;
     /* Frames the client sent right behind its handshake are already in
      * httpd's buffers, where poll cannot see them. */
@@ -610,7 +609,9 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
         int gap = 0, timeout_ms = -1, n, stopping;
         push_wait_e w;
 
-        apr_pool_clear(iter);
+        if (iter) {
+            apr_pool_clear(iter);
+        }
         /* Registered before looking, so a publish after the look wakes
          * the poll below; kept from one turn to the next while it has
          * not fired. */
@@ -627,6 +628,10 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
                                0, 0, 0, &hint, &msg, &gap, &gap_id);
             if (w != PUSH_WAIT_MESSAGE) {
                 break;
+            }
+            if (!iter) {
+                apr_pool_create(&iter, r->pool);
+                apr_pool_tag(iter, "push_ws_iter");
             }
             f = push_frame_for(r, iter, &sub, has_cursor ? &cursor : NULL,
                                &msg.id, ws_variant(ws), ws_encode, ws);
@@ -698,7 +703,9 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
     if (ws->closing && !ws->done) {
         ws_await_close(ws);
     }
-    apr_pool_destroy(iter);
+    if (iter) {
+        apr_pool_destroy(iter);
+    }
     push_store_unsubscribe(store, &sub);
     push_subscriber_leave();
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "websocket on channel %s "
