@@ -1073,6 +1073,7 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
     apr_time_t ping_at = ping_every > 0 ? apr_time_now() + ping_every : 0;
     /* Registered before the first look, so a publish after it wakes us. */
     push_notify_gen_t *gen = wait ? push_wait_watch(sub->slot) : NULL;
+    int woken = 0;
 
     if (gap) {
         *gap = 0;
@@ -1109,6 +1110,14 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
                 return PUSH_WAIT_GONE;
             }
             return wait ? PUSH_WAIT_STOPPING : PUSH_WAIT_TIMEOUT;
+        }
+        if (woken) {
+            /* Woken, but nothing for us (another channel's change, or a
+             * message already gone): wait on the current generation, and
+             * look once more, since a publish may have come in between. */
+            woken = 0;
+            gen = push_notify_rewatch(push_notifier, sub->slot, gen);
+            continue;
         }
         now = apr_time_now();
         until = deadline;
@@ -1150,8 +1159,12 @@ push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
             push_wait_unwatch(sub->slot, gen);
             return PUSH_WAIT_PING;
         }
-        /* NULL once stopping: one last look, then PUSH_WAIT_STOPPING. */
-        gen = push_notify_rewatch(push_notifier, sub->slot, gen);
+        /* Look first with the fired registration still held: usually
+         * the message is there and no new registration is needed. */
+        woken = n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR));
+        if (!woken && push_notify_stopping(push_notifier)) {
+            woken = 1;   /* rewatch gives NULL: one last look, then stop */
+        }
     }
 }
 
@@ -1277,6 +1290,7 @@ static int poll_subscriber(request_rec *r, const push_dir_conf *conf,
     push_sub_t sub;
     apr_int64_t timeout = push_conf_longpoll_timeout(conf);
     apr_time_t deadline = 0;
+    push_wait_hint_t hint;
     push_wait_e w;
     int has_cursor, gap = 0;
 
@@ -1298,11 +1312,16 @@ static int poll_subscriber(request_rec *r, const push_dir_conf *conf,
         cursor = info.last_id;
         has_cursor = 1;
     }
+    /* A client polling again right after its last message (the usual
+     * case) is known to be caught up: no need to look before waiting. */
+    hint.valid = has_cursor && push_msgid_cmp(&cursor, &info.last_id) >= 0
+                 && info.last_id.time != 0;
+    hint.version = info.version;
     if (timeout > 0) {
         deadline = apr_time_now() + apr_time_from_sec(timeout);
     }
     w = push_wait_next(r, r->pool, &sub, has_cursor ? &cursor : NULL,
-                       deadline, 0, wait, NULL, &msg, &gap, &gap_id);
+                       deadline, 0, wait, &hint, &msg, &gap, &gap_id);
     push_store_unsubscribe(push_store, &sub);
     push_subscriber_leave();
 

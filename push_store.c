@@ -285,6 +285,7 @@ static void chan_fill_info(push_store_t *s, const chan_t *c,
         info->subscribers += c->subs[t];
     }
     info->last_id = c->last_id;
+    info->version = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
     if (c->first != NO_REC) {
         info->oldest_id = rec_id(rec_at(s, c->first));
     }

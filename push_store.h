@@ -55,6 +55,7 @@ typedef struct {
     uint32_t     subscribers_by[PUSH_TRANSPORT_COUNT];
     push_msgid_t last_id;       /* newest id ever published; {0,0}: none */
     push_msgid_t oldest_id;     /* oldest buffered; {0,0} when empty */
+    uint32_t     version;       /* the channel's change counter then */
 } push_channel_info_t;
 
 /* A message, as given to publish and as copied out by next.  Strings are
