@@ -215,6 +215,9 @@ push_notify_gen_t *push_notify_watch(push_notify_t *n, uint32_t slot)
         goto out;
     }
     if (lc->waiters++ == 0) {
+        /* Counted before the caller looks in the store, so a publish
+         * after that look is sure to wake this process. */
+        push_store_watch(n->store, slot, 1);
         /* Versions seen from now on are compared against this one. */
         lc->seen_version = push_store_channel_version(n->store, slot);
         lc->active_pos = n->nactive;
@@ -273,6 +276,7 @@ void push_notify_unwatch(push_notify_t *n, uint32_t slot, push_notify_gen_t *g)
     if (--lc->waiters == 0) {
         uint32_t moved = n->active[--n->nactive];
 
+        push_store_watch(n->store, slot, -1);
         n->active[lc->active_pos] = moved;
         n->channels[moved].active_pos = lc->active_pos;
         if (lc->gen) {

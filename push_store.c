@@ -40,7 +40,7 @@
 #include "push_store.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  2u            /* bump on any change to the layout */
+#define STORE_LAYOUT  3u            /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
@@ -85,6 +85,9 @@ typedef struct {
     uint32_t     count;
     uint32_t     epoch;        /* bumped by delete and by slot reuse */
     uint32_t     version;      /* bumped by every publish and delete */
+    uint32_t     watchers;     /* processes with waiters on this slot:
+                                * a publish nobody waits for wakes no one
+                                * (kept across slot reuse, like version) */
     uint32_t     subs[PUSH_TRANSPORT_COUNT];
     push_msgid_t last_id;      /* newest id ever published */
     push_msgid_t last_dropped; /* newest id ever dropped, any reason */
@@ -820,6 +823,7 @@ push_status_e push_store_publish(push_store_t *s, const char *chan,
 {
     uint64_t need, off;
     uint32_t i;
+    int wake;
     chan_t *c;
     rec_t *r;
     push_msgid_t nid;
@@ -927,13 +931,19 @@ push_status_e push_store_publish(push_store_t *s, const char *chan,
 
     ring_reclaim_dead(s);
     __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
+    /* Read under the lock, after the message is in: a process that
+     * starts watching later looks in the store after counting itself
+     * (push_store_watch), and so finds the message. */
+    wake = __atomic_load_n(&c->watchers, __ATOMIC_SEQ_CST) != 0;
     if (id != NULL) {
         *id = nid;
     }
     chan_fill_info(s, c, info);
     store_unlock(s);
 
-    bump_and_wake(s);
+    if (wake) {
+        bump_and_wake(s);
+    }
     return PUSH_OK;
 }
 
@@ -1279,5 +1289,13 @@ void push_store_count_encoding(push_store_t *s, int reused)
     if (s != NULL) {
         __atomic_add_fetch(reused ? &s->encoded_reused : &s->encoded, 1,
                            __ATOMIC_RELAXED);
+    }
+}
+
+void push_store_watch(push_store_t *s, uint32_t slot, int delta)
+{
+    if (s != NULL && slot < s->nslots) {
+        __atomic_add_fetch(&slot_at(s, slot)->watchers, (uint32_t)delta,
+                           __ATOMIC_SEQ_CST);
     }
 }

@@ -169,6 +169,12 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
                               push_message_t *msg, int *gap,
                               push_msgid_t *gap_id);
 
+/* A process starts (delta 1) or stops (-1) having waiters on a channel
+ * slot.  Publishes to a slot nobody watches skip the wake-up, so they
+ * cost no other process anything.  Count before looking in the store.
+ * Lock-free. */
+void push_store_watch(push_store_t *s, uint32_t slot, int delta);
+
 /* Lock-free reads for waiters: the channel's change counter (bumped by
  * publish and delete) and its delete epoch. */
 uint32_t push_store_channel_version(push_store_t *s, uint32_t slot);

@@ -891,7 +891,18 @@ static void test_wait_wake(void)
     CHECK(push_store_wait(s, seen + 1, 1000) == seen);
     CHECK(now_ms() - t0 < 50);
 
-    /* Another process waiting is woken by a publish here, promptly. */
+    /* A publish to a channel nobody watches wakes no one... */
+    seen = push_store_seq(s);
+    CHECK(pub(s, "w", "x", 10, 0, 1000, NULL) == PUSH_OK);
+    CHECK(push_store_seq(s) == seen);
+
+    /* ...but another process watching it is woken, promptly. */
+    {
+        push_sub_t wsub;
+
+        CHECK(sub_to(s, "w", PUSH_TRANSPORT_LONGPOLL, 1000, &wsub) == PUSH_OK);
+        push_store_watch(s, wsub.slot, 1);
+    }
     if (pipe(ready) != 0) {
         perror("pipe");
         exit(2);
