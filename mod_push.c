@@ -1022,6 +1022,38 @@ void push_subscriber_leave(void)
     apr_atomic_dec32(&child_subscribers);
 }
 
+int push_subscriber_begin(request_rec *r, const push_dir_conf *conf,
+                          const char *channel, push_transport_e transport,
+                          push_sub_t *sub, push_channel_info_t *info,
+                          push_msgid_t *cursor, int *has_cursor)
+{
+    if ((*has_cursor = push_request_cursor(r, cursor)) < 0
+        || !push_subscriber_enter(r)) {
+        return 0;
+    }
+    if (push_store_subscribe(push_store, channel, strlen(channel), transport,
+                             apr_time_sec(apr_time_now()), sub, info)
+        != PUSH_OK) {
+        push_subscriber_leave();
+        push_reply_text(r, HTTP_INSUFFICIENT_STORAGE, "Every channel slot "
+                        "of the push store is in use; raise "
+                        "PushSharedMemorySize.");
+        return 0;
+    }
+    if (!*has_cursor && push_conf_first_newest(conf)) {
+        /* "newest": everything after what the channel has now. */
+        *cursor = info->last_id;
+        *has_cursor = 1;
+    }
+    return 1;
+}
+
+void push_subscriber_end(const push_sub_t *sub)
+{
+    push_store_unsubscribe(push_store, sub);
+    push_subscriber_leave();
+}
+
 push_store_t *push_get_store(void)
 {
     return push_store;
@@ -1294,23 +1326,9 @@ static int poll_subscriber(request_rec *r, const push_dir_conf *conf,
     push_wait_e w;
     int has_cursor, gap = 0;
 
-    if ((has_cursor = push_request_cursor(r, &cursor)) < 0) {
+    if (!push_subscriber_begin(r, conf, channel, transport, &sub, &info,
+                               &cursor, &has_cursor)) {
         return OK;
-    }
-    if (!push_subscriber_enter(r)) {
-        return OK;
-    }
-    if (push_store_subscribe(push_store, channel, strlen(channel), transport,
-                             apr_time_sec(apr_time_now()), &sub, &info)
-        != PUSH_OK) {
-        push_subscriber_leave();
-        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
-                               "Every channel slot of the push store is in "
-                               "use; raise PushSharedMemorySize.");
-    }
-    if (!has_cursor && push_conf_first_newest(conf)) {
-        cursor = info.last_id;
-        has_cursor = 1;
     }
     /* A client polling again right after its last message (the usual
      * case) is known to be caught up: no need to look before waiting. */
@@ -1322,8 +1340,7 @@ static int poll_subscriber(request_rec *r, const push_dir_conf *conf,
     }
     w = push_wait_next(r, r->pool, &sub, has_cursor ? &cursor : NULL,
                        deadline, 0, wait, &hint, &msg, &gap, &gap_id);
-    push_store_unsubscribe(push_store, &sub);
-    push_subscriber_leave();
+    push_subscriber_end(&sub);
 
     switch (w) {
     case PUSH_WAIT_MESSAGE:

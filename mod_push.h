@@ -63,6 +63,16 @@ int push_request_cursor(request_rec *r, push_msgid_t *cursor);
 int  push_subscriber_enter(request_rec *r);   /* 0: refused, 503 sent */
 void push_subscriber_leave(void);
 
+/* The start every subscriber shares: the client's cursor (400 when
+ * malformed), a per-child place (503), the store subscription (507), and
+ * PushFirstMessage newest.  1 to go on, 0 when a reply was sent.  End
+ * with push_subscriber_end. */
+int  push_subscriber_begin(request_rec *r, const push_dir_conf *conf,
+                           const char *channel, push_transport_e transport,
+                           push_sub_t *sub, push_channel_info_t *info,
+                           push_msgid_t *cursor, int *has_cursor);
+void push_subscriber_end(const push_sub_t *sub);
+
 push_store_t *push_get_store(void);
 
 typedef enum {

@@ -94,7 +94,6 @@ static apr_status_t sse_encode(void *ctx, request_rec *r, apr_pool_t *p,
 int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
                         const char *channel)
 {
-    push_store_t *store = push_get_store();
     apr_interval_time_t ping = apr_time_from_sec(push_conf_ping_interval(conf));
     push_msgid_t cursor = {0, 0}, gap_id;
     push_channel_info_t info;
@@ -106,24 +105,9 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
     int has_cursor, gap = 0, gone = 0, delivered = 0;
     push_wait_e w;
 
-    if ((has_cursor = push_request_cursor(r, &cursor)) < 0) {
+    if (!push_subscriber_begin(r, conf, channel, PUSH_TRANSPORT_EVENTSOURCE,
+                               &sub, &info, &cursor, &has_cursor)) {
         return OK;
-    }
-    if (!push_subscriber_enter(r)) {
-        return OK;
-    }
-    if (push_store_subscribe(store, channel, strlen(channel),
-                             PUSH_TRANSPORT_EVENTSOURCE,
-                             apr_time_sec(apr_time_now()), &sub, &info)
-        != PUSH_OK) {
-        push_subscriber_leave();
-        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
-                               "Every channel slot of the push store is in "
-                               "use; raise PushSharedMemorySize.");
-    }
-    if (!has_cursor && push_conf_first_newest(conf)) {
-        cursor = info.last_id;
-        has_cursor = 1;
     }
 
     strip_content_filters(r);
@@ -199,8 +183,7 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
     if (iter) {
         apr_pool_destroy(iter);
     }
-    push_store_unsubscribe(store, &sub);
-    push_subscriber_leave();
+    push_subscriber_end(&sub);
     if (gone) {
         r->connection->aborted = 1;
         r->connection->keepalive = AP_CONN_CLOSE;

@@ -522,7 +522,6 @@ static apr_status_t ws_cleanup(void *data)
 int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
                        const char *channel)
 {
-    push_store_t *store = push_get_store();
     apr_interval_time_t ping_every =
         apr_time_from_sec(push_conf_ping_interval(conf));
     push_msgid_t cursor = {0, 0}, gap_id;
@@ -539,9 +538,6 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
     if (!ws_check_handshake(r, conf, &key)) {
         return OK;   /* refused, reason sent */
     }
-    if ((has_cursor = push_request_cursor(r, &cursor)) < 0) {
-        return OK;
-    }
     ws = apr_pcalloc(r->pool, sizeof(*ws));
     ws->r = r;
     ws->c = r->connection;
@@ -555,21 +551,9 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
                               apr_pool_cleanup_null);
     push_ws_asm_init(&ws->as, (apr_uint64_t)push_conf_max_message_size(conf),
                      ws->inflater);
-    if (!push_subscriber_enter(r)) {
+    if (!push_subscriber_begin(r, conf, channel, PUSH_TRANSPORT_WEBSOCKET,
+                               &sub, &info, &cursor, &has_cursor)) {
         return OK;
-    }
-    if (push_store_subscribe(store, channel, strlen(channel),
-                             PUSH_TRANSPORT_WEBSOCKET,
-                             apr_time_sec(apr_time_now()), &sub, &info)
-        != PUSH_OK) {
-        push_subscriber_leave();
-        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
-                               "Every channel slot of the push store is in "
-                               "use; raise PushSharedMemorySize.");
-    }
-    if (!has_cursor && push_conf_first_newest(conf)) {
-        cursor = info.last_id;
-        has_cursor = 1;
     }
 
     /* Take the connection over: connection filters only from here on,
@@ -706,8 +690,7 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
     if (iter) {
         apr_pool_destroy(iter);
     }
-    push_store_unsubscribe(store, &sub);
-    push_subscriber_leave();
+    push_subscriber_end(&sub);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "websocket on channel %s "
                   "ended: %" APR_SIZE_T_FMT " messages sent, %" APR_SIZE_T_FMT
                   " received", channel, ws->sent_messages,
