@@ -947,41 +947,51 @@ push_status_e push_store_publish(push_store_t *s, const char *chan,
     return PUSH_OK;
 }
 
+/* With the lock held: the channel as clients see it, expired messages
+ * dropped, or NULL.  An empty channel without subscribers is only a slot
+ * waiting to be reused: to clients it does not exist. */
+static chan_t *chan_visible(push_store_t *s, const char *chan,
+                            size_t chan_len, int64_t now)
+{
+    uint32_t i = chan_lookup(s, chan, chan_len, 0, now);
+    chan_t *c;
+
+    if (i == NO_SLOT) {
+        return NULL;
+    }
+    c = slot_at(s, i);
+    chan_expire(s, c, now);
+    c->last_used = now;
+    if (c->count == 0 && chan_subscribers(c) == 0) {
+        ring_reclaim_dead(s);
+        return NULL;
+    }
+    return c;
+}
+
 push_status_e push_store_info(push_store_t *s, const char *chan,
                               size_t chan_len, int64_t now,
                               push_channel_info_t *info)
 {
-    push_status_e rv = PUSH_NOT_FOUND;
-    uint32_t i;
+    chan_t *c;
 
     if (s == NULL || chan == NULL || chan_len == 0
         || chan_len > PUSH_CHANNEL_ID_MAX) {
         return PUSH_BAD_ARG;
     }
     store_lock(s);
-    i = chan_lookup(s, chan, chan_len, 0, now);
-    if (i != NO_SLOT) {
-        chan_t *c = slot_at(s, i);
-
-        chan_expire(s, c, now);
-        c->last_used = now;
-        /* An empty channel without subscribers is only a slot waiting to
-         * be reused: to clients it does not exist. */
-        if (c->count != 0 || chan_subscribers(c) != 0) {
-            chan_fill_info(s, c, info);
-            rv = PUSH_OK;
-        }
+    if ((c = chan_visible(s, chan, chan_len, now)) != NULL) {
+        chan_fill_info(s, c, info);
         ring_reclaim_dead(s);
     }
     store_unlock(s);
-    return rv;
+    return c ? PUSH_OK : PUSH_NOT_FOUND;
 }
 
 push_status_e push_store_delete(push_store_t *s, const char *chan,
                                 size_t chan_len, int64_t now,
                                 push_channel_info_t *info)
 {
-    uint32_t i;
     chan_t *c;
     int t;
 
@@ -990,16 +1000,7 @@ push_status_e push_store_delete(push_store_t *s, const char *chan,
         return PUSH_BAD_ARG;
     }
     store_lock(s);
-    i = chan_lookup(s, chan, chan_len, 0, now);
-    if (i == NO_SLOT) {
-        store_unlock(s);
-        return PUSH_NOT_FOUND;
-    }
-    c = slot_at(s, i);
-    chan_expire(s, c, now);
-    c->last_used = now;
-    if (c->count == 0 && chan_subscribers(c) == 0) {
-        ring_reclaim_dead(s);
+    if ((c = chan_visible(s, chan, chan_len, now)) == NULL) {
         store_unlock(s);
         return PUSH_NOT_FOUND;
     }
