@@ -64,20 +64,20 @@ run: .libs/mod_push.so
 build:
 	mkdir -p build
 
-build/test_id: t/unit/test_id.c push_id.c push_id.h | build
+build/test_id: t/unit/test_id.c t/unit/check.h push_id.c push_id.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_id.c push_id.c
 
-build/test_store: t/unit/test_store.c push_store.c push_id.c $(HEADERS) | build
+build/test_store: t/unit/test_store.c t/unit/check.h push_store.c push_id.c $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -DPUSH_STORE_TESTING -o $@ t/unit/test_store.c \
 	    push_store.c push_id.c -lpthread
 
-build/test_sse: t/unit/test_sse.c push_sse.c push_sse.h | build
+build/test_sse: t/unit/test_sse.c t/unit/check.h push_sse.c push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c push_sse.c
 
-build/test_ws_codec: t/unit/test_ws_codec.c $(WS_CODEC_SRC) $(HEADERS) | build
+build/test_ws_codec: t/unit/test_ws_codec.c t/unit/check.h $(WS_CODEC_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_ws_codec.c $(WS_CODEC_SRC) -lz
 
-build/test_frame_cache: t/unit/test_frame_cache.c push_frame_cache.c push_frame_cache.h | build
+build/test_frame_cache: t/unit/test_frame_cache.c t/unit/check.h push_frame_cache.c push_frame_cache.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_frame_cache.c push_frame_cache.c -lpthread
 
 build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build

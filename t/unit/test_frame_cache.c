@@ -6,13 +6,7 @@
 
 #include "push_frame_cache.h"
 
-static int passed, failed;
-
-#define CHECK(cond) do { \
-    if (cond) { passed++; } \
-    else { failed++; fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, \
-                             __LINE__, #cond); } \
-} while (0)
+#include "check.h"
 
 static push_frame_key_t key(uint32_t slot, int64_t t, uint32_t tag,
                             uint32_t variant)
@@ -162,6 +156,5 @@ int main(void)
         push_frame_cache_destroy(shared);
     }
 
-    printf("test_frame_cache: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return CHECK_DONE("test_frame_cache");
 }

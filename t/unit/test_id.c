@@ -6,18 +6,7 @@
 
 #include "push_id.h"
 
-static int passed, failed;
-
-#define CHECK(cond) \
-    do { \
-        if (cond) { \
-            passed++; \
-        } \
-        else { \
-            failed++; \
-            printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        } \
-    } while (0)
+#include "check.h"
 
 /* Parses a C string; the length excludes the NUL so nothing can lean on
  * it, and the fill value shows whether a failure left *out alone. */
@@ -226,6 +215,5 @@ int main(void)
     test_etag();
     test_channel_id();
 
-    printf("test_id: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return CHECK_DONE("test_id");
 }

@@ -5,13 +5,7 @@
 
 #include "push_sse.h"
 
-static int passed, failed;
-
-#define CHECK(cond) do { \
-    if (cond) { passed++; } \
-    else { failed++; fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, \
-                             __LINE__, #cond); } \
-} while (0)
+#include "check.h"
 
 static void expect(const char *id, const char *event, const char *data,
                    size_t data_len, const char *want)
@@ -77,6 +71,5 @@ int main(void)
             free(out);
         }
     }
-    printf("test_sse: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return CHECK_DONE("test_sse");
 }

@@ -20,18 +20,7 @@
 /* Defined by push_store.c for this test only; see there. */
 extern void (*push_store_test_crash_hook)(int where);
 
-static int passed, failed;
-
-#define CHECK(cond) \
-    do { \
-        if (cond) { \
-            passed++; \
-        } \
-        else { \
-            failed++; \
-            printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        } \
-    } while (0)
+#include "check.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -1285,6 +1274,5 @@ int main(void)
     test_soak();
 
     free(arena.buf);
-    printf("test_store: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return CHECK_DONE("test_store");
 }

@@ -16,21 +16,8 @@
 #include "push_ws_codec.h"
 #include "push_ws_deflate.h"
 
-static int passed, failed;
+#include "check.h"
 
-#define CHECK_AT(line, cond)                                               \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passed++;                                                      \
-        }                                                                  \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,         \
-                    (int)(line), #cond);                                   \
-        }                                                                  \
-    } while (0)
-
-#define CHECK(cond) CHECK_AT(__LINE__, cond)
 
 #define CHECK_EQ(a, b)                                                     \
     do {                                                                   \
@@ -1684,6 +1671,5 @@ int main(void)
     test_negotiation();
     test_deflate();
 
-    printf("test_ws_codec: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return CHECK_DONE("test_ws_codec");
 }
