@@ -283,31 +283,42 @@ static const char *add_transport(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *set_buffer_length(cmd_parms *cmd, void *dconf,
-                                     const char *arg)
+/* Directives taking a whole number in a range: where it goes in the
+ * per-directory config, the range, and what to say when it is not. */
+typedef struct {
+    apr_size_t  offset;
+    apr_int64_t min, max;
+    const char *expects;
+} count_directive;
+
+static const count_directive buffer_length_arg = {
+    APR_OFFSETOF(push_dir_conf, buffer_length), 1, 1000000,
+    "a whole number of messages from 1 to 1000000"
+};
+static const count_directive message_timeout_arg = {
+    APR_OFFSETOF(push_dir_conf, message_timeout), 0, 10L * 365 * 86400,
+    "a whole number of seconds (0 keeps messages until they are pushed "
+    "out of the buffer)"
+};
+static const count_directive longpoll_timeout_arg = {
+    APR_OFFSETOF(push_dir_conf, longpoll_timeout), 0, 365L * 86400,
+    "a whole number of seconds (0 waits for ever)"
+};
+static const count_directive ping_interval_arg = {
+    APR_OFFSETOF(push_dir_conf, ping_interval), 0, 86400,
+    "a whole number of seconds (0 turns keep-alive pings off)"
+};
+
+static const char *set_count(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    push_dir_conf *conf = dconf;
+    const count_directive *d = cmd->info;
+    apr_int64_t n = parse_count(arg, d->min, d->max);
 
-    (void)cmd;
-    conf->buffer_length = (int)parse_count(arg, 1, 1000000);
-    if (conf->buffer_length < 0) {
-        return "PushMessageBufferLength: expects a whole number of "
-               "messages from 1 to 1000000";
+    if (n < 0) {
+        return apr_psprintf(cmd->pool, "%s: expects %s", cmd->cmd->name,
+                            d->expects);
     }
-    return NULL;
-}
-
-static const char *set_message_timeout(cmd_parms *cmd, void *dconf,
-                                       const char *arg)
-{
-    push_dir_conf *conf = dconf;
-
-    (void)cmd;
-    conf->message_timeout = parse_count(arg, 0, 10L * 365 * 86400);
-    if (conf->message_timeout < 0) {
-        return "PushMessageTimeout: expects a whole number of seconds "
-               "(0 keeps messages until they are pushed out of the buffer)";
-    }
+    *(apr_int64_t *)((char *)dconf + d->offset) = n;
     return NULL;
 }
 
@@ -322,34 +333,6 @@ static const char *set_max_message_size(cmd_parms *cmd, void *dconf,
         return apr_psprintf(cmd->pool, "PushMaxMessageSize: '%s' is not a "
                             "size from 1 byte to 1G (optionally with a K, M "
                             "or G suffix)", arg);
-    }
-    return NULL;
-}
-
-static const char *set_longpoll_timeout(cmd_parms *cmd, void *dconf,
-                                        const char *arg)
-{
-    push_dir_conf *conf = dconf;
-
-    (void)cmd;
-    conf->longpoll_timeout = parse_count(arg, 0, 86400 * 365);
-    if (conf->longpoll_timeout < 0) {
-        return "PushLongPollTimeout: expects a whole number of seconds "
-               "(0 waits for ever)";
-    }
-    return NULL;
-}
-
-static const char *set_ping_interval(cmd_parms *cmd, void *dconf,
-                                     const char *arg)
-{
-    push_dir_conf *conf = dconf;
-
-    (void)cmd;
-    conf->ping_interval = parse_count(arg, 0, 86400);
-    if (conf->ping_interval < 0) {
-        return "PushPingInterval: expects a whole number of seconds "
-               "(0 turns keep-alive pings off)";
     }
     return NULL;
 }
@@ -418,19 +401,23 @@ static const command_rec push_cmds[] = {
                     RSRC_CONF | ACCESS_CONF,
                     "Subscriber transports: websocket eventsource longpoll "
                     "poll"),
-    AP_INIT_TAKE1("PushMessageBufferLength", set_buffer_length, NULL,
+    AP_INIT_TAKE1("PushMessageBufferLength", set_count,
+                  (void *)&buffer_length_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Messages a channel keeps (default 10)"),
-    AP_INIT_TAKE1("PushMessageTimeout", set_message_timeout, NULL,
+    AP_INIT_TAKE1("PushMessageTimeout", set_count,
+                  (void *)&message_timeout_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Seconds a message is kept (default 3600, 0: no expiry)"),
     AP_INIT_TAKE1("PushMaxMessageSize", set_max_message_size, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "Largest message accepted (default 1M)"),
-    AP_INIT_TAKE1("PushLongPollTimeout", set_longpoll_timeout, NULL,
+    AP_INIT_TAKE1("PushLongPollTimeout", set_count,
+                  (void *)&longpoll_timeout_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Seconds a long poll waits before 304 (default 0: for ever)"),
-    AP_INIT_TAKE1("PushPingInterval", set_ping_interval, NULL,
+    AP_INIT_TAKE1("PushPingInterval", set_count,
+                  (void *)&ping_interval_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Seconds of idle stream before a keep-alive ping "
                   "(default 15, 0: off)"),

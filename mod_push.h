@@ -23,7 +23,7 @@ enum { PUSH_FIRST_UNSET = 0, PUSH_FIRST_OLDEST, PUSH_FIRST_NEWEST };
 typedef struct {
     ap_expr_info_t     *channel;
     int                 transports;
-    int                 buffer_length;
+    apr_int64_t         buffer_length;
     apr_int64_t         message_timeout;
     apr_off_t           max_message_size;
     apr_int64_t         longpoll_timeout;
