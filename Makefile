@@ -16,7 +16,7 @@ FUZZ_SECONDS ?= 300
 # Pure parts: no httpd types, unit-tested and fuzzed alone.
 PURE_SRC  = push_id.c push_store.c push_notify.c push_sse.c push_frame_cache.c \
             push_utf8.c push_ws_codec.c push_ws_deflate.c
-GLUE_SRC  = mod_push.c mod_push_sse.c mod_push_ws.c
+GLUE_SRC  = mod_push.c mod_push_sse.c mod_push_ws.c mod_push_park.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC)
 HEADERS   = $(wildcard *.h)
 

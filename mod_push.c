@@ -528,7 +528,6 @@ static void push_child_init(apr_pool_t *pchild, server_rec *s)
                                                    &push_module);
     int threads = 1;
 
-    (void)pchild;
     if (!push_store) {
         return;
     }
@@ -541,6 +540,9 @@ static void push_child_init(apr_pool_t *pchild, server_rec *s)
     /* The most recent encodings: enough for a burst of publishes on a
      * few channels in several variants. */
     push_frames = push_frame_cache_create(64);
+    if (push_notifier) {
+        push_park_child_init(pchild, s);
+    }
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
     if (threads < 1) {
         threads = 1;
@@ -1458,13 +1460,15 @@ static int status_handler(request_rec *r)
                "\"lock_recoveries\":%" APR_UINT64_T_FMT ","
                "\"encodings_built\":%" APR_UINT64_T_FMT ","
                "\"encodings_reused\":%" APR_UINT64_T_FMT ","
-               "\"child_subscribers\":%u,\"child_subscriber_cap\":%d}\n",
+               "\"child_subscribers\":%u,\"child_subscriber_cap\":%d,"
+               "\"child_parked_streams\":%u}\n",
                total, (apr_uint64_t)st.published, (apr_uint64_t)st.evicted,
                (apr_uint64_t)st.expired, (apr_uint64_t)st.bytes_used,
                (apr_uint64_t)st.bytes_total, (apr_int64_t)st.created,
                (apr_uint64_t)st.recoveries, (apr_uint64_t)st.encoded,
                (apr_uint64_t)st.encoded_reused,
-               apr_atomic_read32(&child_subscribers), subscribers_cap);
+               apr_atomic_read32(&child_subscribers), subscribers_cap,
+               push_park_count());
     return OK;
 }
 
@@ -1474,6 +1478,7 @@ static void push_register_hooks(apr_pool_t *p)
     ap_hook_post_config(push_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(push_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(push_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    push_park_register_hooks();
     ap_hook_handler(publisher_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(subscriber_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -137,4 +137,21 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
 int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
                        const char *channel);
 
+/* The SSE event of one message (mod_push_sse.c), for push_frame_for. */
+apr_status_t push_sse_encode(void *ctx, request_rec *r, apr_pool_t *p,
+                             const push_message_t *msg, const void **data,
+                             apr_size_t *len);
+
+/* Event streams without a thread (mod_push_park.c).  push_park_sse hands
+ * a stream whose headers are out to this process's stream loop when the
+ * MPM, the connection and its filters allow: 1 means the handler must
+ * return SUSPENDED and not touch r again; 0, keep the stream. */
+int      push_park_sse(request_rec *r, const push_dir_conf *conf,
+                       const char *channel, const push_sub_t *sub,
+                       const push_msgid_t *cursor, int has_cursor,
+                       const push_wait_hint_t *hint);
+unsigned push_park_count(void);
+void     push_park_child_init(apr_pool_t *pchild, server_rec *s);
+void     push_park_register_hooks(void);
+
 #endif

@@ -74,9 +74,9 @@ static int sse_write_event(sse_stream *s, apr_pool_t *p, const char *id,
 
 /* The event of one message: the same bytes for every subscriber, so it
  * is built once per process (push_frame_for). */
-static apr_status_t sse_encode(void *ctx, request_rec *r, apr_pool_t *p,
-                               const push_message_t *msg, const void **data,
-                               apr_size_t *len)
+apr_status_t push_sse_encode(void *ctx, request_rec *r, apr_pool_t *p,
+                             const push_message_t *msg, const void **data,
+                             apr_size_t *len)
 {
     char id[PUSH_MSGID_MAX_LEN];
     apr_size_t id_len = push_msgid_format(&msg->id, id);
@@ -120,6 +120,13 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
     /* The first flush sends the headers: the EventSource opens at once. */
     gone = sse_write(&s, "retry: " PUSH_SSE_RETRY_MS "\n\n",
                      sizeof("retry: " PUSH_SSE_RETRY_MS "\n\n") - 1);
+    /* Under the event MPM the stream waits without a thread
+     * (mod_push_park.c); from here r belongs to the stream loop. */
+    if (!gone && push_park_sse(r, conf, channel, &sub,
+                               has_cursor ? &cursor : NULL, has_cursor,
+                               &hint)) {
+        return SUSPENDED;
+    }
 
     /* Each message is copied into a pool cleared every turn, so a stream
      * that lives for days does not grow; it is made at the first message,
@@ -152,7 +159,7 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
                 }
             }
             f = push_frame_for(r, iter, &sub, has_cursor ? &cursor : NULL,
-                               &msg.id, PUSH_VARIANT_SSE, sse_encode, NULL);
+                               &msg.id, PUSH_VARIANT_SSE, push_sse_encode, NULL);
             if (!f) {
                 continue;   /* gone meanwhile: look again */
             }
