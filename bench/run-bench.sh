@@ -241,13 +241,25 @@ fi
 # httpd with mod_push
 
 start_httpd() {
-    local port=$PUSH_PORT conf="$work/httpd.conf" threads servers workers
-    local need user_lines="" text i
+    local transport=${1:-} port=$PUSH_PORT conf="$work/httpd.conf"
+    local threads servers workers factor need user_lines="" text i
     port_open "$port" && fail "port $port is in use (PUSH_PORT=...)"
-    threads=500
-    [ "$N" -lt 2000 ] && threads=100
-    need=$(( N + N / 10 + 64 ))
-    servers=$(( (need + threads - 1) / threads + 1 ))
+    if [ "$transport" = sse ]; then
+        # Event streams wait without a thread (mod_push_park.c): one
+        # child per core, and room for every connection in either child
+        # (the event MPM admits ThreadsPerChild + idle threads x
+        # AsyncRequestWorkerFactor connections per child).
+        threads=64
+        servers=2
+        factor=$(( N / threads + 4 ))
+    else
+        # Long polls and WebSockets hold a worker thread each.
+        threads=500
+        [ "$N" -lt 2000 ] && threads=100
+        need=$(( N + N / 10 + 64 ))
+        servers=$(( (need + threads - 1) / threads + 1 ))
+        factor=2
+    fi
     workers=$(( servers * threads ))
     if [ -n "$run_user" ]; then
         user_lines="User $run_user
@@ -263,6 +275,7 @@ Group $(id -gn "$run_user")"
     text=${text//@SERVERS@/$servers}
     text=${text//@THREADS@/$threads}
     text=${text//@WORKERS@/$workers}
+    text=${text//@FACTOR@/$factor}
     text=${text//@N@/$N}
     printf '%s\n' "$text" > "$conf"
     rm -f "$work/httpd.pid"
@@ -354,7 +367,7 @@ start_nginx() {
 
 start_server() {
     case $1 in
-    mod_push) start_httpd ;;
+    mod_push) start_httpd "${2:-}" ;;
     nchan) start_nginx ;;
     esac
 }
@@ -426,7 +439,7 @@ say "N=$N M=$M interval=${INTERVAL}ms transports: $TRANSPORTS;" \
     "pushbench -j $JOBS -S $SOURCES; scratch $work"
 for s in "${servers[@]}"; do
     for t in $TRANSPORTS; do
-        start_server "$s"
+        start_server "$s" "$t"
         run_latency "$s" "$t"
         stop_named "$s"
     done
