@@ -419,6 +419,29 @@ static void stream_drain(park_stream *s)
 /* ------------------------------------------------------------------ */
 /* Adopting, ending and finishing streams                               */
 
+/* Gives back the memory the connection's allocator keeps for reuse
+ * (chiefly the 8 KB buffer the request was read into): a parked stream
+ * allocates nothing more until it ends, and idles for hours. */
+static void stream_trim(park_stream *s)
+{
+    apr_allocator_t *a = apr_pool_allocator_get(s->c->pool);
+    int i;
+
+    if (!a || apr_allocator_owner_get(a) != s->c->pool) {
+        return;
+    }
+    apr_allocator_max_free_set(a, 1);
+    /* Each round takes a kept block (or a new one) and, over the new
+     * limit, frees it for good. */
+    for (i = 0; i < 2; i++) {
+        apr_memnode_t *m = apr_allocator_alloc(a, 1);
+
+        if (m) {
+            apr_allocator_free(a, m);
+        }
+    }
+}
+
 static void stream_adopt(park_stream *s)
 {
     park_channel *ch = loop_usable ? channel_get(s->sub.slot) : NULL;
@@ -431,6 +454,7 @@ static void stream_adopt(park_stream *s)
         loop->reap = s;
         return;
     }
+    stream_trim(s);
     s->chan = ch;
     s->chan_next = ch->streams;
     if (ch->streams) {
