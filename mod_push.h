@@ -137,6 +137,24 @@ int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
 int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
                        const char *channel);
 
+/* How a parked WebSocket's frames are sent: header and payload as one
+ * write; non-zero when the connection is finished. */
+typedef int (*push_park_send_fn)(void *park, const void *hdr,
+                                 apr_size_t hlen, const void *payload,
+                                 apr_size_t plen);
+
+/* What the stream loop asks of a parked WebSocket (mod_push_ws.c). */
+apr_uint32_t push_ws_variant(const void *ws);
+apr_status_t push_ws_encode(void *ws, request_rec *r, apr_pool_t *p,
+                            const push_message_t *msg, const void **data,
+                            apr_size_t *len);
+void push_ws_park_attach(void *ws, push_park_send_fn send, void *park);
+int  push_ws_park_input(void *ws, unsigned char *data, apr_size_t len);
+int  push_ws_park_ping(void *ws);
+void push_ws_park_close(void *ws, int gone);
+int  push_ws_park_closing(const void *ws);
+void push_ws_park_count_sent(void *ws);
+
 /* The SSE event of one message (mod_push_sse.c), for push_frame_for. */
 apr_status_t push_sse_encode(void *ctx, request_rec *r, apr_pool_t *p,
                              const push_message_t *msg, const void **data,
@@ -150,6 +168,11 @@ int      push_park_sse(request_rec *r, const push_dir_conf *conf,
                        const char *channel, const push_sub_t *sub,
                        const push_msgid_t *cursor, int has_cursor,
                        const push_wait_hint_t *hint);
+/* The same for a WebSocket after its 101 (ws: its mod_push_ws.c state). */
+int      push_park_ws(request_rec *r, const push_dir_conf *conf,
+                      const char *channel, const push_sub_t *sub,
+                      const push_msgid_t *cursor, int has_cursor,
+                      const push_wait_hint_t *hint, void *ws);
 unsigned push_park_count(void);
 void     push_park_child_init(apr_pool_t *pchild, server_rec *s);
 void     push_park_register_hooks(void);

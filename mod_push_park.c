@@ -1,17 +1,19 @@
 /* mod_push_park.c — event streams that give their worker thread back.
  *
- * Under the event MPM a Server-Sent Events stream on a plain HTTP/1.x
- * connection need not hold a thread while it waits.  Once its response
- * headers are out, the handler hands the connection to this process's
- * stream loop and returns SUSPENDED.  The loop is one thread with an
+ * Under the event MPM a Server-Sent Events stream or a WebSocket on a
+ * plain HTTP/1.x connection need not hold a thread while it waits.  Once
+ * its response headers (or 101) are out, the handler hands the
+ * connection to this process's stream loop and returns SUSPENDED.  The loop is one thread with an
  * epoll set holding:
  *   - one wake-up registration per channel (push_notify), however many
  *     streams of this process follow it;
  *   - every parked socket, for hang-ups (and for room to write, while
  *     the rest of an event waits to be sent).
- * When a channel changes, the loop writes the message's event, built
- * once per process by the frame cache, to each of the channel's streams
- * without blocking.  A stream whose socket is full keeps its cursor and
+ * When a channel changes, the loop writes the message's event or frame,
+ * built once per process by the frame cache, to each of the channel's
+ * streams without blocking.  What a WebSocket client sends is read here
+ * too and handed to mod_push_ws.c's frame handling (pongs, Close,
+ * publishing).  A stream whose socket is full keeps its cursor and
  * the unsent rest of one event, and catches up from the store when the
  * socket drains: a slow client delays nobody, and costs one event of
  * memory at most.  Keep-alive comments are due PushPingInterval after a
@@ -24,7 +26,7 @@
  * with the socket, is destroyed.
  *
  * TLS, HTTP/2, and the worker and prefork MPMs keep the thread-per-stream
- * loop of mod_push_sse.c.
+ * loops of mod_push_sse.c and mod_push_ws.c.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -65,6 +67,12 @@ extern module AP_MODULE_DECLARE_DATA push_module;
  * the MPM, which touches the connection once more after the
  * suspend_connection hook. */
 #define PARK_REAP_GRACE  apr_time_from_msec(200)
+/* How long a WebSocket that sent its Close waits for the client's
+ * (RFC 6455 7.1.1), as the threaded loop does. */
+#define PARK_WS_CLOSE_WAIT apr_time_from_sec(2)
+/* What a stream may hold unsent (one event, or a few control frames
+ * queued behind it) before the client counts as gone. */
+#define PARK_PENDING_MAX (64 * 1024 * 1024)
 
 enum { PARK_WAKE, PARK_CHANNEL, PARK_STREAM };
 
@@ -84,6 +92,7 @@ struct park_stream {
     int                 has_cursor;
     push_wait_hint_t    hint;
     int                 chunked;        /* HTTP/1.1 chunked body */
+    void               *ws;             /* a WebSocket's state, or NULL */
     apr_interval_time_t ping_every;
 
     park_channel       *chan;
@@ -247,6 +256,32 @@ static park_channel *channel_get(apr_uint32_t slot)
 /* Writing                                                              */
 
 static void stream_end(park_stream *s, int how);
+static void stream_ws_close(park_stream *s, int gone);
+static int  stream_send(park_stream *s, const struct iovec *bufs, int nbufs);
+
+/* A WebSocket is read as well; an event stream only watched for a
+ * hang-up (what a client sends it is not a hang-up). */
+static apr_uint32_t stream_events(const park_stream *s)
+{
+    return s->ws ? EPOLLIN | EPOLLRDHUP : EPOLLRDHUP;
+}
+
+/* For mod_push_ws.c: one frame, header and payload. */
+static int ws_park_send(void *park, const void *hdr, apr_size_t hlen,
+                        const void *payload, apr_size_t plen)
+{
+    park_stream *s = park;
+    struct iovec v[2];
+
+    if (s->ended) {
+        return -1;
+    }
+    v[0].iov_base = (void *)hdr;
+    v[0].iov_len = hlen;
+    v[1].iov_base = (void *)payload;
+    v[1].iov_len = plen;
+    return stream_send(s, v, plen ? 2 : 1) < 0 ? -1 : 0;
+}
 
 /* Sends bufs as one piece of the body (one chunk when chunked) without
  * blocking.  0 when all went out, 1 when the rest waits for the socket
@@ -276,6 +311,28 @@ static int stream_send(park_stream *s, const struct iovec *bufs, int nbufs)
     }
     for (i = 0; i < n; i++) {
         total += vec[i].iov_len;
+    }
+    if (s->pending) {
+        /* Behind what is waiting already: queued, in order. */
+        apr_size_t have = s->pending_len - s->pending_off;
+        char *more;
+
+        if (have + total > PARK_PENDING_MAX
+            || !(more = malloc(have + total))) {
+            stream_end(s, 1);
+            return -1;
+        }
+        memcpy(more, s->pending + s->pending_off, have);
+        for (i = 0; i < n; i++) {
+            memcpy(more + have, vec[i].iov_base, vec[i].iov_len);
+            have += vec[i].iov_len;
+        }
+        free(s->pending);
+        s->pending = more;
+        s->pending_len = have;
+        s->pending_off = 0;
+        s->r->bytes_sent += body;
+        return 1;
     }
     rv = apr_socket_sendv(s->sock, vec, n, &sent);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
@@ -313,7 +370,7 @@ static int stream_send(park_stream *s, const struct iovec *bufs, int nbufs)
     s->pending_off = 0;
     if (!s->want_out) {
         s->want_out = 1;
-        epoll_set(EPOLL_CTL_MOD, s->fd, EPOLLRDHUP | EPOLLOUT, s);
+        epoll_set(EPOLL_CTL_MOD, s->fd, stream_events(s) | EPOLLOUT, s);
     }
     return 1;
 }
@@ -355,6 +412,10 @@ static void stream_deliver(park_stream *s)
                            s->has_cursor ? &s->cursor : NULL, 0, 0, 0,
                            &s->hint, &msg, &gap, &gap_id);
         if (w == PUSH_WAIT_GONE) {
+            if (s->ws) {
+                stream_ws_close(s, 1);
+                return;
+            }
             v[0] = sse_notice("push-deleted", s->channel);
             if (stream_send(s, v, 1) >= 0) {
                 stream_end(s, 2);
@@ -364,13 +425,18 @@ static void stream_deliver(park_stream *s)
         if (w != PUSH_WAIT_MESSAGE) {
             return;     /* nothing new */
         }
-        f = push_frame_for(s->r, loop->scratch, &s->sub,
-                           s->has_cursor ? &s->cursor : NULL, &msg.id,
-                           PUSH_VARIANT_SSE, push_sse_encode, NULL);
+        f = s->ws ? push_frame_for(s->r, loop->scratch, &s->sub,
+                                   s->has_cursor ? &s->cursor : NULL,
+                                   &msg.id, push_ws_variant(s->ws),
+                                   push_ws_encode, s->ws)
+                  : push_frame_for(s->r, loop->scratch, &s->sub,
+                                   s->has_cursor ? &s->cursor : NULL,
+                                   &msg.id, PUSH_VARIANT_SSE,
+                                   push_sse_encode, NULL);
         if (!f) {
             continue;   /* gone meanwhile: look again */
         }
-        if (gap) {
+        if (gap && !s->ws) {
             /* Said before the message, in the same write, so it is said
              * once even when the socket is full. */
             char id[PUSH_MSGID_MAX_LEN];
@@ -378,9 +444,13 @@ static void stream_deliver(park_stream *s)
             push_msgid_format(&gap_id, id);
             v[0] = sse_notice("push-gap", id);
         }
+        gap = gap && !s->ws;
         v[gap].iov_base = (void *)f->data;
         v[gap].iov_len = f->len;
         rc = stream_send(s, v, gap + 1);
+        if (s->ws && rc >= 0) {
+            push_ws_park_count_sent(s->ws);
+        }
         s->cursor = f->key.id;
         s->has_cursor = 1;
         s->delivered++;
@@ -412,8 +482,10 @@ static void stream_drain(park_stream *s)
     free(s->pending);
     s->pending = NULL;
     s->want_out = 0;
-    epoll_set(EPOLL_CTL_MOD, s->fd, EPOLLRDHUP, s);
-    stream_deliver(s);
+    epoll_set(EPOLL_CTL_MOD, s->fd, stream_events(s), s);
+    if (s->chan) {
+        stream_deliver(s);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -446,7 +518,7 @@ static void stream_adopt(park_stream *s)
 {
     park_channel *ch = loop_usable ? channel_get(s->sub.slot) : NULL;
 
-    if (!ch || epoll_set(EPOLL_CTL_ADD, s->fd, EPOLLRDHUP, s) != 0) {
+    if (!ch || epoll_set(EPOLL_CTL_ADD, s->fd, stream_events(s), s) != 0) {
         /* Stopping (or out of descriptors): end it as a stopping server
          * does, the client reconnects elsewhere. */
         s->ended = 2;
@@ -466,27 +538,80 @@ static void stream_adopt(park_stream *s)
     stream_deliver(s);
 }
 
-static void stream_end(park_stream *s, int how)
+/* No more messages for the stream. */
+static void stream_detach(park_stream *s)
 {
     park_channel *ch = s->chan;
 
+    if (!ch) {
+        return;
+    }
+    if (s->chan_prev) s->chan_prev->chan_next = s->chan_next;
+    else ch->streams = s->chan_next;
+    if (s->chan_next) s->chan_next->chan_prev = s->chan_prev;
+    s->chan = NULL;
+    s->chan_prev = s->chan_next = NULL;
+    if (!ch->streams) {
+        channel_release(ch);
+    }
+}
+
+static void stream_end(park_stream *s, int how)
+{
     if (s->ended) {
         return;
     }
     s->ended = how;
-    if (ch) {
-        if (s->chan_prev) s->chan_prev->chan_next = s->chan_next;
-        else ch->streams = s->chan_next;
-        if (s->chan_next) s->chan_next->chan_prev = s->chan_prev;
-        s->chan = NULL;
-        if (!ch->streams) {
-            channel_release(ch);
-        }
-    }
+    stream_detach(s);
     timer_unlink(s);
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s->fd, NULL);
     s->next = loop->reap;
     loop->reap = s;
+}
+
+/* A WebSocket's Close (channel deleted, server stopping): no more
+ * messages, and the client's Close is awaited a little. */
+static void stream_ws_close(park_stream *s, int gone)
+{
+    stream_detach(s);
+    push_ws_park_close(s->ws, gone);
+    if (s->ended) {
+        return;
+    }
+    timer_unlink(s);
+    s->ping_every = PARK_WS_CLOSE_WAIT;
+    timer_touch(s, apr_time_now());
+}
+
+/* What a WebSocket client sent, read until the socket has no more. */
+static void stream_ws_read(park_stream *s, apr_uint32_t events)
+{
+    unsigned char buf[16384];
+    int got = 0;
+
+    while (!s->ended) {
+        apr_size_t len = sizeof(buf);
+        apr_status_t rv = apr_socket_recv(s->sock, (char *)buf, &len);
+
+        if (len > 0) {
+            got = 1;
+            if (push_ws_park_input(s->ws, buf, len)) {
+                stream_end(s, 2);   /* Close exchanged, or refused */
+                return;
+            }
+        }
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            break;
+        }
+        if (rv != APR_SUCCESS || len == 0) {
+            stream_end(s, 1);
+            return;
+        }
+    }
+    if (!s->ended && !got
+        && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        stream_end(s, 1);
+    }
 }
 
 /* What the MPM does at the end of a connection, for one we hold. */
@@ -573,7 +698,12 @@ static void channel_fired(park_channel *ch)
          * (with Last-Event-ID) to a live process and lose nothing. */
         for (s = ch->streams; s; s = next) {
             next = s->chan_next;
-            stream_end(s, 2);
+            if (s->ws) {
+                stream_ws_close(s, 0);
+            }
+            else {
+                stream_end(s, 2);
+            }
         }
         return;
     }
@@ -590,11 +720,14 @@ static void stream_event(park_stream *s, apr_uint32_t events)
     if (s->ended) {
         return;
     }
-    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        stream_end(s, 1);
-    }
-    else if ((events & EPOLLOUT) && s->pending) {
+    if ((events & EPOLLOUT) && s->pending) {
         stream_drain(s);
+    }
+    if (s->ws && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        stream_ws_read(s, events);
+    }
+    else if (!s->ended && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        stream_end(s, 1);
     }
 }
 
@@ -609,7 +742,16 @@ static apr_interval_time_t ping_due(apr_time_t now)
         park_stream *s;
 
         while ((s = t->head) != NULL && s->ping_at <= now) {
-            if (s->pending) {
+            if (s->ws && push_ws_park_closing(s->ws)) {
+                stream_end(s, 2);      /* no Close from the client */
+            }
+            else if (s->ws) {
+                timer_touch(s, now);
+                if (push_ws_park_ping(s->ws)) {
+                    stream_end(s, 2);
+                }
+            }
+            else if (s->pending) {
                 timer_touch(s, now);   /* not idle: still writing */
             }
             else {
@@ -716,10 +858,10 @@ static int filters_bypassable(request_rec *r)
     return 1;
 }
 
-int push_park_sse(request_rec *r, const push_dir_conf *conf,
-                  const char *channel, const push_sub_t *sub,
-                  const push_msgid_t *cursor, int has_cursor,
-                  const push_wait_hint_t *hint)
+static int park_hand_over(request_rec *r, const push_dir_conf *conf,
+                          const char *channel, const push_sub_t *sub,
+                          const push_msgid_t *cursor, int has_cursor,
+                          const push_wait_hint_t *hint, void *ws)
 {
     conn_rec *c = r->connection;
     apr_socket_t *sock = ap_get_conn_socket(c);
@@ -749,7 +891,11 @@ int push_park_sse(request_rec *r, const push_dir_conf *conf,
     if (hint) {
         s->hint = *hint;
     }
-    s->chunked = r->chunked;
+    s->chunked = ws ? 0 : r->chunked;
+    s->ws = ws;
+    if (ws) {
+        push_ws_park_attach(ws, ws_park_send, s);
+    }
     s->ping_every = apr_time_from_sec(push_conf_ping_interval(conf));
     apr_socket_timeout_set(sock, 0);
     /* Handed to the loop by push_park_suspended, once the MPM has let
@@ -759,6 +905,24 @@ int push_park_sse(request_rec *r, const push_dir_conf *conf,
     push_subscriber_leave();
     apr_atomic_inc32(&loop->parked);
     return 1;
+}
+
+int push_park_sse(request_rec *r, const push_dir_conf *conf,
+                  const char *channel, const push_sub_t *sub,
+                  const push_msgid_t *cursor, int has_cursor,
+                  const push_wait_hint_t *hint)
+{
+    return park_hand_over(r, conf, channel, sub, cursor, has_cursor, hint,
+                          NULL);
+}
+
+int push_park_ws(request_rec *r, const push_dir_conf *conf,
+                 const char *channel, const push_sub_t *sub,
+                 const push_msgid_t *cursor, int has_cursor,
+                 const push_wait_hint_t *hint, void *ws)
+{
+    return park_hand_over(r, conf, channel, sub, cursor, has_cursor, hint,
+                          ws);
 }
 
 /* suspend_connection hook: the MPM is done with the connection. */

@@ -60,6 +60,10 @@ typedef struct {
     int                  ping_due_answer;  /* a ping is unanswered */
     apr_size_t           sent_messages;
     apr_size_t           received_messages;
+    /* Parked (mod_push_park.c): frames go out through the stream loop,
+     * not the filters. */
+    push_park_send_fn    park_send;
+    void                *park;
 } ws_conn;
 
 /* ------------------------------------------------------------------ */
@@ -166,6 +170,13 @@ static int ws_write(ws_conn *ws, const unsigned char *hdr, apr_size_t hlen,
 {
     apr_status_t rv;
 
+    if (ws->park_send) {
+        if (ws->park_send(ws->park, hdr, hlen, payload, plen) != 0) {
+            ws->done = 1;
+            return 1;
+        }
+        return 0;
+    }
     APR_BRIGADE_INSERT_TAIL(ws->out, apr_bucket_transient_create(
                                 (const char *)hdr, hlen, ws->c->bucket_alloc));
     if (plen) {
@@ -232,8 +243,10 @@ static int ws_deflate(int window_bits, const void *in, apr_size_t len,
     return rv;
 }
 
-static apr_uint32_t ws_variant(const ws_conn *ws)
+apr_uint32_t push_ws_variant(const void *ctx)
 {
+    const ws_conn *ws = ctx;
+
     return PUSH_VARIANT_WS | (ws->meta ? 1 : 0)
            | (ws->pmd.enabled ? (apr_uint32_t)ws->pmd.server_max_window_bits
                                 << 1 : 0);
@@ -243,9 +256,9 @@ static apr_uint32_t ws_variant(const ws_conn *ws)
  * was chosen, text when the payload is UTF-8, binary otherwise,
  * compressed when permessage-deflate was agreed.  The same bytes for
  * every connection of the same variant. */
-static apr_status_t ws_encode(void *ctx, request_rec *r, apr_pool_t *p,
-                              const push_message_t *msg, const void **data,
-                              apr_size_t *len)
+apr_status_t push_ws_encode(void *ctx, request_rec *r, apr_pool_t *p,
+                            const push_message_t *msg, const void **data,
+                            apr_size_t *len)
 {
     ws_conn *ws = ctx;
     const char *payload = msg->body;
@@ -587,6 +600,13 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
     /* Frames the client sent right behind its handshake are already in
      * httpd's buffers, where poll cannot see them. */
     ws_read_available(ws);
+    /* Under the event MPM the socket waits without a thread
+     * (mod_push_park.c); from here r belongs to the stream loop. */
+    if (!ws->done && !ws->closing
+        && push_park_ws(r, conf, channel, &sub,
+                        has_cursor ? &cursor : NULL, has_cursor, &hint, ws)) {
+        return SUSPENDED;
+    }
     while (!ws->done) {
         push_message_t msg;
         struct pollfd pfd[2];
@@ -618,7 +638,7 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
                 apr_pool_tag(iter, "push_ws_iter");
             }
             f = push_frame_for(r, iter, &sub, has_cursor ? &cursor : NULL,
-                               &msg.id, ws_variant(ws), ws_encode, ws);
+                               &msg.id, push_ws_variant(ws), push_ws_encode, ws);
             if (!f) {
                 continue;
             }
@@ -699,4 +719,70 @@ int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
      * connection filters, and the connection is closed. */
     ws->c->keepalive = AP_CONN_CLOSE;
     return OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* A parked WebSocket: what the stream loop asks of it                  */
+
+void push_ws_park_attach(void *ctx, push_park_send_fn send, void *park)
+{
+    ws_conn *ws = ctx;
+
+    ws->park_send = send;
+    ws->park = park;
+}
+
+/* Bytes the client sent (the loop's own buffer: unmasked in place). */
+int push_ws_park_input(void *ctx, unsigned char *data, apr_size_t len)
+{
+    ws_conn *ws = ctx;
+
+    ws_consume(ws, data, len);
+    return ws->done;
+}
+
+/* PushPingInterval passed: 1 when the previous ping went unanswered and
+ * the client is being dropped. */
+int push_ws_park_ping(void *ctx)
+{
+    ws_conn *ws = ctx;
+
+    if (ws->ping_due_answer) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, ws->r, "websocket on "
+                      "channel %s: no pong in time, dropping the client",
+                      ws->channel);
+        ws_send_close(ws, PUSH_WS_CLOSE_GOING_AWAY, "ping timeout");
+        return 1;
+    }
+    ws->ping_due_answer = 1;
+    ws_send_control(ws, PUSH_WS_OP_PING, "push", 4);
+    return ws->done;
+}
+
+/* The channel was deleted (gone) or the server is stopping: our Close;
+ * the loop then waits a little for the client's. */
+void push_ws_park_close(void *ctx, int gone)
+{
+    ws_conn *ws = ctx;
+
+    if (gone) {
+        ws_send_close(ws, PUSH_WS_CLOSE_NORMAL, "channel deleted");
+    }
+    else {
+        ws_send_close(ws, PUSH_WS_CLOSE_GOING_AWAY, "server restarting");
+    }
+}
+
+/* 1 once nothing more is to be sent (our Close went out) or the
+ * connection is finished. */
+int push_ws_park_closing(const void *ctx)
+{
+    const ws_conn *ws = ctx;
+
+    return ws->closing || ws->done;
+}
+
+void push_ws_park_count_sent(void *ctx)
+{
+    ((ws_conn *)ctx)->sent_messages++;
 }

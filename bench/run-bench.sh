@@ -244,16 +244,17 @@ start_httpd() {
     local transport=${1:-} port=$PUSH_PORT conf="$work/httpd.conf"
     local threads servers workers factor need user_lines="" text i
     port_open "$port" && fail "port $port is in use (PUSH_PORT=...)"
-    if [ "$transport" = sse ]; then
-        # Event streams wait without a thread (mod_push_park.c): one
-        # child per core, and room for every connection in either child
-        # (the event MPM admits ThreadsPerChild + idle threads x
-        # AsyncRequestWorkerFactor connections per child).
+    if [ "$transport" = sse ] || [ "$transport" = ws ]; then
+        # Event streams and WebSockets wait without a thread
+        # (mod_push_park.c): one child per core, and room for every
+        # connection in either child (the event MPM admits
+        # ThreadsPerChild + idle threads x AsyncRequestWorkerFactor
+        # connections per child).
         threads=64
         servers=2
         factor=$(( N / threads + 4 ))
     else
-        # Long polls and WebSockets hold a worker thread each.
+        # A waiting long poll holds a worker thread.
         threads=500
         [ "$N" -lt 2000 ] && threads=100
         need=$(( N + N / 10 + 64 ))

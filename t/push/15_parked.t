@@ -1,18 +1,19 @@
-# Event streams without a thread (mod_push_park.c): under the event MPM
-# an event stream on a plain HTTP connection is parked in its child's
-# stream loop, so a server holds more of them than it has threads, and
-# they still get every message, pings, the deletion notice, and let go
-# of their connection when the client leaves.  A subscriber that does not
+# Streams without a thread (mod_push_park.c): under the event MPM an
+# event stream or a WebSocket on a plain HTTP connection is parked in its
+# child's stream loop, so a server holds more of them than it has
+# threads, and they still get every message, pings, the deletion notice,
+# and let go of their connection when the client leaves.  A subscriber that does not
 # read never holds the others back, and loses nothing.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
+use PushWS;
 use Time::HiRes qw(time sleep);
 
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
-plan tests => 17, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
+plan tests => 23, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
 
 # --- more streams than threads: 4 children x 128 threads, 120 places ---
 my $n = 600;
@@ -101,3 +102,26 @@ for (1 .. 24) {
 ok "@slow_ids" eq "@ids";
 close $_->{sock} for $slow, $fast;
 ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 10);
+
+# --- WebSockets: more than threads, both ways --------------------------
+$ch = fresh_channel('parkws');
+my @ws;
+for (1 .. $n) {
+    my $c = ws_connect("/wspub/$ch") or last;
+    push @ws, $c;
+}
+ok @ws == $n && !grep { $_->{status} != 101 } @ws;
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == $n }, 20);
+$id = publish($ch, "ws to all")->{headers}{'x-push-message-id'};
+$got = grep { my $f = ws_recv_data($_, 10); $f && $f->{payload} eq 'ws to all' } @ws;
+t_debug("websockets delivered: $got");
+ok $got == $n;
+# A parked WebSocket publishes, and answers pings, from the stream loop.
+ws_send($ws[0], 9, 'hello?');
+my $f = ws_recv($ws[0], 5);
+ok $f && $f->{opcode} == 10 && $f->{payload} eq 'hello?';
+ws_send($ws[0], 1, 'from a client');
+$got = grep { my $x = ws_recv_data($_, 10); $x && $x->{payload} eq 'from a client' } @ws[1 .. 20];
+ok $got == 20;
+close $_->{sock} for @ws;
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 15);
