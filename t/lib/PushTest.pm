@@ -107,6 +107,26 @@ sub _fill {
     return 1;
 }
 
+# The status line and headers of the next response on $c, taken out of
+# its buffer: (status, reason, {lc name => value}, status line), or ()
+# at $deadline or EOF.  status is undef when the line is not HTTP's.
+sub read_head {
+    my ($c, $deadline) = @_;
+    while ($c->{buf} !~ /\r\n\r\n/) {
+        _fill($c, $deadline) or return ();
+    }
+    $c->{buf} =~ s/^(.*?)\r\n\r\n//s;
+    my ($line, @hl) = split /\r\n/, $1;
+    my ($status, $reason) = $line =~ m{^HTTP/1\.\d (\d{3}) ?(.*)$};
+    my %h;
+    for (@hl) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $k = lc $k;
+        $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
+    }
+    return ($status, $reason, \%h, $line);
+}
+
 # One response from $c, or undef on timeout/EOF: { status, reason,
 # headers => {lc name => value}, body, elapsed }.
 sub read_response {
@@ -114,19 +134,10 @@ sub read_response {
     $timeout ||= 10;
     my $t0 = time;
     my $deadline = $t0 + $timeout;
-    while ($c->{buf} !~ /\r\n\r\n/) {
-        _fill($c, $deadline) or return undef;
-    }
-    $c->{buf} =~ s/^(.*?)\r\n\r\n//s;
-    my ($line, @hl) = split /\r\n/, $1;
-    my ($status, $reason) = $line =~ m{^HTTP/1\.\d (\d{3}) ?(.*)$}
-        or die "bad status line: $line";
-    my %h;
-    for (@hl) {
-        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
-        $k = lc $k;
-        $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
-    }
+    my ($status, $reason, $hr, $line) = read_head($c, $deadline)
+        or return undef;
+    defined $status or die "bad status line: $line";
+    my %h = %$hr;
     my $body = '';
     my $no_body = ($c->{method} || '') eq 'HEAD' || $status == 204
         || $status == 304 || $status < 200;
@@ -177,17 +188,9 @@ sub sse_open {
     my ($path, %o) = @_;
     my %h = (Accept => 'text/event-stream', %{ $o{headers} || {} });
     my $c = start_request('GET', $path, %o, headers => \%h);
-    my $deadline = time + ($o{timeout} || 10);
-    while ($c->{buf} !~ /\r\n\r\n/) {
-        _fill($c, $deadline) or return undef;
-    }
-    $c->{buf} =~ s/^(.*?)\r\n\r\n//s;
-    my ($line, @hl) = split /\r\n/, $1;
-    ($c->{status}) = $line =~ m{^HTTP/1\.\d (\d{3})};
-    for (@hl) {
-        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
-        $c->{headers}{lc $k} = $v;
-    }
+    my ($status, undef, $h) = read_head($c, time + ($o{timeout} || 10))
+        or return undef;
+    @$c{qw(status headers)} = ($status, $h);
     $c->{chunked} = ($c->{headers}{'transfer-encoding'} || '') =~ /chunked/i;
     $c->{text} = '';
     return $c;

@@ -33,16 +33,9 @@ sub ws_connect {
     my $c = PushTest::start_request($o{method} || 'GET', $path, %o,
                                     headers => \%h);
     my $deadline = time + ($o{timeout} || 10);
-    while ($c->{buf} !~ /\r\n\r\n/) {
-        PushTest::_fill($c, $deadline) or return undef;
-    }
-    $c->{buf} =~ s/^(.*?)\r\n\r\n//s;
-    my ($line, @hl) = split /\r\n/, $1;
-    ($c->{status}) = $line =~ m{^HTTP/1\.\d (\d{3})};
-    for (@hl) {
-        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
-        $c->{headers}{lc $k} = $v;
-    }
+    my ($status, undef, $h) = PushTest::read_head($c, $deadline)
+        or return undef;
+    @$c{qw(status headers)} = ($status, $h);
     $c->{key} = $key;
     $c->{expected_accept} = sha1_base64($key . GUID) . '=';
     if ($c->{status} != 101) {
