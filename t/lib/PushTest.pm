@@ -95,16 +95,25 @@ sub start_request {
 # Reads more bytes into $c->{buf}; 0 at EOF or timeout.
 sub _fill {
     my ($c, $deadline) = @_;
-    my $left = $deadline - time;
-    return 0 if $left <= 0;
-    my $sel = IO::Select->new($c->{sock});
-    # TLS may hold decrypted bytes that select cannot see.
-    return 0 unless ($c->{ssl} && $c->{sock}->pending)
-        || $sel->can_read($left);
-    my $n = sysread($c->{sock}, my $chunk, 65536);
-    return 0 unless $n;
-    $c->{buf} .= $chunk;
-    return 1;
+    for (;;) {
+        my $left = $deadline - time;
+        return 0 if $left <= 0;
+        my $sel = IO::Select->new($c->{sock});
+        # TLS may hold decrypted bytes that select cannot see.
+        return 0 unless ($c->{ssl} && $c->{sock}->pending)
+            || $sel->can_read($left);
+        # A readable TLS socket may carry no data yet (a TLS 1.3 session
+        # ticket, half a record): read it without blocking.
+        $c->{sock}->blocking(0) if $c->{ssl};
+        my $n = sysread($c->{sock}, my $chunk, 65536);
+        my $again = !defined $n && ($!{EAGAIN} || $!{EWOULDBLOCK});
+        $c->{sock}->blocking(1) if $c->{ssl};
+        if ($n) {
+            $c->{buf} .= $chunk;
+            return 1;
+        }
+        return 0 unless $c->{ssl} && $again;
+    }
 }
 
 # The status line and headers of the next response on $c, taken out of
