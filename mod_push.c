@@ -556,8 +556,9 @@ static void push_child_init(apr_pool_t *pchild, server_rec *s)
  * futex wake, no locks. */
 static void push_child_stopping(apr_pool_t *pchild, int graceful)
 {
-    (void)pchild; (void)graceful;
+    (void)pchild;
     apr_atomic_set32(&child_stopping, 1);
+    push_park_stopping(graceful);
     if (push_store) {
         push_store_wake_all(push_store);
     }
@@ -1300,6 +1301,34 @@ static int reply_not_modified(request_rec *r, const push_msgid_t *cursor)
     return OK;
 }
 
+/* The answer to a poll once its wait is over. */
+static int reply_poll(request_rec *r, const char *channel, push_wait_e w,
+                      const push_message_t *msg, int gap,
+                      const push_msgid_t *gap_id,
+                      const push_msgid_t *idle_cursor)
+{
+    switch (w) {
+    case PUSH_WAIT_MESSAGE:
+        return reply_message(r, msg, gap, gap_id);
+    case PUSH_WAIT_GONE:
+        return push_reply_text(r, HTTP_GONE, "Channel '%s' was deleted.",
+                               channel);
+    case PUSH_WAIT_CLIENT_GONE:
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "long-poll client on "
+                      "channel %s went away", channel);
+        r->connection->aborted = 1;
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return OK;
+    case PUSH_WAIT_STOPPING:
+        /* The client polls again at once, from the same cursor, and
+         * reaches a live process. */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        /* fall through */
+    default:
+        return reply_not_modified(r, idle_cursor);
+    }
+}
+
 static int poll_subscriber(request_rec *r, const push_dir_conf *conf,
                            const char *channel, int wait)
 {
@@ -1327,33 +1356,51 @@ static int poll_subscriber(request_rec *r, const push_dir_conf *conf,
     if (timeout > 0) {
         deadline = apr_time_now() + apr_time_from_sec(timeout);
     }
-    w = push_wait_next(r, r->pool, &sub, has_cursor ? &cursor : NULL,
-                       deadline, 0, wait, &hint, &msg, &gap, &gap_id);
-    push_subscriber_end(&sub);
-
-    switch (w) {
-    case PUSH_WAIT_MESSAGE:
-        return reply_message(r, &msg, gap, &gap_id);
-    case PUSH_WAIT_GONE:
-        return push_reply_text(r, HTTP_GONE, "Channel '%s' was deleted.",
-                               channel);
-    case PUSH_WAIT_CLIENT_GONE:
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "long-poll client on "
-                      "channel %s went away", channel);
-        r->connection->aborted = 1;
-        r->connection->keepalive = AP_CONN_CLOSE;
-        return OK;
-    case PUSH_WAIT_STOPPING:
-        /* The client polls again at once, from the same cursor, and
-         * reaches a live process. */
-        r->connection->keepalive = AP_CONN_CLOSE;
-        /* fall through */
-    default:
-        if (!has_cursor) {
-            cursor = info.last_id;
+    if (wait && push_park_possible(r)) {
+        /* Under the event MPM a long poll waits without a thread
+         * (mod_push_park.c) when there is nothing for it now. */
+        w = push_wait_next(r, r->pool, &sub, has_cursor ? &cursor : NULL,
+                           0, 0, 0, &hint, &msg, &gap, &gap_id);
+        if (w == PUSH_WAIT_TIMEOUT
+            && push_park_longpoll(r, conf, channel, &sub,
+                                  has_cursor ? &cursor : NULL,
+                                  has_cursor ? &cursor : &info.last_id,
+                                  &hint)) {
+            return SUSPENDED;
         }
-        return reply_not_modified(r, &cursor);
     }
+    else {
+        w = PUSH_WAIT_TIMEOUT;
+    }
+    if (w == PUSH_WAIT_TIMEOUT) {
+        w = push_wait_next(r, r->pool, &sub, has_cursor ? &cursor : NULL,
+                           deadline, 0, wait, &hint, &msg, &gap, &gap_id);
+    }
+    push_subscriber_end(&sub);
+    return reply_poll(r, channel, w, &msg, gap, &gap_id,
+                      has_cursor ? &cursor : &info.last_id);
+}
+
+int push_longpoll_resume(request_rec *r, const char *channel,
+                         const push_sub_t *sub, const push_msgid_t *cursor,
+                         const push_msgid_t *idle_cursor,
+                         push_resume_e why)
+{
+    push_msgid_t gap_id;
+    push_message_t msg;
+    int gap = 0;
+    push_wait_e w = push_wait_next(r, r->pool, sub, cursor, 0, 0, 0, NULL,
+                                   &msg, &gap, &gap_id);
+
+    if (w == PUSH_WAIT_TIMEOUT) {
+        if (why == PUSH_RESUME_LOOK) {
+            return SUSPENDED;
+        }
+        if (why == PUSH_RESUME_STOP) {
+            w = PUSH_WAIT_STOPPING;
+        }
+    }
+    return reply_poll(r, channel, w, &msg, gap, &gap_id, idle_cursor);
 }
 
 static int subscriber_handler(request_rec *r)
@@ -1461,14 +1508,15 @@ static int status_handler(request_rec *r)
                "\"encodings_built\":%" APR_UINT64_T_FMT ","
                "\"encodings_reused\":%" APR_UINT64_T_FMT ","
                "\"child_subscribers\":%u,\"child_subscriber_cap\":%d,"
-               "\"child_parked_streams\":%u}\n",
+               "\"child_parked_streams\":%u,"
+               "\"child_parked_connections\":%u}\n",
                total, (apr_uint64_t)st.published, (apr_uint64_t)st.evicted,
                (apr_uint64_t)st.expired, (apr_uint64_t)st.bytes_used,
                (apr_uint64_t)st.bytes_total, (apr_int64_t)st.created,
                (apr_uint64_t)st.recoveries, (apr_uint64_t)st.encoded,
                (apr_uint64_t)st.encoded_reused,
                apr_atomic_read32(&child_subscribers), subscribers_cap,
-               push_park_count());
+               push_park_count(), push_park_connections());
     return OK;
 }
 

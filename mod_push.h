@@ -131,6 +131,21 @@ int                push_wait_fd(const push_notify_gen_t *gen);
 void               push_wait_unwatch(apr_uint32_t slot,
                                      push_notify_gen_t *gen);
 
+/* Why a parked long poll is run again (mod_push_park.c). */
+typedef enum {
+    PUSH_RESUME_LOOK,       /* its channel changed */
+    PUSH_RESUME_TIMEOUT,    /* PushLongPollTimeout passed */
+    PUSH_RESUME_STOP        /* the server is stopping */
+} push_resume_e;
+
+/* Answers a parked long poll from what the store has now (its message,
+ * 410, or 304); SUSPENDED when LOOK finds nothing after all.  The caller
+ * ends the subscription and the request. */
+int push_longpoll_resume(request_rec *r, const char *channel,
+                         const push_sub_t *sub, const push_msgid_t *cursor,
+                         const push_msgid_t *idle_cursor,
+                         push_resume_e why);
+
 /* The transports other than polling (mod_push_sse.c, mod_push_ws.c). */
 int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
                         const char *channel);
@@ -173,7 +188,19 @@ int      push_park_ws(request_rec *r, const push_dir_conf *conf,
                       const char *channel, const push_sub_t *sub,
                       const push_msgid_t *cursor, int has_cursor,
                       const push_wait_hint_t *hint, void *ws);
-unsigned push_park_count(void);
+/* A long poll with nothing to answer yet: 1 when it was handed to the
+ * loop (the handler returns SUSPENDED); a worker answers it later
+ * through push_longpoll_resume.  idle_cursor is what its 304 says. */
+int      push_park_longpoll(request_rec *r, const push_dir_conf *conf,
+                            const char *channel, const push_sub_t *sub,
+                            const push_msgid_t *cursor,
+                            const push_msgid_t *idle_cursor,
+                            const push_wait_hint_t *hint);
+/* Whether this request's connection could be parked at all. */
+int      push_park_possible(request_rec *r);
+unsigned push_park_count(void);         /* subscribers held */
+unsigned push_park_connections(void);   /* connections held */
+void     push_park_stopping(int graceful);  /* signal-safe */
 void     push_park_child_init(apr_pool_t *pchild, server_rec *s);
 void     push_park_register_hooks(void);
 

@@ -242,25 +242,15 @@ fi
 
 start_httpd() {
     local transport=${1:-} port=$PUSH_PORT conf="$work/httpd.conf"
-    local threads servers workers factor need user_lines="" text i
+    local threads servers workers factor user_lines="" text i
     port_open "$port" && fail "port $port is in use (PUSH_PORT=...)"
-    if [ "$transport" = sse ] || [ "$transport" = ws ]; then
-        # Event streams and WebSockets wait without a thread
-        # (mod_push_park.c): one child per core, and room for every
-        # connection in either child (the event MPM admits
-        # ThreadsPerChild + idle threads x AsyncRequestWorkerFactor
-        # connections per child).
-        threads=64
-        servers=2
-        factor=$(( N / threads + 4 ))
-    else
-        # A waiting long poll holds a worker thread.
-        threads=500
-        [ "$N" -lt 2000 ] && threads=100
-        need=$(( N + N / 10 + 64 ))
-        servers=$(( (need + threads - 1) / threads + 1 ))
-        factor=2
-    fi
+    # Subscribers wait without a thread (mod_push_park.c): one child per
+    # core, and room for every connection in either child (the event MPM
+    # admits ThreadsPerChild + idle threads x AsyncRequestWorkerFactor
+    # connections per child).
+    threads=64
+    servers=2
+    factor=$(( N / threads + 4 ))
     workers=$(( servers * threads ))
     if [ -n "$run_user" ]; then
         user_lines="User $run_user

@@ -1,9 +1,11 @@
-# Streams without a thread (mod_push_park.c): under the event MPM an
-# event stream or a WebSocket on a plain HTTP connection is parked in its
-# child's stream loop, so a server holds more of them than it has
-# threads, and they still get every message, pings, the deletion notice,
-# and let go of their connection when the client leaves.  A subscriber that does not
-# read never holds the others back, and loses nothing.
+# Subscribers without a thread (mod_push_park.c): under the event MPM an
+# event stream, a WebSocket or a waiting long poll on a plain HTTP
+# connection is parked in its child's stream loop, so a server holds more
+# of them than it has threads, and they still get every message, pings,
+# the deletion notice, and let go of their connection when the client
+# leaves.  A subscriber that does not read never holds the others back,
+# and loses nothing.  A long poll's connection stays alive between polls
+# in the loop, which hands each request to a worker thread.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test;
@@ -13,7 +15,7 @@ use PushWS;
 use Time::HiRes qw(time sleep);
 
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
-plan tests => 23, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
+plan tests => 41, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
 
 # --- more streams than threads: 4 children x 128 threads, 120 places ---
 my $n = 600;
@@ -125,3 +127,95 @@ $got = grep { my $x = ws_recv_data($_, 10); $x && $x->{payload} eq 'from a clien
 ok $got == 20;
 close $_->{sock} for @ws;
 ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 15);
+
+# --- long polls: more than threads, answered, kept alive, parked again --
+$ch = fresh_channel('parklp');
+my $zero = publish($ch, 'zero')->{headers}{'x-push-message-id'};
+my @lp = map {
+    start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $zero })
+} 1 .. $n;
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == $n }, 30);
+# None was refused: a parked long poll holds no PushMaxSubscribersPerChild
+# place, and no thread.
+ok !grep { read_response($_, 0.001) } @lp;
+$parked = 0;
+for (1 .. 8) {
+    my $st = push_status();
+    $parked = $st->{child_parked_streams} if $st->{child_parked_streams} > $parked;
+}
+ok $parked > 0;
+$id = publish($ch, 'lp to all')->{headers}{'x-push-message-id'};
+my @answers = map { read_response($_, 15) } @lp;
+$got = grep { $_ && $_->{status} == 200 && $_->{body} eq 'lp to all'
+              && $_->{headers}{'x-push-message-id'} eq $id } @answers;
+t_debug("long polls answered: $got");
+ok $got == $n;
+ok !grep { $_ && ($_->{headers}{connection} || '') =~ /close/i } @answers;
+# The next poll on each same connection waits, parked again, and gets
+# the next message.
+start_request('GET', "/sub/$ch", conn => $_,
+              headers => { 'Last-Event-ID' => $id }) for @lp;
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == $n }, 30);
+$id2 = publish($ch, 'second poll')->{headers}{'x-push-message-id'};
+$got = grep { my $r = read_response($_, 15);
+              $r && $r->{status} == 200 && $r->{body} eq 'second poll'
+              && $r->{headers}{'x-push-message-id'} eq $id2 } @lp;
+ok $got == $n;
+# Every answer was logged, with its size.
+my $log = Apache::Test::vars('t_logs') . '/access_log';
+my $logged = 0;
+if (open my $fh, '<', $log) {
+    while (<$fh>) { $logged++ if m{"GET /sub/$ch HTTP/1\.1" 200 9$} }
+}
+t_debug("access log lines for the first answers: $logged");
+ok $logged == $n;
+close $_->{sock} for @lp;
+@lp = ();
+
+# --- a parked long poll's timeout (PushLongPollTimeout 1), then another
+# request on the same connection --------------------------------------
+$ch = fresh_channel('parklpto');
+my $last = publish($ch, 'x')->{headers}{'x-push-message-id'};
+my $c = start_request('GET', "/subto/$ch", headers => { 'Last-Event-ID' => $last });
+my $r = read_response($c, 10);
+ok $r && $r->{status} == 304 && $r->{elapsed} > 0.5 && defined $r->{headers}{etag};
+start_request('GET', '/status', conn => $c);
+$r = read_response($c, 10);
+ok $r && $r->{status} == 200 && json($r->{body})->{channels};
+close $c->{sock};
+
+# --- pipelined: a request behind a waiting long poll is answered after
+# it, in order ---------------------------------------------------------
+$ch = fresh_channel('parkpipe');
+$last = publish($ch, 'x')->{headers}{'x-push-message-id'};
+$c = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last });
+start_request('GET', "/pub/$ch", conn => $c);
+ok !read_response($c, 0.5);
+$id = publish($ch, 'first in line')->{headers}{'x-push-message-id'};
+$r = read_response($c, 10);
+ok $r && $r->{status} == 200 && $r->{body} eq 'first in line';
+$r = read_response($c, 10);
+ok $r && $r->{status} == 200 && json($r->{body})->{last_message_id} eq $id;
+close $c->{sock};
+
+# --- deletion answers a parked long poll 410 ---------------------------
+$ch = fresh_channel('parklpdel');
+$last = publish($ch, 'x')->{headers}{'x-push-message-id'};
+$c = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last });
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 1 }, 10);
+request('DELETE', "/pub/$ch");
+$r = read_response($c, 10);
+ok $r && $r->{status} == 410 && $r->{body} =~ /deleted/;
+close $c->{sock};
+
+# --- hanging up while parked frees the subscription and the connection -
+$ch = fresh_channel('parklpgone');
+$last = publish($ch, 'x')->{headers}{'x-push-message-id'};
+@lp = map {
+    start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last })
+} 1 .. 50;
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 50 }, 10);
+close $_->{sock} for @lp;
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 10);
+# Only the status requests' own connections are left in the loops.
+ok wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }, 10);
