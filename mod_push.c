@@ -1520,6 +1520,35 @@ static int status_handler(request_rec *r)
     return OK;
 }
 
+/* Push locations are not files: no directory walk, stat() or .htaccess
+ * lookup on every poll (mod_proxy does the same for what it proxies).
+ * <Location> sections apply to them as usual; <Directory> sections and
+ * .htaccess files do not.  The handler is known from the <Location>
+ * walk, before translate_name; map_to_storage runs with the server's
+ * defaults only, so the finding is kept in between. */
+static int push_translate_name(request_rec *r)
+{
+    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const char *err = NULL, *h;
+
+    if (!d || !d->expr_handler || r->main) {
+        return DECLINED;
+    }
+    h = ap_expr_str_exec(r, d->expr_handler, &err);
+    if (!err && h && !strncmp(h, "push-", 5)
+        && (!strcmp(h + 5, "subscriber") || !strcmp(h + 5, "publisher")
+            || !strcmp(h + 5, "status"))) {
+        ap_set_module_config(r->request_config, &push_module, (void *)h);
+    }
+    return DECLINED;
+}
+
+static int push_map_to_storage(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &push_module)
+           ? OK : DECLINED;
+}
+
 static void push_register_hooks(apr_pool_t *p)
 {
     (void)p;
@@ -1527,6 +1556,9 @@ static void push_register_hooks(apr_pool_t *p)
     ap_hook_child_init(push_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(push_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     push_park_register_hooks();
+    ap_hook_translate_name(push_translate_name, NULL, NULL,
+                           APR_HOOK_REALLY_FIRST);
+    ap_hook_map_to_storage(push_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(publisher_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(subscriber_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
