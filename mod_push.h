@@ -85,7 +85,8 @@ typedef enum {
 } push_wait_e;
 
 /* Waits for the next message after *cursor (NULL: the oldest buffered),
- * copying it into pool p (p NULL: only msg->id is filled in).  deadline 0 waits for ever; ping_every > 0
+ * copying it into pool p (p NULL: only msg->id and msg->body_len are
+ * filled in).  deadline 0 waits for ever; ping_every > 0
  * returns PUSH_WAIT_PING after that much idle time; wait 0 only looks. */
 /* Kept by a streaming subscriber between calls of push_wait_next: the
  * channel version at which the store had nothing more for it. */

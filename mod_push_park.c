@@ -49,6 +49,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apr_atomic.h"
@@ -92,9 +93,19 @@ extern module AP_MODULE_DECLARE_DATA push_module;
  * cores of a small machine busy; few enough that a hook that blocks
  * does not take the MPM's threads from its other connections. */
 #define PARK_WORKERS 4
+/* How long a worker with nothing to do waits for more before it goes
+ * back to the MPM: polls come back in a stream while a message fans out,
+ * and taking a thread from the MPM costs more than keeping it a little. */
+#define PARK_WORKER_LINGER_MS 25
 /* How much of a request head the loop looks at before handing the
  * request to a worker; a longer head is handed over unseen. */
 #define PARK_HEAD_PEEK 8192
+/* A long poll's answer up to this size is written by the loop itself,
+ * through the request's filters: they are all ones that neither block
+ * nor hold data back (filters_bypassable), and the core output filter
+ * sets aside, without blocking, what the socket does not take.  Larger
+ * answers go to a worker, which may wait for the client. */
+#define PARK_INLINE_ANSWER_MAX (16 * 1024)
 
 /* epoll tags */
 enum { PARK_WAKE, PARK_CHANNEL, PARK_CONN };
@@ -145,6 +156,7 @@ struct park_conn {
     push_msgid_t        idle_cursor;    /* a long poll's 304 says this */
     push_wait_hint_t    hint;
     int                 chunked;        /* HTTP/1.1 chunked body */
+    int                 inline_ok;      /* the loop may answer it */
     void               *ws;             /* a WebSocket's state, or NULL */
     apr_interval_time_t ping_every;
     apr_interval_time_t lp_timeout;
@@ -193,6 +205,8 @@ typedef struct {
     park_conn          *incoming;       /* handed over, not yet adopted */
     park_conn          *work, *work_tail;   /* for the workers */
     int                 workers;        /* callbacks registered or running */
+    int                 idle_workers;   /* of those, waiting for work */
+    pthread_cond_t      work_cond;      /* work for an idle worker */
     int                 quit;
     apr_uint32_t        stopping;       /* the child is stopping */
     apr_uint32_t        abandon;        /* ... at once: touch nothing */
@@ -801,6 +815,28 @@ static void worker_continue(park_conn *s)
     }
 }
 
+static push_resume_e resume_why(park_job job)
+{
+    return job == JOB_LP_LOOK ? PUSH_RESUME_LOOK
+           : job == JOB_LP_TIMEOUT ? PUSH_RESUME_TIMEOUT : PUSH_RESUME_STOP;
+}
+
+/* A long poll was answered (rc from push_longpoll_resume): the
+ * subscription ends, and so does the request. */
+static void longpoll_end(park_conn *s, int rc)
+{
+    request_rec *r = s->r;
+
+    push_store_unsubscribe(push_get_store(), &s->sub);
+    s->subscribed = 0;
+    s->r = NULL;
+    apr_atomic_dec32(&loop->parked);
+    ap_die(rc, r);
+    /* Logs the request and frees its pool; the connection state says
+     * what comes next. */
+    ap_process_request_after_handler(r);
+}
+
 static void worker_run(park_conn *s, ap_sb_handle_t *sbh)
 {
     conn_rec *c = s->c;
@@ -827,10 +863,7 @@ static void worker_run(park_conn *s, ap_sb_handle_t *sbh)
         ap_update_child_status(sbh, SERVER_BUSY_WRITE, r);
         rc = push_longpoll_resume(r, s->channel, &s->sub,
                                   s->has_cursor ? &s->cursor : NULL,
-                                  &s->idle_cursor,
-                                  s->job == JOB_LP_LOOK ? PUSH_RESUME_LOOK
-                                  : s->job == JOB_LP_TIMEOUT
-                                  ? PUSH_RESUME_TIMEOUT : PUSH_RESUME_STOP);
+                                  &s->idle_cursor, resume_why(s->job));
         if (rc == SUSPENDED) {
             /* Nothing for it after all (the message went meanwhile). */
             ap_set_module_config(c->conn_config, &push_module, NULL);
@@ -840,21 +873,46 @@ static void worker_run(park_conn *s, ap_sb_handle_t *sbh)
             loop_take(s);
             return;
         }
-        push_store_unsubscribe(push_get_store(), &s->sub);
-        s->subscribed = 0;
-        s->r = NULL;
-        apr_atomic_dec32(&loop->parked);
-        ap_die(rc, r);
-        /* Logs the request and frees its pool; the connection state
-         * says what comes next. */
-        ap_process_request_after_handler(r);
+        longpoll_end(s, rc);
         break;
     }
     worker_continue(s);
 }
 
+/* The next connection of the work queue, waiting a little for one;
+ * NULL when the worker should go back to the MPM.  Called locked. */
+static park_conn *work_next(void)
+{
+    park_conn *s;
+    int waited = 0;
+
+    while (!(s = loop->work)) {
+        struct timespec until;
+
+        if (waited || loop->quit || apr_atomic_read32(&loop->abandon)) {
+            return NULL;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += PARK_WORKER_LINGER_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        loop->idle_workers++;
+        waited = pthread_cond_timedwait(&loop->work_cond, &loop->lock,
+                                        &until) == ETIMEDOUT;
+        loop->idle_workers--;
+    }
+    loop->work = s->next;
+    if (!loop->work) {
+        loop->work_tail = NULL;
+    }
+    s->next = NULL;
+    return s;
+}
+
 /* A timed callback of the MPM: runs connections from the work queue
- * until it is empty. */
+ * until it stays empty. */
 static void worker_drain(void *baton)
 {
     ap_sb_handle_t *sbh = worker_sbh();
@@ -864,20 +922,13 @@ static void worker_drain(void *baton)
         park_conn *s;
 
         pthread_mutex_lock(&loop->lock);
-        if ((s = loop->work) != NULL) {
-            loop->work = s->next;
-            if (!loop->work) {
-                loop->work_tail = NULL;
-            }
-        }
-        else {
+        if (!(s = work_next())) {
             loop->workers--;
         }
         pthread_mutex_unlock(&loop->lock);
         if (!s) {
             break;
         }
-        s->next = NULL;
         worker_run(s, sbh);
     }
 }
@@ -898,6 +949,9 @@ static void work_add(park_conn *s, park_job job)
         loop->work = s;
     }
     loop->work_tail = s;
+    if (loop->idle_workers) {
+        pthread_cond_signal(&loop->work_cond);
+    }
     pthread_mutex_unlock(&loop->lock);
 }
 
@@ -929,6 +983,59 @@ static void work_start(void)
 
 /* A long poll's channel changed (or it was just parked): a worker
  * answers when the store has something for it. */
+static void conn_adopt(park_conn *s);
+
+/* After an answer written by the loop: what the event MPM does after a
+ * request, as worker_continue does on a worker. */
+static void loop_continue(park_conn *s)
+{
+    conn_rec *c = s->c;
+
+    if (c->cs->state == CONN_STATE_WRITE_COMPLETION
+        && flush_output(c) == APR_SUCCESS) {
+        if (c->data_in_output_filters) {
+            s->mode = PM_FLUSH;
+        }
+        else if (c->keepalive != AP_CONN_KEEPALIVE || c->aborted
+                 || apr_atomic_read32(&loop->stopping)) {
+            s->mode = PM_LINGER;
+        }
+        else if (c->data_in_input_filters) {
+            work_add(s, JOB_REQUEST);     /* a pipelined request */
+            return;
+        }
+        else {
+            s->mode = PM_KEEPALIVE;
+        }
+    }
+    else {
+        s->mode = PM_LINGER;
+    }
+    conn_adopt(s);
+}
+
+/* The answer to a long poll, by the loop when it is small and the
+ * filters allow, else by a worker. */
+static void longpoll_answer(park_conn *s, park_job job, apr_size_t size)
+{
+    int rc;
+
+    if (!s->inline_ok || size > PARK_INLINE_ANSWER_MAX) {
+        work_add(s, job);
+        return;
+    }
+    rc = push_longpoll_resume(s->r, s->channel, &s->sub,
+                              s->has_cursor ? &s->cursor : NULL,
+                              &s->idle_cursor, resume_why(job));
+    if (rc == SUSPENDED) {
+        return;     /* nothing after all: it waits on */
+    }
+    channel_leave(s);
+    timer_unlink(s);
+    longpoll_end(s, rc);
+    loop_continue(s);
+}
+
 static void longpoll_look(park_conn *s)
 {
     push_message_t msg;
@@ -936,8 +1043,11 @@ static void longpoll_look(park_conn *s)
                                    s->has_cursor ? &s->cursor : NULL, 0, 0,
                                    0, &s->hint, &msg, NULL, NULL);
 
-    if (w == PUSH_WAIT_MESSAGE || w == PUSH_WAIT_GONE) {
-        work_add(s, JOB_LP_LOOK);
+    if (w == PUSH_WAIT_MESSAGE) {
+        longpoll_answer(s, JOB_LP_LOOK, msg.body_len);
+    }
+    else if (w == PUSH_WAIT_GONE) {
+        longpoll_answer(s, JOB_LP_LOOK, 0);
     }
 }
 
@@ -1224,7 +1334,7 @@ static void channel_fired(park_channel *ch)
         for (s = ch->conns; s; s = next) {
             next = s->chan_next;
             if (s->mode == PM_LONGPOLL) {
-                work_add(s, JOB_LP_STOP);
+                longpoll_answer(s, JOB_LP_STOP, 0);
             }
             else if (s->ws) {
                 stream_ws_close(s, 0);
@@ -1313,7 +1423,7 @@ static void conn_due(park_conn *s, apr_time_t now)
         }
         return;
     case PM_LONGPOLL:
-        work_add(s, JOB_LP_TIMEOUT);
+        longpoll_answer(s, JOB_LP_TIMEOUT, 0);
         return;
     case PM_FLUSH:
         conn_end(s, 1);          /* the client reads nothing */
@@ -1612,6 +1722,7 @@ int push_park_longpoll(request_rec *r, const push_dir_conf *conf,
     s->mode = PM_LONGPOLL;
     s->chunked = 0;
     s->ws = NULL;
+    s->inline_ok = filters_bypassable(r);
     s->idle_cursor = *idle_cursor;
     s->lp_timeout = apr_time_from_sec(push_conf_longpoll_timeout(conf));
     return 1;
@@ -1674,6 +1785,7 @@ static apr_status_t park_loop_stop(void *data)
     (void)data;
     pthread_mutex_lock(&loop->lock);
     loop->quit = 1;
+    pthread_cond_broadcast(&loop->work_cond);
     pthread_mutex_unlock(&loop->lock);
     if (write(loop->wakefd, &one, sizeof(one)) < 0) {
         /* nothing to do */
@@ -1688,6 +1800,7 @@ void push_park_child_init(apr_pool_t *pchild, server_rec *s)
     push_store_stats_t st;
     int async = 0;
     sigset_t all, old;
+    pthread_condattr_t cattr;
     int rv;
 
     if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS || !async
@@ -1707,6 +1820,9 @@ void push_park_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_tag(loop->scratch, "push_park_scratch");
     if (loop->epfd < 0 || loop->wakefd < 0
         || pthread_mutex_init(&loop->lock, NULL) != 0
+        || pthread_condattr_init(&cattr) != 0
+        || pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) != 0
+        || pthread_cond_init(&loop->work_cond, &cattr) != 0
         || epoll_set(EPOLL_CTL_ADD, loop->wakefd, EPOLLIN, loop) != 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "cannot set up the "
                      "push stream loop: subscribers keep their threads");

@@ -1163,11 +1163,12 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
 
         /* One allocation holds body, content type and event, each with
          * its NUL: one call under the lock instead of three.  Without an
-         * allocator only the id is wanted (the caller may have the
-         * message's encoded bytes cached already). */
+         * allocator only the id and the body's length are wanted (the
+         * caller may have the message's encoded bytes cached already). */
         if (alloc == NULL) {
             memset(msg, 0, sizeof(*msg));
             msg->id = rec_id(r);
+            msg->body_len = r->body_len;
             rv = PUSH_FOUND;
             p = NULL;
         }

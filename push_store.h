@@ -157,8 +157,9 @@ push_status_e push_store_subscribe(push_store_t *s, const char *chan,
 void push_store_unsubscribe(push_store_t *s, const push_sub_t *sub);
 
 /* The first buffered message with id > *cursor (cursor NULL: the oldest
- * buffered), copied with alloc; with alloc NULL only msg->id is filled in
- * (the body etc. are left NULL/0), for callers that cache encodings.  PUSH_FOUND, PUSH_NONE, or PUSH_GONE when
+ * buffered), copied with alloc; with alloc NULL only msg->id and
+ * msg->body_len are filled in (the body etc. are left NULL/0), for
+ * callers that cache encodings.  PUSH_FOUND, PUSH_NONE, or PUSH_GONE when
  * the channel was deleted after sub was taken.  *gap (may be NULL) is set
  * to 1 when messages after the cursor were dropped (expired, evicted,
  * trimmed, or lost with an earlier store) and so can never be delivered;

@@ -15,7 +15,7 @@ use PushWS;
 use Time::HiRes qw(time sleep);
 
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
-plan tests => 41, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
+plan tests => 44, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
 
 # --- more streams than threads: 4 children x 128 threads, 120 places ---
 my $n = 600;
@@ -219,3 +219,21 @@ close $_->{sock} for @lp;
 ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 10);
 # Only the status requests' own connections are left in the loops.
 ok wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }, 10);
+
+# --- a big answer to a client that reads late is written out in full,
+# and its connection goes on to the next poll ----------------------------
+$ch = fresh_channel('parklpbig');
+$last = publish($ch, 'x', path => "/pubhuge/$ch")->{headers}{'x-push-message-id'};
+$c = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last });
+ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 1 }, 10);
+my $huge = join '', map { sprintf "%07d\n", $_ } 1 .. 262144;    # 2 MB
+$id = publish($ch, $huge, path => "/pubhuge/$ch")->{headers}{'x-push-message-id'};
+sleep 1.5;      # the rest waits in the server meanwhile
+$r = read_response($c, 20);
+ok $r && $r->{status} == 200 && length($r->{body}) == length($huge)
+    && $r->{body} eq $huge;
+start_request('GET', "/sub/$ch", conn => $c, headers => { 'Last-Event-ID' => $id });
+$id2 = publish($ch, 'after the big one')->{headers}{'x-push-message-id'};
+$r = read_response($c, 10);
+ok $r && $r->{status} == 200 && $r->{body} eq 'after the big one';
+close $c->{sock};
