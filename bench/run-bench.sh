@@ -24,7 +24,9 @@
 #   RATE=2000     new connections per second
 #   DRAIN=30      seconds after the last publish before undelivered
 #                 messages count as lost
-#   TPUT_SECS=5 TPUT_CONNS=4    publish-throughput run
+#   TPUT_SECS=5 TPUT_CONNS=4    publish-throughput runs: with no
+#   TPUT_SUBS=1000                subscribers, and with this many event
+#                                 streams on the channel (0: skip)
 #   KEEP=1        keep the scratch directory (configs, logs, raw output)
 #   SMOKE_N=200 SMOKE_M=3 SMOKE_STATUS=/push-status   (--smoke)
 set -uo pipefail
@@ -44,6 +46,7 @@ JOBS=${JOBS:-2}
 RATE=${RATE:-2000}
 TPUT_SECS=${TPUT_SECS:-5}
 TPUT_CONNS=${TPUT_CONNS:-4}
+TPUT_SUBS=${TPUT_SUBS:-1000}
 DRAIN=${DRAIN:-30}
 SOURCES=${SOURCES:-$(( N / 20000 + 1 ))}
 
@@ -51,7 +54,7 @@ say() { echo "== $*" >&2; }
 fail() { echo "run-bench: $*" >&2; exit 1; }
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-for v in N M INTERVAL PUSH_PORT NCHAN_PORT JOBS RATE TPUT_SECS TPUT_CONNS \
+for v in N M INTERVAL PUSH_PORT NCHAN_PORT JOBS RATE TPUT_SECS TPUT_CONNS TPUT_SUBS \
          SOURCES DRAIN; do
     is_uint "${!v}" || fail "$v must be a number, not '${!v}'"
 done
@@ -395,12 +398,18 @@ run_latency() {
     record "$server" "$rc" "$out"
 }
 
+# run_throughput SERVER [SUBSCRIBERS]: publishers as fast as they go,
+# with no subscribers, or with that many event streams on the channel.
 run_throughput() {
-    local server=$1 out="$work/$1-tput.out" rc
-    say "$server: publish throughput, $TPUT_CONNS connections, $TPUT_SECS s"
-    timeout --kill-after=10 $(( TPUT_SECS + 60 )) "$pushbench" -L "$server" \
+    local server=$1 subs=${2:-0} out="$work/$1-tput-${2:-0}.out" rc
+    local sub_opts=()
+    [ "$subs" -gt 0 ] && sub_opts=(-n "$subs" -t sse -j "$JOBS")
+    say "$server: publish throughput, $TPUT_CONNS connections, $TPUT_SECS s," \
+        "$subs subscribers"
+    timeout --kill-after=10 $(( TPUT_SECS + 120 )) "$pushbench" -L "$server" \
         -T -k "$TPUT_CONNS" -d "$TPUT_SECS" -p "$(server_port "$server")" \
-        -U /pub -P "$(server_pidfile "$server")" -I 1000 > "$out"
+        -U /pub -P "$(server_pidfile "$server")" -I 1000 \
+        ${sub_opts[@]+"${sub_opts[@]}"} > "$out"
     rc=$?
     grep -v '^RESULT ' "$out"
     record "$server" "$rc" "$out"
@@ -437,6 +446,11 @@ for s in "${servers[@]}"; do
     start_server "$s"
     run_throughput "$s"
     stop_named "$s"
+    if [ "$TPUT_SUBS" -gt 0 ]; then
+        start_server "$s" sse
+        run_throughput "$s" "$TPUT_SUBS"
+        stop_named "$s"
+    fi
 done
 
 # ---------------------------------------------------------------------
@@ -444,15 +458,19 @@ done
 
 declare -A R
 while read -r line; do
-    srv="" tr="tput" mode=""
+    srv="" tr="tput" mode="" nsubs=0
     for kv in $line; do
         case $kv in
         server=*) srv=${kv#server=} ;;
         transport=*) tr=${kv#transport=} ;;
         mode=*) mode=${kv#mode=} ;;
+        n=*) nsubs=${kv#n=} ;;
         esac
     done
-    [ "$mode" = throughput ] && tr=tput
+    if [ "$mode" = throughput ]; then
+        tr=tput
+        [ "$nsubs" != 0 ] && tr=tput_subs
+    fi
     for kv in $line; do
         R["$srv|$tr|${kv%%=*}"]=${kv#*=}
     done
@@ -521,6 +539,10 @@ for t in $TRANSPORTS; do
     row "" "CPU publishing M msgs (ms)" "$t" cpu_pub_ms 1 0
 done
 row "publish" "throughput (msg/s, $TPUT_CONNS conns)" tput msgs_per_s 1 0
+if [ "$TPUT_SUBS" -gt 0 ]; then
+    row "" "... with $TPUT_SUBS event streams" tput_subs msgs_per_s 1 0
+    row "" "    deliveries/s to them" tput_subs deliveries_per_s 1 0
+fi
 echo
 echo "raw results (key=value): $results${KEEP:+ (kept)}"
 cat "$results"
