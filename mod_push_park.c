@@ -761,58 +761,53 @@ static apr_status_t flush_output(conn_rec *c)
 }
 
 /* After a request, what the event MPM does in process_socket: flush,
- * then keep the connection alive, run a pipelined request, or close. */
+ * then keep the connection alive, or close it.  The mode it waits in
+ * next; PM_WORKER when a pipelined request is already in. */
+static park_mode after_request(conn_rec *c)
+{
+    if (c->cs->state != CONN_STATE_WRITE_COMPLETION
+        || flush_output(c) != APR_SUCCESS) {
+        return PM_LINGER;
+    }
+    if (c->data_in_output_filters) {
+        return PM_FLUSH;
+    }
+    if (c->keepalive != AP_CONN_KEEPALIVE || c->aborted
+        || apr_atomic_read32(&loop->stopping)) {
+        return PM_LINGER;
+    }
+    return c->data_in_input_filters ? PM_WORKER : PM_KEEPALIVE;
+}
+
+/* On a worker, after a request (or a long poll's answer). */
 static void worker_continue(park_conn *s)
 {
     conn_rec *c = s->c;
+    park_mode next;
 
-    for (;;) {
-        switch (c->cs->state) {
-        case CONN_STATE_SUSPENDED:
-            /* A handler parked it again (or another module took it):
-             * tell the suspend hooks, as the MPM would; ours gives it
-             * to the loop. */
-            c->sbh = NULL;
-            if (!s->handing) {
-                /* Not ours any more: out of the loop's set now, and the
-                 * record goes back for the loop to free (an event for it
-                 * may still be in the loop's hands). */
-                ap_set_module_config(c->conn_config, &push_module, NULL);
-                conn_unwatch(s);
-                s->forget = 1;
-                loop_take(s);
-            }
-            ap_run_suspend_connection(c, NULL);
-            return;
-        case CONN_STATE_WRITE_COMPLETION:
-            if (flush_output(c) != APR_SUCCESS) {
-                break;
-            }
-            if (c->data_in_output_filters) {
-                ap_set_module_config(c->conn_config, &push_module, NULL);
-                worker_release(s, PM_FLUSH);
-                return;
-            }
-            if (c->keepalive != AP_CONN_KEEPALIVE || c->aborted
-                || apr_atomic_read32(&loop->stopping)) {
-                break;
-            }
-            if (c->data_in_input_filters) {
-                c->cs->state = CONN_STATE_PROCESSING;
-                ap_run_process_connection(c);
-                continue;
-            }
+    while (c->cs->state != CONN_STATE_SUSPENDED) {
+        if ((next = after_request(c)) != PM_WORKER) {
             ap_set_module_config(c->conn_config, &push_module, NULL);
-            worker_release(s, PM_KEEPALIVE);
+            worker_release(s, next);
             return;
-        default:
-            break;
         }
-        /* Anything else ends the connection. */
-        ap_set_module_config(c->conn_config, &push_module, NULL);
-        worker_release(s, PM_LINGER);
-        return;
+        /* A pipelined request: run it here. */
+        c->cs->state = CONN_STATE_PROCESSING;
+        ap_run_process_connection(c);
     }
+    /* A handler parked it again (or another module took it): tell the
+     * suspend hooks, as the MPM would; ours gives it to the loop. */
+    c->sbh = NULL;
+    if (!s->handing) {
+        /* Not ours any more: out of the loop's set now, and the record
+         * goes back for the loop to free (an event for it may still be
+         * in the loop's hands). */
+        ap_set_module_config(c->conn_config, &push_module, NULL);
+        conn_unwatch(s);
+        s->forget = 1;
+        loop_take(s);
+    }
+    ap_run_suspend_connection(c, NULL);
 }
 
 static push_resume_e resume_why(park_job job)
@@ -985,32 +980,16 @@ static void work_start(void)
  * answers when the store has something for it. */
 static void conn_adopt(park_conn *s);
 
-/* After an answer written by the loop: what the event MPM does after a
- * request, as worker_continue does on a worker. */
+/* After an answer written by the loop. */
 static void loop_continue(park_conn *s)
 {
-    conn_rec *c = s->c;
+    park_mode next = after_request(s->c);
 
-    if (c->cs->state == CONN_STATE_WRITE_COMPLETION
-        && flush_output(c) == APR_SUCCESS) {
-        if (c->data_in_output_filters) {
-            s->mode = PM_FLUSH;
-        }
-        else if (c->keepalive != AP_CONN_KEEPALIVE || c->aborted
-                 || apr_atomic_read32(&loop->stopping)) {
-            s->mode = PM_LINGER;
-        }
-        else if (c->data_in_input_filters) {
-            work_add(s, JOB_REQUEST);     /* a pipelined request */
-            return;
-        }
-        else {
-            s->mode = PM_KEEPALIVE;
-        }
+    if (next == PM_WORKER) {
+        work_add(s, JOB_REQUEST);     /* a pipelined request */
+        return;
     }
-    else {
-        s->mode = PM_LINGER;
-    }
+    s->mode = next;
     conn_adopt(s);
 }
 
