@@ -20,6 +20,9 @@
 #   TRANSPORTS="longpoll sse ws"  SERVERS="mod_push nchan"
 #   PUSH_PORT=18080 NCHAN_PORT=18081
 #   JOBS=2        pushbench worker processes
+#   PROCS=2       server processes: httpd children, nginx workers (more
+#                 than one per core only when one process's descriptor
+#                 limit cannot hold its share of N)
 #   SOURCES=      source addresses 127.0.0.1..K (default: 1 per 20000 subs)
 #   RATE=2000     new connections per second
 #   DRAIN=30      seconds after the last publish before undelivered
@@ -43,6 +46,7 @@ SERVERS=${SERVERS:-mod_push nchan}
 PUSH_PORT=${PUSH_PORT:-18080}
 NCHAN_PORT=${NCHAN_PORT:-18081}
 JOBS=${JOBS:-2}
+PROCS=${PROCS:-2}
 RATE=${RATE:-2000}
 TPUT_SECS=${TPUT_SECS:-5}
 TPUT_CONNS=${TPUT_CONNS:-4}
@@ -54,7 +58,7 @@ say() { echo "== $*" >&2; }
 fail() { echo "run-bench: $*" >&2; exit 1; }
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-for v in N M INTERVAL PUSH_PORT NCHAN_PORT JOBS RATE TPUT_SECS TPUT_CONNS TPUT_SUBS \
+for v in N M INTERVAL PUSH_PORT NCHAN_PORT JOBS PROCS RATE TPUT_SECS TPUT_CONNS TPUT_SUBS \
          SOURCES DRAIN; do
     is_uint "${!v}" || fail "$v must be a number, not '${!v}'"
 done
@@ -252,7 +256,7 @@ start_httpd() {
     # admits ThreadsPerChild + idle threads x AsyncRequestWorkerFactor
     # connections per child).
     threads=64
-    servers=2
+    servers=$PROCS
     factor=$(( N / threads + 4 ))
     workers=$(( servers * threads ))
     if [ -n "$run_user" ]; then
@@ -344,6 +348,7 @@ start_nginx() {
     text=${text//@TEMP_PATHS@/${temps%$'\n'}}
     text=${text//@CONNECTIONS@/$conns}
     text=${text//@NOFILE@/$nofile}
+    text=${text//@PROCS@/$PROCS}
     printf '%s\n' "$text" > "$conf"
     rm -f "$work/nginx.pid"
     running_pidfiles+=("$work/nginx.pid")
@@ -356,7 +361,7 @@ start_nginx() {
     done
     port_open "$port" || { tail -20 "$work/nginx-error.log" >&2;
                            fail "nginx does not listen on $port"; }
-    say "nginx (Nchan) on 127.0.0.1:$port, 2 workers"
+    say "nginx (Nchan) on 127.0.0.1:$port, $PROCS workers"
 }
 
 start_server() {
