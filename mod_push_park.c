@@ -742,6 +742,7 @@ static void worker_release(park_conn *s, park_mode mode)
     conn_rec *c = s->c;
 
     s->mode = mode;
+    ap_set_module_config(c->conn_config, &push_module, NULL);
     /* The MPM's way for a connection no thread runs (notify_suspend). */
     c->sbh = NULL;
     apr_socket_timeout_set(s->sock, 0);
@@ -787,7 +788,6 @@ static void worker_continue(park_conn *s)
 
     while (c->cs->state != CONN_STATE_SUSPENDED) {
         if ((next = after_request(c)) != PM_WORKER) {
-            ap_set_module_config(c->conn_config, &push_module, NULL);
             worker_release(s, next);
             return;
         }
@@ -861,11 +861,7 @@ static void worker_run(park_conn *s, ap_sb_handle_t *sbh)
                                   &s->idle_cursor, resume_why(s->job));
         if (rc == SUSPENDED) {
             /* Nothing for it after all (the message went meanwhile). */
-            ap_set_module_config(c->conn_config, &push_module, NULL);
-            s->mode = PM_LONGPOLL;
-            c->sbh = NULL;
-            apr_socket_timeout_set(s->sock, 0);
-            loop_take(s);
+            worker_release(s, PM_LONGPOLL);
             return;
         }
         longpoll_end(s, rc);
