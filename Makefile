@@ -14,11 +14,12 @@ WARN      = -Wall -Wextra
 FUZZ_SECONDS ?= 300
 
 # Pure parts: no httpd types, unit-tested and fuzzed alone.
-PURE_SRC  = push_id.c push_store.c push_notify.c push_sse.c push_frame_cache.c \
-            push_utf8.c push_ws_codec.c push_ws_deflate.c
+PURE_SRC  = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
+            lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c \
+            store/push_store.c store/push_notify.c
 GLUE_SRC  = mod_push.c mod_push_sse.c mod_push_ws.c mod_push_park.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC)
-HEADERS   = $(wildcard *.h)
+HEADERS   = $(wildcard *.h lib/*.h store/*.h)
 
 UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -I.
@@ -27,7 +28,7 @@ UNIT_TESTS  = build/test_id build/test_store build/test_sse \
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 15
-WS_CODEC_SRC = push_ws_codec.c push_utf8.c push_ws_deflate.c
+WS_CODEC_SRC = lib/push_ws_codec.c lib/push_utf8.c lib/push_ws_deflate.c lib/push_buf.c
 
 .PHONY: all deps install run test unit test-suite test-asan fuzz fuzz-smoke clean
 
@@ -47,7 +48,7 @@ endif
 
 .libs/mod_push.so: $(MODULE_SRC) $(HEADERS) Makefile
 	@tools/ensure-deps.sh build
-	$(APXS) -c -n push -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror \
+	$(APXS) -c -n push -I$(CURDIR) -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror \
 	    $(MODULE_XFLAGS) -o mod_push.la $(MODULE_SRC) -lpthread -lz
 
 install: .libs/mod_push.so
@@ -64,21 +65,21 @@ run: .libs/mod_push.so
 build:
 	mkdir -p build
 
-build/test_id: t/unit/test_id.c t/unit/check.h push_id.c push_id.h | build
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_id.c push_id.c
+build/test_id: t/unit/test_id.c t/unit/check.h lib/push_id.c lib/push_id.h | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_id.c lib/push_id.c
 
-build/test_store: t/unit/test_store.c t/unit/check.h push_store.c push_id.c $(HEADERS) | build
-	$(CC) $(UNIT_CFLAGS) -DPUSH_STORE_TESTING -o $@ t/unit/test_store.c \
-	    push_store.c push_id.c -lpthread
+build/test_store: t/unit/test_store.c t/unit/check.h store/push_store.c lib/push_id.c $(HEADERS) | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_store.c \
+	    store/push_store.c lib/push_id.c -lpthread
 
-build/test_sse: t/unit/test_sse.c t/unit/check.h push_sse.c push_sse.h | build
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c push_sse.c
+build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c
 
 build/test_ws_codec: t/unit/test_ws_codec.c t/unit/check.h $(WS_CODEC_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_ws_codec.c $(WS_CODEC_SRC) -lz
 
-build/test_frame_cache: t/unit/test_frame_cache.c t/unit/check.h push_frame_cache.c push_frame_cache.h | build
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_frame_cache.c push_frame_cache.c -lpthread
+build/test_frame_cache: t/unit/test_frame_cache.c t/unit/check.h lib/push_frame_cache.c lib/push_frame_cache.h | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_frame_cache.c lib/push_frame_cache.c -lpthread
 
 build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) -lz
@@ -110,10 +111,10 @@ test-suite: all unit fuzz-smoke bench/pushbench
 # The event-MPM suite again with the module under AddressSanitizer (httpd
 # runs with the ASan runtime preloaded); any report fails the run.
 test-asan:
-	rm -rf .libs *.la *.lo *.slo
+	rm -rf .libs *.la *.lo *.slo lib/.libs lib/*.lo lib/*.slo store/.libs store/*.lo store/*.slo
 	$(MAKE) --no-print-directory all ASAN=1
 	@PUSH_ASAN=1 tools/run-suite.sh event; rc=$$?; \
-	    rm -rf .libs *.la *.lo *.slo; exit $$rc
+	    rm -rf .libs *.la *.lo *.slo lib/.libs lib/*.lo lib/*.slo store/.libs store/*.lo store/*.slo; exit $$rc
 
 fuzz:
 	@tools/ensure-deps.sh fuzz

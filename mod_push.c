@@ -31,10 +31,10 @@
 #include "ap_mpm.h"
 #include "mpm_common.h"
 
-#include "push_id.h"
-#include "push_store.h"
-#include "push_notify.h"
-#include "push_frame_cache.h"
+#include "lib/push_id.h"
+#include "store/push_store.h"
+#include "store/push_notify.h"
+#include "lib/push_frame_cache.h"
 #include "mod_push.h"
 
 module AP_MODULE_DECLARE_DATA push_module;

@@ -5,9 +5,9 @@
 
 #include "httpd.h"
 #include "ap_expr.h"
-#include "push_store.h"
-#include "push_notify.h"
-#include "push_frame_cache.h"
+#include "store/push_store.h"
+#include "store/push_notify.h"
+#include "lib/push_frame_cache.h"
 
 /* PushTransports bits; 0 means "not set in this section". */
 #define PUSH_TF_WEBSOCKET    0x01

@@ -69,7 +69,7 @@
 #include "scoreboard.h"
 
 #include "mod_push.h"
-#include "push_sse.h"
+#include "lib/push_sse.h"
 
 APLOG_USE_MODULE(push);
 

@@ -16,7 +16,7 @@
 #include "util_filter.h"
 
 #include "mod_push.h"
-#include "push_sse.h"
+#include "lib/push_sse.h"
 
 APLOG_USE_MODULE(push);
 

@@ -32,9 +32,9 @@
 #include "util_filter.h"
 
 #include "mod_push.h"
-#include "push_ws_codec.h"
-#include "push_ws_deflate.h"
-#include "push_utf8.h"
+#include "lib/push_ws_codec.h"
+#include "lib/push_ws_deflate.h"
+#include "lib/push_utf8.h"
 
 APLOG_USE_MODULE(push);
 
@@ -228,7 +228,7 @@ static pthread_mutex_t   deflate_lock = PTHREAD_MUTEX_INITIALIZER;
 static push_ws_deflater_t *deflaters[16];
 
 static int ws_deflate(int window_bits, const void *in, apr_size_t len,
-                      push_ws_buf_t *out)
+                      push_buf_t *out)
 {
     int rv = -1;
 
@@ -263,7 +263,7 @@ apr_status_t push_ws_encode(void *ctx, request_rec *r, apr_pool_t *p,
     ws_conn *ws = ctx;
     const char *payload = msg->body;
     apr_size_t plen = msg->body_len;
-    push_ws_buf_t z = {NULL, 0, 0};
+    push_buf_t z = {NULL, 0, 0};
     unsigned char *frame;
     unsigned opcode;
     apr_size_t hlen;
@@ -299,7 +299,7 @@ apr_status_t push_ws_encode(void *ctx, request_rec *r, apr_pool_t *p,
     frame = apr_palloc(p, PUSH_WS_MAX_HEADER + plen);
     hlen = push_ws_frame_header(frame, opcode, rsv1, plen);
     memcpy(frame + hlen, payload, plen);
-    push_ws_buf_free(&z);
+    push_buf_free(&z);
     *data = frame;
     *len = hlen + plen;
     return APR_SUCCESS;

@@ -19,9 +19,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "push_utf8.h"
-#include "push_ws_codec.h"
-#include "push_ws_deflate.h"
+#include "lib/push_utf8.h"
+#include "lib/push_ws_codec.h"
+#include "lib/push_ws_deflate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -232,7 +232,7 @@ static void fuzz_roundtrip(const uint8_t *d, size_t n, int bits)
     static push_ws_deflater_t *defl[16];
     push_ws_pmd_t pmd;
     push_ws_inflater_t *inf;
-    push_ws_buf_t z, back;
+    push_buf_t z, back;
 
     if (defl[bits] == NULL) {
         defl[bits] = push_ws_deflater_new(bits, -1, 0);
@@ -245,8 +245,8 @@ static void fuzz_roundtrip(const uint8_t *d, size_t n, int bits)
     pmd.server_no_context_takeover = 1;
     pmd.server_max_window_bits = bits;
     pmd.client_max_window_bits = bits;
-    push_ws_buf_init(&z);
-    push_ws_buf_init(&back);
+    push_buf_init(&z);
+    push_buf_init(&back);
     if (push_ws_deflate_message(defl[bits], d, n, &z) != 0) {
         abort();
     }
@@ -268,8 +268,8 @@ static void fuzz_roundtrip(const uint8_t *d, size_t n, int bits)
         }
     }
     push_ws_inflater_free(inf);
-    push_ws_buf_free(&z);
-    push_ws_buf_free(&back);
+    push_buf_free(&z);
+    push_buf_free(&back);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "push_frame_cache.h"
+#include "lib/push_frame_cache.h"
 
 #include "check.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "push_id.h"
+#include "lib/push_id.h"
 
 #include "check.h"
 

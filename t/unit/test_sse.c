@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "push_sse.h"
+#include "lib/push_sse.h"
 
 #include "check.h"
 

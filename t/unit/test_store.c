@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "push_store.h"
+#include "store/push_store.h"
 
 /* Defined by push_store.c for this test only; see there. */
 extern void (*push_store_test_crash_hook)(int where);

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "push_utf8.h"
-#include "push_ws_codec.h"
-#include "push_ws_deflate.h"
+#include "lib/push_utf8.h"
+#include "lib/push_ws_codec.h"
+#include "lib/push_ws_deflate.h"
 
 #include "check.h"
 
@@ -1346,14 +1346,14 @@ static void test_deflate(void)
     push_ws_pmd_t pmd;
     push_ws_deflater_t *d;
     push_ws_inflater_t *inf;
-    push_ws_buf_t out, back;
+    push_buf_t out, back;
     char resp[PUSH_WS_PMD_RESPONSE_MAX];
     static const unsigned char hello_z[] = {
         0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00
     };
 
-    push_ws_buf_init(&out);
-    push_ws_buf_init(&back);
+    push_buf_init(&out);
+    push_buf_init(&back);
     CHECK_EQ(negotiate("permessage-deflate", NULL, &pmd, resp), 1);
 
     /* RFC 7692 7.2.3.1: "Hello" without context takeover. */
@@ -1547,7 +1547,7 @@ static void test_deflate(void)
 
         /* Exactly at the limit is fine. */
         inf = push_ws_inflater_new(&pmd);
-        push_ws_buf_free(&back);
+        push_buf_free(&back);
         CHECK_EQ(push_ws_inflate(inf, out.data, zlen, 1, &back, big),
                  PUSH_WS_INFLATE_OK);
         CHECK_EQ(back.len, big);
@@ -1636,7 +1636,7 @@ static void test_deflate(void)
         d = push_ws_deflater_new(8, 9, 0);
         CHECK(d != NULL);
         CHECK_EQ(push_ws_deflate_message(d, src, sizeof(src), &out), 0);
-        CHECK(push_ws_buf_append(&out, "\x00\x00\xff\xff", 4) == 0);
+        CHECK(push_buf_append(&out, "\x00\x00\xff\xff", 4) == 0);
         memset(&zs, 0, sizeof(zs));
         CHECK_EQ(inflateInit2(&zs, -8), Z_OK);
         zs.next_in = out.data;
@@ -1653,8 +1653,8 @@ static void test_deflate(void)
     CHECK(push_ws_deflater_new(16, -1, 0) == NULL);
     CHECK(push_ws_deflater_new(15, 10, 0) == NULL);
 
-    push_ws_buf_free(&out);
-    push_ws_buf_free(&back);
+    push_buf_free(&out);
+    push_buf_free(&back);
 }
 
 int main(void)

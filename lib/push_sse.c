@@ -1,7 +1,7 @@
 /* push_sse.c — Server-Sent Events framing (see the header). */
 #include <string.h>
 
-#include "push_sse.h"
+#include "lib/push_sse.h"
 
 static const char ID_FIELD[] = "id: ";
 static const char EVENT_FIELD[] = "event: ";

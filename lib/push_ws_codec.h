@@ -28,7 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "push_utf8.h"
+#include "lib/push_buf.h"
+#include "lib/push_utf8.h"
+#include "lib/push_ws_deflate.h"
 
 /* ---- Constants ------------------------------------------------------ */
 
@@ -66,24 +68,6 @@ enum {
 /* Longest control frame payload, and a whole unmasked control frame. */
 #define PUSH_WS_MAX_CONTROL       125
 #define PUSH_WS_MAX_CONTROL_FRAME (2 + PUSH_WS_MAX_CONTROL)
-
-/* ---- Growable buffer (shared with push_ws_deflate) ------------------ */
-
-/* malloc-backed byte buffer.  Zero-initialise it (or push_ws_buf_init);
- * push_ws_buf_free releases it. */
-typedef struct {
-    unsigned char *data;
-    size_t         len;
-    size_t         cap;
-} push_ws_buf_t;
-
-void push_ws_buf_init(push_ws_buf_t *b);
-void push_ws_buf_free(push_ws_buf_t *b);
-/* Makes room for `extra` more bytes after len.  0, or -1 out of memory
- * (the buffer is unchanged). */
-int  push_ws_buf_reserve(push_ws_buf_t *b, size_t extra);
-/* Appends data[0..len).  0, or -1 out of memory. */
-int  push_ws_buf_append(push_ws_buf_t *b, const void *data, size_t len);
 
 /* ---- Frame parser --------------------------------------------------- */
 
@@ -182,7 +166,6 @@ void push_ws_parser_fail(push_ws_parser_t *p, uint16_t code);
 
 /* ---- Message assembler ---------------------------------------------- */
 
-typedef struct push_ws_inflater push_ws_inflater_t;   /* push_ws_deflate.h */
 
 typedef enum {
     PUSH_WS_MSG_NONE = 0,  /* every input byte consumed; feed more */
@@ -209,7 +192,7 @@ typedef struct {
     push_ws_parser_t    parser;
     push_ws_inflater_t *inflater;   /* not owned; NULL: no deflate */
     size_t              limit;      /* max message bytes (inflated) */
-    push_ws_buf_t       msg;        /* data message being assembled */
+    push_buf_t       msg;        /* data message being assembled */
     unsigned char       ctl[PUSH_WS_MAX_CONTROL];
     size_t              ctl_len;
     unsigned            frame_opcode;

@@ -37,7 +37,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
-#include "push_store.h"
+#include "store/push_store.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
 #define STORE_LAYOUT  3u            /* bump on any change to the layout */

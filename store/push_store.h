@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "push_id.h"
+#include "lib/push_id.h"
 
 typedef enum {
     PUSH_TRANSPORT_LONGPOLL = 0,

@@ -13,7 +13,7 @@
 #ifndef PUSH_NOTIFY_H
 #define PUSH_NOTIFY_H
 
-#include "push_store.h"
+#include "store/push_store.h"
 
 typedef struct push_notify push_notify_t;
 typedef struct push_notify_gen push_notify_gen_t;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <stdint.h>
 
-#include "push_utf8.h"
+#include "lib/push_utf8.h"
 
 enum {
     U8_ACCEPT = 0,  /* between characters */

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "push_id.h"
+#include "lib/push_id.h"
 
 typedef struct {
     uint32_t     slot;      /* channel slot in the store */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "push_frame_cache.h"
+#include "lib/push_frame_cache.h"
 
 #define MAX_BUILDING 32
 

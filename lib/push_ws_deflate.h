@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#include "push_ws_codec.h"
+#include "lib/push_buf.h"
 
 /* ---- Negotiation ---------------------------------------------------- */
 
@@ -75,6 +75,8 @@ int push_ws_pmd_negotiate(const char *hdr, size_t len,
 
 /* ---- Inflater (client -> server) ------------------------------------ */
 
+typedef struct push_ws_inflater push_ws_inflater_t;
+
 /* push_ws_inflate results. */
 enum {
     PUSH_WS_INFLATE_OK = 0,
@@ -98,7 +100,7 @@ void push_ws_inflater_free(push_ws_inflater_t *inf);
  * as CORRUPT; the assembler closes with 1007 (what most servers send for
  * "bad payload data"), not 1002, since the framing itself was fine. */
 int push_ws_inflate(push_ws_inflater_t *inf, const void *in, size_t len,
-                    int fin, push_ws_buf_t *out, size_t limit);
+                    int fin, push_buf_t *out, size_t limit);
 
 /* ---- Deflater (server -> clients) ----------------------------------- */
 
@@ -120,6 +122,6 @@ void push_ws_deflater_free(push_ws_deflater_t *d);
  * original opcode with RSV1 set, to any number of connections.  0, or -1
  * (out of memory / zlib failure). */
 int push_ws_deflate_message(push_ws_deflater_t *d, const void *in, size_t len,
-                            push_ws_buf_t *out);
+                            push_buf_t *out);
 
 #endif

@@ -1,12 +1,13 @@
 /* push_ws_deflate.c — RFC 7692 permessage-deflate (see push_ws_deflate.h). */
 #define ZLIB_CONST
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "push_ws_deflate.h"
+#include "lib/push_ws_deflate.h"
 
 /* ---- Negotiation ---------------------------------------------------- */
 
@@ -371,7 +372,7 @@ void push_ws_inflater_free(push_ws_inflater_t *inf)
 }
 
 static int inflate_run(push_ws_inflater_t *inf, const unsigned char *in,
-                       size_t len, push_ws_buf_t *out, size_t limit)
+                       size_t len, push_buf_t *out, size_t limit)
 {
     z_stream *zs = &inf->zs;
 
@@ -388,7 +389,7 @@ static int inflate_run(push_ws_inflater_t *inf, const unsigned char *in,
         if (room > INFLATE_STEP) {
             room = INFLATE_STEP;
         }
-        if (push_ws_buf_reserve(out, room) != 0) {
+        if (push_buf_reserve(out, room) != 0) {
             return PUSH_WS_INFLATE_NOMEM;
         }
         feed = len < ZCHUNK_MAX ? len : ZCHUNK_MAX;
@@ -443,7 +444,7 @@ static int inflate_run(push_ws_inflater_t *inf, const unsigned char *in,
 }
 
 int push_ws_inflate(push_ws_inflater_t *inf, const void *in, size_t len,
-                    int fin, push_ws_buf_t *out, size_t limit)
+                    int fin, push_buf_t *out, size_t limit)
 {
     int rc;
 
@@ -506,7 +507,7 @@ void push_ws_deflater_free(push_ws_deflater_t *d)
 }
 
 int push_ws_deflate_message(push_ws_deflater_t *d, const void *in, size_t len,
-                            push_ws_buf_t *out)
+                            push_buf_t *out)
 {
     z_stream *zs = &d->zs;
     const unsigned char *p = in;
@@ -523,7 +524,7 @@ int push_ws_deflate_message(push_ws_deflater_t *d, const void *in, size_t len,
         int last = feed == len;
         int zr;
 
-        if (push_ws_buf_reserve(out, room) != 0) {
+        if (push_buf_reserve(out, room) != 0) {
             return -1;
         }
         zs->next_in = p;

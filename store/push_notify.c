@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "push_notify.h"
+#include "store/push_notify.h"
 
 struct push_notify_gen {
     int      rfd;

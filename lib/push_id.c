@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "push_id.h"
+#include "lib/push_id.h"
 
 int push_msgid_cmp(const push_msgid_t *a, const push_msgid_t *b)
 {

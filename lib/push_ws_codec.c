@@ -2,68 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "push_ws_codec.h"
-#include "push_ws_deflate.h"
-#include "push_utf8.h"
-
-/* ---- Growable buffer ------------------------------------------------ */
-
-void push_ws_buf_init(push_ws_buf_t *b)
-{
-    b->data = NULL;
-    b->len = 0;
-    b->cap = 0;
-}
-
-void push_ws_buf_free(push_ws_buf_t *b)
-{
-    free(b->data);
-    push_ws_buf_init(b);
-}
-
-int push_ws_buf_reserve(push_ws_buf_t *b, size_t extra)
-{
-    size_t need, cap;
-    unsigned char *n;
-
-    if (extra <= b->cap - b->len) {
-        return 0;
-    }
-    if (extra > SIZE_MAX - b->len) {
-        return -1;
-    }
-    need = b->len + extra;
-    /* Doubling keeps appends amortised O(1) for messages that arrive in
-     * many small fragments. */
-    cap = b->cap ? b->cap : 256;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2) {
-            cap = need;
-            break;
-        }
-        cap *= 2;
-    }
-    n = realloc(b->data, cap);
-    if (n == NULL) {
-        return -1;
-    }
-    b->data = n;
-    b->cap = cap;
-    return 0;
-}
-
-int push_ws_buf_append(push_ws_buf_t *b, const void *data, size_t len)
-{
-    if (len == 0) {
-        return 0;
-    }
-    if (push_ws_buf_reserve(b, len) != 0) {
-        return -1;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return 0;
-}
+#include "lib/push_ws_codec.h"
+#include "lib/push_ws_deflate.h"
+#include "lib/push_utf8.h"
 
 /* ---- Frame parser --------------------------------------------------- */
 
@@ -493,13 +434,13 @@ void push_ws_asm_init(push_ws_asm_t *a, uint64_t max_message,
     a->inflater = inflater;
     push_ws_parser_init(&a->parser, limit,
                         inflater ? PUSH_WS_PARSE_DEFLATE : 0);
-    push_ws_buf_init(&a->msg);
+    push_buf_init(&a->msg);
     push_utf8_init(&a->utf8);
 }
 
 void push_ws_asm_free(push_ws_asm_t *a)
 {
-    push_ws_buf_free(&a->msg);
+    push_buf_free(&a->msg);
 }
 
 static size_t asm_error(push_ws_asm_t *a, push_ws_message_t *m,
@@ -554,7 +495,7 @@ size_t push_ws_asm_feed(push_ws_asm_t *a, unsigned char *in, size_t len,
         a->delivered = 0;
         a->msg.len = 0;
         if (a->msg.cap > ASM_KEEP_BYTES) {
-            push_ws_buf_free(&a->msg);
+            push_buf_free(&a->msg);
         }
     }
     if (a->closed) {
@@ -601,7 +542,7 @@ size_t push_ws_asm_feed(push_ws_asm_t *a, unsigned char *in, size_t len,
                     return asm_error(a, m, code, used);
                 }
             }
-            else if (push_ws_buf_append(&a->msg, ev.data, ev.len) != 0) {
+            else if (push_buf_append(&a->msg, ev.data, ev.len) != 0) {
                 return asm_error(a, m, PUSH_WS_CLOSE_INTERNAL_ERROR, used);
             }
             break;
