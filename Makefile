@@ -17,7 +17,9 @@ FUZZ_SECONDS ?= 300
 PURE_SRC  = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
             lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c \
             store/push_store.c store/push_notify.c
-GLUE_SRC  = mod_push.c mod_push_sse.c mod_push_ws.c mod_push_park.c
+GLUE_SRC  = mod_push.c mod_push_config.c mod_push_http.c mod_push_pub.c \
+            mod_push_store.c mod_push_sub.c mod_push_poll.c mod_push_sse.c \
+            mod_push_ws.c mod_push_park.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC)
 HEADERS   = $(wildcard *.h lib/*.h store/*.h)
 

@@ -4,60 +4,39 @@
 #define MOD_PUSH_H
 
 #include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
 #include "ap_expr.h"
+
+#include "mod_push_config.h"
 #include "store/push_store.h"
 #include "store/push_notify.h"
 #include "lib/push_frame_cache.h"
 
-/* PushTransports bits; 0 means "not set in this section". */
-#define PUSH_TF_WEBSOCKET    0x01
-#define PUSH_TF_EVENTSOURCE  0x02
-#define PUSH_TF_LONGPOLL     0x04
-#define PUSH_TF_POLL         0x08
+extern module AP_MODULE_DECLARE_DATA push_module;
 
-enum { PUSH_FIRST_UNSET = 0, PUSH_FIRST_OLDEST, PUSH_FIRST_NEWEST };
+/* The store's life (mod_push_store.c). */
+int  push_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s);
+void push_store_child_init(apr_pool_t *pchild, server_rec *s);
+void push_store_child_stopping(void);   /* signal-safe */
+void push_store_wake_everyone(void);    /* signal-safe */
+push_store_t       *push_get_store(void);
+push_notify_t      *push_get_notifier(void);
+push_frame_cache_t *push_get_frames(void);
+/* 1 when this process is stopping (or the MPM is). */
+int  push_stopping(void);
 
-/* Per-directory configuration.  -1 (or NULL, or 0 for the enums) means
- * unset, so a child section inherits whatever its parent set; the
- * push_conf_* accessors apply the documented defaults. */
-typedef struct {
-    ap_expr_info_t     *channel;
-    int                 transports;
-    apr_int64_t         buffer_length;
-    apr_int64_t         message_timeout;
-    apr_off_t           max_message_size;
-    apr_int64_t         longpoll_timeout;
-    apr_int64_t         ping_interval;
-    int                 first_message;
-    apr_array_header_t *allow_origins;   /* of const char * */
-    int                 ws_publish;
-    int                 ws_deflate;
-} push_dir_conf;
+/* The publisher and status handlers (mod_push_pub.c). */
+void push_pub_register_hooks(apr_pool_t *p);
 
-int          push_conf_transports(const push_dir_conf *c);
-apr_uint32_t push_conf_buffer_length(const push_dir_conf *c);
-apr_uint32_t push_conf_message_timeout(const push_dir_conf *c);
-apr_off_t    push_conf_max_message_size(const push_dir_conf *c);
-apr_int64_t  push_conf_longpoll_timeout(const push_dir_conf *c);
-apr_int64_t  push_conf_ping_interval(const push_dir_conf *c);
-int          push_conf_first_newest(const push_dir_conf *c);
-int          push_conf_ws_publish(const push_dir_conf *c);
-int          push_conf_ws_deflate(const push_dir_conf *c);
+/* Long and short polls (mod_push_poll.c). */
+int  push_poll_subscriber(request_rec *r, const push_dir_conf *conf,
+                          const char *channel, int wait);
 
-/* Replies `status` with a one-line plain-text reason; returns OK. */
-int push_reply_text(request_rec *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* CORS response headers when the request's Origin is allowed. */
-void push_add_cors(request_rec *r, const push_dir_conf *conf);
-/* 1 when there is no Origin, no PushAllowOrigin, or the origin is allowed. */
-int  push_origin_ok(request_rec *r, const push_dir_conf *conf);
-
-/* The request's channel id, or NULL after replying 400/500. */
-const char *push_request_channel(request_rec *r, const push_dir_conf *conf);
-
-/* The client's cursor: 1 given, 0 none, -1 malformed (400 sent). */
-int push_request_cursor(request_rec *r, push_msgid_t *cursor);
+void     push_sub_child_init(server_rec *s);
+unsigned push_subscribers_held(void);
+int      push_subscribers_cap(void);
 
 /* Per-child subscriber places (PushMaxSubscribersPerChild). */
 int  push_subscriber_enter(request_rec *r);   /* 0: refused, 503 sent */
@@ -72,8 +51,6 @@ int  push_subscriber_begin(request_rec *r, const push_dir_conf *conf,
                            push_sub_t *sub, push_channel_info_t *info,
                            push_msgid_t *cursor, int *has_cursor);
 void push_subscriber_end(const push_sub_t *sub);
-
-push_store_t *push_get_store(void);
 
 typedef enum {
     PUSH_WAIT_MESSAGE,      /* *msg holds the next message */

@@ -69,6 +69,7 @@
 #include "scoreboard.h"
 
 #include "mod_push.h"
+#include "mod_push_http.h"
 #include "lib/push_sse.h"
 
 APLOG_USE_MODULE(push);

@@ -16,6 +16,7 @@
 #include "util_filter.h"
 
 #include "mod_push.h"
+#include "mod_push_http.h"
 #include "lib/push_sse.h"
 
 APLOG_USE_MODULE(push);

@@ -32,6 +32,7 @@
 #include "util_filter.h"
 
 #include "mod_push.h"
+#include "mod_push_http.h"
 #include "lib/push_ws_codec.h"
 #include "lib/push_ws_deflate.h"
 #include "lib/push_utf8.h"

@@ -1,0 +1,458 @@
+/* mod_push_config.c — directives, their merges and their accessors.
+ *
+ * Every unset value is a sentinel (-1, NULL, 0 or PUSH_FIRST_UNSET) that
+ * a merge carries through, so a grandchild section inherits from the
+ * nearest section that set it; the accessors turn what is left unset into
+ * the documented default, in one place. */
+#include <errno.h>
+
+#include "apr_strings.h"
+#include "apr_lib.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+
+#include "mod_push.h"
+#include "mod_push_config.h"
+#include "store/push_store.h"
+
+#define PUSH_DEFAULT_SHM_SIZE (32 * 1024 * 1024)
+
+enum { PUSH_FIRST_UNSET = 0, PUSH_FIRST_OLDEST, PUSH_FIRST_NEWEST };
+
+typedef struct {
+    apr_size_t shm_size;               /* 0: unset */
+    int        subscribers_per_child;  /* -1: unset, 0: derived */
+} push_server_conf;
+
+struct push_dir_conf {
+    ap_expr_info_t     *channel;
+    unsigned            transports;      /* PUSH_TF_* bits; 0: unset */
+    apr_int64_t         buffer_length;
+    apr_int64_t         message_timeout;
+    apr_off_t           max_message_size;
+    apr_int64_t         longpoll_timeout;
+    apr_int64_t         ping_interval;
+    int                 first_message;
+    apr_array_header_t *allow_origins;   /* of const char * */
+    int                 ws_publish;
+    int                 ws_deflate;
+};
+
+void *push_config_create_server(apr_pool_t *p, server_rec *s)
+{
+    push_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)s;
+    conf->subscribers_per_child = -1;
+    return conf;
+}
+
+void *push_config_merge_server(apr_pool_t *p, void *basev, void *addv)
+{
+    push_server_conf *base = basev, *add = addv;
+    push_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->shm_size = add->shm_size ? add->shm_size : base->shm_size;
+    conf->subscribers_per_child = add->subscribers_per_child != -1
+                                  ? add->subscribers_per_child
+                                  : base->subscribers_per_child;
+    return conf;
+}
+
+void *push_config_create_dir(apr_pool_t *p, char *dir)
+{
+    push_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    (void)dir;
+    conf->buffer_length = -1;
+    conf->message_timeout = -1;
+    conf->max_message_size = -1;
+    conf->longpoll_timeout = -1;
+    conf->ping_interval = -1;
+    conf->first_message = PUSH_FIRST_UNSET;
+    conf->ws_publish = -1;
+    conf->ws_deflate = -1;
+    return conf;
+}
+
+#define MERGE_INT(field) \
+    conf->field = add->field != -1 ? add->field : base->field
+
+void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    push_dir_conf *base = basev, *add = addv;
+    push_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->channel = add->channel ? add->channel : base->channel;
+    conf->transports = add->transports ? add->transports : base->transports;
+    MERGE_INT(buffer_length);
+    MERGE_INT(message_timeout);
+    MERGE_INT(max_message_size);
+    MERGE_INT(longpoll_timeout);
+    MERGE_INT(ping_interval);
+    MERGE_INT(ws_publish);
+    MERGE_INT(ws_deflate);
+    conf->first_message = add->first_message != PUSH_FIRST_UNSET
+                          ? add->first_message : base->first_message;
+    conf->allow_origins = add->allow_origins ? add->allow_origins
+                                             : base->allow_origins;
+    return conf;
+}
+
+const push_dir_conf *push_conf(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &push_module);
+}
+
+static const push_server_conf *server_conf(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &push_module);
+}
+
+/* Effective values: the defaults live here, once, so an unset directive
+ * anywhere in the merge chain still means the documented default. */
+const ap_expr_info_t *push_conf_channel(const push_dir_conf *c)
+{
+    return c->channel;
+}
+unsigned push_conf_transports(const push_dir_conf *c)
+{
+    return c->transports ? c->transports
+                         : (PUSH_TF_WEBSOCKET | PUSH_TF_EVENTSOURCE
+                            | PUSH_TF_LONGPOLL);
+}
+apr_uint32_t push_conf_buffer_length(const push_dir_conf *c)
+{
+    return c->buffer_length != -1 ? (apr_uint32_t)c->buffer_length : 10;
+}
+apr_uint32_t push_conf_message_timeout(const push_dir_conf *c)
+{
+    return c->message_timeout != -1 ? (apr_uint32_t)c->message_timeout : 3600;
+}
+apr_off_t push_conf_max_message_size(const push_dir_conf *c)
+{
+    return c->max_message_size != -1 ? c->max_message_size : 1024 * 1024;
+}
+apr_int64_t push_conf_longpoll_timeout(const push_dir_conf *c)
+{
+    return c->longpoll_timeout != -1 ? c->longpoll_timeout : 0;
+}
+apr_int64_t push_conf_ping_interval(const push_dir_conf *c)
+{
+    return c->ping_interval != -1 ? c->ping_interval : 15;
+}
+int push_conf_first_newest(const push_dir_conf *c)
+{
+    return c->first_message == PUSH_FIRST_NEWEST;
+}
+const apr_array_header_t *push_conf_allow_origins(const push_dir_conf *c)
+{
+    return c->allow_origins;
+}
+int push_conf_ws_publish(const push_dir_conf *c)
+{
+    return c->ws_publish == 1;
+}
+int push_conf_ws_deflate(const push_dir_conf *c)
+{
+    return c->ws_deflate != 0;
+}
+apr_size_t push_conf_shm_size(const server_rec *s)
+{
+    const push_server_conf *sc = server_conf(s);
+
+    return sc->shm_size ? sc->shm_size : PUSH_DEFAULT_SHM_SIZE;
+}
+int push_conf_subscribers_per_child(const server_rec *s)
+{
+    const push_server_conf *sc = server_conf(s);
+
+    return sc->subscribers_per_child > 0 ? sc->subscribers_per_child : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Directives                                                           */
+
+
+/* "<n>[K|M|G]" (case-insensitive) into bytes; -1 when malformed. */
+static apr_off_t parse_size(const char *arg)
+{
+    char *end;
+    apr_int64_t n, mult = 1;
+
+    if (!apr_isdigit(*arg)) {
+        return -1;
+    }
+    n = apr_strtoi64(arg, &end, 10);
+    if (errno == ERANGE) {
+        return -1;
+    }
+    switch (apr_tolower(*end)) {
+    case 'k': mult = 1024; end++; break;
+    case 'm': mult = 1024 * 1024; end++; break;
+    case 'g': mult = 1024 * 1024 * 1024; end++; break;
+    case '\0': break;
+    default: return -1;
+    }
+    if (apr_tolower(*end) == 'b') {
+        end++;
+    }
+    if (*end || n > APR_INT64_MAX / mult) {
+        return -1;
+    }
+    return n * mult;
+}
+
+/* A whole number of seconds or items in [min, max]; -1 when not. */
+static apr_int64_t parse_count(const char *arg, apr_int64_t min,
+                               apr_int64_t max)
+{
+    char *end;
+    apr_int64_t n;
+
+    if (!apr_isdigit(*arg)) {
+        return -1;
+    }
+    errno = 0;
+    n = apr_strtoi64(arg, &end, 10);
+    if (errno || *end || n < min || n > max) {
+        return -1;
+    }
+    return n;
+}
+
+static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_off_t size;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    size = parse_size(arg);
+    if (size < PUSH_STORE_MIN_SIZE || size > ((apr_off_t)64 << 30)) {
+        return apr_psprintf(cmd->pool, "PushSharedMemorySize: '%s' is not "
+                            "a size from 64K to 64G (a number of bytes, "
+                            "optionally with a K, M or G suffix)", arg);
+    }
+    sconf->shm_size = (apr_size_t)size;
+    return NULL;
+}
+
+static const char *set_subscribers_per_child(cmd_parms *cmd, void *dummy,
+                                             const char *arg)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t n;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    n = parse_count(arg, 1, 1000000);
+    if (n < 0) {
+        return "PushMaxSubscribersPerChild: expects a whole number from "
+               "1 to 1000000";
+    }
+    sconf->subscribers_per_child = (int)n;
+    return NULL;
+}
+
+static const char *set_channel(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    push_dir_conf *conf = dconf;
+    const char *err = NULL;
+
+    conf->channel = ap_expr_parse_cmd(cmd, arg, AP_EXPR_FLAG_STRING_RESULT,
+                                      &err, NULL);
+    if (err) {
+        return apr_psprintf(cmd->pool, "PushChannel: cannot parse string "
+                            "expression '%s': %s", arg, err);
+    }
+    return NULL;
+}
+
+static const char *add_transport(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    push_dir_conf *conf = dconf;
+    int bit;
+
+    if (!strcasecmp(arg, "websocket")) {
+        bit = PUSH_TF_WEBSOCKET;
+    }
+    else if (!strcasecmp(arg, "eventsource")) {
+        bit = PUSH_TF_EVENTSOURCE;
+    }
+    else if (!strcasecmp(arg, "longpoll")) {
+        bit = PUSH_TF_LONGPOLL;
+    }
+    else if (!strcasecmp(arg, "poll")) {
+        bit = PUSH_TF_POLL;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "PushTransports: unknown transport "
+                            "'%s' (accepted: websocket eventsource longpoll "
+                            "poll)", arg);
+    }
+    /* Each section starts from 0 (unset), so a PushTransports here
+     * replaces what an enclosing section allowed rather than adding. */
+    conf->transports |= bit;
+    return NULL;
+}
+
+/* Directives taking a whole number in a range: where it goes in the
+ * per-directory config, the range, and what to say when it is not. */
+typedef struct {
+    apr_size_t  offset;
+    apr_int64_t min, max;
+    const char *expects;
+} count_directive;
+
+static const count_directive buffer_length_arg = {
+    APR_OFFSETOF(push_dir_conf, buffer_length), 1, 1000000,
+    "a whole number of messages from 1 to 1000000"
+};
+static const count_directive message_timeout_arg = {
+    APR_OFFSETOF(push_dir_conf, message_timeout), 0, 10L * 365 * 86400,
+    "a whole number of seconds (0 keeps messages until they are pushed "
+    "out of the buffer)"
+};
+static const count_directive longpoll_timeout_arg = {
+    APR_OFFSETOF(push_dir_conf, longpoll_timeout), 0, 365L * 86400,
+    "a whole number of seconds (0 waits for ever)"
+};
+static const count_directive ping_interval_arg = {
+    APR_OFFSETOF(push_dir_conf, ping_interval), 0, 86400,
+    "a whole number of seconds (0 turns keep-alive pings off)"
+};
+
+static const char *set_count(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const count_directive *d = cmd->info;
+    apr_int64_t n = parse_count(arg, d->min, d->max);
+
+    if (n < 0) {
+        return apr_psprintf(cmd->pool, "%s: expects %s", cmd->cmd->name,
+                            d->expects);
+    }
+    *(apr_int64_t *)((char *)dconf + d->offset) = n;
+    return NULL;
+}
+
+static const char *set_max_message_size(cmd_parms *cmd, void *dconf,
+                                        const char *arg)
+{
+    push_dir_conf *conf = dconf;
+    apr_off_t size = parse_size(arg);
+
+    if (size < 1 || size > ((apr_off_t)1 << 30)) {
+        return apr_psprintf(cmd->pool, "PushMaxMessageSize: '%s' is not a "
+                            "size from 1 byte to 1G (optionally with a K, M "
+                            "or G suffix)", arg);
+    }
+    conf->max_message_size = size;
+    return NULL;
+}
+
+static const char *set_first_message(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
+{
+    push_dir_conf *conf = dconf;
+
+    (void)cmd;
+    if (!strcasecmp(arg, "oldest")) {
+        conf->first_message = PUSH_FIRST_OLDEST;
+    }
+    else if (!strcasecmp(arg, "newest")) {
+        conf->first_message = PUSH_FIRST_NEWEST;
+    }
+    else {
+        return "PushFirstMessage: expects 'oldest' or 'newest'";
+    }
+    return NULL;
+}
+
+static const char *add_allow_origin(cmd_parms *cmd, void *dconf,
+                                    const char *arg)
+{
+    push_dir_conf *conf = dconf;
+
+    if (strcmp(arg, "*") && !ap_strchr_c(arg, ':')) {
+        return apr_psprintf(cmd->pool, "PushAllowOrigin: '%s' is neither "
+                            "'*' nor an origin such as https://example.com",
+                            arg);
+    }
+    if (!conf->allow_origins) {
+        /* this section's own list: it replaces an inherited one */
+        conf->allow_origins = apr_array_make(cmd->pool, 2, sizeof(char *));
+    }
+    APR_ARRAY_PUSH(conf->allow_origins, const char *) = arg;
+    return NULL;
+}
+
+/* On|Off into the int that cmd->info points at within the record (as
+ * ap_set_flag_slot does; the record's unset value is -1, not 0). */
+static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
+{
+    *(int *)((char *)dconf + (apr_size_t)cmd->info) = on;
+    return NULL;
+}
+
+const command_rec push_config_cmds[] = {
+    AP_INIT_TAKE1("PushSharedMemorySize", set_shm_size, NULL, RSRC_CONF,
+                  "Size of the shared-memory message store, e.g. 32M "
+                  "(main server only; a change needs a full restart)"),
+    AP_INIT_TAKE1("PushMaxSubscribersPerChild", set_subscribers_per_child,
+                  NULL, RSRC_CONF,
+                  "Subscribers one child process may hold at once; more get "
+                  "503 (default: 3/4 of ThreadsPerChild)"),
+    AP_INIT_TAKE1("PushChannel", set_channel, NULL, RSRC_CONF | ACCESS_CONF,
+                  "String expression giving the channel id (default: the "
+                  "last segment of the URL path)"),
+    AP_INIT_ITERATE("PushTransports", add_transport, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "Subscriber transports: websocket eventsource longpoll "
+                    "poll"),
+    AP_INIT_TAKE1("PushMessageBufferLength", set_count,
+                  (void *)&buffer_length_arg,
+                  RSRC_CONF | ACCESS_CONF,
+                  "Messages a channel keeps (default 10)"),
+    AP_INIT_TAKE1("PushMessageTimeout", set_count,
+                  (void *)&message_timeout_arg,
+                  RSRC_CONF | ACCESS_CONF,
+                  "Seconds a message is kept (default 3600, 0: no expiry)"),
+    AP_INIT_TAKE1("PushMaxMessageSize", set_max_message_size, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "Largest message accepted (default 1M)"),
+    AP_INIT_TAKE1("PushLongPollTimeout", set_count,
+                  (void *)&longpoll_timeout_arg,
+                  RSRC_CONF | ACCESS_CONF,
+                  "Seconds a long poll waits before 304 (default 0: for ever)"),
+    AP_INIT_TAKE1("PushPingInterval", set_count,
+                  (void *)&ping_interval_arg,
+                  RSRC_CONF | ACCESS_CONF,
+                  "Seconds of idle stream before a keep-alive ping "
+                  "(default 15, 0: off)"),
+    AP_INIT_TAKE1("PushFirstMessage", set_first_message, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "Where a subscriber without a cursor starts: oldest|newest"),
+    AP_INIT_ITERATE("PushAllowOrigin", add_allow_origin, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "Origins allowed cross-origin access (CORS), or *"),
+    AP_INIT_FLAG("PushWebSocketPublish", set_flag,
+                 (void *)APR_OFFSETOF(push_dir_conf, ws_publish),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On: WebSocket clients may publish to the channel"),
+    AP_INIT_FLAG("PushWebSocketDeflate", set_flag,
+                 (void *)APR_OFFSETOF(push_dir_conf, ws_deflate),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On: negotiate permessage-deflate (default On)"),
+    {NULL}
+};

@@ -1,0 +1,51 @@
+/* mod_push_config.h — mod_push's directives and the values they give.
+ *
+ * The per-server and per-directory records are private to
+ * mod_push_config.c.  Everything else reads them through the accessors
+ * below, which apply the documented defaults: an unset directive anywhere
+ * in the merge chain still means its default. */
+#ifndef MOD_PUSH_CONFIG_H
+#define MOD_PUSH_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "ap_expr.h"
+
+typedef struct push_dir_conf push_dir_conf;
+
+/* PushTransports bits. */
+#define PUSH_TF_WEBSOCKET    0x01
+#define PUSH_TF_EVENTSOURCE  0x02
+#define PUSH_TF_LONGPOLL     0x04
+#define PUSH_TF_POLL         0x08
+
+/* The module record's configuration entries (mod_push.c). */
+extern const command_rec push_config_cmds[];
+void *push_config_create_dir(apr_pool_t *p, char *dir);
+void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
+void *push_config_create_server(apr_pool_t *p, server_rec *s);
+void *push_config_merge_server(apr_pool_t *p, void *basev, void *addv);
+
+/* The request's per-directory record. */
+const push_dir_conf *push_conf(const request_rec *r);
+
+/* Per directory (the location the request maps to). */
+const ap_expr_info_t     *push_conf_channel(const push_dir_conf *c);
+unsigned                  push_conf_transports(const push_dir_conf *c);
+apr_uint32_t              push_conf_buffer_length(const push_dir_conf *c);
+apr_uint32_t              push_conf_message_timeout(const push_dir_conf *c);
+apr_off_t                 push_conf_max_message_size(const push_dir_conf *c);
+apr_int64_t               push_conf_longpoll_timeout(const push_dir_conf *c);
+apr_int64_t               push_conf_ping_interval(const push_dir_conf *c);
+int                       push_conf_first_newest(const push_dir_conf *c);
+/* NULL when PushAllowOrigin is not set; else its list (of const char *). */
+const apr_array_header_t *push_conf_allow_origins(const push_dir_conf *c);
+int                       push_conf_ws_publish(const push_dir_conf *c);
+int                       push_conf_ws_deflate(const push_dir_conf *c);
+
+/* Server-wide (the main server's). */
+apr_size_t  push_conf_shm_size(const server_rec *s);
+/* 0: derived from the MPM's threads. */
+int         push_conf_subscribers_per_child(const server_rec *s);
+
+#endif

@@ -1,0 +1,302 @@
+/* mod_push_http.c — the HTTP pieces every handler shares: plain-text
+ * replies, CORS, the channel a request names, the client's cursor, the
+ * request body and the channel-info JSON. */
+#include "apr_strings.h"
+#include "apr_date.h"
+#include "apr_lib.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+#include "ap_expr.h"
+
+#include "mod_push.h"
+#include "mod_push_config.h"
+#include "mod_push_http.h"
+
+APLOG_USE_MODULE(push);
+
+int push_reply_text(request_rec *r, int status, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(r->pool, fmt, ap);
+    va_end(ap);
+    r->status = status;
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    if (r->header_only) {
+        return OK;
+    }
+    ap_rvputs(r, msg, "\n", NULL);
+    return OK;
+}
+
+static int origin_allowed(const push_dir_conf *conf, const char *origin,
+                          int *wildcard)
+{
+    const apr_array_header_t *allow = push_conf_allow_origins(conf);
+    int i;
+
+    *wildcard = 0;
+    if (!allow || !origin) {
+        return 0;
+    }
+    for (i = 0; i < allow->nelts; i++) {
+        const char *o = APR_ARRAY_IDX(allow, i, const char *);
+
+        if (!strcmp(o, "*")) {
+            *wildcard = 1;
+            return 1;
+        }
+        if (!strcasecmp(o, origin)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int push_origin_ok(request_rec *r, const push_dir_conf *conf)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    int wildcard;
+
+    return !origin || !push_conf_allow_origins(conf)
+           || origin_allowed(conf, origin, &wildcard);
+}
+
+void push_add_cors(request_rec *r, const push_dir_conf *conf)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    int wildcard;
+
+    if (!origin_allowed(conf, origin, &wildcard)) {
+        return;
+    }
+    if (wildcard) {
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin", "*");
+    }
+    else {
+        /* A named origin may carry credentials (cookies, HTTP auth). */
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin",
+                       origin);
+        apr_table_setn(r->err_headers_out,
+                       "Access-Control-Allow-Credentials", "true");
+        apr_table_mergen(r->err_headers_out, "Vary", "Origin");
+    }
+    apr_table_setn(r->err_headers_out, "Access-Control-Expose-Headers",
+                   "Last-Modified, Etag, X-Push-Gap, X-Push-Message-Id");
+}
+
+int push_reply_preflight(request_rec *r, const push_dir_conf *conf,
+                         const char *methods, const char *headers)
+{
+    int wildcard;
+
+    if (origin_allowed(conf, apr_table_get(r->headers_in, "Origin"),
+                       &wildcard)) {
+        push_add_cors(r, conf);
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Methods",
+                       methods);
+        apr_table_setn(r->err_headers_out, "Access-Control-Allow-Headers",
+                       headers);
+        apr_table_setn(r->err_headers_out, "Access-Control-Max-Age", "600");
+    }
+    apr_table_setn(r->headers_out, "Allow", methods);
+    r->status = HTTP_NO_CONTENT;
+    return OK;
+}
+
+/* The channel a request addresses: PushChannel's expression, or the last
+ * segment of the URL path.  NULL, after replying 400, when invalid. */
+const char *push_request_channel(request_rec *r, const push_dir_conf *conf)
+{
+    const ap_expr_info_t *expr = push_conf_channel(conf);
+    const char *id;
+
+    if (expr) {
+        const char *err = NULL;
+
+        id = ap_expr_str_exec(r, expr, &err);
+        if (err) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "PushChannel expression failed for %s: %s",
+                          r->uri, err);
+            push_reply_text(r, HTTP_INTERNAL_SERVER_ERROR,
+                            "The channel id could not be computed.");
+            return NULL;
+        }
+    }
+    else {
+        const char *slash = strrchr(r->uri, '/');
+
+        id = slash ? slash + 1 : r->uri;
+    }
+    if (!id || !push_channel_id_valid(id, strlen(id))) {
+        push_reply_text(r, HTTP_BAD_REQUEST,
+                        "Invalid channel id '%s': use 1 to 255 characters "
+                        "of A-Z a-z 0-9 _ . ~ -", id ? id : "");
+        return NULL;
+    }
+    return id;
+}
+
+void push_reply_channel_info(request_rec *r, const char *channel,
+                             const push_channel_info_t *info,
+                             const char *last_id)
+{
+    char last[PUSH_MSGID_MAX_LEN];
+
+    if (!last_id) {
+        push_msgid_format(&info->last_id, last);
+        last_id = last;
+    }
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    if (r->header_only) {
+        return;
+    }
+    /* Channel ids are restricted to characters that need no escaping. */
+    ap_rprintf(r, "{\"channel\":\"%s\",\"messages\":%u,\"subscribers\":%u,"
+               "\"last_message_id\":\"%s\"}\n", channel, info->messages,
+               info->subscribers, last_id);
+}
+
+
+const char *push_msgid_str(apr_pool_t *p, const push_msgid_t *id)
+{
+    char *buf = apr_palloc(p, PUSH_MSGID_MAX_LEN);
+
+    push_msgid_format(id, buf);
+    return buf;
+}
+
+/* Reads the whole request body, at most `max` bytes.  Returns OK, or the
+ * status to answer with (413 when over the limit). */
+int push_read_body(request_rec *r, apr_off_t max, char **buf,
+                   apr_size_t *len)
+{
+    const char *clen = apr_table_get(r->headers_in, "Content-Length");
+    apr_size_t cap, used = 0;
+    char *data;
+    int rv;
+
+    if ((rv = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
+        return rv;
+    }
+    if (clen && r->remaining > max) {
+        /* Refuse before reading a byte of it. */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    cap = r->remaining > 0 ? (apr_size_t)r->remaining : 8192;
+    data = apr_palloc(r->pool, cap + 1);
+    if (ap_should_client_block(r)) {
+        for (;;) {
+            long n;
+
+            if (used == cap) {
+                char *bigger;
+
+                if ((apr_off_t)used > max) {
+                    break;
+                }
+                cap *= 2;
+                bigger = apr_palloc(r->pool, cap + 1);
+                memcpy(bigger, data, used);
+                data = bigger;
+            }
+            n = ap_get_client_block(r, data + used, cap - used);
+            if (n < 0) {
+                return HTTP_BAD_REQUEST;
+            }
+            if (n == 0) {
+                break;
+            }
+            used += (apr_size_t)n;
+            if ((apr_off_t)used > max) {
+                break;
+            }
+        }
+    }
+    if ((apr_off_t)used > max) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    data[used] = '\0';
+    *buf = data;
+    *len = used;
+    return OK;
+}
+
+
+/* The client's cursor, from (in order) If-Modified-Since + If-None-Match,
+ * Last-Event-ID, ?last_event_id=.  Returns 1 when the client gave one, 0
+ * when not, -1 (after replying 400) when it is malformed. */
+int push_request_cursor(request_rec *r, push_msgid_t *cursor)
+{
+    const char *ims = apr_table_get(r->headers_in, "If-Modified-Since");
+    const char *lei = apr_table_get(r->headers_in, "Last-Event-ID");
+    const char *v;
+
+    if (ims) {
+        const char *inm = apr_table_get(r->headers_in, "If-None-Match");
+        apr_time_t t = apr_date_parse_http(ims);
+
+        if (t == APR_DATE_BAD) {
+            push_reply_text(r, HTTP_BAD_REQUEST, "Malformed "
+                            "If-Modified-Since: '%s' is not an HTTP date.",
+                            ims);
+            return -1;
+        }
+        cursor->time = apr_time_sec(t);
+        cursor->tag = 0;
+        if (inm && push_etag_parse(inm, strlen(inm), &cursor->tag) != 0) {
+            push_reply_text(r, HTTP_BAD_REQUEST, "Malformed If-None-Match: "
+                            "'%s' is not a message tag (a number).", inm);
+            return -1;
+        }
+        return 1;
+    }
+    if (lei) {
+        if (push_msgid_parse(lei, strlen(lei), cursor) != 0) {
+            push_reply_text(r, HTTP_BAD_REQUEST, "Malformed Last-Event-ID: "
+                            "'%s' is not a message id (T:N).", lei);
+            return -1;
+        }
+        return 1;
+    }
+    if (r->args) {
+        apr_table_t *args;
+
+        ap_args_to_table(r, &args);
+        if ((v = apr_table_get(args, "last_event_id"))) {
+            if (push_msgid_parse(v, strlen(v), cursor) != 0) {
+                push_reply_text(r, HTTP_BAD_REQUEST, "Malformed "
+                                "last_event_id: '%s' is not a message id "
+                                "(T:N).", v);
+                return -1;
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Last-Modified + Etag say where the client is: the only cursor a plain
+ * HTTP client (and nchan's) carries from one poll to the next. */
+void push_set_cursor_headers(request_rec *r, const push_msgid_t *id)
+{
+    char *lm = apr_palloc(r->pool, APR_RFC822_DATE_LEN);
+
+    apr_rfc822_date(lm, apr_time_from_sec(id->time));
+    apr_table_setn(r->headers_out, "Last-Modified", lm);
+    apr_table_setn(r->headers_out, "Etag",
+                   apr_psprintf(r->pool, "%u", id->tag));
+}

@@ -1,0 +1,49 @@
+/* mod_push_http.h — the HTTP pieces every handler shares. */
+#ifndef MOD_PUSH_HTTP_H
+#define MOD_PUSH_HTTP_H
+
+#include "httpd.h"
+
+#include "mod_push_config.h"
+#include "store/push_store.h"
+
+/* Replies `status` with a one-line plain-text reason; returns OK. */
+int push_reply_text(request_rec *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* CORS response headers when the request's Origin is allowed. */
+void push_add_cors(request_rec *r, const push_dir_conf *conf);
+/* 1 when there is no Origin, no PushAllowOrigin, or the origin is allowed. */
+int  push_origin_ok(request_rec *r, const push_dir_conf *conf);
+/* 204 to OPTIONS: Allow, and the CORS preflight answer when the origin is
+ * allowed.  Returns OK. */
+int  push_reply_preflight(request_rec *r, const push_dir_conf *conf,
+                          const char *methods, const char *headers);
+
+/* The request's channel id (PushChannel, or the last segment of the URL
+ * path), or NULL after replying 400/500. */
+const char *push_request_channel(request_rec *r, const push_dir_conf *conf);
+
+/* The client's cursor, from If-Modified-Since + If-None-Match,
+ * Last-Event-ID or ?last_event_id=: 1 given, 0 none, -1 malformed (400
+ * sent). */
+int push_request_cursor(request_rec *r, push_msgid_t *cursor);
+
+/* Last-Modified + Etag: where a polling client is, for its next poll. */
+void push_set_cursor_headers(request_rec *r, const push_msgid_t *id);
+
+/* The whole request body, at most `max` bytes: OK, or the status to
+ * answer with (413 when over the limit). */
+int push_read_body(request_rec *r, apr_off_t max, char **buf,
+                   apr_size_t *len);
+
+/* The channel as JSON (200 unless r->status says otherwise).  last_id,
+ * when not NULL, is info->last_id already formatted. */
+void push_reply_channel_info(request_rec *r, const char *channel,
+                             const push_channel_info_t *info,
+                             const char *last_id);
+
+/* "T:N" in p. */
+const char *push_msgid_str(apr_pool_t *p, const push_msgid_t *id);
+
+#endif

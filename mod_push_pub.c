@@ -1,0 +1,217 @@
+/* mod_push_pub.c — the publisher and the status page.
+ *
+ *   push-publisher   POST/PUT publish, GET channel info, DELETE channel
+ *   push-status      store-wide counters as JSON
+ */
+#include "apr_strings.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "mod_push.h"
+#include "mod_push_config.h"
+#include "mod_push_http.h"
+
+APLOG_USE_MODULE(push);
+
+static int publish(request_rec *r, const push_dir_conf *conf,
+                   const char *channel)
+{
+    const char *ctype = apr_table_get(r->headers_in, "Content-Type");
+    const char *event = apr_table_get(r->headers_in, "X-EventSource-Event");
+    apr_off_t max = push_conf_max_message_size(conf);
+    const char *id_str;
+    push_channel_info_t info;
+    push_message_t msg;
+    push_limits_t limits;
+    push_msgid_t id;
+    push_status_e st;
+    apr_size_t len;
+    char *body;
+    int rv;
+
+    if (ctype && strlen(ctype) > 255) {
+        return push_reply_text(r, HTTP_BAD_REQUEST,
+                               "Content-Type is longer than 255 bytes.");
+    }
+    if (event && (strlen(event) > 255 || strpbrk(event, "\r\n"))) {
+        return push_reply_text(r, HTTP_BAD_REQUEST,
+                               "X-EventSource-Event must be at most 255 "
+                               "bytes on one line.");
+    }
+    rv = push_read_body(r, max, &body, &len);
+    if (rv == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        return push_reply_text(r, rv, "Message too large: the limit "
+                               "(PushMaxMessageSize) is %" APR_OFF_T_FMT
+                               " bytes.", max);
+    }
+    if (rv != OK) {
+        return rv;
+    }
+    memset(&msg, 0, sizeof(msg));
+    msg.body = body;
+    msg.body_len = len;
+    msg.content_type = ctype ? ctype : "";
+    msg.content_type_len = ctype ? strlen(ctype) : 0;
+    msg.event = event ? event : "";
+    msg.event_len = event ? strlen(event) : 0;
+    limits.buffer_length = push_conf_buffer_length(conf);
+    limits.timeout = push_conf_message_timeout(conf);
+
+    st = push_store_publish(push_get_store(), channel, strlen(channel), &msg,
+                            &limits, apr_time_sec(r->request_time), &id,
+                            &info);
+    switch (st) {
+    case PUSH_OK:
+        break;
+    case PUSH_TOO_BIG:
+        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
+                               "Message cannot fit in the push store "
+                               "(PushSharedMemorySize) even after evicting "
+                               "every other message.");
+    case PUSH_NO_CHANNEL_SLOT:
+        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
+                               "Every channel slot of the push store is in "
+                               "use by channels with messages or "
+                               "subscribers; raise PushSharedMemorySize.");
+    default:
+        return push_reply_text(r, HTTP_BAD_REQUEST, "Message refused.");
+    }
+    /* Formatted once: the header, the JSON and the trace all say it. */
+    id_str = push_msgid_str(r->pool, &id);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "published %s to %s "
+                  "(%" APR_SIZE_T_FMT " bytes, %u subscribers)",
+                  id_str, channel, len, info.subscribers);
+    r->status = info.subscribers ? HTTP_CREATED : HTTP_ACCEPTED;
+    apr_table_setn(r->headers_out, "X-Push-Message-Id", id_str);
+    push_reply_channel_info(r, channel, &info, id_str);
+    return OK;
+}
+
+static int publisher_handler(request_rec *r)
+{
+    const push_dir_conf *conf;
+    const char *channel;
+    push_channel_info_t info;
+    static const char allow[] = "GET, POST, PUT, DELETE, OPTIONS";
+
+    if (strcmp(r->handler, "push-publisher")) {
+        return DECLINED;
+    }
+    conf = push_conf(r);
+    if (!push_get_store()) {
+        return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
+                               "The push store is not available.");
+    }
+    push_add_cors(r, conf);
+    if (r->method_number == M_OPTIONS) {
+        return push_reply_preflight(r, conf, allow, "Content-Type, "
+                               "X-EventSource-Event, If-Modified-Since, "
+                               "If-None-Match, Last-Event-ID");
+    }
+    if (r->method_number != M_GET && r->method_number != M_POST
+        && r->method_number != M_PUT && r->method_number != M_DELETE) {
+        apr_table_setn(r->headers_out, "Allow", allow);
+        return push_reply_text(r, HTTP_METHOD_NOT_ALLOWED,
+                               "Method %s not allowed: a publisher takes "
+                               "%s.", r->method, allow);
+    }
+    if (!(channel = push_request_channel(r, conf))) {
+        return OK;
+    }
+    switch (r->method_number) {
+    case M_POST:
+    case M_PUT:
+        return publish(r, conf, channel);
+    case M_DELETE:
+        if (push_store_delete(push_get_store(), channel, strlen(channel),
+                              apr_time_sec(r->request_time), &info)
+            != PUSH_OK) {
+            return push_reply_text(r, HTTP_NOT_FOUND, "Channel '%s' not "
+                                   "found.", channel);
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "deleted channel %s "
+                      "(%u messages, %u subscribers)", channel,
+                      info.messages, info.subscribers);
+        push_reply_channel_info(r, channel, &info, NULL);
+        return OK;
+    default:
+        if (push_store_info(push_get_store(), channel, strlen(channel),
+                            apr_time_sec(r->request_time), &info)
+            != PUSH_OK) {
+            return push_reply_text(r, HTTP_NOT_FOUND, "Channel '%s' not "
+                                   "found.", channel);
+        }
+        push_reply_channel_info(r, channel, &info, NULL);
+        return OK;
+    }
+}
+
+static int status_handler(request_rec *r)
+{
+    static const char *names[PUSH_TRANSPORT_COUNT] = {
+        "longpoll", "poll", "eventsource", "websocket"
+    };
+    push_store_stats_t st;
+    apr_uint64_t total = 0;
+    int i;
+
+    if (strcmp(r->handler, "push-status")) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        apr_table_setn(r->headers_out, "Allow", "GET");
+        return push_reply_text(r, HTTP_METHOD_NOT_ALLOWED,
+                               "Method %s not allowed: status takes GET.",
+                               r->method);
+    }
+    if (!push_get_store()) {
+        return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
+                               "The push store is not available.");
+    }
+    push_store_stats(push_get_store(), apr_time_sec(apr_time_now()), &st);
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    if (r->header_only) {
+        return OK;
+    }
+    ap_rprintf(r, "{\"channels\":%u,\"channel_slots\":%u,"
+               "\"messages\":%" APR_UINT64_T_FMT ",\"subscribers\":{",
+               st.channels, st.channel_slots, (apr_uint64_t)st.messages);
+    for (i = 0; i < PUSH_TRANSPORT_COUNT; i++) {
+        ap_rprintf(r, "\"%s\":%u,", names[i], st.subscribers_by[i]);
+        total += st.subscribers_by[i];
+    }
+    ap_rprintf(r, "\"total\":%" APR_UINT64_T_FMT "},"
+               "\"published\":%" APR_UINT64_T_FMT ","
+               "\"evicted\":%" APR_UINT64_T_FMT ","
+               "\"expired\":%" APR_UINT64_T_FMT ","
+               "\"store_bytes_used\":%" APR_UINT64_T_FMT ","
+               "\"store_bytes_total\":%" APR_UINT64_T_FMT ","
+               "\"store_created\":%" APR_INT64_T_FMT ","
+               "\"lock_recoveries\":%" APR_UINT64_T_FMT ","
+               "\"encodings_built\":%" APR_UINT64_T_FMT ","
+               "\"encodings_reused\":%" APR_UINT64_T_FMT ","
+               "\"child_subscribers\":%u,\"child_subscriber_cap\":%d,"
+               "\"child_parked_streams\":%u,"
+               "\"child_parked_connections\":%u}\n",
+               total, (apr_uint64_t)st.published, (apr_uint64_t)st.evicted,
+               (apr_uint64_t)st.expired, (apr_uint64_t)st.bytes_used,
+               (apr_uint64_t)st.bytes_total, (apr_int64_t)st.created,
+               (apr_uint64_t)st.recoveries, (apr_uint64_t)st.encoded,
+               (apr_uint64_t)st.encoded_reused,
+               push_subscribers_held(), push_subscribers_cap(),
+               push_park_count(), push_park_connections());
+    return OK;
+}
+
+void push_pub_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_handler(publisher_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
