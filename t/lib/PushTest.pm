@@ -10,11 +10,14 @@ use IO::Socket::INET ();
 use IO::Select ();
 use Time::HiRes qw(time sleep);
 use JSON::PP ();
+use Scalar::Util ();
 use Apache::TestRequest ();
+use Apache::TestUtil ();
 
 our @EXPORT = qw(conn request publish push_status start_request
                  read_response fresh_channel wait_for json sse_open
-                 sse_event sse_closed ssl_hostport);
+                 sse_event sse_closed ssl_hostport wait_for_value
+                 t_num t_true);
 
 my $seq = 0;
 
@@ -287,6 +290,42 @@ sub wait_for {
         sleep 0.02;
     }
     return $cond->() ? 1 : 0;
+}
+
+# wait_for on a value: polls $get until it returns $want (compared as
+# strings, as t_cmp does) or $timeout passes, and returns the last value
+# it returned, for ok t_cmp(wait_for_value(...), $want, ...) to show.
+sub wait_for_value {
+    my ($get, $want, $timeout) = @_;
+    my $got;
+    wait_for(sub { $got = $get->(); defined $got && $got eq $want }, $timeout);
+    return $got;
+}
+
+# For ok(), the way t_cmp is: true when the number $got OP $bound holds
+# (OP: < <= > >= !=), printing what was expected and what was received.
+# An undefined or non-numeric $got fails.
+sub t_num ($$$;$) {
+    my ($got, $op, $bound, $comment) = @_;
+    Apache::TestUtil::t_debug("testing : $comment") if defined $comment;
+    Apache::TestUtil::t_debug("expected: $op $bound");
+    Apache::TestUtil::t_debug("received: " . (defined $got ? $got : 'undef'));
+    return 0 unless defined $got && Scalar::Util::looks_like_number($got);
+    return $op eq '<'  ? $got <  $bound
+         : $op eq '<=' ? $got <= $bound
+         : $op eq '>'  ? $got >  $bound
+         : $op eq '>=' ? $got >= $bound
+         : $op eq '!=' ? $got != $bound
+         : die "t_num: unknown operator '$op'";
+}
+
+# For ok(): true when $got is (Perl's truth), printing what was received.
+sub t_true ($;$) {
+    my ($got, $comment) = @_;
+    Apache::TestUtil::t_debug("testing : $comment") if defined $comment;
+    Apache::TestUtil::t_debug("expected: a true value");
+    Apache::TestUtil::t_debug("received: " . (defined $got ? "'$got'" : 'undef'));
+    return $got ? 1 : 0;
 }
 
 1;

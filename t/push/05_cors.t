@@ -5,7 +5,7 @@ use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
 
-plan tests => 12;
+plan tests => 16;
 
 my $ch = fresh_channel('cors');
 publish($ch, 'c');
@@ -14,30 +14,43 @@ my $r = request('OPTIONS', "/subcors/$ch", headers => {
     Origin => 'https://app.example',
     'Access-Control-Request-Method' => 'GET',
     'Access-Control-Request-Headers' => 'last-event-id' });
-ok $r->{status} == 204;
-ok $r->{headers}{'access-control-allow-origin'} eq 'https://app.example';
-ok $r->{headers}{'access-control-allow-credentials'} eq 'true';
-ok $r->{headers}{'access-control-allow-methods'} =~ /GET/;
-ok $r->{headers}{'access-control-allow-headers'} =~ /Last-Event-ID/i
-   && $r->{headers}{'access-control-allow-headers'} =~ /If-None-Match/i;
+ok t_cmp($r->{status}, 204, 'preflight: status');
+ok t_cmp($r->{headers}{'access-control-allow-origin'}, 'https://app.example',
+         'preflight: Access-Control-Allow-Origin');
+ok t_cmp($r->{headers}{'access-control-allow-credentials'}, 'true',
+         'preflight: Access-Control-Allow-Credentials');
+ok t_cmp($r->{headers}{'access-control-allow-methods'}, qr/GET/,
+         'preflight: Access-Control-Allow-Methods has GET');
+ok t_cmp($r->{headers}{'access-control-allow-headers'}, qr/Last-Event-ID/i,
+         'preflight: Access-Control-Allow-Headers has Last-Event-ID');
+ok t_cmp($r->{headers}{'access-control-allow-headers'}, qr/If-None-Match/i,
+         'preflight: Access-Control-Allow-Headers has If-None-Match');
 
 $r = request('GET', "/subcors/$ch", headers => { Origin => 'https://app.example' });
-ok $r->{status} == 200;
-ok $r->{headers}{'access-control-allow-origin'} eq 'https://app.example';
-ok $r->{headers}{'access-control-expose-headers'} =~ /Etag/
-   && $r->{headers}{'access-control-expose-headers'} =~ /Last-Modified/;
+ok t_cmp($r->{status}, 200, 'GET with an allowed Origin: status');
+ok t_cmp($r->{headers}{'access-control-allow-origin'}, 'https://app.example',
+         'GET: Access-Control-Allow-Origin');
+ok t_cmp($r->{headers}{'access-control-expose-headers'}, qr/Etag/,
+         'GET: Access-Control-Expose-Headers has Etag');
+ok t_cmp($r->{headers}{'access-control-expose-headers'}, qr/Last-Modified/,
+         'GET: Access-Control-Expose-Headers has Last-Modified');
 
 # A disallowed origin gets no CORS headers.
 $r = request('GET', "/subcors/$ch", headers => { Origin => 'https://evil.example' });
-ok !exists $r->{headers}{'access-control-allow-origin'};
+ok t_cmp($r->{headers}{'access-control-allow-origin'}, undef,
+         'GET from a disallowed origin: no Access-Control-Allow-Origin');
 $r = request('OPTIONS', "/subcors/$ch", headers => { Origin => 'https://evil.example',
     'Access-Control-Request-Method' => 'GET' });
-ok !exists $r->{headers}{'access-control-allow-origin'};
+ok t_cmp($r->{headers}{'access-control-allow-origin'}, undef,
+         'preflight from a disallowed origin: no Access-Control-Allow-Origin');
 
 # No PushAllowOrigin: no CORS headers at all.
 $r = request('GET', "/sub/$ch", headers => { Origin => 'https://app.example' });
-ok $r->{status} == 200 && !exists $r->{headers}{'access-control-allow-origin'};
+ok t_cmp($r->{status}, 200, 'no PushAllowOrigin: status');
+ok t_cmp($r ? $r->{headers}{'access-control-allow-origin'} : 'no response', undef,
+         'no PushAllowOrigin: no Access-Control-Allow-Origin');
 
 # The publisher answers preflights too.
 $r = request('OPTIONS', "/pub/$ch");
-ok $r->{status} == 204 && $r->{headers}{allow} =~ /POST/;
+ok t_cmp($r->{status}, 204, 'publisher preflight: status');
+ok t_cmp($r->{headers}{allow}, qr/POST/, 'publisher preflight: Allow has POST');

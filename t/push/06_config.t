@@ -5,6 +5,7 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use Apache::TestConfig ();
+use PushTest;
 use File::Temp qw(tempdir);
 
 my @cases = (
@@ -62,6 +63,6 @@ my ($rc, $out) = check('PushSharedMemorySize 8M');
 ok t_cmp($rc, 0, "a good config passes: $out");
 for my $case (@cases) {
     my ($rc, $out) = check($case->[0]);
-    ok $rc != 0;
+    ok t_num($rc, '!=', 0, "$case->[0]: httpd -t exit status");
     ok t_cmp($out, $case->[1], $case->[0]);
 }

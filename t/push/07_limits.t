@@ -34,11 +34,14 @@ while (!$refused && time < $deadline) {
         $refused ||= $r;
     }
 }
-ok $refused && $refused->{status} == 503;
-ok $refused && $refused->{body} =~ /Too many subscribers/;
-ok $refused && $refused->{headers}{'retry-after'};
+ok t_cmp($refused && $refused->{status}, 503, 'a subscriber over the cap: status');
+ok t_cmp($refused && $refused->{body}, qr/Too many subscribers/,
+         'a subscriber over the cap: reason');
+ok t_true($refused && $refused->{headers}{'retry-after'},
+          'a subscriber over the cap: Retry-After');
 # Not starved: ordinary requests are still served.
 my $st = request('GET', '/status');
-ok $st && $st->{status} == 200;
+ok t_cmp($st && $st->{status}, 200, 'an ordinary request at the cap');
 close $_->{sock} for @held;
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        0, 10), 0, 'subscribers once they all hung up');

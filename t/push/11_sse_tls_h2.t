@@ -10,21 +10,24 @@ use Time::HiRes qw(time sleep);
 
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
 my ($curl) = grep { -x } map { "$_/curl" } split /:/, $ENV{PATH};
-plan tests => 10, need { 'TLS virtual host' => defined ssl_hostport() };
+plan tests => 11, need { 'TLS virtual host' => defined ssl_hostport() };
 
 # --- https: the SSE exchange over TLS. ---
 my $ch = fresh_channel('tls');
 my $s = sse_open("/sub/$ch", ssl => 1);
-ok $s && $s->{status} == 200;
-ok $s->{headers}{'content-type'} =~ m{^text/event-stream};
+ok t_cmp($s && $s->{status}, 200, 'https event stream: status');
+ok t_cmp($s->{headers}{'content-type'}, qr{^text/event-stream},
+         'https event stream: Content-Type');
 sse_event($s, 5);
 my $id = json(publish($ch, "over\ntls")->{body})->{last_message_id};
 my $ev = sse_event($s, 5);
-ok $ev && $ev->{id} eq $id && $ev->{data} eq "over\ntls";
+ok t_cmp($ev && $ev->{id}, $id, 'https event stream: the id');
+ok t_cmp($ev && $ev->{data}, "over\ntls", 'https event stream: the data');
 # Disconnect over TLS is noticed too.
 my $n = json(request('GET', "/pub/$ch")->{body})->{subscribers};
 close $s->{sock};
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == $n - 1 }, 5);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        $n - 1, 5), $n - 1, 'subscribers once the TLS client hung up');
 
 # --- HTTP/2 with curl, streaming: one event must arrive before the
 # next publish.  mod_http2 does not run under prefork. ---

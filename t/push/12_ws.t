@@ -9,7 +9,7 @@ use PushWS;
 use Compress::Raw::Zlib;
 use Time::HiRes qw(time sleep);
 
-plan tests => 134;
+plan tests => 149;
 
 sub ws_subs { push_status()->{subscribers}{websocket} }
 
@@ -20,52 +20,61 @@ sub expect_close {
     $f = ws_recv_data($c, 5) while $f && $f->{opcode} != 8;
     my ($got) = $f && $f->{opcode} == 8 ? ws_close_payload($f->{payload}) : ();
     ok t_cmp($got, $code, "$name: close code");
-    ok ws_eof($c, 5);
+    ok t_cmp(ws_eof($c, 5), 1, "$name: the server closes the connection");
 }
 
 # --- Handshake. ---
 my $ch = fresh_channel('ws');
 my $w = ws_connect("/sub/$ch");
-ok $w->{status} == 101;
+ok t_cmp($w->{status}, 101, 'handshake: status');
 ok t_cmp($w->{headers}{'sec-websocket-accept'}, $w->{expected_accept}, 'accept key');
-ok lc $w->{headers}{upgrade} eq 'websocket';
-ok $w->{headers}{connection} =~ /upgrade/i;
-ok !exists $w->{headers}{'transfer-encoding'} && !exists $w->{headers}{'content-encoding'}
-   && !exists $w->{headers}{'content-length'};
-ok !exists $w->{headers}{'sec-websocket-protocol'};
-ok !exists $w->{headers}{'sec-websocket-extensions'};
-ok wait_for(sub { ws_subs() >= 1 }, 5);
+ok t_cmp(defined $w->{headers}{upgrade} ? lc $w->{headers}{upgrade} : undef,
+         'websocket', 'handshake: Upgrade');
+ok t_cmp($w->{headers}{connection}, qr/upgrade/i, 'handshake: Connection');
+ok t_cmp($w->{headers}{'transfer-encoding'}, undef, 'handshake: no Transfer-Encoding');
+ok t_cmp($w->{headers}{'content-encoding'}, undef, 'handshake: no Content-Encoding');
+ok t_cmp($w->{headers}{'content-length'}, undef, 'handshake: no Content-Length');
+ok t_cmp($w->{headers}{'sec-websocket-protocol'}, undef,
+         'handshake: no Sec-WebSocket-Protocol when none offered');
+ok t_cmp($w->{headers}{'sec-websocket-extensions'}, undef,
+         'handshake: no Sec-WebSocket-Extensions when none offered');
+ok t_cmp(wait_for(sub { ws_subs() >= 1 }, 5), 1, 'status: websocket subscribers >= 1');
 
 # Messages: text when UTF-8, binary otherwise, server frames unmasked.
 my $id1 = json(publish($ch, "hello \xc3\xa9")->{body})->{last_message_id};
 my $f = ws_recv_data($w, 5);
-ok $f && $f->{opcode} == 1 && $f->{payload} eq "hello \xc3\xa9" && !$f->{masked} && $f->{fin};
+ok t_cmp($f && $f->{opcode}, 1, 'UTF-8 message: a text frame');
+ok t_cmp($f && $f->{payload}, "hello \xc3\xa9", 'UTF-8 message: payload');
+ok t_cmp($f && $f->{masked}, 0, 'server frame: not masked');
+ok t_cmp($f && $f->{fin}, 1, 'server frame: FIN');
 publish($ch, "\xff\xfe binary");
 $f = ws_recv_data($w, 5);
-ok $f && $f->{opcode} == 2 && $f->{payload} eq "\xff\xfe binary";
+ok t_cmp($f && $f->{opcode}, 2, 'non-UTF-8 message: a binary frame');
+ok t_cmp($f && $f->{payload}, "\xff\xfe binary", 'non-UTF-8 message: payload');
 my $big = 'B' x 70000;    # 64-bit length encoding
 publish($ch, $big);
 $f = ws_recv_data($w, 5);
-ok $f && length($f->{payload}) == 70000;
+ok t_cmp($f && length($f->{payload}), 70000, '70000-byte message: payload length');
 
 # Ping -> pong with the same payload; an unsolicited pong is ignored.
 ws_send($w, 9, 'are you there');
 $f = ws_recv($w, 5);
-ok $f && $f->{opcode} == 10 && $f->{payload} eq 'are you there';
+ok t_cmp($f && $f->{opcode}, 10, 'ping: a pong');
+ok t_cmp($f && $f->{payload}, 'are you there', 'pong: the ping\'s payload');
 ws_send($w, 10, 'unsolicited');
 publish($ch, 'still here');
 $f = ws_recv_data($w, 5);
-ok $f && $f->{payload} eq 'still here';
+ok t_cmp($f && $f->{payload}, 'still here', 'after an unsolicited pong');
 
 # Data from a subscriber where PushWebSocketPublish is Off: 1008.
 ws_send($w, 1, 'may I?');
 expect_close($w, 1008, 'publish off');
-ok wait_for(sub { ws_subs() == 0 }, 5);
+ok t_cmp(wait_for_value(sub { ws_subs() }, 0, 5), 0, 'status: websocket subscribers after it');
 
 # Resume with ?last_event_id.
 my $r = ws_connect("/sub/$ch?last_event_id=$id1");
 $f = ws_recv_data($r, 5);
-ok $f && $f->{payload} eq "\xff\xfe binary";
+ok t_cmp($f && $f->{payload}, "\xff\xfe binary", 'resumed by ?last_event_id');
 close $r->{sock};
 
 # Refusals: plain-text reasons.
@@ -93,11 +102,12 @@ my $h10 = ws_connect("/sub/$ch", http10 => 1);
 ok t_cmp($h10 && $h10->{status}, 400, 'HTTP/1.0 upgrade refused');
 close $h10->{sock} if $h10;
 my $v8 = ws_connect("/sub/$ch", headers => { 'Sec-WebSocket-Version' => 8 });
-ok $v8->{headers}{'sec-websocket-version'} eq '13';
+ok t_cmp($v8->{headers}{'sec-websocket-version'}, '13',
+         'version 8: Sec-WebSocket-Version names 13');
 my $post = ws_connect("/sub/$ch", method => 'POST');
-ok $post->{status} == 405;
+ok t_cmp($post->{status}, 405, 'POST upgrade');
 my $none = ws_connect("/wsnone/$ch");
-ok $none->{status} == 400;
+ok t_cmp($none->{status}, 400, 'upgrade where websocket is not a transport');
 
 # Origin: PushAllowOrigin is enforced on the upgrade.
 my $evil = ws_connect("/subcors/$ch", headers => { Origin => 'https://evil.example' });
@@ -109,14 +119,17 @@ close $good->{sock};
 # --- ws+meta.nchan: selected only when offered; nchan's framing. ---
 my $mch = fresh_channel('meta');
 my $m = ws_connect("/sub/$mch", protocol => 'chat, ws+meta.nchan');
-ok $m->{headers}{'sec-websocket-protocol'} eq 'ws+meta.nchan';
+ok t_cmp($m->{headers}{'sec-websocket-protocol'}, 'ws+meta.nchan',
+         'ws+meta.nchan selected when offered');
 my $mid = json(request('POST', "/pub/$mch", body => 'meta!',
     headers => { 'Content-Type' => 'text/x-meta' })->{body})->{last_message_id};
 $f = ws_recv_data($m, 5);
 ok t_cmp($f && $f->{payload}, "id: $mid\ncontent-type: text/x-meta\n\nmeta!", 'meta framing');
 close $m->{sock};
 my $nm = ws_connect("/sub/$ch", protocol => 'chat');
-ok $nm->{status} == 101 && !exists $nm->{headers}{'sec-websocket-protocol'};
+ok t_cmp($nm->{status}, 101, 'only chat offered: status');
+ok t_cmp($nm ? $nm->{headers}{'sec-websocket-protocol'} : 'no response', undef,
+         'only chat offered: no Sec-WebSocket-Protocol');
 close $nm->{sock};
 
 # --- Frame rules: each violation closes with the right code. ---
@@ -175,7 +188,8 @@ for my $code (0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000) {
     $c = ws_connect("/sub/$pch");
     ws_send($c, 8, '');
     my $e = ws_recv_data($c, 5);
-    ok $e && $e->{opcode} == 8 && $e->{payload} eq '';
+    ok t_cmp($e && $e->{opcode}, 8, 'empty close: a close frame back');
+    ok t_cmp($e && $e->{payload}, '', 'empty close: an empty payload back');
 }
 
 # --- Two-way: fragments (with a ping between) reassembled, UTF-8 split
@@ -188,25 +202,29 @@ my $es = sse_open("/sub/$tch", headers => { 'Last-Event-ID' => $seed });
 sse_event($es, 5);
 my $other = ws_connect("/sub/$tch?last_event_id=$seed");
 my $sender = ws_connect("/wspub/$tch?last_event_id=$seed");
-ok wait_for(sub { json(request('GET', "/pub/$tch")->{body})->{subscribers} == 4 }, 5);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$tch")->{body})->{subscribers} },
+                        4, 5), 4, 'subscribers of every transport');
 ws_send($sender, 1, "caf\xc3", fin => 0);
 ws_send($sender, 9, 'between');
 ws_send($sender, 0, "\xa9 au lait", fin => 1);
 $f = ws_recv($sender, 5);
-ok $f && $f->{opcode} == 10 && $f->{payload} eq 'between';
+ok t_cmp($f && $f->{opcode}, 10, 'ping between fragments: a pong');
+ok t_cmp($f && $f->{payload}, 'between', 'ping between fragments: its payload');
 $f = ws_recv_data($sender, 5);
 ok t_cmp($f && $f->{payload}, "caf\xc3\xa9 au lait", 'the sender gets its own message');
 $f = ws_recv_data($other, 5);
 ok t_cmp($f && $f->{payload}, "caf\xc3\xa9 au lait", 'another WebSocket gets it');
 my $lr = read_response($lp, 5);
 ok t_cmp($lr && $lr->{body}, "caf\xc3\xa9 au lait", 'a long poll gets it');
-ok $lr->{headers}{'content-type'} =~ m{^text/plain};
+ok t_cmp($lr->{headers}{'content-type'}, qr{^text/plain},
+         'a long poll gets it as text/plain');
 my $se = sse_event($es, 5);
 ok t_cmp($se && $se->{data}, "caf\xc3\xa9 au lait", 'an event stream gets it');
 # Binary from a client stays binary.
 ws_send($sender, 2, "\xff\x00\x01");
 $f = ws_recv_data($other, 5);
-ok $f && $f->{opcode} == 2 && $f->{payload} eq "\xff\x00\x01";
+ok t_cmp($f && $f->{opcode}, 2, 'binary from a client: a binary frame');
+ok t_cmp($f && $f->{payload}, "\xff\x00\x01", 'binary from a client: payload');
 
 # Over PushMaxMessageSize (1K): 1009 as soon as the header says so.
 ws_send_raw($sender, substr(ws_frame(2, 'z' x 2000), 0, 8));
@@ -223,10 +241,10 @@ close $_->{sock} for $other, $es;
 # --- Server pings; a peer that stops answering is dropped. ---
 my $pg = ws_connect("/wsping/" . fresh_channel('wsping'));
 $f = ws_recv($pg, 5);
-ok $f && $f->{opcode} == 9;
+ok t_cmp($f && $f->{opcode}, 9, 'a server ping');
 ws_send($pg, 10, $f->{payload});
 $f = ws_recv($pg, 5);
-ok $f && $f->{opcode} == 9;
+ok t_cmp($f && $f->{opcode}, 9, 'another server ping after the pong');
 # Now stay silent: the next ping finds the last unanswered.
 my $t = time;
 my $dropped = 0;
@@ -234,7 +252,7 @@ while (time - $t < 8) {
     my $x = ws_recv($pg, 8) or do { $dropped = 1; last };
     if ($x->{opcode} == 8) { $dropped = ws_eof($pg, 5); last }
 }
-ok $dropped;
+ok t_cmp($dropped, 1, 'a peer that stops answering pings is dropped');
 
 # --- DELETE closes with 1000. ---
 my $dch = fresh_channel('wsdel');
@@ -244,37 +262,44 @@ ws_recv_data($dw, 5);
 request('DELETE', "/pub/$dch");
 $f = ws_recv_data($dw, 5);
 my ($dcode, $dreason) = $f ? ws_close_payload($f->{payload}) : ();
-ok $dcode && $dcode == 1000 && $dreason =~ /deleted/;
+ok t_cmp($dcode, 1000, 'DELETE: close code');
+ok t_cmp($dreason, qr/deleted/, 'DELETE: close reason');
 
 # --- A client that vanishes is uncounted. ---
 my $before = ws_subs();
 my $v = ws_connect("/sub/" . fresh_channel('wsgone'));
-ok wait_for(sub { ws_subs() == $before + 1 }, 5);
+ok t_cmp(wait_for_value(sub { ws_subs() }, $before + 1, 5), $before + 1,
+         'websocket subscribers with one more');
 close $v->{sock};
-ok wait_for(sub { ws_subs() == $before }, 5);
+ok t_cmp(wait_for_value(sub { ws_subs() }, $before, 5), $before,
+         'websocket subscribers once it vanished');
 
 # --- permessage-deflate. ---
 my $zch = fresh_channel('wsz');
 my $z = ws_connect("/wspub/$zch", extensions => 'permessage-deflate; client_max_window_bits');
 ok t_cmp($z->{headers}{'sec-websocket-extensions'}, qr/^permessage-deflate/, 'deflate agreed');
-ok $z->{headers}{'sec-websocket-extensions'} =~ /server_no_context_takeover/;
+ok t_cmp($z->{headers}{'sec-websocket-extensions'}, qr/server_no_context_takeover/,
+         'deflate: server_no_context_takeover');
 my $text = "compress me " x 50;
 publish($zch, $text);
 $f = ws_recv_data($z, 5);
-ok $f && $f->{rsv1} == 1;
+ok t_cmp($f && $f->{rsv1}, 1, 'deflate: RSV1 on the server message');
 ok t_cmp(inflate_raw($f->{payload}), $text, 'inflated server message');
-ok length($f->{payload}) < length($text);
+ok t_num(length($f->{payload}), '<', length($text), 'deflate: compressed length');
 # A compressed client message is published inflated.
 ws_send($z, 1, deflate_raw("from a compressing client " x 10), rsv => 4);
 $f = ws_recv_data($z, 5);
 ok t_cmp(inflate_raw($f->{payload}), "from a compressing client " x 10, 'client deflate');
-ok json(request('GET', "/pub/$zch")->{body})->{messages} == 2;
+ok t_cmp(json(request('GET', "/pub/$zch")->{body})->{messages}, 2,
+         'deflate: messages in the channel');
 # Inflating past PushMaxMessageSize: 1009 (the wire bytes are small).
 ws_send($z, 1, deflate_raw('q' x 5000), rsv => 4);
 expect_close($z, 1009, 'inflated size over the limit');
 # PushWebSocketDeflate Off: no extension.
 my $nz = ws_connect("/wsnodeflate/$zch", extensions => 'permessage-deflate');
-ok $nz->{status} == 101 && !exists $nz->{headers}{'sec-websocket-extensions'};
+ok t_cmp($nz->{status}, 101, 'PushWebSocketDeflate Off: status');
+ok t_cmp($nz ? $nz->{headers}{'sec-websocket-extensions'} : 'no response', undef,
+         'PushWebSocketDeflate Off: no Sec-WebSocket-Extensions');
 close $nz->{sock};
 
 # --- wss:// through mod_ssl. ---
@@ -283,10 +308,11 @@ my $s = ws_connect("/sub/$sch", ssl => 1);
 ok t_cmp($s && $s->{status}, 101, 'wss handshake');
 publish($sch, 'over tls');
 $f = ws_recv_data($s, 5);
-ok $f && $f->{payload} eq 'over tls';
+ok t_cmp($f && $f->{payload}, 'over tls', 'wss: a message');
 ws_send($s, 9, 'tls ping');
 $f = ws_recv($s, 5);
-ok $f && $f->{opcode} == 10 && $f->{payload} eq 'tls ping';
+ok t_cmp($f && $f->{opcode}, 10, 'wss: a pong');
+ok t_cmp($f && $f->{payload}, 'tls ping', 'wss: the pong\'s payload');
 ws_send($s, 8, pack('n', 1000));
 expect_close($s, 1000, 'wss close');
 
@@ -295,7 +321,8 @@ expect_close($s, 1000, 'wss close');
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
 my $fch = fresh_channel('wsfan');
 my @fan = map { ws_connect("/sub/$fch", extensions => 'permessage-deflate') } 1 .. 20;
-ok wait_for(sub { json(request('GET', "/pub/$fch")->{body})->{subscribers} == 20 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$fch")->{body})->{subscribers} },
+                        20, 10), 20, 'fan-out: subscribers');
 my $st0 = push_status();
 publish($fch, "fan-out $_ " x 20) for 1 .. 3;
 my $all = 0;
@@ -307,13 +334,15 @@ for my $c (@fan) {
     }
     $all++ if $n == 3;
 }
-ok $all == 20;
+ok t_cmp($all, 20, 'fan-out: subscribers that got the 3 messages deflated');
 my $st1 = push_status();
 my $built = $st1->{encodings_built} - $st0->{encodings_built};
 my $reused = $st1->{encodings_reused} - $st0->{encodings_reused};
 t_debug("60 deliveries: $built encodings built, $reused reused");
 # One build per message per child process; prefork has a process each.
-ok $built + $reused == 60 && ($mpm eq 'prefork' || $built <= 3 * 4);
+ok t_cmp($built + $reused, 60, 'fan-out: encodings built + reused');
+ok $mpm eq 'prefork'
+   || t_num($built, '<=', 3 * 4, 'fan-out: encodings built (3 messages x 4 children)');
 close $_->{sock} for @fan;
 
 sub deflate_raw {

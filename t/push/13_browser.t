@@ -86,7 +86,7 @@ sub install_modules {
     return modules_current();
 }
 
-unless (ok install_modules()) {
+unless (ok t_cmp(install_modules(), 1, 'npm ci: t/browser/node_modules as locked')) {
     print STDERR "# t/browser/node_modules could not be installed; "
         . "the browser runs cannot start\n";
     exit 0;
@@ -226,6 +226,27 @@ sub same_messages {
     return 1;
 }
 
+# A driver reply, for t_cmp: its event and whether it is ok.
+sub reply_of {
+    my $r = shift;
+    return 'no answer' unless $r;
+    return ($r->{ev} // '(no event)') . ($r->{ok} ? ' ok' : ' not ok');
+}
+
+# Where two lists of strings first differ, for t_cmp: 'same', or what
+# each has there.
+sub first_diff {
+    my ($got, $want) = @_;
+    for my $i (0 .. ($#$got > $#$want ? $#$got : $#$want)) {
+        my ($g, $w) = ($got->[$i], $want->[$i]);
+        next if defined $g && defined $w && $g eq $w;
+        return sprintf 'message %d: got %s, want %s', $i,
+            $i > $#$got ? '-' : $J->encode([short($g)]),
+            $i > $#$want ? '-' : $J->encode([short($w)]);
+    }
+    return 'same';
+}
+
 sub short { my $s = shift; defined $s ? (length $s > 40 ? substr($s, 0, 40) . '...' : $s) : 'undef' }
 
 sub describe {
@@ -261,34 +282,40 @@ sub run_transport {
     my $t0 = time;
     my ($d, $ready) = driver_start($transport, $ch);
     my $failed = 0;
-    my $check = sub { my ($c, $name) = @_; ok $c or do { $failed++; t_debug("FAILED: $transport: $name") } };
+    my $check = sub {
+        my ($got, $want, $name) = @_;
+        ok t_cmp($got, $want, "$transport: $name")
+            or do { $failed++; t_debug("FAILED: $transport: $name") };
+    };
 
     my $r = $ready && $ready->{ev} eq 'ready'
         ? driver_cmd($d, { cmd => 'open' }, 40) : $ready;
     # 1: NchanSubscriber emitted 'connect'.
-    $check->($r && $r->{ev} eq 'connected' && $r->{ok}, 'connect');
+    $check->(reply_of($r), 'connected ok', 'connect');
     unless ($r && $r->{ev} eq 'connected' && $r->{ok}) {
         t_debug("driver: " . ($r ? $J->encode($r) : 'no answer'));
         show_log($d);
         driver_end($d);
-        ok 0 for 2 .. $per_transport;
+        ok t_cmp(reply_of($r), 'connected ok',
+                 "$transport: check $_ of $per_transport needs the connection")
+            for 2 .. $per_transport;
         return;
     }
     # 2: the server counts it, as a subscriber of that transport.
     $check->(wait_for(sub { channel_subs($ch) == 1
                             && push_status()->{subscribers}{$transport} >= 1 }, 10),
-             'server sees the subscriber');
+             1, 'server sees the subscriber');
 
     # 3-6: live messages, each exactly once, in order, ids and types.
     my @want = publish_all($ch, @live);
     $r = driver_cmd($d, { cmd => 'wait', count => scalar @want, timeout => 10000 });
     my @got = got_list($r);
     describe("$transport live", $r, \@want);
-    $check->(@got == @want, 'live: count');
-    $check->(join("\0", map { $_->{data} // '(undef)' } @got)
-             eq join("\0", map { $_->{data} } @want), 'live: data');
-    $check->(join(' ', map { $_->{id} // '(none)' } @got)
-             eq join(' ', map { $_->{id} } @want), 'live: ids');
+    $check->(scalar @got, scalar @want, 'live: count');
+    $check->(first_diff([map { $_->{data} // '(undef)' } @got],
+                        [map { $_->{data} } @want]), 'same', 'live: data');
+    $check->(join(' ', map { $_->{id} // '(none)' } @got),
+             join(' ', map { $_->{id} } @want), 'live: ids');
     # The message's Content-Type reaches the client where the transport
     # carries it: the ws+meta.nchan header, the long poll's response.
     my $types_ok = 1;
@@ -307,21 +334,22 @@ sub run_transport {
         t_debug("$transport message $i content type: "
                 . ($g->{contentType} // 'none') . ' (published: ' . ($w // 'none') . ')');
     }
-    $check->($types_ok, 'live: content types');
+    $check->($types_ok, 1, 'live: content types');
 
     # 7-9: stop(), messages published meanwhile, start(): it resumes from
     # its last message id and gets exactly those.
     $r = driver_cmd($d, { cmd => 'stop' });
-    $check->($r && $r->{ok} && wait_for(sub { channel_subs($ch) == 0 }, 10),
-             'stop: the server drops the subscriber');
+    $check->(!($r && $r->{ok}) ? 'stop: ' . reply_of($r)
+             : 'subscribers ' . wait_for_value(sub { channel_subs($ch) }, 0, 10),
+             'subscribers 0', 'stop: the server drops the subscriber');
     push @want, publish_all($ch, 'while stopped 1', "while stopped\n2");
     $r = driver_cmd($d, { cmd => 'start' });
-    $check->($r && $r->{ev} eq 'started' && $r->{ok}, 'start: connect again');
+    $check->(reply_of($r), 'started ok', 'start: connect again');
     t_debug("$transport native transports: " . join(' | ', @{ $r->{state}{natives} || [] }))
         if $r && $r->{state};
     $r = driver_cmd($d, { cmd => 'wait', count => scalar @want, timeout => 10000 });
     describe("$transport after stop/start", $r, \@want);
-    $check->(same_messages($r, \@want), 'resume after stop/start');
+    $check->(same_messages($r, \@want), 1, 'resume after stop/start');
 
     # 10-11: a graceful restart ends the connection; the client reconnects
     # by itself from its last id and loses nothing.
@@ -340,12 +368,13 @@ sub run_transport {
     $r = driver_cmd($d, { cmd => 'wait_js', timeout => 20000,
                           js => "T.connects > $c0 && T.messages.length >= " . scalar @want });
     t_debug(sprintf "%s: reconnected %.1fs after the restart", $transport, time - $tr);
-    $check->($r && $r->{ok} && wait_for(sub { channel_subs($ch) == 1 }, 10),
-             'reconnected after the graceful restart');
+    $check->(!($r && $r->{ok}) ? 'reconnect and catch up: ' . reply_of($r)
+             : 'subscribers ' . wait_for_value(sub { channel_subs($ch) }, 1, 10),
+             'subscribers 1', 'reconnected after the graceful restart');
     push @want, publish_all($ch, 'after the restart');
     $r = driver_cmd($d, { cmd => 'wait', count => scalar @want, timeout => 10000 });
     describe("$transport after the restart", $r, \@want);
-    $check->(same_messages($r, \@want), 'everything exactly once across the restart');
+    $check->(same_messages($r, \@want), 1, 'everything exactly once across the restart');
     t_debug("$transport errors: " . join(' | ', @{ $r->{state}{errors} || [] }))
         if $r && $r->{state};
 
@@ -362,13 +391,13 @@ sub run_transport {
     else {
         my $k = 3;
         $r = driver_cmd($d, { cmd => 'open', id => $want[$k]{id} }, 40);
-        $check->($r && $r->{ev} eq 'connected' && $r->{ok}, 'open with the id option');
+        $check->(reply_of($r), 'connected ok', 'open with the id option');
         t_debug("$transport native transports: " . join(' | ', @{ $r->{state}{natives} || [] }))
             if $r && $r->{state};
         my @rest = @want[$k + 1 .. $#want];
         $r = driver_cmd($d, { cmd => 'wait', count => scalar @rest, timeout => 10000 });
         describe("$transport resumed from $want[$k]{id}", $r, \@rest);
-        $check->(same_messages($r, \@rest), 'resume from the id option');
+        $check->(same_messages($r, \@rest), 1, 'resume from the id option');
     }
 
     # 14: WebSocket only: a body that is not UTF-8 goes out as a binary
@@ -381,9 +410,11 @@ sub run_transport {
         my @g = got_list($r);
         my $g = $g[$before] || {};
         t_debug("binary: " . $J->encode($g));
-        $check->(@g == $before + 1 && $g->{blob} && $g->{data} eq unpack('H*', $bin)
-                 && ($g->{id} // '') eq $w->{id}
-                 && ($g->{contentType} // '') eq 'application/octet-stream',
+        $check->({ count => scalar @g, blob => $g->{blob} ? 'yes' : 'no',
+                   data => $g->{data}, id => $g->{id} // '',
+                   contentType => $g->{contentType} // '' },
+                 { count => $before + 1, blob => 'yes', data => unpack('H*', $bin),
+                   id => $w->{id}, contentType => 'application/octet-stream' },
                  'binary message as a Blob');
     }
     else {
@@ -395,7 +426,7 @@ sub run_transport {
     $r = driver_cmd($d, { cmd => 'state' });
     my @pe = @{ ($r && $r->{pageErrors}) || ['no answer from the driver'] };
     t_debug("$transport page errors: @pe") if @pe;
-    $check->(!@pe, 'no page errors');
+    $check->(\@pe, [], 'no page errors');
 
     driver_end($d);
     t_debug(sprintf "%s: %.1fs", $transport, time - $t0);

@@ -15,7 +15,7 @@ use PushWS;
 use Time::HiRes qw(time sleep);
 
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
-plan tests => 44, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
+plan tests => 58, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
 
 # --- more streams than threads: 4 children x 128 threads, 120 places ---
 my $n = 600;
@@ -25,17 +25,21 @@ for (1 .. $n) {
     my $c = sse_open("/sub/$ch") or last;
     push @es, $c;
 }
-ok @es == $n && !grep { $_->{status} != 200 } @es;
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == $n }, 20);
+ok t_cmp(scalar @es, $n, 'event streams opened');
+ok t_cmp([map { $_->{status} } grep { $_->{status} != 200 } @es], [],
+         'event streams: statuses other than 200');
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        $n, 20), $n, 'event streams: subscribers');
 my $parked = 0;
 for (1 .. 8) {
     my $st = push_status();
     $parked = $st->{child_parked_streams} if $st->{child_parked_streams} > $parked;
 }
 t_debug("parked in one child: $parked");
-ok $parked > 0;
+ok t_num($parked, '>', 0, 'event streams parked in one child');
 # The handler's place under PushMaxSubscribersPerChild is given back.
-ok push_status()->{child_subscribers} < 120;
+ok t_num(push_status()->{child_subscribers}, '<', 120,
+         'subscribers holding a place in one child');
 
 my $id = publish($ch, "to all $n")->{headers}{'x-push-message-id'};
 my ($got, $bad) = (0, 0);
@@ -46,28 +50,33 @@ for my $c (@es) {
     else { $bad++ }
 }
 t_debug("delivered $got, wrong or missing $bad");
-ok $got == $n;
+ok t_cmp($got, $n, 'event streams that got the message');
 
 # A second message reaches them all too (the channel's next wake-up).
 my $id2 = publish($ch, "second")->{headers}{'x-push-message-id'};
 $got = grep { my $ev = sse_event($_, 10); $ev && $ev->{id} eq $id2 } @es;
-ok $got == $n;
+ok t_cmp($got, $n, 'event streams that got the second message');
 
 # Hanging up frees the connections and the store's subscriptions.
 close $_->{sock} for @es;
 @es = ();
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 15);
-ok wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        0, 15), 0, 'subscribers once the streams hung up');
+ok t_cmp(wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }, 10),
+         1, 'no child has parked streams left');
 
 # --- deletion: the notice, then the end of the response ---------------
 $ch = fresh_channel('parkdel');
 my $del = sse_open("/sub/$ch");
 sse_event($del, 5);
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 1 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        1, 10), 1, 'deletion: the stream is counted');
 request('DELETE', "/pub/$ch");
 my $ev = sse_event($del, 10);
-ok $ev && ($ev->{event} || '') eq 'push-deleted' && $ev->{data} eq $ch;
-ok sse_closed($del, 10) && $del->{ended};
+ok t_cmp($ev && ($ev->{event} || ''), 'push-deleted', 'deletion: a push-deleted event');
+ok t_cmp($ev && $ev->{data}, $ch, 'push-deleted: the channel');
+ok t_cmp(sse_closed($del, 10), 1, 'deletion: the stream ends');
+ok t_cmp($del->{ended}, 1, 'deletion: with the last chunk');
 
 # --- keep-alive comments at PushPingInterval (1 s here) ----------------
 $ch = fresh_channel('parkping');
@@ -75,8 +84,11 @@ my $p = sse_open("/subping/$ch");
 sse_event($p, 5);
 my $t0 = time;
 $ev = sse_event($p, 10);
-ok $ev && grep { $_ eq ' ping' } @{ $ev->{comments} };
-ok time - $t0 < 8;
+my @comments = $ev ? @{ $ev->{comments} } : ();
+ok t_cmp((grep { $_ eq ' ping' } @comments) ? 'a ping'
+         : $ev ? "comments: [@comments]" : 'no event', 'a ping',
+         'keep-alive: a " ping" comment');
+ok t_num(time - $t0, '<', 8, 'keep-alive: seconds to come (PushPingInterval 1)');
 close $p->{sock};
 
 # --- a subscriber that stops reading holds nobody back -----------------
@@ -84,7 +96,8 @@ $ch = fresh_channel('parkslow');
 my $slow = sse_open("/sub/$ch");      # never read until the end
 my $fast = sse_open("/sub/$ch");
 sse_event($fast, 5);
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 2 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        2, 10), 2, 'slow and fast: subscribers');
 my $big = 'x' x (256 * 1024);
 my @ids;
 for my $i (1 .. 24) {   # 6 MB: far more than the socket buffers hold
@@ -93,7 +106,7 @@ for my $i (1 .. 24) {   # 6 MB: far more than the socket buffers hold
     my $e = sse_event($fast, 10);
     $fast->{ok}++ if $e && $e->{id} eq $ids[-1];
 }
-ok $fast->{ok} == 24;
+ok t_cmp($fast->{ok}, 24, 'the fast reader: messages got as they came');
 # The slow one gets all of them, in order, once it reads.
 my @slow_ids;
 sse_event($slow, 5);
@@ -101,9 +114,10 @@ for (1 .. 24) {
     my $e = sse_event($slow, 20) or last;
     push @slow_ids, $e->{id};
 }
-ok "@slow_ids" eq "@ids";
+ok t_cmp("@slow_ids", "@ids", 'the slow reader: every id, in order');
 close $_->{sock} for $slow, $fast;
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        0, 10), 0, 'slow and fast: subscribers once they hung up');
 
 # --- WebSockets: more than threads, both ways --------------------------
 $ch = fresh_channel('parkws');
@@ -112,21 +126,26 @@ for (1 .. $n) {
     my $c = ws_connect("/wspub/$ch") or last;
     push @ws, $c;
 }
-ok @ws == $n && !grep { $_->{status} != 101 } @ws;
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == $n }, 20);
+ok t_cmp(scalar @ws, $n, 'WebSockets opened');
+ok t_cmp([map { $_->{status} } grep { $_->{status} != 101 } @ws], [],
+         'WebSockets: statuses other than 101');
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        $n, 20), $n, 'WebSockets: subscribers');
 $id = publish($ch, "ws to all")->{headers}{'x-push-message-id'};
 $got = grep { my $f = ws_recv_data($_, 10); $f && $f->{payload} eq 'ws to all' } @ws;
 t_debug("websockets delivered: $got");
-ok $got == $n;
+ok t_cmp($got, $n, 'WebSockets that got the message');
 # A parked WebSocket publishes, and answers pings, from the stream loop.
 ws_send($ws[0], 9, 'hello?');
 my $f = ws_recv($ws[0], 5);
-ok $f && $f->{opcode} == 10 && $f->{payload} eq 'hello?';
+ok t_cmp($f && $f->{opcode}, 10, 'a parked WebSocket: a pong');
+ok t_cmp($f && $f->{payload}, 'hello?', 'a parked WebSocket: the pong\'s payload');
 ws_send($ws[0], 1, 'from a client');
 $got = grep { my $x = ws_recv_data($_, 10); $x && $x->{payload} eq 'from a client' } @ws[1 .. 20];
-ok $got == 20;
+ok t_cmp($got, 20, 'WebSockets of 20 that got the parked one\'s message');
 close $_->{sock} for @ws;
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 15);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        0, 15), 0, 'subscribers once the WebSockets hung up');
 
 # --- long polls: more than threads, answered, kept alive, parked again --
 $ch = fresh_channel('parklp');
@@ -134,33 +153,37 @@ my $zero = publish($ch, 'zero')->{headers}{'x-push-message-id'};
 my @lp = map {
     start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $zero })
 } 1 .. $n;
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == $n }, 30);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        $n, 30), $n, 'long polls: subscribers');
 # None was refused: a parked long poll holds no PushMaxSubscribersPerChild
 # place, and no thread.
-ok !grep { read_response($_, 0.001) } @lp;
+ok t_cmp(scalar(grep { read_response($_, 0.001) } @lp), 0,
+         'long polls answered at once (refused)');
 $parked = 0;
 for (1 .. 8) {
     my $st = push_status();
     $parked = $st->{child_parked_streams} if $st->{child_parked_streams} > $parked;
 }
-ok $parked > 0;
+ok t_num($parked, '>', 0, 'long polls parked in one child');
 $id = publish($ch, 'lp to all')->{headers}{'x-push-message-id'};
 my @answers = map { read_response($_, 15) } @lp;
 $got = grep { $_ && $_->{status} == 200 && $_->{body} eq 'lp to all'
               && $_->{headers}{'x-push-message-id'} eq $id } @answers;
 t_debug("long polls answered: $got");
-ok $got == $n;
-ok !grep { $_ && ($_->{headers}{connection} || '') =~ /close/i } @answers;
+ok t_cmp($got, $n, 'long polls answered 200 with the message and its id');
+ok t_cmp(scalar(grep { $_ && ($_->{headers}{connection} || '') =~ /close/i } @answers),
+         0, 'answers with Connection: close');
 # The next poll on each same connection waits, parked again, and gets
 # the next message.
 start_request('GET', "/sub/$ch", conn => $_,
               headers => { 'Last-Event-ID' => $id }) for @lp;
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == $n }, 30);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        $n, 30), $n, 'second polls: subscribers');
 $id2 = publish($ch, 'second poll')->{headers}{'x-push-message-id'};
 $got = grep { my $r = read_response($_, 15);
               $r && $r->{status} == 200 && $r->{body} eq 'second poll'
               && $r->{headers}{'x-push-message-id'} eq $id2 } @lp;
-ok $got == $n;
+ok t_cmp($got, $n, 'second polls answered 200 with the message and its id');
 # Every answer was logged, with its size.
 my $log = Apache::Test::vars('t_logs') . '/access_log';
 my $logged = 0;
@@ -168,7 +191,7 @@ if (open my $fh, '<', $log) {
     while (<$fh>) { $logged++ if m{"GET /sub/$ch HTTP/1\.1" 200 9$} }
 }
 t_debug("access log lines for the first answers: $logged");
-ok $logged == $n;
+ok t_cmp($logged, $n, 'access log lines for the first answers');
 close $_->{sock} for @lp;
 @lp = ();
 
@@ -178,10 +201,15 @@ $ch = fresh_channel('parklpto');
 my $last = publish($ch, 'x')->{headers}{'x-push-message-id'};
 my $c = start_request('GET', "/subto/$ch", headers => { 'Last-Event-ID' => $last });
 my $r = read_response($c, 10);
-ok $r && $r->{status} == 304 && $r->{elapsed} > 0.5 && defined $r->{headers}{etag};
+ok t_cmp($r && $r->{status}, 304, 'a parked long poll\'s timeout: status');
+ok t_num($r && $r->{elapsed}, '>', 0.5, 'a parked long poll\'s timeout: seconds');
+ok t_cmp($r && defined $r->{headers}{etag} ? 'present' : 'missing', 'present',
+         'a parked long poll\'s timeout: Etag');
 start_request('GET', '/status', conn => $c);
 $r = read_response($c, 10);
-ok $r && $r->{status} == 200 && json($r->{body})->{channels};
+ok t_cmp($r && $r->{status}, 200, 'the next request on the connection: status');
+ok t_true($r && ($r->{status} // '') eq '200' ? json($r->{body})->{channels} : undef,
+          'the next request on the connection: status channels');
 close $c->{sock};
 
 # --- pipelined: a request behind a waiting long poll is answered after
@@ -190,22 +218,27 @@ $ch = fresh_channel('parkpipe');
 $last = publish($ch, 'x')->{headers}{'x-push-message-id'};
 $c = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last });
 start_request('GET', "/pub/$ch", conn => $c);
-ok !read_response($c, 0.5);
+ok t_cmp(read_response($c, 0.5), undef, 'pipelined: nothing before the long poll\'s answer');
 $id = publish($ch, 'first in line')->{headers}{'x-push-message-id'};
 $r = read_response($c, 10);
-ok $r && $r->{status} == 200 && $r->{body} eq 'first in line';
+ok t_cmp($r && $r->{status}, 200, 'pipelined: the long poll first, status');
+ok t_cmp($r && $r->{body}, 'first in line', 'pipelined: the long poll first, body');
 $r = read_response($c, 10);
-ok $r && $r->{status} == 200 && json($r->{body})->{last_message_id} eq $id;
+ok t_cmp($r && $r->{status}, 200, 'pipelined: then the request behind it, status');
+ok t_cmp($r && ($r->{status} // '') eq '200' ? json($r->{body})->{last_message_id} : undef,
+         $id, 'pipelined: then the request behind it, last_message_id');
 close $c->{sock};
 
 # --- deletion answers a parked long poll 410 ---------------------------
 $ch = fresh_channel('parklpdel');
 $last = publish($ch, 'x')->{headers}{'x-push-message-id'};
 $c = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last });
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 1 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        1, 10), 1, 'a parked long poll: counted');
 request('DELETE', "/pub/$ch");
 $r = read_response($c, 10);
-ok $r && $r->{status} == 410 && $r->{body} =~ /deleted/;
+ok t_cmp($r && $r->{status}, 410, 'deletion answers a parked long poll: status');
+ok t_cmp($r && $r->{body}, qr/deleted/, 'deletion answers a parked long poll: reason');
 close $c->{sock};
 
 # --- hanging up while parked frees the subscription and the connection -
@@ -214,26 +247,33 @@ $last = publish($ch, 'x')->{headers}{'x-push-message-id'};
 @lp = map {
     start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last })
 } 1 .. 50;
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 50 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        50, 10), 50, '50 parked long polls: subscribers');
 close $_->{sock} for @lp;
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 0 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        0, 10), 0, 'subscribers once the 50 hung up');
 # Only the status requests' own connections are left in the loops.
-ok wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }, 10);
+ok t_cmp(wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }, 10),
+         1, 'no child has parked streams left');
 
 # --- a big answer to a client that reads late is written out in full,
 # and its connection goes on to the next poll ----------------------------
 $ch = fresh_channel('parklpbig');
 $last = publish($ch, 'x', path => "/pubhuge/$ch")->{headers}{'x-push-message-id'};
 $c = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last });
-ok wait_for(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} == 1 }, 10);
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        1, 10), 1, 'the late reader: counted');
 my $huge = join '', map { sprintf "%07d\n", $_ } 1 .. 262144;    # 2 MB
 $id = publish($ch, $huge, path => "/pubhuge/$ch")->{headers}{'x-push-message-id'};
 sleep 1.5;      # the rest waits in the server meanwhile
 $r = read_response($c, 20);
-ok $r && $r->{status} == 200 && length($r->{body}) == length($huge)
-    && $r->{body} eq $huge;
+ok t_cmp($r && $r->{status}, 200, 'a 2 MB answer read late: status');
+ok t_cmp($r && length($r->{body}), length($huge), 'a 2 MB answer read late: length');
+ok t_cmp($r && $r->{body} eq $huge ? 'identical' : 'different', 'identical',
+         'a 2 MB answer read late: the bytes');
 start_request('GET', "/sub/$ch", conn => $c, headers => { 'Last-Event-ID' => $id });
 $id2 = publish($ch, 'after the big one')->{headers}{'x-push-message-id'};
 $r = read_response($c, 10);
-ok $r && $r->{status} == 200 && $r->{body} eq 'after the big one';
+ok t_cmp($r && $r->{status}, 200, 'the next poll after the big one: status');
+ok t_cmp($r && $r->{body}, 'after the big one', 'the next poll after the big one: body');
 close $c->{sock};
