@@ -506,11 +506,14 @@ void push_ws_deflater_free(push_ws_deflater_t *d)
     }
 }
 
-int push_ws_deflate_message(push_ws_deflater_t *d, const void *in, size_t len,
-                            push_buf_t *out)
+int push_ws_deflate_parts(push_ws_deflater_t *d,
+                          const push_ws_part_t *parts, int nparts,
+                          push_buf_t *out)
 {
     z_stream *zs = &d->zs;
-    const unsigned char *p = in;
+    const unsigned char *p = nparts > 0 ? parts[0].data : NULL;
+    size_t len = nparts > 0 ? parts[0].len : 0;
+    int part = 0;
 
     /* No context takeover: every message starts from an empty window, so
      * its bytes decode the same on any connection. */
@@ -521,7 +524,7 @@ int push_ws_deflate_message(push_ws_deflater_t *d, const void *in, size_t len,
     for (;;) {
         size_t feed = len < ZCHUNK_MAX ? len : ZCHUNK_MAX;
         size_t room = DEFLATE_STEP;
-        int last = feed == len;
+        int last = feed == len && part >= nparts - 1;
         int zr;
 
         if (push_buf_reserve(out, room) != 0) {
@@ -537,7 +540,7 @@ int push_ws_deflate_message(push_ws_deflater_t *d, const void *in, size_t len,
         if (zr != Z_OK && zr != Z_BUF_ERROR) {
             return -1;
         }
-        if (feed != zs->avail_in) {     /* in may be NULL when len is 0 */
+        if (feed != zs->avail_in) {     /* p may be NULL when len is 0 */
             p += feed - zs->avail_in;
             len -= feed - zs->avail_in;
         }
@@ -545,10 +548,26 @@ int push_ws_deflate_message(push_ws_deflater_t *d, const void *in, size_t len,
         if (last && len == 0 && zs->avail_out != 0) {
             break;
         }
+        if (len == 0 && part < nparts - 1) {
+            /* The next part follows in the same stream. */
+            part++;
+            p = parts[part].data;
+            len = parts[part].len;
+        }
     }
     if (out->len < 4 || memcmp(out->data + out->len - 4, pmd_tail, 4) != 0) {
         return -1;
     }
     out->len -= 4;
     return 0;
+}
+
+int push_ws_deflate_message(push_ws_deflater_t *d, const void *in, size_t len,
+                            push_buf_t *out)
+{
+    push_ws_part_t part;
+
+    part.data = in;
+    part.len = len;
+    return push_ws_deflate_parts(d, &part, 1, out);
 }

@@ -124,4 +124,14 @@ void push_ws_deflater_free(push_ws_deflater_t *d);
 int push_ws_deflate_message(push_ws_deflater_t *d, const void *in, size_t len,
                             push_buf_t *out);
 
+/* The same for a message given in pieces (a prefix and a body, say),
+ * compressed as one, without joining them first. */
+typedef struct {
+    const void *data;
+    size_t      len;
+} push_ws_part_t;
+int push_ws_deflate_parts(push_ws_deflater_t *d,
+                          const push_ws_part_t *parts, int nparts,
+                          push_buf_t *out);
+
 #endif

@@ -1369,6 +1369,29 @@ static void test_deflate(void)
     /* Empty message: a single 0x00 (RFC 7692 7.2.3.6). */
     CHECK_EQ(push_ws_deflate_message(d, "", 0, &out), 0);
     CHECK(out.len == 1 && out.data[0] == 0x00);
+    /* A message in parts (an empty one among them) compresses to the
+     * bytes of the joined message. */
+    {
+        static const char body[] = "body of the message, body of the "
+                                   "message, body of the message";
+        push_ws_part_t parts[3] = {
+            { "id: 1795494624:0\n\n", 18 }, { "", 0 },
+            { body, sizeof(body) - 1 }
+        };
+        char joined[18 + sizeof(body)];
+        push_buf_t one;
+
+        push_buf_init(&one);
+        memcpy(joined, parts[0].data, 18);
+        memcpy(joined + 18, body, sizeof(body) - 1);
+        CHECK_EQ(push_ws_deflate_parts(d, parts, 3, &out), 0);
+        CHECK_EQ(push_ws_deflate_message(d, joined, sizeof(joined) - 1,
+                                         &one), 0);
+        CHECK(out.len == one.len && memcmp(out.data, one.data, one.len) == 0);
+        CHECK_EQ(push_ws_deflate_parts(d, parts + 1, 1, &out), 0);
+        CHECK(out.len == 1 && out.data[0] == 0x00);
+        push_buf_free(&one);
+    }
 
     /* Inflater: RFC examples, fed to the assembler as client frames. */
     {
