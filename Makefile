@@ -14,14 +14,18 @@ WARN      = -Wall -Wextra
 FUZZ_SECONDS ?= 300
 
 # Pure parts: no httpd types, unit-tested and fuzzed alone.
-PURE_SRC  = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
-            lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c \
-            store/push_store.c store/push_notify.c
+LIB_SRC   = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
+            lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c
+STORE_SRC = store/push_store_shm.c store/push_notify.c
+CORE_SRC  = core/push_sub.c core/push_sink.c core/push_loop.c core/push_stream.c
+PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC)
+# httpd glue: one job a file (see mod_push.c).
 GLUE_SRC  = mod_push.c mod_push_config.c mod_push_http.c mod_push_pub.c \
-            mod_push_store.c mod_push_sub.c mod_push_poll.c mod_push_sse.c \
-            mod_push_ws.c mod_push_park.c
+            mod_push_store.c mod_push_store_shm.c mod_push_transport.c \
+            mod_push_sub.c mod_push_conn.c mod_push_poll.c mod_push_sse.c \
+            mod_push_ws.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC)
-HEADERS   = $(wildcard *.h lib/*.h store/*.h)
+HEADERS   = $(wildcard *.h lib/*.h store/*.h core/*.h)
 
 UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -I.
@@ -39,19 +43,21 @@ all: .libs/mod_push.so
 deps:
 	@tools/ensure-deps.sh build
 
-# ASAN=1 builds the module with AddressSanitizer (make test-asan).
-ASAN ?= 0
-ifeq ($(ASAN),1)
-MODULE_XFLAGS = -Wc,-fsanitize=address -Wc,-fno-omit-frame-pointer \
-                -Wc,-O1 -Wl,-fsanitize=address
-else
-MODULE_XFLAGS = -Wc,-O2
-endif
+APXS_FLAGS = -n push -I$(CURDIR) -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra \
+             -Wc,-Werror
+MODULE_LIBS = -lpthread -lz
 
 .libs/mod_push.so: $(MODULE_SRC) $(HEADERS) Makefile
 	@tools/ensure-deps.sh build
-	$(APXS) -c -n push -I$(CURDIR) -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror \
-	    $(MODULE_XFLAGS) -o mod_push.la $(MODULE_SRC) -lpthread -lz
+	$(APXS) -c $(APXS_FLAGS) -Wc,-O2 -o mod_push.la $(MODULE_SRC) $(MODULE_LIBS)
+
+# The same module under AddressSanitizer, beside the real one (make
+# test-asan): build/asan-module/.libs/mod_push.so.
+build/asan-module/.libs/mod_push.so: $(MODULE_SRC) $(HEADERS) Makefile | build
+	@mkdir -p build/asan-module
+	$(APXS) -c $(APXS_FLAGS) -Wc,-fsanitize=address -Wc,-fno-omit-frame-pointer \
+	    -Wc,-O1 -Wl,-fsanitize=address -o build/asan-module/mod_push.la \
+	    $(MODULE_SRC) $(MODULE_LIBS)
 
 install: .libs/mod_push.so
 	$(APXS) -i -a -n push mod_push.la
@@ -70,9 +76,9 @@ build:
 build/test_id: t/unit/test_id.c t/unit/check.h lib/push_id.c lib/push_id.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_id.c lib/push_id.c
 
-build/test_store: t/unit/test_store.c t/unit/check.h store/push_store.c lib/push_id.c $(HEADERS) | build
+build/test_store: t/unit/test_store.c t/unit/check.h store/push_store_shm.c lib/push_id.c $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_store.c \
-	    store/push_store.c lib/push_id.c -lpthread
+	    store/push_store_shm.c lib/push_id.c -lpthread
 
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c
@@ -112,11 +118,8 @@ test-suite: all unit fuzz-smoke bench/pushbench
 
 # The event-MPM suite again with the module under AddressSanitizer (httpd
 # runs with the ASan runtime preloaded); any report fails the run.
-test-asan:
-	rm -rf .libs *.la *.lo *.slo lib/.libs lib/*.lo lib/*.slo store/.libs store/*.lo store/*.slo
-	$(MAKE) --no-print-directory all ASAN=1
-	@PUSH_ASAN=1 tools/run-suite.sh event; rc=$$?; \
-	    rm -rf .libs *.la *.lo *.slo lib/.libs lib/*.lo lib/*.slo store/.libs store/*.lo store/*.slo; exit $$rc
+test-asan: build/asan-module/.libs/mod_push.so
+	@PUSH_ASAN=1 tools/run-suite.sh event
 
 fuzz:
 	@tools/ensure-deps.sh fuzz
@@ -124,8 +127,10 @@ fuzz:
 
 include bench/bench.mk
 
+OBJ_DIRS = . lib store core
+
 clean:
-	rm -rf .libs build *.la *.lo *.slo *.o t/logs t/htdocs/index.html \
-	    bench/pushbench
+	rm -rf build t/logs t/htdocs/index.html bench/pushbench
+	for d in $(OBJ_DIRS); do rm -rf $$d/.libs $$d/*.la $$d/*.lo $$d/*.slo $$d/*.o; done
 	-@[ -f t/TEST ] && cd t && perl TEST -clean >/dev/null 2>&1 || true
 	rm -f t/TEST

@@ -1,19 +1,24 @@
 /* mod_push — push messaging for Apache httpd 2.4.
  *
  * The module record, its hooks, and the push-subscriber handler, which
- * picks the transport a request asks for.  Each unit does one job:
+ * serves a request with the transport it asks for.  Each unit does one
+ * job (mod_push.h says how a message travels through them):
  *
- *   mod_push_config.c   directives, merges, accessors
- *   mod_push_http.c     replies, CORS, channel ids, cursors, bodies, JSON
- *   mod_push_pub.c      push-publisher and push-status
- *   mod_push_store.c    the shared-memory store's life in httpd
- *   mod_push_sub.c      what every subscriber shares: start, end, waiting
- *   mod_push_poll.c     long and short polling
- *   mod_push_sse.c      Server-Sent Events
- *   mod_push_ws.c       WebSocket
- *   mod_push_park.c     the per-child stream loop (event MPM)
+ *   mod_push_config.c     directives, merges, accessors
+ *   mod_push_http.c       replies, CORS, channel ids, cursors, bodies, JSON
+ *   mod_push_pub.c        push-publisher and push-status
+ *   mod_push_store.c      the store engine's life in httpd (PushStore)
+ *   mod_push_store_shm.c  the shared-memory engine's segment
+ *   mod_push_transport.c  the registry of transports
+ *   mod_push_sub.c        a subscriber's start and end; the thread driver
+ *   mod_push_conn.c       connections held by the stream loop (event MPM)
+ *   mod_push_poll.c       long and short polling
+ *   mod_push_sse.c        Server-Sent Events
+ *   mod_push_ws.c         WebSocket
  *
- * The pure parts, with no httpd types, are in store/ and lib/.
+ * The pure parts, with no httpd types, are in core/ (the subscriber, the
+ * delivery step, sinks, the stream loop), store/ (the store engines and
+ * the wake-up fan-out) and lib/ (ids, codecs, the frame cache).
  */
 #include "apr_strings.h"
 
@@ -39,42 +44,59 @@ static int push_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void push_child_init(apr_pool_t *pchild, server_rec *s)
 {
     push_store_child_init(pchild, s);
-    if (push_get_notifier()) {
-        push_park_child_init(pchild, s);
-    }
+    push_conn_child_init(pchild, s);
     push_sub_child_init(s);
 }
 
 /* May run from a signal handler (prefork): only atomic stores, writes
- * and a futex wake, no locks. */
+ * and a futex wake, no locks.  The loop learns first, so that what it
+ * finishes next already knows the process is stopping. */
 static void push_child_stopping(apr_pool_t *pchild, int graceful)
 {
     (void)pchild;
     push_store_child_stopping();
-    push_park_stopping(graceful);
+    push_conn_stopping(graceful);
     push_store_wake_everyone();
+}
+
+/* The transports this location serves that a request must ask for by
+ * name, for the reason of a 406. */
+static const char *asks(request_rec *r, unsigned allowed)
+{
+    const push_transport_t *const *t;
+    const char *list = NULL;
+
+    for (t = push_transports(); *t; t++) {
+        if ((*t)->ask
+            && (allowed & (1u << (*t)->id))) {
+            list = list ? apr_pstrcat(r->pool, list, " or ", (*t)->ask, NULL)
+                        : (*t)->ask;
+        }
+    }
+    return list ? list : "nothing";
 }
 
 static int subscriber_handler(request_rec *r)
 {
+    const push_transport_t *const *t;
     const push_dir_conf *conf;
-    const char *channel, *upgrade, *accept;
-    unsigned transports;
+    const char *channel;
+    unsigned allowed;
 
     if (strcmp(r->handler, "push-subscriber")) {
         return DECLINED;
     }
     conf = push_conf(r);
-    if (!push_get_store()) {
+    if (!push_store()) {
         return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
                                "The push store is not available.");
     }
-    transports = push_conf_transports(conf);
+    allowed = push_conf_transports(conf);
     push_add_cors(r, conf);
     if (r->method_number == M_OPTIONS) {
-        return push_reply_preflight(r, conf, "GET, OPTIONS", "If-Modified-Since, "
-                               "If-None-Match, Last-Event-ID, "
-                               "Cache-Control");
+        return push_reply_preflight(r, conf, "GET, OPTIONS",
+                                    "If-Modified-Since, If-None-Match, "
+                                    "Last-Event-ID, Cache-Control");
     }
     if (r->method_number != M_GET) {
         apr_table_setn(r->headers_out, "Allow", "GET, OPTIONS");
@@ -84,31 +106,24 @@ static int subscriber_handler(request_rec *r)
     if (!(channel = push_request_channel(r, conf))) {
         return OK;
     }
-    upgrade = apr_table_get(r->headers_in, "Upgrade");
-    accept = apr_table_get(r->headers_in, "Accept");
-    if (upgrade && ap_find_token(r->pool, upgrade, "websocket")) {
-        if (transports & PUSH_TF_WEBSOCKET) {
-            return push_ws_subscriber(r, conf, channel);
+    /* The first transport this request asks for, by precedence, that the
+     * location serves; one that must be asked for by name and is not
+     * served ends the search. */
+    for (t = push_transports(); *t; t++) {
+        if (!(*t)->detect(r)) {
+            continue;
         }
-        return push_reply_text(r, HTTP_BAD_REQUEST, "WebSocket is not "
-                               "enabled here (PushTransports).");
-    }
-    if (accept && (transports & PUSH_TF_EVENTSOURCE)
-        && ap_strcasestr(accept, "text/event-stream")) {
-        return push_sse_subscriber(r, conf, channel);
-    }
-    if (transports & PUSH_TF_POLL) {
-        return push_poll_subscriber(r, conf, channel, 0);
-    }
-    if (transports & PUSH_TF_LONGPOLL) {
-        return push_poll_subscriber(r, conf, channel, 1);
+        if (allowed & (1u << (*t)->id)) {
+            return (*t)->handle(r, channel);
+        }
+        if ((*t)->flags & PUSH_T_EXCLUSIVE) {
+            return push_reply_text(r, HTTP_BAD_REQUEST, "%s is not enabled "
+                                   "here (PushTransports).", (*t)->ask);
+        }
     }
     return push_reply_text(r, HTTP_NOT_ACCEPTABLE, "This location serves "
-                           "only %s%s; ask with the matching request.",
-                           transports & PUSH_TF_EVENTSOURCE
-                           ? "EventSource (Accept: text/event-stream) " : "",
-                           transports & PUSH_TF_WEBSOCKET
-                           ? "WebSocket (Upgrade: websocket)" : "");
+                           "only %s; ask with the matching request.",
+                           asks(r, allowed));
 }
 
 /* Push locations are not files: no directory walk, stat() or .htaccess
@@ -145,7 +160,11 @@ static void push_register_hooks(apr_pool_t *p)
     ap_hook_post_config(push_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(push_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(push_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
-    push_park_register_hooks();
+    push_store_shm_register(p);
+    push_ws_register(p);
+    push_sse_register(p);
+    push_poll_register(p);
+    push_conn_register_hooks(p);
     ap_hook_translate_name(push_translate_name, NULL, NULL,
                            APR_HOOK_REALLY_FIRST);
     ap_hook_map_to_storage(push_map_to_storage, NULL, NULL, APR_HOOK_FIRST);

@@ -1,185 +1,161 @@
-/* mod_push.h — what the transport handlers (long/short poll in
- * mod_push.c, Server-Sent Events, WebSocket in mod_push_ws.c) share. */
+/* mod_push.h — the contracts between mod_push's httpd units.
+ *
+ * The path of a message reads one way through them:
+ *   mod_push_pub.c (POST) -> the store engine (mod_push_store*.c, store/)
+ *   -> its wake-up (store/push_notify.c) -> a driver: the stream loop
+ *   (mod_push_conn.c, core/push_loop.c, core/push_stream.c) or a worker
+ *   thread (mod_push_sub.c) -> the one delivery step (core/push_sub.c)
+ *   -> the transport's table (mod_push_sse.c, mod_push_ws.c,
+ *   mod_push_poll.c) -> a sink (core/push_sink.c, or the filter sink).
+ */
 #ifndef MOD_PUSH_H
 #define MOD_PUSH_H
 
 #include "httpd.h"
 #include "http_config.h"
-#include "http_log.h"
-#include "ap_expr.h"
+#include "util_filter.h"
 
+#include "core/push_sub.h"
+#include "core/push_transport.h"
 #include "mod_push_config.h"
-#include "store/push_store.h"
-#include "store/push_notify.h"
-#include "lib/push_frame_cache.h"
 
 extern module AP_MODULE_DECLARE_DATA push_module;
 
-/* The store's life (mod_push_store.c). */
+/* ---- Transports (mod_push_transport.c) ----------------------------- */
+
+/* Each transport file registers its table in register_hooks. */
+void push_poll_register(apr_pool_t *p);
+void push_sse_register(apr_pool_t *p);
+void push_ws_register(apr_pool_t *p);
+
+void push_transport_register(apr_pool_t *p, const push_transport_t *t);
+/* By PushTransports keyword (any case); NULL when there is none. */
+const push_transport_t *push_transport_find(apr_pool_t *p, const char *name);
+/* Every registered keyword, in id order, for messages. */
+const char *push_transport_names(apr_pool_t *p);
+/* post_config: fixes the lists below for this generation. */
+void push_transports_setup(apr_pool_t *pconf);
+/* NULL-terminated, by precedence (the order requests are matched in). */
+const push_transport_t *const *push_transports(void);
+/* By id; NULL for an id no transport has. */
+const push_transport_t *push_transport_by_id(unsigned id);
+/* The PushTransports bits of those served by default. */
+unsigned push_transports_default(void);
+
+/* ---- The store (mod_push_store.c, mod_push_store_shm.c) ------------ */
+
+/* A store engine as httpd sees it: registered by name (PushStore), like
+ * httpd's socache providers. */
+#define PUSH_STORE_PROVIDER_GROUP "push_store"
+typedef struct {
+    const char *name;
+    /* post_config, in the parent: the engine's data for this server,
+     * created or kept from the previous generation.  OK, or an HTTP
+     * status after logging why. */
+    int  (*open)(push_store_t *st, server_rec *s, apr_pool_t *pconf);
+    /* child_init: what one process needs (may be NULL). */
+    void (*child_init)(push_store_t *st, apr_pool_t *pchild, server_rec *s);
+} push_store_provider_t;
+
+void push_store_shm_register(apr_pool_t *p);
+
+/* Shared memory kept across restarts on the process pool: the segment
+ * stored under key, or NULL; and a new one stored under it. */
+void *push_segment_kept(server_rec *s, const char *key, apr_size_t *size);
+void *push_segment_create(server_rec *s, const char *key, apr_size_t size);
+
 int  push_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s);
 void push_store_child_init(apr_pool_t *pchild, server_rec *s);
 void push_store_child_stopping(void);   /* signal-safe */
 void push_store_wake_everyone(void);    /* signal-safe */
-push_store_t       *push_get_store(void);
-push_notify_t      *push_get_notifier(void);
-push_frame_cache_t *push_get_frames(void);
+/* What this process's subscribers share; NULL without a store. */
+const push_env_t *push_env(void);
+/* The store alone; NULL without one. */
+const push_store_t *push_store(void);
 /* 1 when this process is stopping (or the MPM is). */
 int  push_stopping(void);
 
-/* The publisher and status handlers (mod_push_pub.c). */
+/* ---- Publisher and status (mod_push_pub.c) ------------------------- */
+
 void push_pub_register_hooks(apr_pool_t *p);
 
-/* Long and short polls (mod_push_poll.c). */
-int  push_poll_subscriber(request_rec *r, const push_dir_conf *conf,
-                          const char *channel, int wait);
+/* ---- Subscribers (mod_push_sub.c) ---------------------------------- */
 
 void     push_sub_child_init(server_rec *s);
-unsigned push_subscribers_held(void);
+unsigned push_subscribers_held(void);     /* places taken in this child */
 int      push_subscribers_cap(void);
 
-/* Per-child subscriber places (PushMaxSubscribersPerChild). */
-int  push_subscriber_enter(request_rec *r);   /* 0: refused, 503 sent */
-void push_subscriber_leave(void);
-
 /* The start every subscriber shares: the client's cursor (400 when
- * malformed), a per-child place (503), the store subscription (507), and
- * PushFirstMessage newest.  1 to go on, 0 when a reply was sent.  End
- * with push_subscriber_end. */
-int  push_subscriber_begin(request_rec *r, const push_dir_conf *conf,
-                           const char *channel, push_transport_e transport,
-                           push_sub_t *sub, push_channel_info_t *info,
-                           push_msgid_t *cursor, int *has_cursor);
-void push_subscriber_end(const push_sub_t *sub);
+ * malformed), a per-child place unless it will be parked (503), the
+ * store subscription (507), its count, and PushFirstMessage newest.  1 to
+ * go on (*place says whether a place is held), 0 after a reply. */
+int  push_sub_begin(request_rec *r, const push_transport_t *t,
+                    const char *channel, int will_park, push_sub_t *s,
+                    push_channel_info_t *info, int *place);
+/* Ends what begin started. */
+void push_sub_end(push_sub_t *s, int place);
 
-typedef enum {
-    PUSH_WAIT_MESSAGE,      /* *msg holds the next message */
-    PUSH_WAIT_GONE,         /* the channel was deleted */
-    PUSH_WAIT_TIMEOUT,      /* deadline passed (or not waiting) */
-    PUSH_WAIT_PING,         /* idle for ping_every: send a keep-alive */
-    PUSH_WAIT_STOPPING,     /* the server is stopping or restarting */
-    PUSH_WAIT_CLIENT_GONE   /* the client hung up */
-} push_wait_e;
+/* A place for a subscriber that holds a thread after all; 0 (logged)
+ * when the child is full. */
+int  push_sub_take_place(request_rec *r);
 
-/* Waits for the next message after *cursor (NULL: the oldest buffered),
- * copying it into pool p (p NULL: only msg->id and msg->body_len are
- * filled in).  deadline 0 waits for ever; ping_every > 0
- * returns PUSH_WAIT_PING after that much idle time; wait 0 only looks. */
-/* Kept by a streaming subscriber between calls of push_wait_next: the
- * channel version at which the store had nothing more for it. */
+/* Copies handed out by a look, in a pool (push_copy_fn). */
+void *push_pool_copy(void *pool, const push_msgid_t *id, apr_size_t size);
+
+/* A filter sink: each write is a brigade passed down `filters` with a
+ * flush (blocking), so TLS and HTTP/2 keep their own framing. */
 typedef struct {
-    apr_uint32_t version;
-    int          valid;
-} push_wait_hint_t;
+    push_sink_t         sink;
+    ap_filter_t        *filters;
+    apr_bucket_brigade *bb;
+    conn_rec           *c;
+} push_filter_sink_t;
+void push_filter_sink_init(push_filter_sink_t *k, request_rec *r,
+                           ap_filter_t *filters);
 
-push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
-                           const push_sub_t *sub,
-                           const push_msgid_t *cursor, apr_time_t deadline,
-                           apr_interval_time_t ping_every, int wait,
-                           push_wait_hint_t *hint, push_message_t *msg,
-                           int *gap, push_msgid_t *gap_id);
+/* A filter source: non-blocking reads through `filters` (TLS decrypted,
+ * and what httpd buffered already is not lost). */
+typedef struct {
+    push_source_t       source;
+    ap_filter_t        *filters;
+    apr_bucket_brigade *bb;
+} push_filter_source_t;
+void push_filter_source_init(push_filter_source_t *src, request_rec *r,
+                             ap_filter_t *filters);
 
-/* Frame-cache variants: one per distinct encoding of a message. */
-#define PUSH_VARIANT_SSE        0x100
-#define PUSH_VARIANT_WS         0x200   /* | 1 for ws+meta.nchan,
-                                         * | window bits << 1 if deflated */
+/* A stream whose headers (or 101) went out through `out`: parked in the
+ * stream loop when the MPM, connection and filters allow (SUSPENDED; r is
+ * the loop's from then on), or run on this thread until it ends (OK).
+ * in: READS transports' filter source.  chunked: the response body is
+ * HTTP/1.1-chunked. */
+int  push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
+                     push_filter_source_t *in, int chunked, int place);
 
-/* Encodes one message for a transport (an SSE event, a WebSocket
- * frame) into *data (allocated from p). */
-typedef apr_status_t (*push_encode_fn)(void *ctx, request_rec *r,
-                                       apr_pool_t *p,
-                                       const push_message_t *msg,
-                                       const void **data, apr_size_t *len);
+/* A one-shot subscriber (long poll) waits on this thread for the next
+ * message after its cursor, until deadline (0: none), the channel's
+ * deletion, a stop, or the client's hang-up; a message is copied in
+ * r->pool. */
+push_outcome_e push_sub_wait(request_rec *r, push_sub_t *s,
+                             apr_time_t deadline, push_message_t *msg,
+                             int *gap, push_msgid_t *gap_id);
 
-/* Fan-out: the message after *cursor (whose id an id-only
- * push_wait_next, p NULL, returned) encoded once per process for all
- * subscribers of the same variant.  Release with push_frame_done. */
-push_frame_t *push_frame_for(request_rec *r, apr_pool_t *p,
-                             const push_sub_t *sub,
-                             const push_msgid_t *cursor,
-                             const push_msgid_t *id, apr_uint32_t variant,
-                             push_encode_fn encode, void *ctx);
-void push_frame_done(push_frame_t *f);
+/* ---- Parked connections (mod_push_conn.c) -------------------------- */
 
-/* Wake-up registration for handlers that poll more than the channel. */
-push_notify_gen_t *push_wait_watch(apr_uint32_t slot);
-push_notify_gen_t *push_wait_rewatch(apr_uint32_t slot,
-                                     push_notify_gen_t *gen);
-int                push_wait_fd(const push_notify_gen_t *gen);
-void               push_wait_unwatch(apr_uint32_t slot,
-                                     push_notify_gen_t *gen);
-
-/* Why a parked long poll is run again (mod_push_park.c). */
-typedef enum {
-    PUSH_RESUME_LOOK,       /* its channel changed */
-    PUSH_RESUME_TIMEOUT,    /* PushLongPollTimeout passed */
-    PUSH_RESUME_STOP        /* the server is stopping */
-} push_resume_e;
-
-/* Answers a parked long poll from what the store has now (its message,
- * 410, or 304); SUSPENDED when LOOK finds nothing after all.  The caller
- * ends the subscription and the request. */
-int push_longpoll_resume(request_rec *r, const char *channel,
-                         const push_sub_t *sub, const push_msgid_t *cursor,
-                         const push_msgid_t *idle_cursor,
-                         push_resume_e why);
-
-/* The transports other than polling (mod_push_sse.c, mod_push_ws.c). */
-int push_sse_subscriber(request_rec *r, const push_dir_conf *conf,
-                        const char *channel);
-int push_ws_subscriber(request_rec *r, const push_dir_conf *conf,
-                       const char *channel);
-
-/* How a parked WebSocket's frames are sent: header and payload as one
- * write; non-zero when the connection is finished. */
-typedef int (*push_park_send_fn)(void *park, const void *hdr,
-                                 apr_size_t hlen, const void *payload,
-                                 apr_size_t plen);
-
-/* What the stream loop asks of a parked WebSocket (mod_push_ws.c). */
-apr_uint32_t push_ws_variant(const void *ws);
-apr_status_t push_ws_encode(void *ws, request_rec *r, apr_pool_t *p,
-                            const push_message_t *msg, const void **data,
-                            apr_size_t *len);
-void push_ws_park_attach(void *ws, push_park_send_fn send, void *park);
-int  push_ws_park_input(void *ws, unsigned char *data, apr_size_t len);
-int  push_ws_park_ping(void *ws);
-void push_ws_park_close(void *ws, int gone);
-int  push_ws_park_closing(const void *ws);
-void push_ws_park_count_sent(void *ws);
-
-/* The SSE event of one message (mod_push_sse.c), for push_frame_for. */
-apr_status_t push_sse_encode(void *ctx, request_rec *r, apr_pool_t *p,
-                             const push_message_t *msg, const void **data,
-                             apr_size_t *len);
-
-/* Event streams without a thread (mod_push_park.c).  push_park_sse hands
- * a stream whose headers are out to this process's stream loop when the
- * MPM, the connection and its filters allow: 1 means the handler must
- * return SUSPENDED and not touch r again; 0, keep the stream. */
-int      push_park_sse(request_rec *r, const push_dir_conf *conf,
-                       const char *channel, const push_sub_t *sub,
-                       const push_msgid_t *cursor, int has_cursor,
-                       const push_wait_hint_t *hint);
-/* The same for a WebSocket after its 101 (ws: its mod_push_ws.c state). */
-int      push_park_ws(request_rec *r, const push_dir_conf *conf,
-                      const char *channel, const push_sub_t *sub,
-                      const push_msgid_t *cursor, int has_cursor,
-                      const push_wait_hint_t *hint, void *ws);
-/* A long poll with nothing to answer yet: 1 when it was handed to the
- * loop (the handler returns SUSPENDED); a worker answers it later
- * through push_longpoll_resume.  idle_cursor is what its 304 says. */
-int      push_park_longpoll(request_rec *r, const push_dir_conf *conf,
-                            const char *channel, const push_sub_t *sub,
-                            const push_msgid_t *cursor,
-                            const push_msgid_t *idle_cursor,
-                            const push_wait_hint_t *hint);
+void     push_conn_register_hooks(apr_pool_t *p);
+void     push_conn_child_init(apr_pool_t *pchild, server_rec *s);
+void     push_conn_stopping(int graceful);      /* signal-safe */
 /* Whether this request's connection could be parked at all. */
 int      push_park_possible(request_rec *r);
+/* Hands a stream to the loop (the record takes a copy of *s): 1 when the
+ * handler must return SUSPENDED and not touch r again. */
+int      push_park_stream(request_rec *r, const push_sub_t *s, int chunked,
+                          apr_interval_time_t ping_every);
+/* A long poll with nothing to answer yet: 1 when the loop took it (the
+ * handler returns SUSPENDED; the transport's respond answers later). */
+int      push_park_longpoll(request_rec *r, const push_sub_t *s,
+                            apr_interval_time_t timeout);
 unsigned push_park_count(void);         /* subscribers held */
 unsigned push_park_connections(void);   /* connections held */
-void     push_park_stopping(int graceful);  /* signal-safe */
-void     push_park_child_init(apr_pool_t *pchild, server_rec *s);
-void     push_park_register_hooks(void);
 
 #endif

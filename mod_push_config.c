@@ -12,23 +12,28 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
+#include "ap_provider.h"
+#include "http_log.h"
 
 #include "mod_push.h"
 #include "mod_push_config.h"
-#include "store/push_store.h"
+#include "store/push_store_shm.h"
+
+APLOG_USE_MODULE(push);
 
 #define PUSH_DEFAULT_SHM_SIZE (32 * 1024 * 1024)
 
 enum { PUSH_FIRST_UNSET = 0, PUSH_FIRST_OLDEST, PUSH_FIRST_NEWEST };
 
 typedef struct {
+    const char *store;                 /* PushStore; NULL: unset */
     apr_size_t shm_size;               /* 0: unset */
     int        subscribers_per_child;  /* -1: unset, 0: derived */
 } push_server_conf;
 
 struct push_dir_conf {
     ap_expr_info_t     *channel;
-    unsigned            transports;      /* PUSH_TF_* bits; 0: unset */
+    unsigned            transports;      /* 1 << transport id; 0: unset */
     apr_int64_t         buffer_length;
     apr_int64_t         message_timeout;
     apr_off_t           max_message_size;
@@ -54,6 +59,7 @@ void *push_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     push_server_conf *base = basev, *add = addv;
     push_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
+    conf->store = add->store ? add->store : base->store;
     conf->shm_size = add->shm_size ? add->shm_size : base->shm_size;
     conf->subscribers_per_child = add->subscribers_per_child != -1
                                   ? add->subscribers_per_child
@@ -119,9 +125,7 @@ const ap_expr_info_t *push_conf_channel(const push_dir_conf *c)
 }
 unsigned push_conf_transports(const push_dir_conf *c)
 {
-    return c->transports ? c->transports
-                         : (PUSH_TF_WEBSOCKET | PUSH_TF_EVENTSOURCE
-                            | PUSH_TF_LONGPOLL);
+    return c->transports ? c->transports : push_transports_default();
 }
 apr_uint32_t push_conf_buffer_length(const push_dir_conf *c)
 {
@@ -158,6 +162,12 @@ int push_conf_ws_publish(const push_dir_conf *c)
 int push_conf_ws_deflate(const push_dir_conf *c)
 {
     return c->ws_deflate != 0;
+}
+const char *push_conf_store(const server_rec *s)
+{
+    const push_server_conf *sc = server_conf(s);
+
+    return sc->store ? sc->store : "shm";
 }
 apr_size_t push_conf_shm_size(const server_rec *s)
 {
@@ -235,7 +245,7 @@ static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
         return err;
     }
     size = parse_size(arg);
-    if (size < PUSH_STORE_MIN_SIZE || size > ((apr_off_t)64 << 30)) {
+    if (size < PUSH_SHM_MIN_SIZE || size > ((apr_off_t)64 << 30)) {
         return apr_psprintf(cmd->pool, "PushSharedMemorySize: '%s' is not "
                             "a size from 64K to 64G (a number of bytes, "
                             "optionally with a K, M or G suffix)", arg);
@@ -282,29 +292,45 @@ static const char *set_channel(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *add_transport(cmd_parms *cmd, void *dconf, const char *arg)
 {
     push_dir_conf *conf = dconf;
-    int bit;
+    const push_transport_t *t = push_transport_find(cmd->temp_pool, arg);
 
-    if (!strcasecmp(arg, "websocket")) {
-        bit = PUSH_TF_WEBSOCKET;
-    }
-    else if (!strcasecmp(arg, "eventsource")) {
-        bit = PUSH_TF_EVENTSOURCE;
-    }
-    else if (!strcasecmp(arg, "longpoll")) {
-        bit = PUSH_TF_LONGPOLL;
-    }
-    else if (!strcasecmp(arg, "poll")) {
-        bit = PUSH_TF_POLL;
-    }
-    else {
+    if (!t) {
         return apr_psprintf(cmd->pool, "PushTransports: unknown transport "
-                            "'%s' (accepted: websocket eventsource longpoll "
-                            "poll)", arg);
+                            "'%s' (accepted: %s)", arg,
+                            push_transport_names(cmd->temp_pool));
     }
     /* Each section starts from 0 (unset), so a PushTransports here
      * replaces what an enclosing section allowed rather than adding. */
-    conf->transports |= bit;
+    conf->transports |= 1u << t->id;
     return NULL;
+}
+
+static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_array_header_t *names;
+    const char *list = "";
+    int i;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (ap_lookup_provider(PUSH_STORE_PROVIDER_GROUP, arg, "0")) {
+        sconf->store = arg;
+        return NULL;
+    }
+    names = ap_list_provider_names(cmd->temp_pool, PUSH_STORE_PROVIDER_GROUP,
+                                   "0");
+    for (i = 0; names && i < names->nelts; i++) {
+        list = apr_pstrcat(cmd->temp_pool, list, i ? " " : "",
+                           APR_ARRAY_IDX(names, i, ap_list_provider_names_t)
+                               .provider_name, NULL);
+    }
+    return apr_psprintf(cmd->pool, "PushStore: unknown store engine '%s' "
+                        "(available: %s)", arg, list);
 }
 
 /* Directives taking a whole number in a range: where it goes in the
@@ -406,6 +432,9 @@ static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
 }
 
 const command_rec push_config_cmds[] = {
+    AP_INIT_TAKE1("PushStore", set_store, NULL, RSRC_CONF,
+                  "Store engine holding channels and messages (main server "
+                  "only; default shm)"),
     AP_INIT_TAKE1("PushSharedMemorySize", set_shm_size, NULL, RSRC_CONF,
                   "Size of the shared-memory message store, e.g. 32M "
                   "(main server only; a change needs a full restart)"),

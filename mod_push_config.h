@@ -13,12 +13,6 @@
 
 typedef struct push_dir_conf push_dir_conf;
 
-/* PushTransports bits. */
-#define PUSH_TF_WEBSOCKET    0x01
-#define PUSH_TF_EVENTSOURCE  0x02
-#define PUSH_TF_LONGPOLL     0x04
-#define PUSH_TF_POLL         0x08
-
 /* The module record's configuration entries (mod_push.c). */
 extern const command_rec push_config_cmds[];
 void *push_config_create_dir(apr_pool_t *p, char *dir);
@@ -31,6 +25,7 @@ const push_dir_conf *push_conf(const request_rec *r);
 
 /* Per directory (the location the request maps to). */
 const ap_expr_info_t     *push_conf_channel(const push_dir_conf *c);
+/* The transports served here: a bit (1 << id) each. */
 unsigned                  push_conf_transports(const push_dir_conf *c);
 apr_uint32_t              push_conf_buffer_length(const push_dir_conf *c);
 apr_uint32_t              push_conf_message_timeout(const push_dir_conf *c);
@@ -44,6 +39,7 @@ int                       push_conf_ws_publish(const push_dir_conf *c);
 int                       push_conf_ws_deflate(const push_dir_conf *c);
 
 /* Server-wide (the main server's). */
+const char *push_conf_store(const server_rec *s);    /* PushStore */
 apr_size_t  push_conf_shm_size(const server_rec *s);
 /* 0: derived from the MPM's threads. */
 int         push_conf_subscribers_per_child(const server_rec *s);

@@ -1,6 +1,10 @@
 /* mod_push_poll.c — the polling transports: a long poll waits for the
  * next message after the client's cursor; a short poll answers at once.
- * One message per response, the cursor in Last-Modified and Etag. */
+ * One message per response, the cursor in Last-Modified and Etag.
+ *
+ * Under the event MPM a long poll with nothing to answer yet is parked
+ * (mod_push_conn.c): it holds no thread while it waits, and the loop
+ * calls this transport's respond when the wait is over. */
 #include "apr_strings.h"
 
 #include "httpd.h"
@@ -45,104 +49,133 @@ static int reply_not_modified(request_rec *r, const push_msgid_t *cursor)
     return OK;
 }
 
+/* What a poll's 304 says: the client's cursor, or for a client that had
+ * none, the channel's newest id when it asked. */
+typedef struct {
+    push_msgid_t idle;
+} poll_state;
+
 /* The answer to a poll once its wait is over. */
-static int reply_poll(request_rec *r, const char *channel, push_wait_e w,
-                      const push_message_t *msg, int gap,
-                      const push_msgid_t *gap_id,
-                      const push_msgid_t *idle_cursor)
+static int poll_respond(push_sub_t *s, push_outcome_e outcome,
+                        const push_message_t *msg, int gap,
+                        const push_msgid_t *gap_id)
 {
-    switch (w) {
-    case PUSH_WAIT_MESSAGE:
+    request_rec *r = s->r;
+    const poll_state *ps = s->tstate;
+
+    switch (outcome) {
+    case PUSH_OUTCOME_MESSAGE:
         return reply_message(r, msg, gap, gap_id);
-    case PUSH_WAIT_GONE:
+    case PUSH_OUTCOME_GONE:
         return push_reply_text(r, HTTP_GONE, "Channel '%s' was deleted.",
-                               channel);
-    case PUSH_WAIT_CLIENT_GONE:
+                               s->channel);
+    case PUSH_OUTCOME_CLIENT_GONE:
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "long-poll client on "
-                      "channel %s went away", channel);
+                      "channel %s went away", s->channel);
         r->connection->aborted = 1;
         r->connection->keepalive = AP_CONN_CLOSE;
         return OK;
-    case PUSH_WAIT_STOPPING:
+    case PUSH_OUTCOME_STOPPING:
         /* The client polls again at once, from the same cursor, and
          * reaches a live process. */
         r->connection->keepalive = AP_CONN_CLOSE;
         /* fall through */
     default:
-        return reply_not_modified(r, idle_cursor);
+        return reply_not_modified(r, &ps->idle);
     }
 }
 
-int push_poll_subscriber(request_rec *r, const push_dir_conf *conf,
-                         const char *channel, int wait)
+static int poll_serve(request_rec *r, const char *channel,
+                      const push_transport_t *t, int wait)
 {
-    push_transport_e transport = wait ? PUSH_TRANSPORT_LONGPOLL
-                                      : PUSH_TRANSPORT_POLL;
-    push_msgid_t cursor = {0, 0}, gap_id;
+    apr_int64_t timeout = push_conf_longpoll_timeout(push_conf(r));
+    int park = wait && push_park_possible(r);
     push_channel_info_t info;
+    push_outcome_e outcome;
     push_message_t msg;
-    push_sub_t sub;
-    apr_int64_t timeout = push_conf_longpoll_timeout(conf);
-    apr_time_t deadline = 0;
-    push_wait_hint_t hint;
-    push_wait_e w;
-    int has_cursor, gap = 0;
+    push_msgid_t gap_id;
+    push_status_e st;
+    push_sub_t s;
+    poll_state *ps;
+    int gap = 0, place;
 
-    if (!push_subscriber_begin(r, conf, channel, transport, &sub, &info,
-                               &cursor, &has_cursor)) {
+    if (!push_sub_begin(r, t, channel, park, &s, &info, &place)) {
         return OK;
     }
+    ps = apr_palloc(r->pool, sizeof(*ps));
+    ps->idle = s.has_cursor ? s.cursor : info.last_id;
+    s.tstate = ps;
     /* A client polling again right after its last message (the usual
      * case) is known to be caught up: no need to look before waiting. */
-    hint.valid = has_cursor && push_msgid_cmp(&cursor, &info.last_id) >= 0
-                 && info.last_id.time != 0;
-    hint.version = info.version;
-    if (timeout > 0) {
-        deadline = apr_time_now() + apr_time_from_sec(timeout);
+    s.hint_valid = s.has_cursor && push_msgid_cmp(&s.cursor, &info.last_id) >= 0
+                   && info.last_id.time != 0;
+    s.hint_version = info.version;
+    st = push_sub_look(&s, apr_time_now(), push_pool_copy, r->pool, &msg,
+                       &gap, &gap_id);
+    if (st == PUSH_FOUND) {
+        outcome = PUSH_OUTCOME_MESSAGE;
     }
-    if (wait && push_park_possible(r)) {
-        /* Under the event MPM a long poll waits without a thread
-         * (mod_push_park.c) when there is nothing for it now. */
-        w = push_wait_next(r, r->pool, &sub, has_cursor ? &cursor : NULL,
-                           0, 0, 0, &hint, &msg, &gap, &gap_id);
-        if (w == PUSH_WAIT_TIMEOUT
-            && push_park_longpoll(r, conf, channel, &sub,
-                                  has_cursor ? &cursor : NULL,
-                                  has_cursor ? &cursor : &info.last_id,
-                                  &hint)) {
-            return SUSPENDED;
-        }
+    else if (st == PUSH_GONE) {
+        outcome = PUSH_OUTCOME_GONE;
+    }
+    else if (!wait) {
+        outcome = PUSH_OUTCOME_TIMEOUT;
+    }
+    else if (park && push_park_longpoll(r, &s, apr_time_from_sec(timeout))) {
+        /* The subscription is the loop's now; so is r. */
+        return SUSPENDED;
+    }
+    else if (!place && !(place = push_sub_take_place(r))) {
+        push_sub_end(&s, 0);
+        apr_table_setn(r->err_headers_out, "Retry-After", "1");
+        return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many "
+                               "subscribers in this server process; retry "
+                               "shortly.");
     }
     else {
-        w = PUSH_WAIT_TIMEOUT;
+        outcome = push_sub_wait(r, &s, timeout > 0
+                                ? apr_time_now() + apr_time_from_sec(timeout)
+                                : 0, &msg, &gap, &gap_id);
     }
-    if (w == PUSH_WAIT_TIMEOUT) {
-        w = push_wait_next(r, r->pool, &sub, has_cursor ? &cursor : NULL,
-                           deadline, 0, wait, &hint, &msg, &gap, &gap_id);
-    }
-    push_subscriber_end(&sub);
-    return reply_poll(r, channel, w, &msg, gap, &gap_id,
-                      has_cursor ? &cursor : &info.last_id);
+    push_sub_end(&s, place);
+    return poll_respond(&s, outcome, &msg, gap, &gap_id);
 }
 
-int push_longpoll_resume(request_rec *r, const char *channel,
-                         const push_sub_t *sub, const push_msgid_t *cursor,
-                         const push_msgid_t *idle_cursor,
-                         push_resume_e why)
+/* Any GET asks for polling: these two are the fallback. */
+static int poll_detect(request_rec *r)
 {
-    push_msgid_t gap_id;
-    push_message_t msg;
-    int gap = 0;
-    push_wait_e w = push_wait_next(r, r->pool, sub, cursor, 0, 0, 0, NULL,
-                                   &msg, &gap, &gap_id);
+    (void)r;
+    return 1;
+}
 
-    if (w == PUSH_WAIT_TIMEOUT) {
-        if (why == PUSH_RESUME_LOOK) {
-            return SUSPENDED;
-        }
-        if (why == PUSH_RESUME_STOP) {
-            w = PUSH_WAIT_STOPPING;
-        }
-    }
-    return reply_poll(r, channel, w, &msg, gap, &gap_id, idle_cursor);
+static int longpoll_handle(request_rec *r, const char *channel);
+static int poll_handle(request_rec *r, const char *channel);
+
+static const push_transport_t longpoll_transport = {
+    "longpoll", 2, PUSH_T_DEFAULT, 40, NULL,
+    poll_detect, longpoll_handle, poll_respond,
+    NULL, NULL, NULL, NULL, NULL, NULL
+};
+
+/* As in Nchan, a location that allows both polls short-polls. */
+static const push_transport_t poll_transport = {
+    "poll", 3, 0, 30, NULL,
+    poll_detect, poll_handle, poll_respond,
+    NULL, NULL, NULL, NULL, NULL, NULL
+};
+
+static int longpoll_handle(request_rec *r, const char *channel)
+{
+    return poll_serve(r, channel, &longpoll_transport, 1);
+}
+
+static int poll_handle(request_rec *r, const char *channel)
+{
+    return poll_serve(r, channel, &poll_transport, 0);
+}
+
+void push_poll_register(apr_pool_t *p)
+{
+    push_transport_register(p, &longpoll_transport);
+    push_transport_register(p, &poll_transport);
 }

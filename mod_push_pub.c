@@ -62,7 +62,7 @@ static int publish(request_rec *r, const push_dir_conf *conf,
     limits.buffer_length = push_conf_buffer_length(conf);
     limits.timeout = push_conf_message_timeout(conf);
 
-    st = push_store_publish(push_get_store(), channel, strlen(channel), &msg,
+    st = push_store_publish(push_store(), channel, strlen(channel), &msg,
                             &limits, apr_time_sec(r->request_time), &id,
                             &info);
     switch (st) {
@@ -103,7 +103,7 @@ static int publisher_handler(request_rec *r)
         return DECLINED;
     }
     conf = push_conf(r);
-    if (!push_get_store()) {
+    if (!push_store()) {
         return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
                                "The push store is not available.");
     }
@@ -128,7 +128,7 @@ static int publisher_handler(request_rec *r)
     case M_PUT:
         return publish(r, conf, channel);
     case M_DELETE:
-        if (push_store_delete(push_get_store(), channel, strlen(channel),
+        if (push_store_delete(push_store(), channel, strlen(channel),
                               apr_time_sec(r->request_time), &info)
             != PUSH_OK) {
             return push_reply_text(r, HTTP_NOT_FOUND, "Channel '%s' not "
@@ -140,7 +140,7 @@ static int publisher_handler(request_rec *r)
         push_reply_channel_info(r, channel, &info, NULL);
         return OK;
     default:
-        if (push_store_info(push_get_store(), channel, strlen(channel),
+        if (push_store_info(push_store(), channel, strlen(channel),
                             apr_time_sec(r->request_time), &info)
             != PUSH_OK) {
             return push_reply_text(r, HTTP_NOT_FOUND, "Channel '%s' not "
@@ -151,14 +151,33 @@ static int publisher_handler(request_rec *r)
     }
 }
 
+/* Subscribers by transport, and the encodings of this server's
+ * processes, from the counters every child shares. */
+static apr_uint64_t status_subscribers(request_rec *r)
+{
+    const push_env_t *env = push_env();
+    const push_counters_t *c = env ? env->counters : NULL;
+    apr_uint64_t total = 0;
+    unsigned id;
+
+    for (id = 0; id < PUSH_TRANSPORTS_MAX; id++) {
+        const push_transport_t *t = push_transport_by_id(id);
+        apr_uint32_t n = c ? __atomic_load_n(&c->subscribers[id],
+                                             __ATOMIC_RELAXED) : 0;
+
+        if (t) {
+            ap_rprintf(r, "\"%s\":%u,", t->name, n);
+            total += n;
+        }
+    }
+    return total;
+}
+
 static int status_handler(request_rec *r)
 {
-    static const char *names[PUSH_TRANSPORT_COUNT] = {
-        "longpoll", "poll", "eventsource", "websocket"
-    };
+    const push_env_t *env;
     push_store_stats_t st;
-    apr_uint64_t total = 0;
-    int i;
+    apr_uint64_t total, built = 0, reused = 0;
 
     if (strcmp(r->handler, "push-status")) {
         return DECLINED;
@@ -169,23 +188,25 @@ static int status_handler(request_rec *r)
                                "Method %s not allowed: status takes GET.",
                                r->method);
     }
-    if (!push_get_store()) {
+    if (!push_store()) {
         return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
                                "The push store is not available.");
     }
-    push_store_stats(push_get_store(), apr_time_sec(apr_time_now()), &st);
+    push_store_stats(push_store(), apr_time_sec(apr_time_now()), &st);
     ap_set_content_type(r, "application/json");
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
     if (r->header_only) {
         return OK;
     }
+    if ((env = push_env()) && env->counters) {
+        built = __atomic_load_n(&env->counters->encoded, __ATOMIC_RELAXED);
+        reused = __atomic_load_n(&env->counters->encoded_reused,
+                                 __ATOMIC_RELAXED);
+    }
     ap_rprintf(r, "{\"channels\":%u,\"channel_slots\":%u,"
                "\"messages\":%" APR_UINT64_T_FMT ",\"subscribers\":{",
                st.channels, st.channel_slots, (apr_uint64_t)st.messages);
-    for (i = 0; i < PUSH_TRANSPORT_COUNT; i++) {
-        ap_rprintf(r, "\"%s\":%u,", names[i], st.subscribers_by[i]);
-        total += st.subscribers_by[i];
-    }
+    total = status_subscribers(r);
     ap_rprintf(r, "\"total\":%" APR_UINT64_T_FMT "},"
                "\"published\":%" APR_UINT64_T_FMT ","
                "\"evicted\":%" APR_UINT64_T_FMT ","
@@ -202,8 +223,7 @@ static int status_handler(request_rec *r)
                total, (apr_uint64_t)st.published, (apr_uint64_t)st.evicted,
                (apr_uint64_t)st.expired, (apr_uint64_t)st.bytes_used,
                (apr_uint64_t)st.bytes_total, (apr_int64_t)st.created,
-               (apr_uint64_t)st.recoveries, (apr_uint64_t)st.encoded,
-               (apr_uint64_t)st.encoded_reused,
+               (apr_uint64_t)st.recoveries, built, reused,
                push_subscribers_held(), push_subscribers_cap(),
                push_park_count(), push_park_connections());
     return OK;

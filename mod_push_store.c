@@ -1,107 +1,116 @@
-/* mod_push_store.c — the shared-memory store's life in httpd: created
- * by the parent at the first start, kept across graceful restarts, and
- * followed in each child by one notifier thread (wake-ups) and one cache
- * of encoded messages. */
+/* mod_push_store.c — the store's life in httpd: the engine PushStore names
+ * is opened by the parent at each (re)start, keeping its data across
+ * graceful restarts, and each child then starts what its subscribers
+ * share (push_env_t): one notifier thread following the engine's wake
+ * source, one cache of encoded messages, and the server-wide counters. */
 #include <errno.h>
 
 #include "apr_atomic.h"
 #include "apr_shm.h"
+#include "apr_strings.h"
 
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "ap_mpm.h"
+#include "ap_provider.h"
 
 #include "mod_push.h"
 #include "mod_push_config.h"
 
 APLOG_USE_MODULE(push);
 
-#define PUSH_SHM_USERDATA_KEY "mod_push_shm"
+#define PUSH_COUNTERS_KEY "mod_push_counters"
 
-static push_store_t       *push_store;      /* this process's view */
-static push_notify_t      *push_notifier;   /* this child's fan-out thread */
-static push_frame_cache_t *push_frames;     /* this child's encodings */
-static volatile apr_uint32_t child_stopping;
+static push_store_t                 store;       /* engine NULL: none */
+static const push_store_provider_t *provider;
+static push_counters_t             *counters;
+static push_env_t                   env;         /* this child's */
+static int                          env_ready;
+static volatile apr_uint32_t        child_stopping;
 
-push_store_t *push_get_store(void)
+const push_env_t *push_env(void)
 {
-    return push_store;
+    return env_ready ? &env : NULL;
 }
 
-push_notify_t *push_get_notifier(void)
+const push_store_t *push_store(void)
 {
-    return push_notifier;
+    return store.engine ? &store : NULL;
 }
 
-push_frame_cache_t *push_get_frames(void)
+/* ------------------------------------------------------------------ */
+/* Shared memory kept across restarts                                   */
+
+/* A segment hangs off the process pool, which outlives pconf: a graceful
+ * restart re-runs post_config with it (and what it holds) intact. */
+void *push_segment_kept(server_rec *s, const char *key, apr_size_t *size)
 {
-    return push_frames;
+    apr_shm_t *shm = NULL;
+
+    apr_pool_userdata_get((void **)&shm, key, s->process->pool);
+    if (!shm) {
+        return NULL;
+    }
+    *size = apr_shm_size_get(shm);
+    return apr_shm_baseaddr_get(shm);
 }
 
-/* The segment hangs off the process pool, which outlives pconf: a
- * graceful restart re-runs post_config with the store (and every
- * buffered message and id) intact. */
-/* The segment hangs off the process pool, which outlives pconf: a
- * graceful restart re-runs post_config with the store (and every
- * buffered message and id) intact. */
-int push_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                           apr_pool_t *ptemp, server_rec *s)
+void *push_segment_create(server_rec *s, const char *key, apr_size_t size)
 {
     apr_pool_t *proc_pool = s->process->pool;
-    apr_size_t want = push_conf_shm_size(s);
     apr_shm_t *shm = NULL;
-    apr_status_t rv;
-    void *mem;
+    apr_status_t rv = apr_shm_create(&shm, size, NULL, proc_pool);
 
-    (void)pconf; (void)plog; (void)ptemp;
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return OK;
-    }
-    apr_pool_userdata_get((void **)&shm, PUSH_SHM_USERDATA_KEY, proc_pool);
-    if (shm) {
-        apr_size_t have = apr_shm_size_get(shm);
-
-        push_store = push_store_attach(apr_shm_baseaddr_get(shm), have);
-        if (push_store && have != want) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                         "PushSharedMemorySize changed from %" APR_SIZE_T_FMT
-                         " to %" APR_SIZE_T_FMT " bytes: the store keeps its "
-                         "size (and its messages) until a full stop and "
-                         "start", have, want);
-        }
-        if (push_store) {
-            return OK;
-        }
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     "the push store in shared memory was not valid; "
-                     "starting a new, empty one");
-    }
-    rv = apr_shm_create(&shm, want, NULL, proc_pool);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "cannot create %" APR_SIZE_T_FMT " bytes of anonymous "
-                     "shared memory for the push store", want);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    mem = apr_shm_baseaddr_get(shm);
-    push_store = push_store_format(mem, apr_shm_size_get(shm),
-                                   apr_time_sec(apr_time_now()));
-    if (!push_store) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     "cannot lay out the push store (robust process-shared "
-                     "mutexes unavailable?)");
-        apr_shm_destroy(shm);
-        return HTTP_INTERNAL_SERVER_ERROR;
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "cannot create %"
+                     APR_SIZE_T_FMT " bytes of anonymous shared memory (%s)",
+                     size, key);
+        return NULL;
     }
     /* No cleanup of ours: the process pool outlives this DSO (it is
      * unloaded with pconf), and apr_shm_create already registered APR's
-     * own cleanup to unmap the segment at exit. */
-    apr_pool_userdata_set(shm, PUSH_SHM_USERDATA_KEY, apr_pool_cleanup_null,
-                          proc_pool);
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 "push store created: %" APR_SIZE_T_FMT " bytes", want);
+     * own cleanup to unmap the segment at exit.  A segment this replaces
+     * stays mapped until then: old children may still use it. */
+    apr_pool_userdata_set(shm, key, apr_pool_cleanup_null, proc_pool);
+    return apr_shm_baseaddr_get(shm);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle                                                            */
+
+int push_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    const char *name = push_conf_store(s);
+    apr_size_t size = 0;
+    void *mem;
+    int rv;
+
+    (void)plog; (void)ptemp;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    push_transports_setup(pconf);
+    store.engine = NULL;
+    provider = ap_lookup_provider(PUSH_STORE_PROVIDER_GROUP, name, "0");
+    if (!provider) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "PushStore: no store "
+                     "engine '%s'", name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((rv = provider->open(&store, s, pconf)) != OK) {
+        store.engine = NULL;
+        return rv;
+    }
+    mem = push_segment_kept(s, PUSH_COUNTERS_KEY, &size);
+    if (!(counters = push_counters_attach(mem, size))) {
+        mem = push_segment_create(s, PUSH_COUNTERS_KEY,
+                                  sizeof(push_counters_t));
+        /* Without it nothing is counted; subscribers still work. */
+        counters = push_counters_attach(mem, sizeof(push_counters_t));
+    }
     return OK;
 }
 
@@ -118,31 +127,39 @@ int push_stopping(void)
 
 void push_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    (void)pchild;
-    if (!push_store) {
+    env_ready = 0;
+    if (!store.engine) {
         return;
     }
-    push_notifier = push_notify_start(push_store, push_stopping);
-    if (!push_notifier) {
+    if (provider->child_init) {
+        provider->child_init(&store, pchild, s);
+    }
+    env.store = store;
+    env.counters = counters;
+    env.stopping = push_stopping;
+    env.notify = push_notify_start(&store, push_stopping);
+    if (!env.notify) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
                      "cannot start the push notifier thread: subscribers "
                      "in this process will be refused");
+        return;
     }
     /* The most recent encodings: enough for a burst of publishes on a
      * few channels in several variants. */
-    push_frames = push_frame_cache_create(64);
+    env.frames = push_frame_cache_create(64);
+    env_ready = 1;
 }
 
-/* May run from a signal handler (prefork): only an atomic store and a
- * futex wake, no locks. */
+/* May run from a signal handler (prefork): only an atomic store. */
 void push_store_child_stopping(void)
 {
     apr_atomic_set32(&child_stopping, 1);
 }
 
+/* May run from a signal handler: a futex wake at most. */
 void push_store_wake_everyone(void)
 {
-    if (push_store) {
-        push_store_wake_all(push_store);
+    if (store.engine) {
+        store.engine->wake_all(store.inst);
     }
 }

@@ -1,8 +1,10 @@
-/* mod_push_sub.c — what every subscriber shares: its start and end (the
- * client's cursor, a per-child place, the store subscription), waiting
- * for the next message, and the per-process encodings of a message. */
-#include <poll.h>
+/* mod_push_sub.c — what every subscriber does in httpd: its start (the
+ * client's cursor, a per-child place, the store subscription) and end,
+ * and the worker-thread driver: a subscriber that cannot be parked (TLS,
+ * HTTP/2, the worker and prefork MPMs) runs here on its thread, through
+ * httpd's filters, with the same delivery step the stream loop uses. */
 #include <errno.h>
+#include <poll.h>
 
 #include "apr_atomic.h"
 #include "apr_strings.h"
@@ -46,10 +48,192 @@ int push_subscribers_cap(void)
     return subscribers_cap;
 }
 
-static void *pool_alloc(void *ctx, size_t size)
+void *push_pool_copy(void *pool, const push_msgid_t *id, apr_size_t size)
 {
-    return apr_palloc((apr_pool_t *)ctx, size);
+    (void)id;
+    return apr_palloc(pool, size);
 }
+
+/* ------------------------------------------------------------------ */
+/* Start and end                                                        */
+
+int push_sub_take_place(request_rec *r)
+{
+    if (apr_atomic_inc32(&child_subscribers) >= (apr_uint32_t)subscribers_cap) {
+        apr_atomic_dec32(&child_subscribers);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "subscriber refused: "
+                      "this child already holds %d (PushMaxSubscribersPerChild)",
+                      subscribers_cap);
+        return 0;
+    }
+    return 1;
+}
+
+int push_sub_begin(request_rec *r, const push_transport_t *t,
+                   const char *channel, int will_park, push_sub_t *s,
+                   push_channel_info_t *info, int *place)
+{
+    const push_env_t *env = push_env();
+
+    memset(s, 0, sizeof(*s));
+    *place = 0;
+    if (!env) {
+        push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
+                        "Subscribers are not available in this server "
+                        "process.");
+        return 0;
+    }
+    s->t = t;
+    s->env = env;
+    s->r = r;
+    s->channel = channel;
+    if ((s->has_cursor = push_request_cursor(r, &s->cursor)) < 0) {
+        return 0;
+    }
+    /* A parked subscriber holds no thread, so no place: places keep
+     * threads free for ordinary requests. */
+    if (!will_park) {
+        if (!push_sub_take_place(r)) {
+            apr_table_setn(r->err_headers_out, "Retry-After", "1");
+            push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many "
+                            "subscribers in this server process; retry "
+                            "shortly.");
+            return 0;
+        }
+        *place = 1;
+    }
+    if (push_store_subscribe(&env->store, channel, strlen(channel),
+                             apr_time_sec(apr_time_now()), &s->ref, info)
+        != PUSH_OK) {
+        if (*place) {
+            apr_atomic_dec32(&child_subscribers);
+            *place = 0;
+        }
+        push_reply_text(r, HTTP_INSUFFICIENT_STORAGE, "Every channel slot "
+                        "of the push store is in use; raise "
+                        "PushSharedMemorySize.");
+        return 0;
+    }
+    push_sub_count(s, 1);
+    if (!s->has_cursor && push_conf_first_newest(push_conf(r))) {
+        /* "newest": everything after what the channel has now. */
+        s->cursor = info->last_id;
+        s->has_cursor = 1;
+    }
+    return 1;
+}
+
+void push_sub_end(push_sub_t *s, int place)
+{
+    push_sub_release(s);
+    if (place) {
+        apr_atomic_dec32(&child_subscribers);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The filter sink and source                                           */
+
+static push_sink_rc filter_write(push_sink_t *k, const struct iovec *v,
+                                 int n)
+{
+    push_filter_sink_t *fs = (push_filter_sink_t *)k;
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (v[i].iov_len) {
+            APR_BRIGADE_INSERT_TAIL(fs->bb, apr_bucket_transient_create(
+                                        v[i].iov_base, v[i].iov_len,
+                                        fs->c->bucket_alloc));
+        }
+    }
+    APR_BRIGADE_INSERT_TAIL(fs->bb, apr_bucket_flush_create(
+                                fs->c->bucket_alloc));
+    rv = ap_pass_brigade(fs->filters, fs->bb);
+    apr_brigade_cleanup(fs->bb);
+    if (rv != APR_SUCCESS || fs->c->aborted) {
+        k->gone = 1;
+        return PUSH_SINK_GONE;
+    }
+    if (k->on_write) {
+        k->on_write(k->baton);
+    }
+    return PUSH_SINK_SENT;
+}
+
+static size_t filter_pending(const push_sink_t *k)
+{
+    (void)k;
+    return 0;
+}
+
+void push_filter_sink_init(push_filter_sink_t *k, request_rec *r,
+                           ap_filter_t *filters)
+{
+    memset(k, 0, sizeof(*k));
+    k->sink.write = filter_write;
+    k->sink.pending = filter_pending;
+    k->filters = filters;
+    k->c = r->connection;
+    k->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+}
+
+/* The core input filter says "nothing yet" as success with an empty
+ * brigade. */
+static long filter_read(push_source_t *src, unsigned char *buf, size_t cap)
+{
+    push_filter_source_t *fs = (push_filter_source_t *)src;
+    apr_size_t got = 0;
+    apr_bucket *b;
+    apr_status_t rv = ap_get_brigade(fs->filters, fs->bb, AP_MODE_READBYTES,
+                                     APR_NONBLOCK_READ, cap);
+    int eos = 0;
+
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        apr_brigade_cleanup(fs->bb);
+        return PUSH_SOURCE_AGAIN;
+    }
+    if (rv != APR_SUCCESS) {
+        apr_brigade_cleanup(fs->bb);
+        return PUSH_SOURCE_ERROR;
+    }
+    for (b = APR_BRIGADE_FIRST(fs->bb); b != APR_BRIGADE_SENTINEL(fs->bb);
+         b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_EOS(b)) {
+            eos = 1;
+            break;
+        }
+        if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+            apr_brigade_cleanup(fs->bb);
+            return PUSH_SOURCE_ERROR;
+        }
+        if (len > cap - got) {
+            len = cap - got;   /* READBYTES gives at most cap */
+        }
+        memcpy(buf + got, data, len);
+        got += len;
+    }
+    apr_brigade_cleanup(fs->bb);
+    if (got) {
+        return (long)got;
+    }
+    return eos ? 0 : PUSH_SOURCE_AGAIN;
+}
+
+void push_filter_source_init(push_filter_source_t *src, request_rec *r,
+                             ap_filter_t *filters)
+{
+    src->source.read = filter_read;
+    src->filters = filters;
+    src->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting on a worker thread                                           */
 
 /* The raw descriptor of the client's TCP connection (for HTTP/2 streams,
  * the connection carrying them), or -1. */
@@ -66,271 +250,223 @@ static int client_fd(request_rec *r)
     return fd;
 }
 
-/* Takes a per-child subscriber place; 0 (after replying 503) when full. */
-int push_subscriber_enter(request_rec *r)
-{
-    if (!push_get_notifier()) {
-        push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
-                        "Subscribers are not available in this server "
-                        "process.");
-        return 0;
-    }
-    if (apr_atomic_inc32(&child_subscribers) >= (apr_uint32_t)subscribers_cap) {
-        apr_atomic_dec32(&child_subscribers);
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "subscriber refused: "
-                      "this child already holds %d (PushMaxSubscribersPerChild)",
-                      subscribers_cap);
-        apr_table_setn(r->err_headers_out, "Retry-After", "1");
-        push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many subscribers "
-                        "in this server process; retry shortly.");
-        return 0;
-    }
-    return 1;
-}
+/* What one wait in poll(2) saw. */
+enum { SAW_CHANNEL = 1, SAW_CLIENT = 2, SAW_HANGUP = 4, SAW_ERROR = 8 };
 
-void push_subscriber_leave(void)
+/* Waits until the channel's registration fires, the client's socket
+ * shows `events`, or until `until` (0: no limit). */
+static int wait_once(push_notify_gen_t *gen, int fd, short events,
+                     apr_time_t until)
 {
-    apr_atomic_dec32(&child_subscribers);
-}
+    struct pollfd pfd[2];
+    int n, timeout_ms = -1, saw = 0, nfds = 0;
 
-int push_subscriber_begin(request_rec *r, const push_dir_conf *conf,
-                          const char *channel, push_transport_e transport,
-                          push_sub_t *sub, push_channel_info_t *info,
-                          push_msgid_t *cursor, int *has_cursor)
-{
-    if ((*has_cursor = push_request_cursor(r, cursor)) < 0
-        || !push_subscriber_enter(r)) {
-        return 0;
+    if (until) {
+        apr_interval_time_t left = until - apr_time_now();
+
+        timeout_ms = left > 0 ? (int)((left + 999) / 1000) : 0;
     }
-    if (push_store_subscribe(push_get_store(), channel, strlen(channel), transport,
-                             apr_time_sec(apr_time_now()), sub, info)
-        != PUSH_OK) {
-        push_subscriber_leave();
-        push_reply_text(r, HTTP_INSUFFICIENT_STORAGE, "Every channel slot "
-                        "of the push store is in use; raise "
-                        "PushSharedMemorySize.");
-        return 0;
+    /* POLLRDHUP, not POLLIN, for a client that is only watched: a
+     * pipelined request is not a hang-up, and TLS records would look
+     * like data. */
+    if (fd >= 0) {
+        pfd[nfds].fd = fd;
+        pfd[nfds].events = events;
+        pfd[nfds++].revents = 0;
     }
-    if (!*has_cursor && push_conf_first_newest(conf)) {
-        /* "newest": everything after what the channel has now. */
-        *cursor = info->last_id;
-        *has_cursor = 1;
-    }
-    return 1;
-}
-
-void push_subscriber_end(const push_sub_t *sub)
-{
-    push_store_unsubscribe(push_get_store(), sub);
-    push_subscriber_leave();
-}
-
-/* For transports that poll more than the channel (WebSocket): a
- * registration for the channel's wake-ups, NULL when the server is
- * stopping. */
-push_notify_gen_t *push_wait_watch(apr_uint32_t slot)
-{
-    if (push_stopping()) {
-        push_notify_shutdown(push_get_notifier());
-    }
-    return push_notify_watch(push_get_notifier(), slot);
-}
-
-int push_wait_fd(const push_notify_gen_t *gen)
-{
-    return push_notify_fd(gen);
-}
-
-push_notify_gen_t *push_wait_rewatch(apr_uint32_t slot,
-                                     push_notify_gen_t *gen)
-{
-    if (push_stopping()) {
-        push_notify_shutdown(push_get_notifier());
-    }
-    return push_notify_rewatch(push_get_notifier(), slot, gen);
-}
-
-void push_wait_unwatch(apr_uint32_t slot, push_notify_gen_t *gen)
-{
     if (gen) {
-        push_notify_unwatch(push_get_notifier(), slot, gen);
+        pfd[nfds].fd = push_notify_fd(gen);
+        pfd[nfds].events = POLLIN;
+        pfd[nfds++].revents = 0;
     }
+    n = poll(pfd, nfds, timeout_ms);
+    if (n < 0) {
+        return errno == EINTR ? 0 : SAW_ERROR;
+    }
+    if (fd >= 0 && pfd[0].revents) {
+        saw |= (pfd[0].revents & POLLIN) ? SAW_CLIENT : 0;
+        saw |= (pfd[0].revents & (POLLRDHUP | POLLHUP | POLLERR))
+               ? SAW_HANGUP : 0;
+    }
+    if (gen && pfd[nfds - 1].revents & (POLLIN | POLLHUP | POLLERR)) {
+        saw |= SAW_CHANNEL;
+    }
+    return saw;
 }
 
-/* Waits for the next message after *cursor (NULL: the oldest buffered).
- * `deadline` 0 waits for ever; otherwise it is when to give up.
- * `ping_every` > 0 returns PUSH_WAIT_PING after that much idle time. */
-push_wait_e push_wait_next(request_rec *r, apr_pool_t *p,
-                           const push_sub_t *sub,
-                           const push_msgid_t *cursor, apr_time_t deadline,
-                           apr_interval_time_t ping_every, int wait,
-                           push_wait_hint_t *hint, push_message_t *msg,
-                           int *gap, push_msgid_t *gap_id)
+push_outcome_e push_sub_wait(request_rec *r, push_sub_t *s,
+                             apr_time_t deadline, push_message_t *msg,
+                             int *gap, push_msgid_t *gap_id)
 {
-    int fd = wait ? client_fd(r) : -1;
-    apr_time_t ping_at = ping_every > 0 ? apr_time_now() + ping_every : 0;
-    /* Registered before the first look, so a publish after it wakes us. */
-    push_notify_gen_t *gen = wait ? push_wait_watch(sub->slot) : NULL;
-    int woken = 0;
+    int fd = client_fd(r);
+    /* Registered before the look, so a publish after it wakes us. */
+    push_notify_gen_t *gen = push_env_watch(s->env, s->ref.chan);
+    push_outcome_e outcome;
 
-    if (gap) {
-        *gap = 0;
-    }
     for (;;) {
-        push_status_e st;
-        struct pollfd pfd[2];
-        apr_time_t now, until;
-        int timeout_ms, n;
+        push_status_e st = push_sub_look(s, apr_time_now(), push_pool_copy,
+                                         r->pool, msg, gap, gap_id);
+        int saw;
 
-        if (hint && hint->valid
-            && push_store_channel_version(push_get_store(), sub->slot)
-               == hint->version) {
-            /* Nothing published or deleted since a look that found no
-             * more: no need to take the store's lock. */
-            st = PUSH_NONE;
-        }
-        else {
-            st = push_store_next(push_get_store(), sub, cursor,
-                                 apr_time_sec(apr_time_now()),
-                                 p ? pool_alloc : NULL, p, msg, gap, gap_id);
-            if (hint) {
-                hint->valid = (st == PUSH_FOUND || st == PUSH_NONE)
-                              && msg->newest;
-                hint->version = msg->version;
-            }
-        }
         if (st == PUSH_FOUND || st == PUSH_GONE || !gen) {
-            push_wait_unwatch(sub->slot, gen);
-            if (st == PUSH_FOUND) {
-                return PUSH_WAIT_MESSAGE;
-            }
-            if (st == PUSH_GONE) {
-                return PUSH_WAIT_GONE;
-            }
-            return wait ? PUSH_WAIT_STOPPING : PUSH_WAIT_TIMEOUT;
+            outcome = st == PUSH_FOUND ? PUSH_OUTCOME_MESSAGE
+                      : st == PUSH_GONE ? PUSH_OUTCOME_GONE
+                      : PUSH_OUTCOME_STOPPING;
+            break;
         }
-        if (woken) {
-            /* Woken, but nothing for us (another channel's change, or a
-             * message already gone): wait on the current generation, and
-             * look once more, since a publish may have come in between. */
-            woken = 0;
-            gen = push_notify_rewatch(push_get_notifier(), sub->slot, gen);
-            continue;
+        if (deadline && apr_time_now() >= deadline) {
+            outcome = PUSH_OUTCOME_TIMEOUT;
+            break;
         }
-        now = apr_time_now();
-        until = deadline;
-        if (ping_at && (!until || ping_at < until)) {
-            until = ping_at;
+        saw = wait_once(gen, fd, POLLRDHUP, deadline);
+        if (saw & (SAW_HANGUP | SAW_ERROR)) {
+            outcome = PUSH_OUTCOME_CLIENT_GONE;
+            break;
         }
-        timeout_ms = until ? (int)((until - now + 999) / 1000) : -1;
-        if (until && timeout_ms <= 0) {
-            timeout_ms = 0;
+        if (saw & SAW_CHANNEL) {
+            /* Woken: on the current generation from now, and look again
+             * (nothing, or a message already gone, waits on). */
+            gen = push_env_rewatch(s->env, s->ref.chan, gen);
         }
-        pfd[0].fd = push_notify_fd(gen);
-        pfd[0].events = POLLIN;
-        pfd[0].revents = 0;
-        /* POLLRDHUP, not POLLIN: a pipelined request is not a hang-up,
-         * and TLS records would look like data. */
-        pfd[1].fd = fd;
-        pfd[1].events = POLLRDHUP;
-        pfd[1].revents = 0;
-        n = poll(pfd, fd >= 0 ? 2 : 1, timeout_ms);
-        if ((n < 0 && errno != EINTR)
-            || (n > 0 && (pfd[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
-            push_wait_unwatch(sub->slot, gen);
-            return PUSH_WAIT_CLIENT_GONE;
+        else if (push_stopping()) {
+            gen = push_env_rewatch(s->env, s->ref.chan, gen);
         }
-        if (n <= 0 && push_stopping()) {
-            push_notify_shutdown(push_get_notifier());
-        }
-        now = apr_time_now();
-        if (deadline && now >= deadline) {
-            push_wait_unwatch(sub->slot, gen);
-            /* A message may have arrived in the same instant. */
-            st = push_store_next(push_get_store(), sub, cursor,
-                                 apr_time_sec(now), p ? pool_alloc : NULL,
-                                 p, msg, gap, gap_id);
-            return st == PUSH_FOUND ? PUSH_WAIT_MESSAGE
-                   : st == PUSH_GONE ? PUSH_WAIT_GONE : PUSH_WAIT_TIMEOUT;
-        }
-        if (ping_at && now >= ping_at) {
-            push_wait_unwatch(sub->slot, gen);
-            return PUSH_WAIT_PING;
-        }
-        /* Look first with the fired registration still held: usually
-         * the message is there and no new registration is needed. */
-        woken = n > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR));
-        if (!woken && push_notify_stopping(push_get_notifier())) {
-            woken = 1;   /* rewatch gives NULL: one last look, then stop */
-        }
+    }
+    push_env_unwatch(s->env, s->ref.chan, gen);
+    return outcome;
+}
+
+/* A streaming subscriber on this thread: its keep-alive (or the wait for
+ * a Close) is due at `due`. */
+typedef struct {
+    apr_time_t          due;
+    apr_interval_time_t every;
+} thread_timer;
+
+static void thread_wrote(void *baton)
+{
+    thread_timer *tt = baton;
+
+    if (tt->every) {
+        tt->due = apr_time_now() + tt->every;
     }
 }
 
-/* The encoding of message *id (just found by an id-only look at the
- * store) in this variant: from this process's cache, or built by encode()
- * from a fresh copy of the message and cached for the other subscribers.
- * The frame's key.id is the message it encodes.  NULL when the message
- * went away in between (or out of memory): look again. */
-push_frame_t *push_frame_for(request_rec *r, apr_pool_t *p,
-                             const push_sub_t *sub,
-                             const push_msgid_t *cursor,
-                             const push_msgid_t *id, apr_uint32_t variant,
-                             push_encode_fn encode, void *ctx)
+/* Delivers, waits, and handles what the client sends and the deadlines,
+ * until the stream is over; 1 when it ended because the client went
+ * away. */
+static int run_on_thread(request_rec *r, push_sub_t *s,
+                          push_filter_source_t *in,
+                          apr_interval_time_t ping_every)
 {
-    push_frame_key_t key;
-    push_message_t msg;
-    push_frame_t *f;
-    const void *data;
-    apr_size_t len;
+    int reads = (s->t->flags & PUSH_T_READS) != 0;
+    int fd = client_fd(r);
+    push_notify_gen_t *gen = push_env_watch(s->env, s->ref.chan);
+    thread_timer tt;
+    int closing = 0, client_gone = 0;
 
-    memset(&key, 0, sizeof(key));
-    key.slot = sub->slot;
-    key.epoch = sub->epoch;
-    key.id = *id;
-    key.variant = variant;
-    if (push_get_frames()) {
-        int must_build;
+    tt.every = ping_every;
+    tt.due = ping_every ? apr_time_now() + ping_every : 0;
+    s->sink->on_write = thread_wrote;
+    s->sink->baton = &tt;
+    for (;;) {
+        push_stop_e why = PUSH_STOP_STOPPING;
+        int saw, stop = !gen && !closing;
 
-        /* Waits while another thread of this process builds it. */
-        f = push_frame_cache_acquire(push_get_frames(), &key, &must_build);
-        if (f) {
-            push_store_count_encoding(push_get_store(), 1);
-            return f;
+        if (!closing && gen) {
+            push_deliver_e d = push_sub_deliver(s, apr_time_now());
+
+            if (d == PUSH_DELIVER_CLOSED || d == PUSH_DELIVER_FAILED) {
+                client_gone = d == PUSH_DELIVER_CLOSED;
+                break;
+            }
+            if (d == PUSH_DELIVER_GONE) {
+                why = PUSH_STOP_DELETED;
+                stop = 1;
+            }
         }
-        if (!must_build) {
-            return NULL;
+        if (stop) {
+            push_env_unwatch(s->env, s->ref.chan, gen);
+            gen = NULL;
+            if (s->t->on_end(s, why) != PUSH_END_AWAIT_CLOSE
+                || s->sink->gone) {
+                break;
+            }
+            closing = 1;
+            tt.every = 0;
+            tt.due = apr_time_now() + PUSH_CLOSE_WAIT_USEC;
+        }
+        saw = wait_once(gen, fd, reads ? POLLIN | POLLRDHUP : POLLRDHUP,
+                        tt.due);
+        if (saw & SAW_ERROR) {
+            client_gone = 1;
+            break;
+        }
+        if (reads && (saw & (SAW_CLIENT | SAW_HANGUP))) {
+            int got, rc = push_sub_read(s, &in->source, &got);
+
+            /* A hang-up with nothing left to read is the end, whatever
+             * the filters said (they may hold a partial TLS record). */
+            if (rc || (!got && (saw & SAW_HANGUP))) {
+                client_gone = rc != PUSH_INPUT_END;
+                break;
+            }
+        }
+        else if (saw & SAW_HANGUP) {
+            client_gone = 1;
+            break;
+        }
+        if (gen && (saw & SAW_CHANNEL)) {
+            gen = push_env_rewatch(s->env, s->ref.chan, gen);
+        }
+        else if (gen && !saw && push_stopping()) {
+            gen = push_env_rewatch(s->env, s->ref.chan, gen);
+        }
+        if (tt.due && apr_time_now() >= tt.due) {
+            if (closing) {
+                break;          /* no Close from the client */
+            }
+            tt.due = apr_time_now() + tt.every;
+            if (s->t->on_idle(s) || s->sink->gone) {
+                break;
+            }
         }
     }
-    if (push_store_next(push_get_store(), sub, cursor, apr_time_sec(apr_time_now()),
-                        pool_alloc, p, &msg, NULL, NULL) != PUSH_FOUND
-        || push_msgid_cmp(&msg.id, id) != 0
-        || encode(ctx, r, p, &msg, &data, &len) != APR_SUCCESS) {
-        /* Gone (evicted) since the look: the caller looks again. */
-        if (push_get_frames()) {
-            push_frame_cache_abandon(push_get_frames(), &key);
-        }
-        return NULL;
-    }
-    push_store_count_encoding(push_get_store(), 0);
-    if (push_get_frames()) {
-        return push_frame_cache_put(push_get_frames(), &key, data, len);
-    }
-    /* No cache (out of memory at startup): a private frame. */
-    if ((f = malloc(sizeof(*f) + len)) != NULL) {
-        f->key = key;
-        f->refs = 1;
-        f->len = len;
-        memcpy(f->data, data, len);
-    }
-    return f;
+    push_env_unwatch(s->env, s->ref.chan, gen);
+    return client_gone || s->sink->gone;
 }
 
-void push_frame_done(push_frame_t *f)
+int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
+                    push_filter_source_t *in, int chunked, int place)
 {
-    if (push_get_frames()) {
-        push_frame_release(push_get_frames(), f);
+    apr_interval_time_t ping =
+        apr_time_from_sec(push_conf_ping_interval(push_conf(r)));
+
+    int client_gone = out->sink.gone;
+
+    s->sink = &out->sink;
+    if (!client_gone && push_park_stream(r, s, chunked, ping)) {
+        /* The subscription is the loop's now; so is r. */
+        return SUSPENDED;
     }
-    else {
-        free(f);
+    if (!client_gone && !place && !(place = push_sub_take_place(r))) {
+        /* Not parked after all, and no thread to spare: the client
+         * reconnects (with its cursor) and finds a place. */
+        s->t->on_end(s, PUSH_STOP_STOPPING);
     }
+    else if (!client_gone) {
+        client_gone = run_on_thread(r, s, in, ping);
+    }
+    push_sub_end(s, place);
+    if (client_gone) {
+        r->connection->aborted = 1;
+    }
+    /* Nothing more may be written for this request but its end: the
+     * connection closes after it. */
+    r->connection->keepalive = AP_CONN_CLOSE;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s on channel %s ended "
+                  "(%s) after %lu messages", s->t->name, s->channel,
+                  client_gone ? "client went away" : "server side",
+                  s->delivered);
+    return OK;
 }

@@ -23,12 +23,12 @@ struct push_frame_cache {
 
 static int key_eq(const push_frame_key_t *a, const push_frame_key_t *b)
 {
-    return a->slot == b->slot && a->epoch == b->epoch
+    return a->chan == b->chan && a->gen == b->gen
            && a->id.time == b->id.time && a->id.tag == b->id.tag
            && a->variant == b->variant;
 }
 
-/* With the lock held. */
+/* With the lock held (when the frame is in a cache). */
 static void unref(push_frame_t *f)
 {
     if (--f->refs == 0) {
@@ -157,22 +157,25 @@ void push_frame_cache_abandon(push_frame_cache_t *c,
     pthread_mutex_unlock(&c->lock);
 }
 
-push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
-                                   const push_frame_key_t *key,
-                                   const void *data, size_t len)
+push_frame_t *push_frame_alloc(size_t len)
 {
     push_frame_t *f = malloc(sizeof(*f) + len);
+
+    if (f) {
+        memset(&f->key, 0, sizeof(f->key));
+        f->refs = 1;
+        f->len = len;
+    }
+    return f;
+}
+
+push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
+                                   const push_frame_key_t *key,
+                                   push_frame_t *f)
+{
     push_frame_t *have;
 
-    if (!f) {
-        push_frame_cache_abandon(c, key);
-        return NULL;
-    }
     f->key = *key;
-    f->len = len;
-    memcpy(f->data, data, len);
-    f->refs = 2;   /* the cache's and the caller's */
-
     pthread_mutex_lock(&c->lock);
     end_building(c, key);
     if ((have = find_locked(c, key)) != NULL) {
@@ -181,6 +184,7 @@ push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
         free(f);
         return have;
     }
+    f->refs++;   /* the cache's, beside the caller's */
     if (c->entries[c->next]) {
         unref(c->entries[c->next]);
     }
@@ -192,6 +196,10 @@ push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
 
 void push_frame_release(push_frame_cache_t *c, push_frame_t *f)
 {
+    if (!c) {
+        unref(f);
+        return;
+    }
     pthread_mutex_lock(&c->lock);
     unref(f);
     pthread_mutex_unlock(&c->lock);

@@ -18,8 +18,8 @@
 #include "lib/push_id.h"
 
 typedef struct {
-    uint32_t     slot;      /* channel slot in the store */
-    uint32_t     epoch;     /* channel epoch (a reused slot differs) */
+    uint32_t     chan;      /* the subscription's channel (ref.chan) */
+    uint32_t     gen;       /* ... and incarnation (ref.gen) */
     push_msgid_t id;
     uint32_t     variant;   /* which encoding: transport, subprotocol,
                              * compression */
@@ -54,14 +54,20 @@ push_frame_t *push_frame_cache_acquire(push_frame_cache_t *c,
 void push_frame_cache_abandon(push_frame_cache_t *c,
                               const push_frame_key_t *key);
 
-/* Caches a copy of data[0..len) under key and returns it with a reference
- * taken; when another thread cached the same key first, returns theirs.
- * Ends a build begun by acquire.  NULL only when out of memory. */
+/* A frame of len bytes for a builder to fill in (it may lower f->len),
+ * holding one reference; NULL when out of memory. */
+push_frame_t *push_frame_alloc(size_t len);
+
+/* Caches f under key, taking the builder's reference, and returns the
+ * frame to use with a reference for the caller: f, or the one another
+ * thread cached first under the same key (f is then freed).  Ends a build
+ * begun by acquire.  No copy is made. */
 push_frame_t *push_frame_cache_put(push_frame_cache_t *c,
                                    const push_frame_key_t *key,
-                                   const void *data, size_t len);
+                                   push_frame_t *f);
 
-/* Drops a reference from get or put. */
+/* Drops a reference from get, acquire or put; c NULL for a frame from
+ * push_frame_alloc that was never put. */
 void push_frame_release(push_frame_cache_t *c, push_frame_t *f);
 
 #endif

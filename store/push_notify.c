@@ -25,15 +25,15 @@ typedef struct {
 } local_channel_t;
 
 struct push_notify {
-    push_store_t       *store;
+    push_store_t        store;      /* the wake source */
     push_notify_stop_fn stop;
     pthread_t           thread;
     pthread_mutex_t     lock;
     int                 stopping;
     int                 exiting;
-    uint32_t            nslots;
-    local_channel_t    *channels;   /* one per store channel slot */
-    uint32_t           *active;     /* slots that have local waiters */
+    uint32_t            nchans;
+    local_channel_t    *channels;   /* one per channel number */
+    uint32_t           *active;     /* channels that have local waiters */
     uint32_t            nactive;
     uint32_t            seen_seq;   /* read before any waiter can register */
 };
@@ -86,7 +86,7 @@ static void *notifier_main(void *arg)
     for (;;) {
         /* The timeout only bounds how late a stop is noticed; delivery
          * never depends on it. */
-        uint32_t cur = push_store_wait(n->store, seen, 1000);
+        uint32_t cur = n->store.engine->wait(n->store.inst, seen, 1000);
         uint32_t i;
 
         pthread_mutex_lock(&n->lock);
@@ -107,8 +107,7 @@ static void *notifier_main(void *arg)
              * included, so even a lost futex wake costs at most a second. */
             for (i = 0; i < n->nactive; i++) {
                 local_channel_t *lc = &n->channels[n->active[i]];
-                uint32_t v = push_store_channel_version(n->store,
-                                                        n->active[i]);
+                uint32_t v = push_store_version(&n->store, n->active[i]);
                 if (v != lc->seen_version) {
                     lc->seen_version = v;
                     fire_channel(n, lc);
@@ -121,9 +120,9 @@ static void *notifier_main(void *arg)
     return NULL;
 }
 
-push_notify_t *push_notify_start(push_store_t *store, push_notify_stop_fn stop)
+push_notify_t *push_notify_start(const push_store_t *store,
+                                 push_notify_stop_fn stop)
 {
-    push_store_stats_t st;
     push_notify_t *n = calloc(1, sizeof(*n));
     sigset_t all, old;
     int rv;
@@ -131,13 +130,12 @@ push_notify_t *push_notify_start(push_store_t *store, push_notify_stop_fn stop)
     if (!n) {
         return NULL;
     }
-    push_store_stats(store, 0, &st);
-    n->store = store;
+    n->store = *store;
     n->stop = stop;
-    n->seen_seq = push_store_seq(store);
-    n->nslots = st.channel_slots;
-    n->channels = calloc(n->nslots, sizeof(*n->channels));
-    n->active = calloc(n->nslots, sizeof(*n->active));
+    n->seen_seq = store->engine->seq(store->inst);
+    n->nchans = store->engine->channels(store->inst);
+    n->channels = calloc(n->nchans, sizeof(*n->channels));
+    n->active = calloc(n->nchans, sizeof(*n->active));
     if (!n->channels || !n->active
         || pthread_mutex_init(&n->lock, NULL) != 0) {
         free(n->channels);
@@ -180,7 +178,7 @@ void push_notify_destroy(push_notify_t *n)
     n->exiting = 1;
     pthread_mutex_unlock(&n->lock);
     /* Wakes every process's notifier once; the others just look again. */
-    push_store_wake_all(n->store);
+    n->store.engine->wake_all(n->store.inst);
     pthread_join(n->thread, NULL);
     pthread_mutex_destroy(&n->lock);
     free(n->channels);
@@ -198,30 +196,30 @@ int push_notify_stopping(push_notify_t *n)
     return s;
 }
 
-push_notify_gen_t *push_notify_watch(push_notify_t *n, uint32_t slot)
+push_notify_gen_t *push_notify_watch(push_notify_t *n, uint32_t chan)
 {
     local_channel_t *lc;
     push_notify_gen_t *g = NULL;
 
-    if (slot >= n->nslots) {
+    if (chan >= n->nchans) {
         return NULL;
     }
     pthread_mutex_lock(&n->lock);
     if (n->stopping) {
         goto out;
     }
-    lc = &n->channels[slot];
+    lc = &n->channels[chan];
     if (!lc->gen && !(lc->gen = gen_create())) {
         goto out;
     }
     if (lc->waiters++ == 0) {
         /* Counted before the caller looks in the store, so a publish
          * after that look is sure to wake this process. */
-        push_store_watch(n->store, slot, 1);
+        n->store.engine->watch(n->store.inst, chan, 1);
         /* Versions seen from now on are compared against this one. */
-        lc->seen_version = push_store_channel_version(n->store, slot);
+        lc->seen_version = push_store_version(&n->store, chan);
         lc->active_pos = n->nactive;
-        n->active[n->nactive++] = slot;
+        n->active[n->nactive++] = chan;
     }
     g = lc->gen;
     g->refs++;
@@ -235,10 +233,10 @@ int push_notify_fd(const push_notify_gen_t *g)
     return g->rfd;
 }
 
-push_notify_gen_t *push_notify_rewatch(push_notify_t *n, uint32_t slot,
+push_notify_gen_t *push_notify_rewatch(push_notify_t *n, uint32_t chan,
                                        push_notify_gen_t *old)
 {
-    local_channel_t *lc = &n->channels[slot];
+    local_channel_t *lc = &n->channels[chan];
     push_notify_gen_t *g;
 
     pthread_mutex_lock(&n->lock);
@@ -249,7 +247,7 @@ push_notify_gen_t *push_notify_rewatch(push_notify_t *n, uint32_t slot,
     }
     if (n->stopping || (!lc->gen && !(lc->gen = gen_create()))) {
         pthread_mutex_unlock(&n->lock);
-        push_notify_unwatch(n, slot, old);
+        push_notify_unwatch(n, chan, old);
         return NULL;
     }
     /* One lock round trip: this waiter stays counted on the channel and
@@ -264,9 +262,10 @@ push_notify_gen_t *push_notify_rewatch(push_notify_t *n, uint32_t slot,
     return g;
 }
 
-void push_notify_unwatch(push_notify_t *n, uint32_t slot, push_notify_gen_t *g)
+void push_notify_unwatch(push_notify_t *n, uint32_t chan,
+                         push_notify_gen_t *g)
 {
-    local_channel_t *lc = &n->channels[slot];
+    local_channel_t *lc = &n->channels[chan];
 
     pthread_mutex_lock(&n->lock);
     if (--g->refs == 0 && g->wfd < 0) {
@@ -276,7 +275,7 @@ void push_notify_unwatch(push_notify_t *n, uint32_t slot, push_notify_gen_t *g)
     if (--lc->waiters == 0) {
         uint32_t moved = n->active[--n->nactive];
 
-        push_store_watch(n->store, slot, -1);
+        n->store.engine->watch(n->store.inst, chan, -1);
         n->active[lc->active_pos] = moved;
         n->channels[moved].active_pos = lc->active_pos;
         if (lc->gen) {

@@ -26,7 +26,7 @@ ASAN_OPTIONS="detect_leaks=0:log_path=$asan_dir/report" \\
 exec $httpd_bin "\$@"
 WRAP
     chmod +x build/httpd-asan
-    httpd_opt=(-httpd "$here/build/httpd-asan")
+    httpd_opt=(-httpd "$here/build/httpd-asan" -defines PUSH_ASAN)
     echo "== AddressSanitizer run (reports in $asan_dir)"
 fi
 

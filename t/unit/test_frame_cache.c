@@ -8,13 +8,26 @@
 
 #include "check.h"
 
+/* A frame holding a copy of data, put under k. */
+static push_frame_t *put_copy(push_frame_cache_t *c, const push_frame_key_t *k,
+                              const void *data, size_t len)
+{
+    push_frame_t *f = push_frame_alloc(len);
+
+    if (!f) {
+        return NULL;
+    }
+    memcpy(f->data, data, len);
+    return push_frame_cache_put(c, k, f);
+}
+
 static push_frame_key_t key(uint32_t slot, int64_t t, uint32_t tag,
                             uint32_t variant)
 {
     push_frame_key_t k;
 
     memset(&k, 0, sizeof(k));
-    k.slot = slot;
+    k.chan = slot;
     k.id.time = t;
     k.id.tag = tag;
     k.variant = variant;
@@ -40,7 +53,7 @@ static void *claim(void *arg)
         builds++;
         pthread_mutex_unlock(&builds_lock);
         nanosleep(&ts, NULL);   /* a slow build: the others must wait */
-        f = push_frame_cache_put(shared, &k, "built", 5);
+        f = put_copy(shared, &k, "built", 5);
     }
     if (!f || f->len != 5 || memcmp(f->data, "built", 5)) {
         return (void *)1;
@@ -61,7 +74,7 @@ static void *hammer(void *arg)
         if (!f) {
             char buf[32];
             int len = snprintf(buf, sizeof(buf), "%d/%u", i % 50, k.variant);
-            f = push_frame_cache_put(shared, &k, buf, (size_t)len);
+            f = put_copy(shared, &k, buf, (size_t)len);
         }
         if (f) {
             char want[32];
@@ -88,7 +101,7 @@ int main(void)
 
     CHECK(c != NULL);
     CHECK(push_frame_cache_get(c, &a) == NULL);
-    f = push_frame_cache_put(c, &a, "frame-a", 7);
+    f = put_copy(c, &a, "frame-a", 7);
     CHECK(f && f->len == 7 && memcmp(f->data, "frame-a", 7) == 0);
     g = push_frame_cache_get(c, &a);
     CHECK(g == f);
@@ -98,13 +111,13 @@ int main(void)
     CHECK(push_frame_cache_get(c, &a2) == NULL);
     CHECK(push_frame_cache_get(c, &d) == NULL);
     /* Putting a key already cached returns the cached one. */
-    g = push_frame_cache_put(c, &a, "other", 5);
+    g = put_copy(c, &a, "other", 5);
     CHECK(g == f && g->len == 7);
     push_frame_release(c, g);
     /* Two more entries push a out (capacity 2), but our reference keeps
      * its bytes alive. */
-    g = push_frame_cache_put(c, &b, "frame-b", 7);
-    h = push_frame_cache_put(c, &d, "frame-d", 7);
+    g = put_copy(c, &b, "frame-b", 7);
+    h = put_copy(c, &d, "frame-d", 7);
     CHECK(g && h);
     CHECK(push_frame_cache_get(c, &a) == NULL);
     CHECK(memcmp(f->data, "frame-a", 7) == 0);

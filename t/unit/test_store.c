@@ -15,10 +15,10 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "store/push_store.h"
+#include "store/push_store_shm.h"
 
 /* Defined by push_store.c for this test only; see there. */
-extern void (*push_store_test_crash_hook)(int where);
+extern void (*push_shm_test_crash_hook)(int where);
 
 #include "check.h"
 
@@ -37,12 +37,12 @@ static void *map_region(size_t size)
     return mem;
 }
 
-static push_store_t *new_store(size_t size, int64_t now, void **mem)
+static push_shm_t *new_store(size_t size, int64_t now, void **mem)
 {
-    push_store_t *s;
+    push_shm_t *s;
 
     *mem = map_region(size);
-    s = push_store_format(*mem, size, now);
+    s = push_shm_format(*mem, size, now);
     if (s == NULL) {
         fprintf(stderr, "push_store_format failed\n");
         exit(2);
@@ -50,7 +50,7 @@ static push_store_t *new_store(size_t size, int64_t now, void **mem)
     return s;
 }
 
-/* A bump allocator standing in for a request pool: push_store_next
+/* A bump allocator standing in for a request pool: push_shm_next
  * copies into it and nothing is freed until the arena is. */
 typedef struct {
     char  *buf;
@@ -60,11 +60,12 @@ typedef struct {
 
 static arena_t arena;
 
-static void *arena_alloc(void *ctx, size_t size)
+static void *arena_alloc(void *ctx, const push_msgid_t *id, size_t size)
 {
     arena_t *a = ctx;
     void *p;
 
+    (void)id;
     size = (size + 15) & ~(size_t)15;
     if (a->cap - a->used < size) {
         a->used = 0;           /* tests only keep the newest few copies */
@@ -77,7 +78,7 @@ static void *arena_alloc(void *ctx, size_t size)
     return p;
 }
 
-static push_status_e pub_full(push_store_t *s, const char *chan,
+static push_status_e pub_full(push_shm_t *s, const char *chan,
                               const char *body, size_t body_len,
                               const char *ct, const char *ev,
                               uint32_t buffer_length, uint32_t timeout,
@@ -96,10 +97,10 @@ static push_status_e pub_full(push_store_t *s, const char *chan,
     m.event_len = ev ? strlen(ev) : 0;
     lim.buffer_length = buffer_length;
     lim.timeout = timeout;
-    return push_store_publish(s, chan, strlen(chan), &m, &lim, now, id, info);
+    return push_shm_publish(s, chan, strlen(chan), &m, &lim, now, id, info);
 }
 
-static push_status_e pub(push_store_t *s, const char *chan, const char *body,
+static push_status_e pub(push_shm_t *s, const char *chan, const char *body,
                          uint32_t buffer_length, uint32_t timeout,
                          int64_t now, push_msgid_t *id)
 {
@@ -107,24 +108,24 @@ static push_status_e pub(push_store_t *s, const char *chan, const char *body,
                     buffer_length, timeout, now, id, NULL);
 }
 
-static push_status_e info_of(push_store_t *s, const char *chan, int64_t now,
+static push_status_e info_of(push_shm_t *s, const char *chan, int64_t now,
                              push_channel_info_t *info)
 {
-    return push_store_info(s, chan, strlen(chan), now, info);
+    return push_shm_info(s, chan, strlen(chan), now, info);
 }
 
-static push_status_e sub_to(push_store_t *s, const char *chan,
-                            push_transport_e t, int64_t now, push_sub_t *sub)
+static push_status_e sub_to(push_shm_t *s, const char *chan, int64_t now,
+                            push_store_ref_t *sub)
 {
-    return push_store_subscribe(s, chan, strlen(chan), t, now, sub, NULL);
+    return push_shm_subscribe(s, chan, strlen(chan), now, sub, NULL);
 }
 
-static push_status_e next_msg(push_store_t *s, const push_sub_t *sub,
+static push_status_e next_msg(push_shm_t *s, const push_store_ref_t *sub,
                               const push_msgid_t *cursor, int64_t now,
                               push_message_t *m, int *gap, push_msgid_t *gid)
 {
-    return push_store_next(s, sub, cursor, now, arena_alloc, &arena, m,
-                           gap, gid);
+    return push_shm_next(s, sub, cursor, now, arena_alloc, &arena, m,
+                         gap, gid);
 }
 
 static int id_is(const push_msgid_t *id, int64_t t, uint32_t n)
@@ -152,16 +153,16 @@ static double now_ms(void)
 /* Walks a channel from the oldest message, checking that ids rise
  * strictly and that the decimal numbers after `prefix` in the bodies are
  * consecutive.  Returns the count, and the first and last numbers. */
-static int walk_numbered(push_store_t *s, const char *chan, const char *prefix,
+static int walk_numbered(push_shm_t *s, const char *chan, const char *prefix,
                          int64_t now, long *first, long *last)
 {
-    push_sub_t sub;
+    push_store_ref_t sub;
     push_message_t m;
     push_msgid_t cursor = {0, 0};
     size_t plen = strlen(prefix);
     int n = 0, ok = 1;
 
-    if (sub_to(s, chan, PUSH_TRANSPORT_POLL, now, &sub) != PUSH_OK) {
+    if (sub_to(s, chan, now, &sub) != PUSH_OK) {
         return -1;
     }
     *first = *last = -1;
@@ -187,7 +188,7 @@ static int walk_numbered(push_store_t *s, const char *chan, const char *prefix,
         cursor = m.id;
         n++;
     }
-    push_store_unsubscribe(s, &sub);
+    push_shm_unsubscribe(s, &sub);
     return ok ? n : -1;
 }
 
@@ -198,22 +199,22 @@ static void test_format_attach(void)
 {
     size_t size = 1 << 20;
     void *mem = map_region(size);
-    push_store_t *s;
+    push_shm_t *s;
     push_store_stats_t st;
     push_msgid_t id;
     push_channel_info_t info;
 
-    CHECK(push_store_format(mem, PUSH_STORE_MIN_SIZE - 8, 100) == NULL);
-    CHECK(push_store_format((char *)mem + 4, size - 64, 100) == NULL);
-    CHECK(push_store_attach(mem, size) == NULL);      /* zeroes, no store */
+    CHECK(push_shm_format(mem, PUSH_SHM_MIN_SIZE - 8, 100) == NULL);
+    CHECK(push_shm_format((char *)mem + 4, size - 64, 100) == NULL);
+    CHECK(push_shm_attach(mem, size) == NULL);      /* zeroes, no store */
 
-    s = push_store_format(mem, size, 100);
+    s = push_shm_format(mem, size, 100);
     CHECK(s == mem);
-    CHECK(push_store_attach(mem, size) == s);
-    CHECK(push_store_attach(mem, size - 4096) == NULL);
-    CHECK(push_store_attach(mem, size + 4096) == NULL);
+    CHECK(push_shm_attach(mem, size) == s);
+    CHECK(push_shm_attach(mem, size - 4096) == NULL);
+    CHECK(push_shm_attach(mem, size + 4096) == NULL);
 
-    push_store_stats(s, 100, &st);
+    push_shm_stats(s, 100, &st);
     CHECK(st.channels == 0 && st.channel_slots >= 16 && st.messages == 0
           && st.published == 0 && st.evicted == 0 && st.expired == 0
           && st.bytes_used == 0 && st.bytes_total == size
@@ -221,79 +222,76 @@ static void test_format_attach(void)
 
     /* A store survives re-attaching, messages and all. */
     CHECK(pub(s, "keep", "hello", 10, 0, 100, &id) == PUSH_OK);
-    s = push_store_attach(mem, size);
+    s = push_shm_attach(mem, size);
     CHECK(s != NULL && info_of(s, "keep", 100, &info) == PUSH_OK
           && info.messages == 1 && push_msgid_cmp(&info.last_id, &id) == 0);
 
     /* A damaged magic is refused. */
     ((unsigned char *)mem)[0] ^= 0x40;
-    CHECK(push_store_attach(mem, size) == NULL);
+    CHECK(push_shm_attach(mem, size) == NULL);
     ((unsigned char *)mem)[0] ^= 0x40;
-    CHECK(push_store_attach(mem, size) == s);
+    CHECK(push_shm_attach(mem, size) == s);
 
     /* The smallest store works and has its 16 slots. */
-    s = push_store_format(mem, PUSH_STORE_MIN_SIZE, 100);
+    s = push_shm_format(mem, PUSH_SHM_MIN_SIZE, 100);
     CHECK(s != NULL);
-    push_store_stats(s, 100, &st);
-    CHECK(st.channel_slots >= 16 && st.bytes_total == PUSH_STORE_MIN_SIZE);
+    push_shm_stats(s, 100, &st);
+    CHECK(st.channel_slots >= 16 && st.bytes_total == PUSH_SHM_MIN_SIZE);
     munmap(mem, size);
 }
 
 static void test_bad_args(void)
 {
     void *mem;
-    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
     char big[300];
     push_message_t m;
     push_limits_t lim = {10, 0};
-    push_sub_t sub;
+    push_store_ref_t sub;
     push_channel_info_t info;
 
     memset(big, 'a', sizeof(big));
     memset(&m, 0, sizeof(m));
     m.body = "x";
     m.body_len = 1;
-    CHECK(push_store_publish(s, "c", 0, &m, &lim, 1000, NULL, NULL)
+    CHECK(push_shm_publish(s, "c", 0, &m, &lim, 1000, NULL, NULL)
           == PUSH_BAD_ARG);
-    CHECK(push_store_publish(s, big, 256, &m, &lim, 1000, NULL, NULL)
+    CHECK(push_shm_publish(s, big, 256, &m, &lim, 1000, NULL, NULL)
           == PUSH_BAD_ARG);
-    CHECK(push_store_publish(s, big, 255, &m, &lim, 1000, NULL, NULL)
+    CHECK(push_shm_publish(s, big, 255, &m, &lim, 1000, NULL, NULL)
           == PUSH_OK);
     m.content_type = big;
     m.content_type_len = 256;
-    CHECK(push_store_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
+    CHECK(push_shm_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
           == PUSH_BAD_ARG);
     m.content_type_len = 255;
     m.event = big;
     m.event_len = 256;
-    CHECK(push_store_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
+    CHECK(push_shm_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
           == PUSH_BAD_ARG);
     m.event_len = 255;
-    CHECK(push_store_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
+    CHECK(push_shm_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
           == PUSH_OK);
     lim.buffer_length = 0;
-    CHECK(push_store_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
+    CHECK(push_shm_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
           == PUSH_BAD_ARG);
-    CHECK(push_store_info(s, "c", 0, 1000, &info) == PUSH_BAD_ARG);
-    CHECK(push_store_delete(s, big, 256, 1000, &info) == PUSH_BAD_ARG);
-    CHECK(push_store_subscribe(s, "c", 1, PUSH_TRANSPORT_COUNT, 1000, &sub,
-                               NULL) == PUSH_BAD_ARG);
-    CHECK(push_store_subscribe(s, "", 0, PUSH_TRANSPORT_POLL, 1000, &sub,
-                               NULL) == PUSH_BAD_ARG);
+    CHECK(push_shm_info(s, "c", 0, 1000, &info) == PUSH_BAD_ARG);
+    CHECK(push_shm_delete(s, big, 256, 1000, &info) == PUSH_BAD_ARG);
+    CHECK(push_shm_subscribe(s, "c", 1, 1000, NULL, NULL) == PUSH_BAD_ARG);
+    CHECK(push_shm_subscribe(s, "", 0, 1000, &sub, NULL) == PUSH_BAD_ARG);
     /* A sub naming no slot at all is just gone. */
-    sub.slot = 0xfffffff0u;
-    sub.epoch = 0;
-    sub.transport = PUSH_TRANSPORT_POLL;
+    sub.chan = 0xfffffff0u;
+    sub.gen = 0;
     CHECK(next_msg(s, &sub, NULL, 1000, &m, NULL, NULL) == PUSH_GONE);
-    push_store_unsubscribe(s, &sub);       /* must not crash */
-    CHECK(push_store_channel_version(s, 0xfffffff0u) == 0);
+    push_shm_unsubscribe(s, &sub);       /* must not crash */
+    CHECK(push_shm_version(s, 0xfffffff0u) == 0);
     munmap(mem, 1 << 20);
 }
 
 static void test_ids(void)
 {
     void *mem;
-    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
     push_msgid_t id;
     push_channel_info_t info;
 
@@ -322,21 +320,64 @@ static void test_ids(void)
 
     /* Formatting again in the same second as the last publish does not
      * hand the same ids out again. */
-    s = push_store_format(mem, 1 << 20, 1500);
+    s = push_shm_format(mem, 1 << 20, 1500);
     CHECK(info_of(s, "a", 1500, &info) == PUSH_NOT_FOUND);
     CHECK(pub(s, "a", "8", 100, 0, 1500, &id) == PUSH_OK
           && id_is(&id, 1501, 0));
     munmap(mem, 1 << 20);
 }
 
+/* A backplane gives the ids: stored only when after the channel's last,
+ * and the store's own ids carry on after them. */
+static void test_publish_id(void)
+{
+    void *mem;
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
+    push_channel_info_t info;
+    push_store_ref_t sub;
+    push_message_t m, got;
+    push_limits_t lim = { 10, 0 };
+    push_msgid_t id;
+
+    memset(&m, 0, sizeof(m));
+    m.body = "from afar";
+    m.body_len = 9;
+    m.id.time = 5000;
+    m.id.tag = 3;
+    CHECK(push_shm_publish_id(s, "r", 1, &m, &lim, 1000, &info) == PUSH_OK);
+    CHECK(info.messages == 1 && id_is(&info.last_id, 5000, 3));
+    CHECK(sub_to(s, "r", 1000, &sub) == PUSH_OK);
+    CHECK(next_msg(s, &sub, NULL, 1000, &got, NULL, NULL) == PUSH_FOUND
+          && id_is(&got.id, 5000, 3) && got.body_len == 9
+          && memcmp(got.body, "from afar", 9) == 0);
+    /* The same id again, or an older one: a duplicate, nothing stored. */
+    CHECK(push_shm_publish_id(s, "r", 1, &m, &lim, 1000, NULL)
+          == PUSH_DUPLICATE);
+    m.id.tag = 2;
+    CHECK(push_shm_publish_id(s, "r", 1, &m, &lim, 1000, NULL)
+          == PUSH_DUPLICATE);
+    CHECK(info_of(s, "r", 1000, &info) == PUSH_OK && info.messages == 1);
+    /* A local publish at an earlier clock follows the given id. */
+    CHECK(pub(s, "r", "here", 10, 0, 1000, &id) == PUSH_OK
+          && id_is(&id, 5000, 4));
+    m.id.time = 6000;
+    m.id.tag = 0;
+    CHECK(push_shm_publish_id(s, "r", 1, &m, &lim, 1000, &info) == PUSH_OK
+          && info.messages == 3 && id_is(&info.last_id, 6000, 0));
+    CHECK(push_shm_publish_id(s, "r", 1, NULL, &lim, 1000, NULL)
+          == PUSH_BAD_ARG);
+    push_shm_unsubscribe(s, &sub);
+    munmap(mem, 1 << 20);
+}
+
 static void test_content(void)
 {
     void *mem;
-    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
     push_msgid_t id;
     push_channel_info_t info;
     push_message_t m;
-    push_sub_t sub;
+    push_store_ref_t sub;
     static const char bin[5] = {'a', '\0', 'b', '\n', '\xff'};
 
     CHECK(pub_full(s, "c", bin, sizeof(bin), "text/x", "upd", 10, 0, 1000,
@@ -346,7 +387,7 @@ static void test_content(void)
           && info.subscribers == 0);
     CHECK(pub_full(s, "c", "", 0, NULL, NULL, 10, 0, 1000, NULL, NULL)
           == PUSH_OK);
-    CHECK(sub_to(s, "c", PUSH_TRANSPORT_EVENTSOURCE, 1000, &sub) == PUSH_OK);
+    CHECK(sub_to(s, "c", 1000, &sub) == PUSH_OK);
 
     CHECK(next_msg(s, &sub, NULL, 1000, &m, NULL, NULL) == PUSH_FOUND);
     CHECK(push_msgid_cmp(&m.id, &id) == 0 && m.body_len == 5
@@ -362,11 +403,11 @@ static void test_content(void)
     /* Without an allocator only the id and the body's length come
      * back: no copy. */
     memset(&m, 0x55, sizeof(m));
-    CHECK(push_store_next(s, &sub, NULL, 1000, NULL, NULL, &m, NULL, NULL)
+    CHECK(push_shm_next(s, &sub, NULL, 1000, NULL, NULL, &m, NULL, NULL)
           == PUSH_FOUND);
     CHECK(push_msgid_cmp(&m.id, &id) == 0 && m.body == NULL
           && m.body_len == 5 && m.content_type == NULL);
-    CHECK(push_store_next(s, &sub, &info.last_id, 1000, NULL, NULL, &m,
+    CHECK(push_shm_next(s, &sub, &info.last_id, 1000, NULL, NULL, &m,
                           NULL, NULL) == PUSH_FOUND);
     /* The version/newest hint: the first of two is not the newest; the
      * second is; past it nothing, until a publish changes the version. */
@@ -374,18 +415,18 @@ static void test_content(void)
         push_msgid_t second = m.id;
         uint32_t v;
 
-        CHECK(push_store_next(s, &sub, NULL, 1000, NULL, NULL, &m, NULL,
+        CHECK(push_shm_next(s, &sub, NULL, 1000, NULL, NULL, &m, NULL,
                               NULL) == PUSH_FOUND && m.newest == 0);
-        CHECK(push_store_next(s, &sub, &info.last_id, 1000, NULL, NULL, &m,
+        CHECK(push_shm_next(s, &sub, &info.last_id, 1000, NULL, NULL, &m,
                               NULL, NULL) == PUSH_FOUND && m.newest == 1);
         v = m.version;
-        CHECK(v == push_store_channel_version(s, sub.slot));
-        CHECK(push_store_next(s, &sub, &second, 1000, NULL, NULL, &m, NULL,
+        CHECK(v == push_shm_version(s, sub.chan));
+        CHECK(push_shm_next(s, &sub, &second, 1000, NULL, NULL, &m, NULL,
                               NULL) == PUSH_NONE && m.newest == 1
               && m.version == v);
         CHECK(pub_full(s, "c", "x", 1, NULL, NULL, 10, 0, 1000, NULL, NULL)
               == PUSH_OK);
-        CHECK(push_store_channel_version(s, sub.slot) != v);
+        CHECK(push_shm_version(s, sub.chan) != v);
     }
     munmap(mem, 1 << 20);
 }
@@ -393,10 +434,10 @@ static void test_content(void)
 static void test_buffer_length(void)
 {
     void *mem;
-    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
     push_channel_info_t info;
     push_message_t m;
-    push_sub_t sub;
+    push_store_ref_t sub;
     push_msgid_t cur, gid;
     char body[16];
     int i, gap, ok = 1;
@@ -408,7 +449,7 @@ static void test_buffer_length(void)
     CHECK(ok);
     CHECK(info_of(s, "b", 1000, &info) == PUSH_OK && info.messages == 3
           && id_is(&info.oldest_id, 1001, 7) && id_is(&info.last_id, 1001, 9));
-    CHECK(sub_to(s, "b", PUSH_TRANSPORT_LONGPOLL, 1000, &sub) == PUSH_OK);
+    CHECK(sub_to(s, "b", 1000, &sub) == PUSH_OK);
 
     /* From the start: the first kept message, and a gap up to 6. */
     cur = mkid(0, 0);
@@ -448,11 +489,11 @@ static void test_buffer_length(void)
 static void test_expiry(void)
 {
     void *mem;
-    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
     push_channel_info_t info;
     push_store_stats_t st;
     push_message_t m;
-    push_sub_t sub;
+    push_store_ref_t sub;
     push_msgid_t cur, gid, last;
     int gap;
 
@@ -460,20 +501,20 @@ static void test_expiry(void)
     CHECK(pub(s, "e", "2", 100, 10, 2000, NULL) == PUSH_OK);
     CHECK(pub(s, "e", "3", 100, 10, 2000, &last) == PUSH_OK);
     CHECK(info_of(s, "e", 2009, &info) == PUSH_OK && info.messages == 3);
-    CHECK(sub_to(s, "e", PUSH_TRANSPORT_LONGPOLL, 2009, &sub) == PUSH_OK);
+    CHECK(sub_to(s, "e", 2009, &sub) == PUSH_OK);
     /* At publish time + timeout they are gone; the subscriber keeps the
      * channel visible, and learns of the gap. */
     CHECK(info_of(s, "e", 2010, &info) == PUSH_OK && info.messages == 0
           && info.subscribers == 1 && push_msgid_cmp(&info.last_id, &last) == 0
           && id_is(&info.oldest_id, 0, 0));
-    push_store_stats(s, 2010, &st);
+    push_shm_stats(s, 2010, &st);
     CHECK(st.expired == 3 && st.messages == 0 && st.evicted == 0);
     cur = mkid(0, 0);
     CHECK(next_msg(s, &sub, &cur, 2010, &m, &gap, &gid) == PUSH_NONE
           && gap == 1 && push_msgid_cmp(&gid, &last) == 0);
     CHECK(next_msg(s, &sub, &last, 2010, &m, &gap, &gid) == PUSH_NONE
           && gap == 0);
-    push_store_unsubscribe(s, &sub);
+    push_shm_unsubscribe(s, &sub);
     CHECK(info_of(s, "e", 2010, &info) == PUSH_NOT_FOUND);
 
     /* Timeout 0 never expires. */
@@ -492,9 +533,9 @@ static void test_expiry(void)
     CHECK(pub(s, "s1", "x", 100, 5, 4000, NULL) == PUSH_OK);
     CHECK(pub(s, "s2", "x", 100, 5, 4000, NULL) == PUSH_OK);
     CHECK(pub(s, "s2", "y", 100, 50, 4000, NULL) == PUSH_OK);
-    push_store_stats(s, 4004, &st);
+    push_shm_stats(s, 4004, &st);
     CHECK(st.messages == 4 && st.expired == 5);
-    push_store_stats(s, 4005, &st);
+    push_shm_stats(s, 4005, &st);
     CHECK(st.messages == 2 && st.expired == 7);
     munmap(mem, 1 << 20);
 }
@@ -502,13 +543,13 @@ static void test_expiry(void)
 static void test_born_gap(void)
 {
     void *mem;
-    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
     push_message_t m;
-    push_sub_t sub;
+    push_store_ref_t sub;
     push_msgid_t cur, gid, id;
     int gap;
 
-    CHECK(sub_to(s, "g", PUSH_TRANSPORT_WEBSOCKET, 1000, &sub) == PUSH_OK);
+    CHECK(sub_to(s, "g", 1000, &sub) == PUSH_OK);
     CHECK(pub(s, "g", "x", 10, 0, 1000, &id) == PUSH_OK
           && id_is(&id, 1001, 0));
     /* A cursor from an earlier store: whatever it saw last, messages
@@ -530,82 +571,69 @@ static void test_born_gap(void)
 static void test_subscribers(void)
 {
     void *mem;
-    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
     push_channel_info_t info;
     push_store_stats_t st;
-    push_sub_t a, b, c, d;
+    push_store_ref_t a, b, c, d;
 
     CHECK(info_of(s, "s", 1000, &info) == PUSH_NOT_FOUND);
-    CHECK(sub_to(s, "s", PUSH_TRANSPORT_LONGPOLL, 1000, &a) == PUSH_OK);
-    CHECK(sub_to(s, "s", PUSH_TRANSPORT_LONGPOLL, 1000, &b) == PUSH_OK);
-    CHECK(push_store_subscribe(s, "s", 1, PUSH_TRANSPORT_WEBSOCKET, 1000, &c,
-                               &info) == PUSH_OK);
+    CHECK(sub_to(s, "s", 1000, &a) == PUSH_OK);
+    CHECK(sub_to(s, "s", 1000, &b) == PUSH_OK);
+    CHECK(push_shm_subscribe(s, "s", 1, 1000, &c, &info) == PUSH_OK);
     CHECK(info.subscribers == 3 && info.messages == 0
           && id_is(&info.last_id, 0, 0));
-    CHECK(sub_to(s, "t", PUSH_TRANSPORT_EVENTSOURCE, 1000, &d) == PUSH_OK);
-    CHECK(a.slot == b.slot && a.slot == c.slot && a.slot != d.slot
-          && a.epoch == c.epoch && c.transport == PUSH_TRANSPORT_WEBSOCKET);
+    CHECK(sub_to(s, "t", 1000, &d) == PUSH_OK);
+    CHECK(a.chan == b.chan && a.chan == c.chan && a.chan != d.chan
+          && a.gen == c.gen);
 
-    CHECK(info_of(s, "s", 1000, &info) == PUSH_OK && info.subscribers == 3
-          && info.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 2
-          && info.subscribers_by[PUSH_TRANSPORT_WEBSOCKET] == 1
-          && info.subscribers_by[PUSH_TRANSPORT_POLL] == 0);
-    push_store_stats(s, 1000, &st);
-    CHECK(st.channels == 2 && st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 2
-          && st.subscribers_by[PUSH_TRANSPORT_WEBSOCKET] == 1
-          && st.subscribers_by[PUSH_TRANSPORT_EVENTSOURCE] == 1);
+    CHECK(info_of(s, "s", 1000, &info) == PUSH_OK && info.subscribers == 3);
+    push_shm_stats(s, 1000, &st);
+    CHECK(st.channels == 2 && st.subscribers == 4);
 
-    push_store_unsubscribe(s, &a);
-    CHECK(info_of(s, "s", 1000, &info) == PUSH_OK && info.subscribers == 2
-          && info.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 1);
-    push_store_unsubscribe(s, &b);
-    push_store_unsubscribe(s, &b);          /* one too many: no underflow */
-    push_store_unsubscribe(s, &c);
+    push_shm_unsubscribe(s, &a);
+    CHECK(info_of(s, "s", 1000, &info) == PUSH_OK && info.subscribers == 2);
+    push_shm_unsubscribe(s, &b);
+    push_shm_unsubscribe(s, &b);          /* one too many: no underflow */
+    push_shm_unsubscribe(s, &c);
     CHECK(info_of(s, "s", 1000, &info) == PUSH_NOT_FOUND);
-    push_store_unsubscribe(s, &d);
-    push_store_stats(s, 1000, &st);
-    CHECK(st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 0
-          && st.subscribers_by[PUSH_TRANSPORT_WEBSOCKET] == 0
-          && st.subscribers_by[PUSH_TRANSPORT_EVENTSOURCE] == 0);
+    push_shm_unsubscribe(s, &d);
+    push_shm_stats(s, 1000, &st);
+    CHECK(st.subscribers == 0);
     munmap(mem, 1 << 20);
 }
 
 static void test_delete(void)
 {
     void *mem;
-    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
     push_channel_info_t info;
     push_store_stats_t st;
     push_message_t m;
-    push_sub_t sub, sub2;
+    push_store_ref_t sub, sub2;
     push_msgid_t id, id2;
-    uint32_t v0, e0, seq0;
+    uint32_t v0, seq0;
 
-    CHECK(push_store_delete(s, "d", 1, 1000, &info) == PUSH_NOT_FOUND);
-    CHECK(sub_to(s, "d", PUSH_TRANSPORT_LONGPOLL, 1000, &sub) == PUSH_OK);
+    CHECK(push_shm_delete(s, "d", 1, 1000, &info) == PUSH_NOT_FOUND);
+    CHECK(sub_to(s, "d", 1000, &sub) == PUSH_OK);
     CHECK(pub(s, "d", "1", 10, 0, 1000, NULL) == PUSH_OK);
     CHECK(pub(s, "d", "2", 10, 0, 1000, &id) == PUSH_OK);
-    v0 = push_store_channel_version(s, sub.slot);
-    e0 = push_store_channel_epoch(s, sub.slot);
-    seq0 = push_store_seq(s);
-    CHECK(e0 == sub.epoch);
+    v0 = push_shm_version(s, sub.chan);
+    seq0 = push_shm_seq(s);
 
-    CHECK(push_store_delete(s, "d", 1, 1000, &info) == PUSH_OK);
+    CHECK(push_shm_delete(s, "d", 1, 1000, &info) == PUSH_OK);
     CHECK(info.messages == 2 && info.subscribers == 1
           && push_msgid_cmp(&info.last_id, &id) == 0);
-    CHECK(push_store_channel_version(s, sub.slot) != v0
-          && push_store_channel_epoch(s, sub.slot) != e0
-          && push_store_seq(s) != seq0);
+    CHECK(push_shm_version(s, sub.chan) != v0 && push_shm_seq(s) != seq0);
     CHECK(next_msg(s, &sub, NULL, 1000, &m, NULL, NULL) == PUSH_GONE);
-    push_store_stats(s, 1000, &st);
-    CHECK(st.messages == 0 && st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 0);
+    push_shm_stats(s, 1000, &st);
+    CHECK(st.messages == 0 && st.subscribers == 0);
     CHECK(info_of(s, "d", 1000, &info) == PUSH_NOT_FOUND);
-    CHECK(push_store_delete(s, "d", 1, 1000, NULL) == PUSH_NOT_FOUND);
+    CHECK(push_shm_delete(s, "d", 1, 1000, NULL) == PUSH_NOT_FOUND);
 
     /* An old sub leaving after the delete takes nobody else's count. */
-    CHECK(sub_to(s, "d", PUSH_TRANSPORT_LONGPOLL, 1000, &sub2) == PUSH_OK);
-    CHECK(sub2.slot == sub.slot && sub2.epoch != sub.epoch);
-    push_store_unsubscribe(s, &sub);
+    CHECK(sub_to(s, "d", 1000, &sub2) == PUSH_OK);
+    CHECK(sub2.chan == sub.chan && sub2.gen != sub.gen);
+    push_shm_unsubscribe(s, &sub);
     CHECK(info_of(s, "d", 1000, &info) == PUSH_OK && info.subscribers == 1);
 
     /* The channel lives on with later ids. */
@@ -616,20 +644,20 @@ static void test_delete(void)
 
     /* A delete with only messages, no subscribers, works too. */
     CHECK(pub(s, "d2", "x", 10, 0, 1000, NULL) == PUSH_OK);
-    CHECK(push_store_delete(s, "d2", 2, 1000, NULL) == PUSH_OK);
+    CHECK(push_shm_delete(s, "d2", 2, 1000, NULL) == PUSH_OK);
     CHECK(info_of(s, "d2", 1000, &info) == PUSH_NOT_FOUND);
     munmap(mem, 1 << 20);
 }
 
 static void test_eviction(void)
 {
-    size_t size = PUSH_STORE_MIN_SIZE;
+    size_t size = PUSH_SHM_MIN_SIZE;
     void *mem;
-    push_store_t *s = new_store(size, 1000, &mem);
+    push_shm_t *s = new_store(size, 1000, &mem);
     push_store_stats_t st;
     push_channel_info_t ia, ib;
     push_message_t m;
-    push_sub_t sub;
+    push_store_ref_t sub;
     push_msgid_t cur, gid;
     char body[1200];
     long first, last, fa, la, fb, lb;
@@ -643,7 +671,7 @@ static void test_eviction(void)
                        2000 + i / 100, NULL, NULL) == PUSH_OK;
     }
     CHECK(ok);
-    push_store_stats(s, 3000, &st);
+    push_shm_stats(s, 3000, &st);
     CHECK(info_of(s, "a", 3000, &ia) == PUSH_OK);
     CHECK(st.evicted > 0 && st.evicted + st.messages == 2000
           && st.messages == ia.messages && st.published == 2000
@@ -652,12 +680,12 @@ static void test_eviction(void)
     CHECK(n == (int)ia.messages && last == 1999 && first == 2000 - n);
 
     /* Walking from the start reports what was evicted. */
-    CHECK(sub_to(s, "a", PUSH_TRANSPORT_POLL, 3000, &sub) == PUSH_OK);
+    CHECK(sub_to(s, "a", 3000, &sub) == PUSH_OK);
     cur = mkid(0, 0);
     CHECK(next_msg(s, &sub, &cur, 3000, &m, &gap, &gid) == PUSH_FOUND
           && gap == 1 && push_msgid_cmp(&gid, &m.id) < 0
           && push_msgid_cmp(&gid, &ia.oldest_id) < 0);
-    push_store_unsubscribe(s, &sub);
+    push_shm_unsubscribe(s, &sub);
 
     /* Two channels of very different sizes interleaved: each stays
      * whole from its oldest kept message to its newest. */
@@ -680,7 +708,7 @@ static void test_eviction(void)
     CHECK(n == (int)ib.messages && n > 0 && lb == 199 && fb == 200 - n);
     n = walk_numbered(s, "small", "small:", 4000, &fa, &la);
     CHECK(n == (int)ia.messages && n > 0 && la == 399 && fa == 400 - n);
-    push_store_stats(s, 4000, &st);
+    push_shm_stats(s, 4000, &st);
     n = (int)(ia.messages + ib.messages);
     if (info_of(s, "a", 4000, &ia) == PUSH_OK) {
         n += (int)ia.messages;
@@ -692,9 +720,9 @@ static void test_eviction(void)
 
 static void test_too_big(void)
 {
-    size_t size = PUSH_STORE_MIN_SIZE;
+    size_t size = PUSH_SHM_MIN_SIZE;
     void *mem;
-    push_store_t *s = new_store(size, 1000, &mem);
+    push_shm_t *s = new_store(size, 1000, &mem);
     push_store_stats_t st0, st1;
     push_channel_info_t info;
     char *body = malloc(size);
@@ -706,20 +734,20 @@ static void test_too_big(void)
                        NULL, NULL) == PUSH_OK;
     }
     CHECK(ok);
-    push_store_stats(s, 1000, &st0);
+    push_shm_stats(s, 1000, &st0);
     CHECK(pub_full(s, "t", body, size, NULL, NULL, 1000, 0, 1000, NULL, NULL)
           == PUSH_TOO_BIG);
     CHECK(pub_full(s, "t", body, size - 8192, NULL, NULL, 1000, 0, 1000,
                    NULL, NULL) == PUSH_TOO_BIG);
     CHECK(pub_full(s, "other", body, size, NULL, NULL, 1000, 0, 1000,
                    NULL, NULL) == PUSH_TOO_BIG);
-    push_store_stats(s, 1000, &st1);
+    push_shm_stats(s, 1000, &st1);
     CHECK(st1.messages == 50 && st1.evicted == st0.evicted
           && st1.published == st0.published && st1.channels == 1);
     /* A big message that does fit takes the whole ring if need be. */
     CHECK(pub_full(s, "t", body, 50000, NULL, NULL, 1000, 0, 1000, NULL,
                    &info) == PUSH_OK);
-    push_store_stats(s, 1000, &st1);
+    push_shm_stats(s, 1000, &st1);
     CHECK(info.messages >= 1 && st1.evicted > 0
           && st1.messages == info.messages);
     free(body);
@@ -732,8 +760,8 @@ static void test_too_big(void)
 static void test_cursor_walk(void)
 {
     void *mem;
-    push_store_t *s = new_store(4 << 20, 5000, &mem);
-    push_sub_t subs[WALK_CHANNELS];
+    push_shm_t *s = new_store(4 << 20, 5000, &mem);
+    push_store_ref_t subs[WALK_CHANNELS];
     push_msgid_t cursor[WALK_CHANNELS];
     int next_expected[WALK_CHANNELS];
     char name[WALK_CHANNELS][16], body[32];
@@ -742,7 +770,7 @@ static void test_cursor_walk(void)
 
     for (c = 0; c < WALK_CHANNELS; c++) {
         snprintf(name[c], sizeof(name[c]), "w%d", c);
-        ok &= sub_to(s, name[c], PUSH_TRANSPORT_LONGPOLL, 5000, &subs[c])
+        ok &= sub_to(s, name[c], 5000, &subs[c])
               == PUSH_OK;
         cursor[c] = mkid(0, 0);
         next_expected[c] = c;
@@ -774,7 +802,7 @@ static void test_cursor_walk(void)
     CHECK(gaps == 0);
     CHECK(delivered == WALK_TOTAL);
     for (c = 0; c < WALK_CHANNELS; c++) {
-        push_store_unsubscribe(s, &subs[c]);
+        push_shm_unsubscribe(s, &subs[c]);
     }
     /* Tags restart each second and still the order holds. */
     CHECK(cursor[0].time == 5000 + (WALK_TOTAL - WALK_CHANNELS) / 37
@@ -793,19 +821,19 @@ static void test_cursor_walk(void)
 
 static void test_slots(void)
 {
-    size_t size = PUSH_STORE_MIN_SIZE;
+    size_t size = PUSH_SHM_MIN_SIZE;
     void *mem;
-    push_store_t *s = new_store(size, 1000, &mem);
+    push_shm_t *s = new_store(size, 1000, &mem);
     push_store_stats_t st;
     push_channel_info_t info;
     push_message_t m;
-    push_sub_t xs, subs[1024];
+    push_store_ref_t xs, subs[1024];
     push_msgid_t id, xid;
-    uint32_t nslots, xv, xe, i;
+    uint32_t nslots, xv, i;
     char name[16];
     int ok = 1;
 
-    push_store_stats(s, 1000, &st);
+    push_shm_stats(s, 1000, &st);
     nslots = st.channel_slots;
     CHECK(nslots >= 16 && nslots < 1024);
 
@@ -813,29 +841,28 @@ static void test_slots(void)
      * slot that still remembers its ids. */
     CHECK(pub(s, "x", "1", 10, 0, 9000, NULL) == PUSH_OK);
     CHECK(pub(s, "x", "2", 10, 0, 9000, &xid) == PUSH_OK);
-    CHECK(sub_to(s, "x", PUSH_TRANSPORT_POLL, 9000, &xs) == PUSH_OK);
-    push_store_unsubscribe(s, &xs);
-    CHECK(push_store_delete(s, "x", 1, 9000, NULL) == PUSH_OK);
-    xv = push_store_channel_version(s, xs.slot);
-    xe = push_store_channel_epoch(s, xs.slot);
+    CHECK(sub_to(s, "x", 9000, &xs) == PUSH_OK);
+    push_shm_unsubscribe(s, &xs);
+    CHECK(push_shm_delete(s, "x", 1, 9000, NULL) == PUSH_OK);
+    xv = push_shm_version(s, xs.chan);
 
     /* Fill every other slot with a subscribed channel, then one more:
      * that one can only have x's slot. */
     for (i = 0; i < nslots; i++) {
         snprintf(name, sizeof(name), "s%u", i);
-        ok &= sub_to(s, name, PUSH_TRANSPORT_LONGPOLL, 1000, &subs[i])
+        ok &= sub_to(s, name, 1000, &subs[i])
               == PUSH_OK;
     }
     CHECK(ok);
-    CHECK(subs[nslots - 1].slot == xs.slot);
-    CHECK(push_store_channel_version(s, xs.slot) > xv
-          && push_store_channel_epoch(s, xs.slot) > xe);
+    /* A new incarnation of the slot: another gen, a later version. */
+    CHECK(subs[nslots - 1].chan == xs.chan && subs[nslots - 1].gen > xs.gen);
+    CHECK(push_shm_version(s, xs.chan) > xv);
     /* x's old sub now names another channel's slot: it is told so. */
     CHECK(next_msg(s, &xs, NULL, 1000, &m, NULL, NULL) == PUSH_GONE);
-    push_store_stats(s, 1000, &st);
+    push_shm_stats(s, 1000, &st);
     CHECK(st.channels == nslots);
 
-    CHECK(sub_to(s, "one-more", PUSH_TRANSPORT_LONGPOLL, 1000, &xs)
+    CHECK(sub_to(s, "one-more", 1000, &xs)
           == PUSH_NO_CHANNEL_SLOT);
     CHECK(pub(s, "one-more", "x", 10, 0, 1000, NULL) == PUSH_NO_CHANNEL_SLOT);
     CHECK(info_of(s, "x", 1000, &info) == PUSH_NOT_FOUND);
@@ -844,15 +871,15 @@ static void test_slots(void)
 
     /* Freed by unsubscribing, s0's slot goes to the re-created x, whose
      * ids still follow the ones it issued before, clock or no clock. */
-    push_store_unsubscribe(s, &subs[0]);
+    push_shm_unsubscribe(s, &subs[0]);
     CHECK(pub(s, "x", "3", 10, 0, 8000, &id) == PUSH_OK
           && push_msgid_cmp(&id, &xid) > 0 && id.time == xid.time + 1);
     CHECK(info_of(s, "s0", 1000, &info) == PUSH_NOT_FOUND);
-    push_store_stats(s, 1000, &st);
+    push_shm_stats(s, 1000, &st);
     CHECK(st.channels == nslots);
 
     /* A channel holding messages is not taken, until they expire. */
-    push_store_unsubscribe(s, &subs[1]);
+    push_shm_unsubscribe(s, &subs[1]);
     CHECK(pub(s, "s1", "x", 10, 30, 1000, NULL) == PUSH_OK);
     CHECK(pub(s, "new", "x", 10, 0, 1010, NULL) == PUSH_NO_CHANNEL_SLOT);
     CHECK(pub(s, "new", "x", 10, 0, 1030, NULL) == PUSH_OK);
@@ -864,7 +891,7 @@ static void test_slots(void)
 static void test_wait_wake(void)
 {
     void *mem;
-    push_store_t *s = new_store(1 << 20, 1000, &mem);
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
     int ready[2], status;
     uint32_t seen;
     double t0, dt;
@@ -872,26 +899,26 @@ static void test_wait_wake(void)
     char ch;
 
     /* Timeout, and an already stale `seen`. */
-    seen = push_store_seq(s);
+    seen = push_shm_seq(s);
     t0 = now_ms();
-    CHECK(push_store_wait(s, seen, 100) == seen);
+    CHECK(push_shm_wait(s, seen, 100) == seen);
     dt = now_ms() - t0;
     CHECK(dt >= 90 && dt < 2000);
     t0 = now_ms();
-    CHECK(push_store_wait(s, seen + 1, 1000) == seen);
+    CHECK(push_shm_wait(s, seen + 1, 1000) == seen);
     CHECK(now_ms() - t0 < 50);
 
     /* A publish to a channel nobody watches wakes no one... */
-    seen = push_store_seq(s);
+    seen = push_shm_seq(s);
     CHECK(pub(s, "w", "x", 10, 0, 1000, NULL) == PUSH_OK);
-    CHECK(push_store_seq(s) == seen);
+    CHECK(push_shm_seq(s) == seen);
 
     /* ...but another process watching it is woken, promptly. */
     {
-        push_sub_t wsub;
+        push_store_ref_t wsub;
 
-        CHECK(sub_to(s, "w", PUSH_TRANSPORT_LONGPOLL, 1000, &wsub) == PUSH_OK);
-        push_store_watch(s, wsub.slot, 1);
+        CHECK(sub_to(s, "w", 1000, &wsub) == PUSH_OK);
+        push_shm_watch(s, wsub.chan, 1);
     }
     if (pipe(ready) != 0) {
         perror("pipe");
@@ -902,13 +929,13 @@ static void test_wait_wake(void)
         uint32_t got;
 
         alarm(10);
-        seen = push_store_seq(s);
+        seen = push_shm_seq(s);
         if (write(ready[1], "r", 1) != 1) {
             _exit(3);
         }
         t0 = now_ms();
         do {
-            got = push_store_wait(s, seen, 5000);
+            got = push_shm_wait(s, seen, 5000);
         } while (got == seen && now_ms() - t0 < 5000);
         _exit(got != seen && now_ms() - t0 < 1000 ? 0 : 1);
     }
@@ -922,15 +949,15 @@ static void test_wait_wake(void)
     pid = fork();
     if (pid == 0) {
         alarm(10);
-        seen = push_store_seq(s);
+        seen = push_shm_seq(s);
         if (write(ready[1], "r", 1) != 1) {
             _exit(3);
         }
-        _exit(push_store_wait(s, seen, -1) != seen ? 0 : 1);
+        _exit(push_shm_wait(s, seen, -1) != seen ? 0 : 1);
     }
     CHECK(read(ready[0], &ch, 1) == 1);
     usleep(50 * 1000);
-    push_store_wake_all(s);
+    push_shm_wake_all(s);
     CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status)
           && WEXITSTATUS(status) == 0);
     close(ready[0]);
@@ -945,11 +972,11 @@ static void test_concurrent_publish(void)
 {
     size_t size = 4 << 20;
     void *mem;
-    push_store_t *s = new_store(size, 1000, &mem);
+    push_shm_t *s = new_store(size, 1000, &mem);
     push_channel_info_t info;
     push_store_stats_t st;
     push_message_t m;
-    push_sub_t sub;
+    push_store_ref_t sub;
     push_msgid_t cursor = {0, 0};
     pid_t pids[PUBLISHERS];
     int seen[PUBLISHERS], i, status, ok = 1, n = 0;
@@ -970,7 +997,7 @@ static void test_concurrent_publish(void)
                 prev = id;
                 /* Some readers in the mix, contending for the lock. */
                 if (j % 50 == 0) {
-                    push_store_info(s, "c", 1, (int64_t)time(NULL), NULL);
+                    push_shm_info(s, "c", 1, (int64_t)time(NULL), NULL);
                 }
             }
             _exit(bad);
@@ -983,7 +1010,7 @@ static void test_concurrent_publish(void)
     CHECK(ok);
     CHECK(info_of(s, "c", (int64_t)time(NULL), &info) == PUSH_OK
           && info.messages == PUBLISHERS * PER_CHILD);
-    push_store_stats(s, (int64_t)time(NULL), &st);
+    push_shm_stats(s, (int64_t)time(NULL), &st);
     CHECK(st.published == PUBLISHERS * PER_CHILD && st.evicted == 0
           && st.recoveries == 0);
 
@@ -993,7 +1020,7 @@ static void test_concurrent_publish(void)
         seen[i] = 0;
     }
     ok = 1;
-    CHECK(sub_to(s, "c", PUSH_TRANSPORT_POLL, (int64_t)time(NULL), &sub)
+    CHECK(sub_to(s, "c", (int64_t)time(NULL), &sub)
           == PUSH_OK);
     while (next_msg(s, &sub, &cursor, (int64_t)time(NULL), &m, NULL, NULL)
            == PUSH_FOUND) {
@@ -1024,7 +1051,7 @@ static void crash_hook(int where)
 
 /* Forks a child that dies holding the lock at `where` inside a publish of
  * `body` to `chan`; returns 1 when it died there. */
-static int crash_publish(push_store_t *s, int where, const char *chan,
+static int crash_publish(push_shm_t *s, int where, const char *chan,
                          const char *body, size_t body_len)
 {
     int status;
@@ -1033,7 +1060,7 @@ static int crash_publish(push_store_t *s, int where, const char *chan,
     if (pid == 0) {
         alarm(10);
         crash_where = where;
-        push_store_test_crash_hook = crash_hook;
+        push_shm_test_crash_hook = crash_hook;
         pub_full(s, chan, body, body_len, NULL, NULL, 100000, 0, 1000,
                  NULL, NULL);
         _exit(0);
@@ -1046,11 +1073,11 @@ static void test_crash_recovery(void)
 {
     void *mem;
     size_t size = 1 << 20;
-    push_store_t *s = new_store(size, 1000, &mem);
+    push_shm_t *s = new_store(size, 1000, &mem);
     push_store_stats_t st;
     push_channel_info_t info;
     push_message_t m;
-    push_sub_t qs, rs;
+    push_store_ref_t qs, rs;
     push_msgid_t cursor, last = {0, 0};
     char body[32], body2k[2000];
     int i, where, ok, n, crashed, after;
@@ -1062,7 +1089,7 @@ static void test_crash_recovery(void)
     for (i = 0; i < 3; i++) {
         CHECK(pub(s, "q", "q", 100000, 0, 1000, NULL) == PUSH_OK);
     }
-    CHECK(sub_to(s, "q", PUSH_TRANSPORT_LONGPOLL, 1000, &qs) == PUSH_OK);
+    CHECK(sub_to(s, "q", 1000, &qs) == PUSH_OK);
 
     /* 1: before the ring is touched; 2: record in the ring, not yet in
      * its channel; 3: queued, its id not yet recorded. */
@@ -1070,13 +1097,13 @@ static void test_crash_recovery(void)
         CHECK(crash_publish(s, where, "r", "crash", 5));
         snprintf(body, sizeof(body), "after%d", where);
         CHECK(pub(s, "r", body, 100000, 0, 1000, NULL) == PUSH_OK);
-        push_store_stats(s, 1000, &st);
+        push_shm_stats(s, 1000, &st);
         CHECK(st.recoveries == (uint64_t)where);
 
         /* Everything published before is there, in order, then this
          * round's message; the dead publisher's message may or may not
          * have survived, depending on how far it got. */
-        CHECK(sub_to(s, "r", PUSH_TRANSPORT_POLL, 1000, &rs) == PUSH_OK);
+        CHECK(sub_to(s, "r", 1000, &rs) == PUSH_OK);
         cursor = mkid(0, 0);
         ok = 1;
         n = crashed = after = 0;
@@ -1098,7 +1125,7 @@ static void test_crash_recovery(void)
             }
             cursor = m.id;
         }
-        push_store_unsubscribe(s, &rs);
+        push_shm_unsubscribe(s, &rs);
         CHECK(ok && n == 5 && after == where);
         /* Dying at 1 leaves nothing behind; at 2 and 3 the record was
          * whole in the ring and recovery queues it. */
@@ -1110,9 +1137,9 @@ static void test_crash_recovery(void)
               && push_msgid_cmp(&info.last_id, &cursor) == 0);
         CHECK(info_of(s, "q", 1000, &info) == PUSH_OK && info.messages == 3
               && info.subscribers == 1);
-        push_store_stats(s, 1000, &st);
+        push_shm_stats(s, 1000, &st);
         CHECK(st.channels == 2
-              && st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 1
+              && st.subscribers == 1
               && st.messages == (uint64_t)(3 + 5 + after + crashed));
     }
 
@@ -1120,19 +1147,19 @@ static void test_crash_recovery(void)
     CHECK(crash_publish(s, 1, "fresh", "crash", 5));
     CHECK(pub(s, "fresh", "x", 100000, 0, 1000, NULL) == PUSH_OK);
     CHECK(info_of(s, "fresh", 1000, &info) == PUSH_OK && info.messages == 1);
-    push_store_stats(s, 1000, &st);
+    push_shm_stats(s, 1000, &st);
     CHECK(st.channels == 3 && st.recoveries == 4);
 
     /* The lock is in order afterwards: plain use, no more recoveries. */
     CHECK(pub(s, "r", "more", 100000, 0, 1000, NULL) == PUSH_OK);
-    push_store_unsubscribe(s, &qs);
-    push_store_stats(s, 1000, &st);
+    push_shm_unsubscribe(s, &qs);
+    push_shm_stats(s, 1000, &st);
     CHECK(st.recoveries == 4
-          && st.subscribers_by[PUSH_TRANSPORT_LONGPOLL] == 0);
+          && st.subscribers == 0);
     munmap(mem, size);
 
     /* 4: dying while evicting, in a full small store. */
-    s = new_store(PUSH_STORE_MIN_SIZE, 1000, &mem);
+    s = new_store(PUSH_SHM_MIN_SIZE, 1000, &mem);
     ok = 1;
     for (i = 0; i < 400; i++) {
         char big[200];
@@ -1148,7 +1175,7 @@ static void test_crash_recovery(void)
     memset(body2k, 'c', sizeof(body2k));
     CHECK(crash_publish(s, 4, "e", body2k, sizeof(body2k)));
     CHECK(pub(s, "e", "e:400", 100000, 0, 1000, NULL) == PUSH_OK);
-    push_store_stats(s, 1000, &st);
+    push_shm_stats(s, 1000, &st);
     CHECK(st.recoveries == 1);
     {
         long first, lastn;
@@ -1157,20 +1184,20 @@ static void test_crash_recovery(void)
         CHECK(n > 0 && lastn == 400 && first == 401 - n
               && (uint64_t)n == st.messages);
     }
-    munmap(mem, PUSH_STORE_MIN_SIZE);
+    munmap(mem, PUSH_SHM_MIN_SIZE);
 }
 
 /* A deterministic random mix of every operation over a small store, with
  * the store's own counters checked against what the channels hold. */
 static void test_soak(void)
 {
-    size_t size = PUSH_STORE_MIN_SIZE * 2;
+    size_t size = PUSH_SHM_MIN_SIZE * 2;
     void *mem;
-    push_store_t *s = new_store(size, 1000, &mem);
+    push_shm_t *s = new_store(size, 1000, &mem);
     push_store_stats_t st;
     push_channel_info_t info;
     push_message_t m;
-    push_sub_t subs[64];
+    push_store_ref_t subs[64];
     int nsubs = 0, i, c, ok = 1, counts_ok = 1, order_ok = 1;
     uint32_t rnd = 12345;
     int64_t now = 1000;
@@ -1195,20 +1222,19 @@ static void test_soak(void)
             ok &= rv == PUSH_OK || rv == PUSH_NO_CHANNEL_SLOT;
         }
         else if (op < 70 && nsubs < 64) {
-            if (sub_to(s, name, (push_transport_e)(c % PUSH_TRANSPORT_COUNT),
-                       now, &subs[nsubs]) == PUSH_OK) {
+            if (sub_to(s, name, now, &subs[nsubs]) == PUSH_OK) {
                 nsubs++;
             }
         }
         else if (op < 78 && nsubs > 0) {
-            push_store_unsubscribe(s, &subs[--nsubs]);
+            push_shm_unsubscribe(s, &subs[--nsubs]);
         }
         else if (op < 80) {
-            push_store_delete(s, name, strlen(name), now, NULL);
+            push_shm_delete(s, name, strlen(name), now, NULL);
         }
         else if (nsubs > 0) {
             push_msgid_t cur = {0, 0};
-            push_sub_t *sb = &subs[(rnd >> 3) % nsubs];
+            push_store_ref_t *sb = &subs[(rnd >> 3) % nsubs];
             push_status_e rv;
 
             while ((rv = next_msg(s, sb, &cur, now, &m, NULL, NULL))
@@ -1224,7 +1250,7 @@ static void test_soak(void)
         if (i % 500 == 0) {
             uint64_t sum = 0;
 
-            push_store_stats(s, now, &st);
+            push_shm_stats(s, now, &st);
             for (c = 0; c < 40; c++) {
                 snprintf(name, sizeof(name), "k%d", c);
                 if (info_of(s, name, now, &info) == PUSH_OK) {
@@ -1239,11 +1265,10 @@ static void test_soak(void)
     CHECK(order_ok);
     CHECK(counts_ok);
     while (nsubs > 0) {
-        push_store_unsubscribe(s, &subs[--nsubs]);
+        push_shm_unsubscribe(s, &subs[--nsubs]);
     }
-    push_store_stats(s, now, &st);
-    CHECK(st.subscribers_by[0] + st.subscribers_by[1] + st.subscribers_by[2]
-          + st.subscribers_by[3] == 0);
+    push_shm_stats(s, now, &st);
+    CHECK(st.subscribers == 0);
     munmap(mem, size);
 }
 
@@ -1259,6 +1284,7 @@ int main(void)
     test_format_attach();
     test_bad_args();
     test_ids();
+    test_publish_id();
     test_content();
     test_buffer_length();
     test_expiry();

@@ -1,4 +1,4 @@
-/* push_store.c — the cross-process message store (see push_store.h).
+/* push_store_shm.c — the shared-memory store engine (see push_store_shm.h).
  *
  * Region layout, every part 64-byte aligned:
  *
@@ -37,10 +37,10 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
-#include "store/push_store.h"
+#include "store/push_store_shm.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  3u            /* bump on any change to the layout */
+#define STORE_LAYOUT  4u            /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
@@ -54,7 +54,7 @@
 #define ALIGN8(n)     (((n) + 7) & ~(uint64_t)7)
 #define ALIGN64(n)    (((n) + 63) & ~(uint64_t)63)
 
-/* Smallest ring we are willing to lay out; PUSH_STORE_MIN_SIZE leaves far
+/* Smallest ring we are willing to lay out; PUSH_SHM_MIN_SIZE leaves far
  * more than this, it only guards the geometry arithmetic. */
 #define RING_MIN      4096
 
@@ -88,7 +88,7 @@ typedef struct {
     uint32_t     watchers;     /* processes with waiters on this slot:
                                 * a publish nobody waits for wakes no one
                                 * (kept across slot reuse, like version) */
-    uint32_t     subs[PUSH_TRANSPORT_COUNT];
+    uint32_t     subscribers;  /* every transport, every process */
     push_msgid_t last_id;      /* newest id ever published */
     push_msgid_t last_dropped; /* newest id ever dropped, any reason */
     int64_t      born;         /* the id floor when the channel was made */
@@ -96,7 +96,7 @@ typedef struct {
     char         id[PUSH_CHANNEL_ID_MAX];
 } chan_t;
 
-struct push_store {
+struct push_shm {
     uint32_t        magic;
     uint32_t        layout;
     uint64_t        size;
@@ -123,13 +123,11 @@ struct push_store {
     uint32_t        free_slot;     /* head of the free-slot list */
     uint32_t        channels;
     uint64_t        messages;
-    uint32_t        subs_by[PUSH_TRANSPORT_COUNT];
+    uint32_t        subscribers;
     uint64_t        published;
     uint64_t        evicted;
     uint64_t        expired;
     uint64_t        recoveries;
-    uint64_t        encoded;       /* transport encodings built ... */
-    uint64_t        encoded_reused;  /* ... and served from a cache */
 };
 
 typedef struct {
@@ -146,30 +144,30 @@ typedef struct {
  * and the parent can check the recovery.  NULL (one predictable branch)
  * in real use.  Not in the header on purpose: nothing but the test should
  * know it exists. */
-extern void (*push_store_test_crash_hook)(int where);
-void (*push_store_test_crash_hook)(int where);
+extern void (*push_shm_test_crash_hook)(int where);
+void (*push_shm_test_crash_hook)(int where);
 
 #define CRASH_POINT(where) \
     do { \
-        if (push_store_test_crash_hook != NULL) { \
-            push_store_test_crash_hook(where); \
+        if (push_shm_test_crash_hook != NULL) { \
+            push_shm_test_crash_hook(where); \
         } \
     } while (0)
 
 /* ------------------------------------------------------------------ */
 /* Addressing                                                          */
 
-static uint32_t *buckets(push_store_t *s)
+static uint32_t *buckets(push_shm_t *s)
 {
     return (uint32_t *)((char *)s + s->buckets_off);
 }
 
-static chan_t *slot_at(push_store_t *s, uint32_t i)
+static chan_t *slot_at(push_shm_t *s, uint32_t i)
 {
     return (chan_t *)((char *)s + s->slots_off) + i;
 }
 
-static rec_t *rec_at(push_store_t *s, uint64_t off)
+static rec_t *rec_at(push_shm_t *s, uint64_t off)
 {
     return (rec_t *)((char *)s + s->ring_off + off);
 }
@@ -203,7 +201,7 @@ static uint64_t rec_size(size_t body_len, size_t ct_len, size_t ev_len)
 
 static int geometry(uint64_t size, geometry_t *g)
 {
-    uint64_t hdr = ALIGN64(sizeof(struct push_store));
+    uint64_t hdr = ALIGN64(sizeof(struct push_shm));
     uint64_t nslots = (size / 8) / sizeof(chan_t);
     uint64_t nbuckets = 1;
 
@@ -253,7 +251,7 @@ static long futex_op(uint32_t *word, int op, uint32_t val,
     return syscall(SYS_futex, word, op, val, ts, NULL, 0);
 }
 
-static void bump_and_wake(push_store_t *s)
+static void bump_and_wake(push_shm_t *s)
 {
     __atomic_add_fetch(&s->seq, 1, __ATOMIC_SEQ_CST);
     futex_op(&s->seq, FUTEX_WAKE, INT_MAX, NULL);
@@ -264,29 +262,17 @@ static void bump_and_wake(push_store_t *s)
 
 static uint32_t chan_subscribers(const chan_t *c)
 {
-    uint32_t n = 0;
-    int t;
-
-    for (t = 0; t < PUSH_TRANSPORT_COUNT; t++) {
-        n += c->subs[t];
-    }
-    return n;
+    return c->subscribers;
 }
 
-static void chan_fill_info(push_store_t *s, const chan_t *c,
+static void chan_fill_info(push_shm_t *s, const chan_t *c,
                            push_channel_info_t *info)
 {
-    int t;
-
     if (info == NULL) {
         return;
     }
     info->messages = c->count;
-    info->subscribers = 0;
-    for (t = 0; t < PUSH_TRANSPORT_COUNT; t++) {
-        info->subscribers_by[t] = c->subs[t];
-        info->subscribers += c->subs[t];
-    }
+    info->subscribers = c->subscribers;
     info->last_id = c->last_id;
     info->version = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
     if (c->first != NO_REC) {
@@ -298,7 +284,7 @@ static void chan_fill_info(push_store_t *s, const chan_t *c,
     }
 }
 
-static uint32_t chan_find(push_store_t *s, const char *id, size_t len,
+static uint32_t chan_find(push_shm_t *s, const char *id, size_t len,
                           uint32_t hash)
 {
     uint32_t i = buckets(s)[hash & (s->nbuckets - 1)];
@@ -317,7 +303,7 @@ static uint32_t chan_find(push_store_t *s, const char *id, size_t len,
 
 /* Unlinks the channel's oldest message and marks it dead.  The caller
  * counts it (evicted, expired, or nothing for trims and deletes). */
-static void chan_drop_first(push_store_t *s, chan_t *c)
+static void chan_drop_first(push_shm_t *s, chan_t *c)
 {
     rec_t *r = rec_at(s, c->first);
     push_msgid_t id = rec_id(r);
@@ -337,7 +323,7 @@ static void chan_drop_first(push_store_t *s, chan_t *c)
 /* Only the head is checked: messages of one channel can carry different
  * timeouts (they come from the publishing location's config), and a
  * younger message expiring first just waits behind the older one. */
-static void chan_expire(push_store_t *s, chan_t *c, int64_t now)
+static void chan_expire(push_shm_t *s, chan_t *c, int64_t now)
 {
     while (c->first != NO_REC) {
         rec_t *r = rec_at(s, c->first);
@@ -350,7 +336,7 @@ static void chan_expire(push_store_t *s, chan_t *c, int64_t now)
     }
 }
 
-static void chan_unhash(push_store_t *s, uint32_t i)
+static void chan_unhash(push_shm_t *s, uint32_t i)
 {
     chan_t *c = slot_at(s, i);
     uint32_t *link = &buckets(s)[c->hash & (s->nbuckets - 1)];
@@ -367,7 +353,7 @@ static void chan_unhash(push_store_t *s, uint32_t i)
 /* Frees the least recently used channel that has neither messages nor
  * subscribers; NO_SLOT when there is none.  Linear in the slot count, but
  * it runs only when a new channel finds the slab full. */
-static uint32_t chan_reclaim(push_store_t *s, int64_t now)
+static uint32_t chan_reclaim(push_shm_t *s, int64_t now)
 {
     uint32_t i, best = NO_SLOT;
     chan_t *c;
@@ -405,7 +391,7 @@ static uint32_t chan_reclaim(push_store_t *s, int64_t now)
     return best;
 }
 
-static uint32_t chan_create(push_store_t *s, const char *id, size_t len,
+static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
                             uint32_t hash, int64_t now)
 {
     uint32_t i = s->free_slot, *bucket;
@@ -426,7 +412,7 @@ static uint32_t chan_create(push_store_t *s, const char *id, size_t len,
     c->first = NO_REC;
     c->last = NO_REC;
     c->count = 0;
-    memset(c->subs, 0, sizeof(c->subs));
+    c->subscribers = 0;
     c->last_id.time = 0;
     c->last_id.tag = 0;
     c->last_dropped = c->last_id;
@@ -441,7 +427,7 @@ static uint32_t chan_create(push_store_t *s, const char *id, size_t len,
     return i;
 }
 
-static uint32_t chan_lookup(push_store_t *s, const char *id, size_t len,
+static uint32_t chan_lookup(push_shm_t *s, const char *id, size_t len,
                             int create, int64_t now)
 {
     uint32_t hash = chan_hash(id, len);
@@ -458,7 +444,7 @@ static uint32_t chan_lookup(push_store_t *s, const char *id, size_t len,
 
 /* Frees the tail record.  A live one leaves its channel, which it heads
  * because the ring is in publish order. */
-static void ring_pop(push_store_t *s, int64_t now)
+static void ring_pop(push_shm_t *s, int64_t now)
 {
     rec_t *r = rec_at(s, s->tail);
     uint32_t len = r->len;
@@ -492,7 +478,7 @@ static void ring_pop(push_store_t *s, int64_t now)
 }
 
 /* Gives back the space of dead and padding records at the tail. */
-static void ring_reclaim_dead(push_store_t *s)
+static void ring_reclaim_dead(push_shm_t *s)
 {
     while (s->used != 0 && rec_at(s, s->tail)->kind != REC_LIVE) {
         ring_pop(s, 0);
@@ -502,7 +488,7 @@ static void ring_reclaim_dead(push_store_t *s)
 /* Offset of `need` contiguous free bytes, popping the tail as long as
  * there are not.  The caller has checked need <= ring_size, so an empty
  * ring always ends the loop. */
-static uint64_t ring_reserve(push_store_t *s, uint64_t need, int64_t now)
+static uint64_t ring_reserve(push_shm_t *s, uint64_t need, int64_t now)
 {
     for (;;) {
         if (s->used == 0) {
@@ -535,7 +521,7 @@ static uint64_t ring_reserve(push_store_t *s, uint64_t need, int64_t now)
 /* ------------------------------------------------------------------ */
 /* Recovery                                                            */
 
-static int rec_valid(push_store_t *s, uint64_t off)
+static int rec_valid(push_shm_t *s, uint64_t off)
 {
     rec_t *r;
     uint64_t room = s->ring_size - off;
@@ -560,7 +546,7 @@ static int rec_valid(push_store_t *s, uint64_t off)
 
 /* Walks the ring from tail to head checking every record header; on
  * success sets `used` to what the walk measured. */
-static int ring_check(push_store_t *s)
+static int ring_check(push_shm_t *s)
 {
     uint64_t pos, walked = 0;
 
@@ -595,11 +581,10 @@ static int ring_check(push_store_t *s)
 }
 
 /* Rebuilds everything derived after a lock holder died mid-change. */
-static void store_repair(push_store_t *s)
+static void store_repair(push_shm_t *s)
 {
     uint32_t i, *b = buckets(s);
     int64_t newest = 0;
-    int t;
 
     /* Channels: the in-use records themselves are written before in_use
      * is set, so they are trusted; every link between them is rebuilt. */
@@ -607,7 +592,7 @@ static void store_repair(push_store_t *s)
     s->free_slot = NO_SLOT;
     s->channels = 0;
     s->messages = 0;
-    memset(s->subs_by, 0, sizeof(s->subs_by));
+    s->subscribers = 0;
     i = s->nslots;
     while (i-- > 0) {
         chan_t *c = slot_at(s, i);
@@ -629,9 +614,7 @@ static void store_repair(push_store_t *s)
         c->first = NO_REC;
         c->last = NO_REC;
         c->count = 0;
-        for (t = 0; t < PUSH_TRANSPORT_COUNT; t++) {
-            s->subs_by[t] += c->subs[t];
-        }
+        s->subscribers += c->subscribers;
         s->channels++;
     }
     if (!ring_check(s)) {
@@ -705,7 +688,7 @@ static void store_repair(push_store_t *s)
 /* ------------------------------------------------------------------ */
 /* Locking                                                             */
 
-static void store_lock(push_store_t *s)
+static void store_lock(push_shm_t *s)
 {
     int rc = pthread_mutex_lock(&s->lock);
 
@@ -727,7 +710,7 @@ static void store_lock(push_store_t *s)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
-static void store_unlock(push_store_t *s)
+static void store_unlock(push_shm_t *s)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     s->dirty = 0;
@@ -737,9 +720,9 @@ static void store_unlock(push_store_t *s)
 /* ------------------------------------------------------------------ */
 /* Public API                                                          */
 
-push_store_t *push_store_format(void *mem, size_t size, int64_t now)
+push_shm_t *push_shm_format(void *mem, size_t size, int64_t now)
 {
-    push_store_t *s = mem;
+    push_shm_t *s = mem;
     pthread_mutexattr_t attr;
     geometry_t g;
     uint32_t i;
@@ -748,7 +731,7 @@ push_store_t *push_store_format(void *mem, size_t size, int64_t now)
     /* Only 8-byte alignment is asked for: APR's anonymous shm hands out
      * its base just past an 8-byte size field.  Everything inside is laid
      * out at 64-byte offsets from the base. */
-    if (mem == NULL || size < PUSH_STORE_MIN_SIZE
+    if (mem == NULL || size < PUSH_SHM_MIN_SIZE
         || ((uintptr_t)mem & 7) != 0 || geometry(size, &g) != 0) {
         return NULL;
     }
@@ -797,12 +780,12 @@ push_store_t *push_store_format(void *mem, size_t size, int64_t now)
     return s;
 }
 
-push_store_t *push_store_attach(void *mem, size_t size)
+push_shm_t *push_shm_attach(void *mem, size_t size)
 {
-    push_store_t *s = mem;
+    push_shm_t *s = mem;
     geometry_t g;
 
-    if (mem == NULL || size < PUSH_STORE_MIN_SIZE
+    if (mem == NULL || size < PUSH_SHM_MIN_SIZE
         || ((uintptr_t)mem & 7) != 0 || geometry(size, &g) != 0) {
         return NULL;
     }
@@ -816,19 +799,14 @@ push_store_t *push_store_attach(void *mem, size_t size)
     return s;
 }
 
-push_status_e push_store_publish(push_store_t *s, const char *chan,
-                                 size_t chan_len, const push_message_t *msg,
-                                 const push_limits_t *limits, int64_t now,
-                                 push_msgid_t *id, push_channel_info_t *info)
+/* Checks a message before the lock is taken: PUSH_OK and the ring bytes
+ * it needs, or why it can never be stored. */
+static push_status_e publish_check(push_shm_t *s, const char *chan,
+                                   size_t chan_len,
+                                   const push_message_t *msg,
+                                   const push_limits_t *limits,
+                                   uint64_t *need)
 {
-    uint64_t need, off;
-    uint32_t i;
-    int wake;
-    chan_t *c;
-    rec_t *r;
-    push_msgid_t nid;
-    char *p;
-
     if (s == NULL || chan == NULL || chan_len == 0
         || chan_len > PUSH_CHANNEL_ID_MAX || msg == NULL || limits == NULL
         || limits->buffer_length == 0
@@ -840,24 +818,21 @@ push_status_e push_store_publish(push_store_t *s, const char *chan,
     }
     /* Decided before taking the lock, so a message that can never fit
      * does not evict anything on its way to failing. */
-    need = rec_size(msg->body_len, msg->content_type_len, msg->event_len);
-    if (need == 0 || need > s->ring_size) {
+    *need = rec_size(msg->body_len, msg->content_type_len, msg->event_len);
+    if (*need == 0 || *need > s->ring_size) {
         return PUSH_TOO_BIG;
     }
+    return PUSH_OK;
+}
 
-    store_lock(s);
-    i = chan_lookup(s, chan, chan_len, 1, now);
-    if (i == NO_SLOT) {
-        store_unlock(s);
-        return PUSH_NO_CHANNEL_SLOT;
-    }
-    c = slot_at(s, i);
-    c->last_used = now;
-    chan_expire(s, c, now);
+/* With the lock held: the next id of channel c (slot i) at `now`: never
+ * behind the clock, the channel or the store floor, so ids keep
+ * increasing when the clock steps back or the slot was reused.  A full
+ * second of tags moves on to the next second. */
+static push_msgid_t next_id(push_shm_t *s, const chan_t *c, int64_t now)
+{
+    push_msgid_t nid;
 
-    /* The id: never behind the clock, the channel or the store floor, so
-     * ids keep increasing when the clock steps back or the slot was
-     * reused.  A full second of tags moves on to the next second. */
     nid.time = now;
     if (nid.time < c->last_id.time) {
         nid.time = c->last_id.time;
@@ -874,6 +849,19 @@ push_status_e push_store_publish(push_store_t *s, const char *chan,
             nid.tag = c->last_id.tag + 1;
         }
     }
+    return nid;
+}
+
+/* With the lock held: appends msg to channel c (slot i) as message nid,
+ * which is after the channel's last id, making room first.  Returns
+ * whether some process waits on the channel. */
+static int append(push_shm_t *s, chan_t *c, uint32_t i,
+                  const push_message_t *msg, const push_limits_t *limits,
+                  uint64_t need, push_msgid_t nid, int64_t now)
+{
+    uint64_t off;
+    rec_t *r;
+    char *p;
 
     /* Room for the new message within the channel's buffer first, then in
      * the ring; both drop the oldest. */
@@ -933,8 +921,43 @@ push_status_e push_store_publish(push_store_t *s, const char *chan,
     __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
     /* Read under the lock, after the message is in: a process that
      * starts watching later looks in the store after counting itself
-     * (push_store_watch), and so finds the message. */
-    wake = __atomic_load_n(&c->watchers, __ATOMIC_SEQ_CST) != 0;
+     * (push_shm_watch), and so finds the message. */
+    return __atomic_load_n(&c->watchers, __ATOMIC_SEQ_CST) != 0;
+}
+
+/* Publishes with the store's next id (id NULL) or with *given. */
+static push_status_e publish(push_shm_t *s, const char *chan,
+                             size_t chan_len, const push_message_t *msg,
+                             const push_limits_t *limits, int64_t now,
+                             const push_msgid_t *given, push_msgid_t *id,
+                             push_channel_info_t *info)
+{
+    push_status_e st;
+    push_msgid_t nid;
+    uint64_t need;
+    uint32_t i;
+    int wake;
+    chan_t *c;
+
+    if ((st = publish_check(s, chan, chan_len, msg, limits, &need))
+        != PUSH_OK) {
+        return st;
+    }
+    store_lock(s);
+    i = chan_lookup(s, chan, chan_len, 1, now);
+    if (i == NO_SLOT) {
+        store_unlock(s);
+        return PUSH_NO_CHANNEL_SLOT;
+    }
+    c = slot_at(s, i);
+    c->last_used = now;
+    chan_expire(s, c, now);
+    if (given != NULL && push_msgid_cmp(given, &c->last_id) <= 0) {
+        store_unlock(s);
+        return PUSH_DUPLICATE;
+    }
+    nid = given != NULL ? *given : next_id(s, c, now);
+    wake = append(s, c, i, msg, limits, need, nid, now);
     if (id != NULL) {
         *id = nid;
     }
@@ -947,10 +970,30 @@ push_status_e push_store_publish(push_store_t *s, const char *chan,
     return PUSH_OK;
 }
 
+push_status_e push_shm_publish(push_shm_t *s, const char *chan,
+                               size_t chan_len, const push_message_t *msg,
+                               const push_limits_t *limits, int64_t now,
+                               push_msgid_t *id, push_channel_info_t *info)
+{
+    return publish(s, chan, chan_len, msg, limits, now, NULL, id, info);
+}
+
+push_status_e push_shm_publish_id(push_shm_t *s, const char *chan,
+                                  size_t chan_len, const push_message_t *msg,
+                                  const push_limits_t *limits, int64_t now,
+                                  push_channel_info_t *info)
+{
+    if (msg == NULL) {
+        return PUSH_BAD_ARG;
+    }
+    return publish(s, chan, chan_len, msg, limits, now, &msg->id, NULL,
+                   info);
+}
+
 /* With the lock held: the channel as clients see it, expired messages
  * dropped, or NULL.  An empty channel without subscribers is only a slot
  * waiting to be reused: to clients it does not exist. */
-static chan_t *chan_visible(push_store_t *s, const char *chan,
+static chan_t *chan_visible(push_shm_t *s, const char *chan,
                             size_t chan_len, int64_t now)
 {
     uint32_t i = chan_lookup(s, chan, chan_len, 0, now);
@@ -969,7 +1012,7 @@ static chan_t *chan_visible(push_store_t *s, const char *chan,
     return c;
 }
 
-push_status_e push_store_info(push_store_t *s, const char *chan,
+push_status_e push_shm_info(push_shm_t *s, const char *chan,
                               size_t chan_len, int64_t now,
                               push_channel_info_t *info)
 {
@@ -988,12 +1031,11 @@ push_status_e push_store_info(push_store_t *s, const char *chan,
     return c ? PUSH_OK : PUSH_NOT_FOUND;
 }
 
-push_status_e push_store_delete(push_store_t *s, const char *chan,
+push_status_e push_shm_delete(push_shm_t *s, const char *chan,
                                 size_t chan_len, int64_t now,
                                 push_channel_info_t *info)
 {
     chan_t *c;
-    int t;
 
     if (s == NULL || chan == NULL || chan_len == 0
         || chan_len > PUSH_CHANNEL_ID_MAX) {
@@ -1009,10 +1051,8 @@ push_status_e push_store_delete(push_store_t *s, const char *chan,
     while (c->first != NO_REC) {
         chan_drop_first(s, c);
     }
-    for (t = 0; t < PUSH_TRANSPORT_COUNT; t++) {
-        s->subs_by[t] -= c->subs[t];
-        c->subs[t] = 0;
-    }
+    s->subscribers -= c->subscribers;
+    c->subscribers = 0;
     /* The slot stays this channel's (its last_id keeps later ids
      * increasing); it is simply empty and so reclaimable. */
     __atomic_add_fetch(&c->epoch, 1, __ATOMIC_SEQ_CST);
@@ -1024,17 +1064,16 @@ push_status_e push_store_delete(push_store_t *s, const char *chan,
     return PUSH_OK;
 }
 
-push_status_e push_store_subscribe(push_store_t *s, const char *chan,
-                                   size_t chan_len, push_transport_e t,
-                                   int64_t now, push_sub_t *sub,
-                                   push_channel_info_t *info)
+push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
+                                 size_t chan_len, int64_t now,
+                                 push_store_ref_t *ref,
+                                 push_channel_info_t *info)
 {
     uint32_t i;
     chan_t *c;
 
     if (s == NULL || chan == NULL || chan_len == 0
-        || chan_len > PUSH_CHANNEL_ID_MAX || sub == NULL
-        || (unsigned)t >= PUSH_TRANSPORT_COUNT) {
+        || chan_len > PUSH_CHANNEL_ID_MAX || ref == NULL) {
         return PUSH_BAD_ARG;
     }
     store_lock(s);
@@ -1046,41 +1085,40 @@ push_status_e push_store_subscribe(push_store_t *s, const char *chan,
     c = slot_at(s, i);
     chan_expire(s, c, now);
     c->last_used = now;
-    c->subs[t]++;
-    s->subs_by[t]++;
-    sub->slot = i;
-    sub->epoch = c->epoch;
-    sub->transport = t;
+    c->subscribers++;
+    s->subscribers++;
+    ref->chan = i;
+    ref->gen = c->epoch;
     chan_fill_info(s, c, info);
     ring_reclaim_dead(s);
     store_unlock(s);
     return PUSH_OK;
 }
 
-void push_store_unsubscribe(push_store_t *s, const push_sub_t *sub)
+void push_shm_unsubscribe(push_shm_t *s, const push_store_ref_t *ref)
 {
     chan_t *c;
 
-    if (s == NULL || sub == NULL || sub->slot >= s->nslots
-        || (unsigned)sub->transport >= PUSH_TRANSPORT_COUNT) {
+    if (s == NULL || ref == NULL || ref->chan >= s->nslots) {
         return;
     }
     store_lock(s);
-    c = slot_at(s, sub->slot);
-    /* After a delete (or a reuse of the slot) the count this sub added
-     * was already zeroed: taking it off again would steal someone else's. */
-    if (c->in_use && c->epoch == sub->epoch && c->subs[sub->transport] > 0) {
-        c->subs[sub->transport]--;
-        s->subs_by[sub->transport]--;
+    c = slot_at(s, ref->chan);
+    /* After a delete (or a reuse of the slot) the count this subscription
+     * added was already zeroed: taking it off again would steal someone
+     * else's. */
+    if (c->in_use && c->epoch == ref->gen && c->subscribers > 0) {
+        c->subscribers--;
+        s->subscribers--;
     }
     store_unlock(s);
 }
 
-push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
-                              const push_msgid_t *cursor, int64_t now,
-                              push_alloc_fn alloc, void *alloc_ctx,
-                              push_message_t *msg, int *gap,
-                              push_msgid_t *gap_id)
+push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
+                            const push_msgid_t *cursor, int64_t now,
+                            push_copy_fn copy, void *copy_ctx,
+                            push_message_t *msg, int *gap,
+                            push_msgid_t *gap_id)
 {
     push_status_e rv = PUSH_NONE;
     uint64_t off;
@@ -1091,15 +1129,15 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
     if (gap != NULL) {
         *gap = 0;
     }
-    if (s == NULL || sub == NULL || msg == NULL) {
+    if (s == NULL || ref == NULL || msg == NULL) {
         return PUSH_BAD_ARG;
     }
-    if (sub->slot >= s->nslots) {
+    if (ref->chan >= s->nslots) {
         return PUSH_GONE;
     }
     store_lock(s);
-    c = slot_at(s, sub->slot);
-    if (!c->in_use || c->epoch != sub->epoch) {
+    c = slot_at(s, ref->chan);
+    if (!c->in_use || c->epoch != ref->gen) {
         store_unlock(s);
         return PUSH_GONE;
     }
@@ -1157,23 +1195,21 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
     newest = off == NO_REC || rec_at(s, off)->next == NO_REC;
     if (off != NO_REC) {
         rec_t *r = rec_at(s, off);
+        push_msgid_t id = rec_id(r);
         const char *data = (const char *)(r + 1);
         size_t total = (size_t)r->body_len + r->ct_len + r->ev_len + 3;
         char *p;
 
-        /* One allocation holds body, content type and event, each with
-         * its NUL: one call under the lock instead of three.  Without an
-         * allocator only the id and the body's length are wanted (the
-         * caller may have the message's encoded bytes cached already). */
-        if (alloc == NULL) {
+        /* One buffer holds body, content type and event, each with its
+         * NUL: one call under the lock instead of three.  Without one only
+         * the id and the body's length are wanted (the caller may have
+         * the message's encoded bytes already). */
+        p = copy != NULL ? copy(copy_ctx, &id, total) : NULL;
+        rv = PUSH_FOUND;
+        if (p == NULL) {
             memset(msg, 0, sizeof(*msg));
-            msg->id = rec_id(r);
+            msg->id = id;
             msg->body_len = r->body_len;
-            rv = PUSH_FOUND;
-            p = NULL;
-        }
-        else if ((p = alloc(alloc_ctx, total)) == NULL) {
-            rv = PUSH_BAD_ARG;
         }
         else {
             msg->id = rec_id(r);
@@ -1193,7 +1229,6 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
             msg->event_len = r->ev_len;
             memcpy(p, data, r->ev_len);
             p[r->ev_len] = '\0';
-            rv = PUSH_FOUND;
         }
     }
     ring_reclaim_dead(s);
@@ -1205,28 +1240,20 @@ push_status_e push_store_next(push_store_t *s, const push_sub_t *sub,
     return rv;
 }
 
-uint32_t push_store_channel_version(push_store_t *s, uint32_t slot)
+uint32_t push_shm_version(push_shm_t *s, uint32_t chan)
 {
-    if (s == NULL || slot >= s->nslots) {
+    if (s == NULL || chan >= s->nslots) {
         return 0;
     }
-    return __atomic_load_n(&slot_at(s, slot)->version, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&slot_at(s, chan)->version, __ATOMIC_ACQUIRE);
 }
 
-uint32_t push_store_channel_epoch(push_store_t *s, uint32_t slot)
-{
-    if (s == NULL || slot >= s->nslots) {
-        return 0;
-    }
-    return __atomic_load_n(&slot_at(s, slot)->epoch, __ATOMIC_ACQUIRE);
-}
-
-uint32_t push_store_seq(push_store_t *s)
+uint32_t push_shm_seq(push_shm_t *s)
 {
     return __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 }
 
-uint32_t push_store_wait(push_store_t *s, uint32_t seen, int timeout_ms)
+uint32_t push_shm_wait(push_shm_t *s, uint32_t seen, int timeout_ms)
 {
     struct timespec ts, *tsp = NULL;
     uint32_t cur = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
@@ -1248,12 +1275,12 @@ uint32_t push_store_wait(push_store_t *s, uint32_t seen, int timeout_ms)
     return __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 }
 
-void push_store_wake_all(push_store_t *s)
+void push_shm_wake_all(push_shm_t *s)
 {
     bump_and_wake(s);
 }
 
-void push_store_stats(push_store_t *s, int64_t now, push_store_stats_t *st)
+void push_shm_stats(push_shm_t *s, int64_t now, push_store_stats_t *st)
 {
     uint32_t i;
 
@@ -1272,7 +1299,7 @@ void push_store_stats(push_store_t *s, int64_t now, push_store_stats_t *st)
     st->channels = s->channels;
     st->channel_slots = s->nslots;
     st->messages = s->messages;
-    memcpy(st->subscribers_by, s->subs_by, sizeof(st->subscribers_by));
+    st->subscribers = s->subscribers;
     st->published = s->published;
     st->evicted = s->evicted;
     st->expired = s->expired;
@@ -1280,24 +1307,114 @@ void push_store_stats(push_store_t *s, int64_t now, push_store_stats_t *st)
     st->bytes_total = s->size;
     st->created = s->created;
     st->recoveries = s->recoveries;
-    st->encoded = __atomic_load_n(&s->encoded, __ATOMIC_RELAXED);
-    st->encoded_reused = __atomic_load_n(&s->encoded_reused,
-                                         __ATOMIC_RELAXED);
     store_unlock(s);
 }
 
-void push_store_count_encoding(push_store_t *s, int reused)
+void push_shm_watch(push_shm_t *s, uint32_t chan, int delta)
 {
-    if (s != NULL) {
-        __atomic_add_fetch(reused ? &s->encoded_reused : &s->encoded, 1,
-                           __ATOMIC_RELAXED);
-    }
-}
-
-void push_store_watch(push_store_t *s, uint32_t slot, int delta)
-{
-    if (s != NULL && slot < s->nslots) {
-        __atomic_add_fetch(&slot_at(s, slot)->watchers, (uint32_t)delta,
+    if (s != NULL && chan < s->nslots) {
+        __atomic_add_fetch(&slot_at(s, chan)->watchers, (uint32_t)delta,
                            __ATOMIC_SEQ_CST);
     }
 }
+
+uint32_t push_shm_channels(push_shm_t *s)
+{
+    return s != NULL ? s->nslots : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The engine table                                                    */
+
+/* The table's entries take the instance as void *; these adapt. */
+static push_status_e e_publish(void *inst, const char *chan, size_t len,
+                               const push_message_t *msg,
+                               const push_limits_t *limits, int64_t now,
+                               push_msgid_t *id, push_channel_info_t *info)
+{
+    return push_shm_publish(inst, chan, len, msg, limits, now, id, info);
+}
+
+static push_status_e e_publish_id(void *inst, const char *chan, size_t len,
+                                  const push_message_t *msg,
+                                  const push_limits_t *limits, int64_t now,
+                                  push_channel_info_t *info)
+{
+    return push_shm_publish_id(inst, chan, len, msg, limits, now, info);
+}
+
+static push_status_e e_info(void *inst, const char *chan, size_t len,
+                            int64_t now, push_channel_info_t *info)
+{
+    return push_shm_info(inst, chan, len, now, info);
+}
+
+static push_status_e e_remove(void *inst, const char *chan, size_t len,
+                              int64_t now, push_channel_info_t *info)
+{
+    return push_shm_delete(inst, chan, len, now, info);
+}
+
+static push_status_e e_subscribe(void *inst, const char *chan, size_t len,
+                                 int64_t now, push_store_ref_t *ref,
+                                 push_channel_info_t *info)
+{
+    return push_shm_subscribe(inst, chan, len, now, ref, info);
+}
+
+static void e_unsubscribe(void *inst, const push_store_ref_t *ref)
+{
+    push_shm_unsubscribe(inst, ref);
+}
+
+static push_status_e e_next(void *inst, const push_store_ref_t *ref,
+                            const push_msgid_t *cursor, int64_t now,
+                            push_copy_fn copy, void *ctx,
+                            push_message_t *msg, int *gap,
+                            push_msgid_t *gap_id)
+{
+    return push_shm_next(inst, ref, cursor, now, copy, ctx, msg, gap,
+                         gap_id);
+}
+
+static uint32_t e_version(void *inst, uint32_t chan)
+{
+    return push_shm_version(inst, chan);
+}
+
+static void e_stats(void *inst, int64_t now, push_store_stats_t *st)
+{
+    push_shm_stats(inst, now, st);
+}
+
+static uint32_t e_channels(void *inst)
+{
+    return push_shm_channels(inst);
+}
+
+static uint32_t e_seq(void *inst)
+{
+    return push_shm_seq(inst);
+}
+
+static uint32_t e_wait(void *inst, uint32_t seen, int timeout_ms)
+{
+    return push_shm_wait(inst, seen, timeout_ms);
+}
+
+static void e_watch(void *inst, uint32_t chan, int delta)
+{
+    push_shm_watch(inst, chan, delta);
+}
+
+static void e_wake_all(void *inst)
+{
+    push_shm_wake_all(inst);
+}
+
+const push_store_engine_t push_shm_engine = {
+    "shm",
+    e_publish, e_publish_id, e_info, e_remove, e_subscribe, e_unsubscribe,
+    e_next, e_version, e_stats,
+    e_channels, e_seq, e_wait, e_watch, e_wake_all
+};

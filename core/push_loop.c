@@ -1,0 +1,609 @@
+/* push_loop.c — the stream loop (see push_loop.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/push_loop.h"
+
+/* epoll tags: the first int of whatever an event points at. */
+enum { KIND_WAKE = 1, KIND_CHAN, KIND_ITEM };
+
+/* A channel this process's items follow: one wake-up registration. */
+struct push_loop_chan {
+    int                kind;          /* KIND_CHAN */
+    uint32_t           chan;          /* the followers' ref.chan */
+    push_notify_gen_t *gen;
+    int                fd;            /* in the epoll set, or -1 */
+    push_loop_item_t  *followers;
+    push_loop_chan_t  *hnext;         /* hash chain */
+    push_loop_chan_t  *next_dead;
+};
+
+/* The items due after the same interval, in due order. */
+struct push_loop_timer {
+    int64_t            every;
+    push_loop_item_t  *head, *tail;
+    push_loop_timer_t *next;
+};
+
+struct push_loop {
+    int                kind;          /* KIND_WAKE */
+    const push_env_t  *env;
+    int                epfd, wakefd;
+    pthread_t          thread;
+    int                started;
+    pthread_mutex_t    lock;          /* incoming, quit */
+    push_loop_item_t  *incoming;      /* handed over, not yet adopted */
+    int                quit;
+    uint32_t           stopping;      /* the process is stopping */
+    uint32_t           abandon;       /* ... at once: touch nothing */
+    int                stop_seen;
+    int64_t            grace;
+    void             (*turn)(void *);
+    void              *baton;
+    push_loop_timer_t *timers;
+    push_loop_item_t  *reap;          /* ended, to finish */
+    push_loop_chan_t **buckets;       /* channels by chan */
+    uint32_t           nbuckets;      /* a power of two */
+    uint32_t           nchans;
+    push_loop_chan_t  *dead_chans;    /* freed after the epoll batch */
+};
+
+/* ------------------------------------------------------------------ */
+/* Deadlines                                                            */
+
+void push_loop_untimed(push_loop_item_t *it)
+{
+    push_loop_timer_t *t = it->timer;
+
+    if (!t) {
+        return;
+    }
+    if (it->t_prev) it->t_prev->t_next = it->t_next; else t->head = it->t_next;
+    if (it->t_next) it->t_next->t_prev = it->t_prev; else t->tail = it->t_prev;
+    it->t_prev = it->t_next = NULL;
+    it->timer = NULL;
+}
+
+void push_loop_timer(push_loop_item_t *it, int64_t every, int64_t now)
+{
+    push_loop_t *l = it->loop;
+    push_loop_timer_t *t;
+
+    push_loop_untimed(it);
+    if (every <= 0) {
+        return;
+    }
+    for (t = l->timers; t && t->every != every; t = t->next)
+        ;
+    if (!t) {
+        if (!(t = calloc(1, sizeof(*t)))) {
+            return;
+        }
+        t->every = every;
+        t->next = l->timers;
+        l->timers = t;
+    }
+    it->timer = t;
+    it->due = now + every;
+    it->t_prev = t->tail;
+    it->t_next = NULL;
+    if (t->tail) t->tail->t_next = it; else t->head = it;
+    t->tail = it;
+}
+
+void push_loop_touch(push_loop_item_t *it, int64_t now)
+{
+    if (it->timer) {
+        push_loop_timer(it, it->timer->every, now);
+    }
+}
+
+/* Runs what is due; the time until the next deadline, or -1. */
+static int64_t timers_due(push_loop_t *l, int64_t now)
+{
+    int64_t wait = -1;
+    push_loop_timer_t *t;
+
+    for (t = l->timers; t; t = t->next) {
+        push_loop_item_t *it;
+
+        /* due takes it off this list or puts it at the end, later. */
+        while ((it = t->head) != NULL && it->due <= now) {
+            it->ops->due(it, now);
+            if (t->head == it && it->due <= now) {
+                push_loop_untimed(it);   /* nothing re-armed it */
+            }
+        }
+        if (it && (wait < 0 || it->due - now < wait)) {
+            wait = it->due - now;
+        }
+    }
+    return wait;
+}
+
+/* ------------------------------------------------------------------ */
+/* The descriptor                                                       */
+
+static int epoll_set(push_loop_t *l, int op, int fd, uint32_t events,
+                     void *tag)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.ptr = tag;
+    return epoll_ctl(l->epfd, op, fd, &ev);
+}
+
+int push_loop_watch(push_loop_item_t *it, uint32_t events)
+{
+    int rv = epoll_set(it->loop, it->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+                       it->fd, events, it);
+
+    if (rv == 0) {
+        it->in_epoll = 1;
+        it->events = events;
+    }
+    return rv;
+}
+
+void push_loop_unwatch(push_loop_item_t *it)
+{
+    if (it->in_epoll) {
+        epoll_ctl(it->loop->epfd, EPOLL_CTL_DEL, it->fd, NULL);
+        it->in_epoll = 0;
+        it->events = 0;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Channels: one wake-up registration each                              */
+
+static push_loop_chan_t **chan_link(push_loop_t *l, uint32_t chan)
+{
+    /* Fibonacci hashing: channel numbers are often small and dense. */
+    uint32_t h = (chan * 2654435769u) & (l->nbuckets - 1);
+    push_loop_chan_t **pp = &l->buckets[h];
+
+    while (*pp && (*pp)->chan != chan) {
+        pp = &(*pp)->hnext;
+    }
+    return pp;
+}
+
+/* Twice the buckets once there are more channels than buckets. */
+static void chans_grow(push_loop_t *l)
+{
+    uint32_t i, old = l->nbuckets;
+    push_loop_chan_t **was = l->buckets;
+    push_loop_chan_t **b = calloc((size_t)old * 2, sizeof(*b));
+
+    if (!b) {
+        return;     /* longer chains, still correct */
+    }
+    l->buckets = b;
+    l->nbuckets = old * 2;
+    for (i = 0; i < old; i++) {
+        push_loop_chan_t *ch, *next;
+
+        for (ch = was[i]; ch; ch = next) {
+            push_loop_chan_t **pp = chan_link(l, ch->chan);
+
+            next = ch->hnext;
+            ch->hnext = *pp;
+            *pp = ch;
+        }
+    }
+    free(was);
+}
+
+static void chan_release(push_loop_t *l, push_loop_chan_t *ch)
+{
+    push_loop_chan_t **pp = chan_link(l, ch->chan);
+
+    if (ch->fd >= 0) {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, ch->fd, NULL);
+        ch->fd = -1;
+    }
+    push_env_unwatch(l->env, ch->chan, ch->gen);
+    ch->gen = NULL;
+    if (*pp == ch) {
+        *pp = ch->hnext;
+    }
+    l->nchans--;
+    /* An event for it may still be in this epoll batch. */
+    ch->next_dead = l->dead_chans;
+    l->dead_chans = ch;
+}
+
+static push_loop_chan_t *chan_get(push_loop_t *l, uint32_t chan)
+{
+    push_loop_chan_t **pp = chan_link(l, chan), *ch;
+
+    if (*pp) {
+        return *pp;
+    }
+    if (!(ch = calloc(1, sizeof(*ch)))) {
+        return NULL;
+    }
+    ch->kind = KIND_CHAN;
+    ch->chan = chan;
+    ch->fd = -1;
+    /* Registered before any follower looks in the store: a publish after
+     * the look is sure to fire it. */
+    if (!(ch->gen = push_env_watch(l->env, chan))) {
+        free(ch);
+        return NULL;
+    }
+    ch->fd = push_notify_fd(ch->gen);
+    if (epoll_set(l, EPOLL_CTL_ADD, ch->fd, EPOLLIN, ch) != 0) {
+        push_env_unwatch(l->env, chan, ch->gen);
+        free(ch);
+        return NULL;
+    }
+    *pp = ch;
+    if (++l->nchans > l->nbuckets) {
+        chans_grow(l);
+    }
+    return ch;
+}
+
+int push_loop_follow(push_loop_item_t *it, const push_store_ref_t *ref)
+{
+    push_loop_t *l = it->loop;
+    push_loop_chan_t *ch;
+
+    if (it->chan || __atomic_load_n(&l->abandon, __ATOMIC_ACQUIRE)
+        || !(ch = chan_get(l, ref->chan))) {
+        return -1;
+    }
+    it->chan = ch;
+    it->c_prev = NULL;
+    it->c_next = ch->followers;
+    if (ch->followers) {
+        ch->followers->c_prev = it;
+    }
+    ch->followers = it;
+    return 0;
+}
+
+void push_loop_unfollow(push_loop_item_t *it)
+{
+    push_loop_chan_t *ch = it->chan;
+
+    if (!ch) {
+        return;
+    }
+    if (it->c_prev) it->c_prev->c_next = it->c_next;
+    else ch->followers = it->c_next;
+    if (it->c_next) it->c_next->c_prev = it->c_prev;
+    it->chan = NULL;
+    it->c_prev = it->c_next = NULL;
+    if (!ch->followers) {
+        chan_release(it->loop, ch);
+    }
+}
+
+static void chan_fired(push_loop_t *l, push_loop_chan_t *ch)
+{
+    push_loop_item_t *it, *next;
+
+    /* Out of the set before the generation may be closed. */
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, ch->fd, NULL);
+    ch->fd = -1;
+    ch->gen = push_env_rewatch(l->env, ch->chan, ch->gen);
+    if (!ch->gen) {
+        /* The process is stopping: the followers' clients come back (with
+         * their cursors) to a live process and lose nothing.  Each one
+         * leaves; the last one releases the channel. */
+        for (it = ch->followers; it; it = next) {
+            next = it->c_next;
+            push_loop_unfollow(it);
+            it->ops->unwatchable(it);
+        }
+        return;
+    }
+    ch->fd = push_notify_fd(ch->gen);
+    epoll_set(l, EPOLL_CTL_ADD, ch->fd, EPOLLIN, ch);
+    for (it = ch->followers; it; it = next) {
+        next = it->c_next;   /* it may leave */
+        it->ops->wake(it);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Items                                                                */
+
+void push_loop_item_init(push_loop_item_t *it, const push_loop_ops_t *ops,
+                         int fd)
+{
+    memset(it, 0, sizeof(*it));
+    it->kind = KIND_ITEM;
+    it->ops = ops;
+    it->fd = fd;
+}
+
+void push_loop_handover(push_loop_t *l, push_loop_item_t *it)
+{
+    uint64_t one = 1;
+    int first;
+
+    it->loop = l;
+    pthread_mutex_lock(&l->lock);
+    first = !l->incoming;
+    it->next = l->incoming;
+    l->incoming = it;
+    pthread_mutex_unlock(&l->lock);
+    /* One wake-up for a batch: the loop takes the whole list. */
+    if (first && write(l->wakefd, &one, sizeof(one)) < 0) {
+        /* an eventfd is never full here */
+    }
+}
+
+void push_loop_end(push_loop_item_t *it, push_ended_e how)
+{
+    push_loop_t *l = it->loop;
+
+    if (it->ended) {
+        return;
+    }
+    it->ended = how;
+    push_loop_unfollow(it);
+    push_loop_untimed(it);
+    push_loop_unwatch(it);
+    it->next = l->reap;
+    l->reap = it;
+}
+
+/* Finishes the ended items handed over long enough ago; the time until
+ * the next one may be finished, or -1. */
+static int64_t reap(push_loop_t *l, int64_t now)
+{
+    push_loop_item_t **pp = &l->reap, *it;
+    int64_t wait = -1;
+
+    while ((it = *pp) != NULL) {
+        if (now - it->since >= l->grace) {
+            *pp = it->next;
+            it->ops->finish(it);
+        }
+        else {
+            int64_t left = it->since + l->grace - now;
+
+            if (wait < 0 || left < wait) {
+                wait = left;
+            }
+            pp = &it->next;
+        }
+    }
+    return wait;
+}
+
+static void adopt_incoming(push_loop_t *l)
+{
+    push_loop_item_t *it, *next;
+    uint64_t count;
+
+    if (read(l->wakefd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+        return;
+    }
+    pthread_mutex_lock(&l->lock);
+    it = l->incoming;
+    l->incoming = NULL;
+    pthread_mutex_unlock(&l->lock);
+    for (; it; it = next) {
+        next = it->next;
+        it->next = NULL;
+        it->ops->adopt(it);
+    }
+}
+
+/* The process began a graceful stop: every item with a deadline is told
+ * (what waits between requests closes, as the MPM closes its kept-alive
+ * connections). */
+static void stop_timed(push_loop_t *l)
+{
+    push_loop_timer_t *t;
+
+    for (t = l->timers; t; t = t->next) {
+        push_loop_item_t *it, *next;
+
+        for (it = t->head; it; it = next) {
+            next = it->t_next;
+            if (it->ops->stopping) {
+                it->ops->stopping(it);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The thread                                                           */
+
+static int quitting(push_loop_t *l)
+{
+    int quit;
+
+    pthread_mutex_lock(&l->lock);
+    quit = l->quit;
+    pthread_mutex_unlock(&l->lock);
+    return quit;
+}
+
+static void *loop_main(void *arg)
+{
+    push_loop_t *l = arg;
+    struct epoll_event evs[256];
+
+    for (;;) {
+        int64_t now = push_now(), wait, w2;
+        int i, n, timeout_ms;
+
+        if (__atomic_load_n(&l->abandon, __ATOMIC_ACQUIRE)) {
+            /* Only the quit from push_loop_destroy is awaited now. */
+            struct pollfd pfd = { l->wakefd, POLLIN, 0 };
+            uint64_t count;
+
+            if (quitting(l)) {
+                break;
+            }
+            if (poll(&pfd, 1, 100) > 0
+                && read(l->wakefd, &count, sizeof(count)) < 0) {
+                /* EAGAIN: another wake-up took it */
+            }
+            continue;
+        }
+        if (__atomic_load_n(&l->stopping, __ATOMIC_ACQUIRE)
+            && !l->stop_seen) {
+            l->stop_seen = 1;
+            stop_timed(l);
+        }
+        wait = timers_due(l, now);
+        w2 = reap(l, now);
+        if (w2 >= 0 && (wait < 0 || w2 < wait)) {
+            wait = w2;
+        }
+        if (l->turn) {
+            l->turn(l->baton);
+        }
+        if (quitting(l)) {
+            break;
+        }
+        timeout_ms = wait < 0 ? -1 : (int)((wait + 999) / 1000);
+        n = epoll_wait(l->epfd, evs, 256, timeout_ms);
+        for (i = 0; i < n; i++) {
+            int kind = *(int *)evs[i].data.ptr;
+
+            if (kind == KIND_WAKE) {
+                adopt_incoming(l);
+            }
+            else if (kind == KIND_CHAN) {
+                push_loop_chan_t *ch = evs[i].data.ptr;
+
+                if (ch->gen) {   /* not released earlier in this batch */
+                    chan_fired(l, ch);
+                }
+            }
+            else {
+                push_loop_item_t *it = evs[i].data.ptr;
+
+                /* An item unwatched earlier in this batch (ended, or
+                 * handed to another thread) is not acted on. */
+                if (!it->ended && it->in_epoll) {
+                    it->ops->io(it, evs[i].events);
+                }
+            }
+        }
+        while (l->dead_chans) {
+            push_loop_chan_t *ch = l->dead_chans;
+
+            l->dead_chans = ch->next_dead;
+            free(ch);
+        }
+    }
+    return NULL;
+}
+
+push_loop_t *push_loop_create(const push_env_t *env, int64_t grace,
+                              void (*turn)(void *), void *baton)
+{
+    push_loop_t *l = calloc(1, sizeof(*l));
+
+    if (!l) {
+        return NULL;
+    }
+    l->kind = KIND_WAKE;
+    l->env = env;
+    l->grace = grace;
+    l->turn = turn;
+    l->baton = baton;
+    l->nbuckets = 1024;
+    l->buckets = calloc(l->nbuckets, sizeof(*l->buckets));
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    l->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!l->buckets || l->epfd < 0 || l->wakefd < 0
+        || pthread_mutex_init(&l->lock, NULL) != 0
+        || epoll_set(l, EPOLL_CTL_ADD, l->wakefd, EPOLLIN, l) != 0) {
+        if (l->epfd >= 0) close(l->epfd);
+        if (l->wakefd >= 0) close(l->wakefd);
+        free(l->buckets);
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+int push_loop_start(push_loop_t *l)
+{
+    sigset_t all, old;
+    int rv;
+
+    /* Signals must reach the process's own threads, not this one. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rv = pthread_create(&l->thread, NULL, loop_main, l);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    l->started = rv == 0;
+    return rv;
+}
+
+void push_loop_stopping(push_loop_t *l, int graceful)
+{
+    uint64_t one = 1;
+
+    if (!graceful) {
+        __atomic_store_n(&l->abandon, 1, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&l->stopping, 1, __ATOMIC_RELEASE);
+    if (write(l->wakefd, &one, sizeof(one)) < 0) {
+        /* nothing to do */
+    }
+}
+
+int push_loop_is_stopping(const push_loop_t *l)
+{
+    return __atomic_load_n(&l->stopping, __ATOMIC_ACQUIRE) != 0;
+}
+
+void push_loop_destroy(push_loop_t *l)
+{
+    uint64_t one = 1;
+    push_loop_timer_t *t, *next;
+
+    pthread_mutex_lock(&l->lock);
+    l->quit = 1;
+    pthread_mutex_unlock(&l->lock);
+    if (write(l->wakefd, &one, sizeof(one)) < 0) {
+        /* nothing to do */
+    }
+    if (l->started) {
+        pthread_join(l->thread, NULL);
+    }
+    /* Items still held belong to their owners (the process is going);
+     * only the loop's own parts are freed. */
+    for (t = l->timers; t; t = next) {
+        next = t->next;
+        free(t);
+    }
+    while (l->dead_chans) {
+        push_loop_chan_t *ch = l->dead_chans;
+
+        l->dead_chans = ch->next_dead;
+        free(ch);
+    }
+    close(l->epfd);
+    close(l->wakefd);
+    free(l->buckets);
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+}

@@ -1,0 +1,117 @@
+/* push_loop.h — a process's stream loop: one thread with an epoll set that
+ * holds connections without a thread each.
+ *
+ * The loop knows neither transports nor HTTP.  It holds items (a file
+ * descriptor with a table of callbacks), and for them:
+ *   - watches the descriptor (push_loop_watch);
+ *   - keeps one deadline each, in lists by interval, so that arming or
+ *     moving a deadline costs O(1) however many items there are;
+ *   - follows channels: one wake-up registration per channel (push_notify)
+ *     however many items of this process follow it, and on a wake-up
+ *     calls each follower's wake;
+ *   - takes items handed over from other threads, and finishes ended
+ *     items after a grace period.
+ * Everything but push_loop_handover and push_loop_stopping runs on the
+ * loop's own thread, from the callbacks.  The loop's unit test drives it
+ * with a fake transport over a socketpair (t/unit/test_loop.c).
+ *
+ * Pure C (epoll, eventfd, pthreads). */
+#ifndef PUSH_LOOP_H
+#define PUSH_LOOP_H
+
+#include <stdint.h>
+
+#include "core/push_sub.h"
+#include "store/push_store.h"
+
+typedef struct push_loop      push_loop_t;
+typedef struct push_loop_item push_loop_item_t;
+typedef struct push_loop_chan push_loop_chan_t;
+typedef struct push_loop_timer push_loop_timer_t;
+
+/* How an item ended. */
+typedef enum {
+    PUSH_ENDED_NOT = 0,
+    PUSH_ENDED_CLIENT,     /* the client went away */
+    PUSH_ENDED_SERVER      /* we finished it */
+} push_ended_e;
+
+typedef struct {
+    /* Handed over (push_loop_handover), on the loop's thread now. */
+    void (*adopt)(push_loop_item_t *it);
+    /* The descriptor is ready (epoll events). */
+    void (*io)(push_loop_item_t *it, uint32_t events);
+    /* Its deadline passed. */
+    void (*due)(push_loop_item_t *it, int64_t now);
+    /* A channel it follows changed. */
+    void (*wake)(push_loop_item_t *it);
+    /* Its channel can no longer be watched: the process is stopping.  It
+     * follows nothing any more. */
+    void (*unwatchable)(push_loop_item_t *it);
+    /* The loop began a graceful stop (may be NULL): items with a deadline
+     * are asked, so that idle ones can end. */
+    void (*stopping)(push_loop_item_t *it);
+    /* Ended, and its grace is over: free it.  The loop forgets it. */
+    void (*finish)(push_loop_item_t *it);
+} push_loop_ops_t;
+
+struct push_loop_item {
+    int                    kind;       /* the loop's epoll tag */
+    const push_loop_ops_t *ops;
+    push_loop_t           *loop;
+    int                    fd;
+    int                    in_epoll;
+    uint32_t               events;     /* what it is watched for */
+    push_ended_e           ended;
+    /* Handed over at (push_now()): ended items are finished no sooner
+     * than the loop's grace after it. */
+    int64_t                since;
+
+    /* The loop's: deadline, channel and list links. */
+    push_loop_timer_t     *timer;
+    push_loop_item_t      *t_prev, *t_next;
+    int64_t                due;
+    push_loop_chan_t      *chan;
+    push_loop_item_t      *c_prev, *c_next;
+    push_loop_item_t      *next;
+};
+
+/* A loop over env's notifier.  grace: how long after its hand-over an
+ * ended item is finished at the earliest (microseconds).  turn(baton),
+ * when not NULL, runs once per loop iteration before it waits. */
+push_loop_t *push_loop_create(const push_env_t *env, int64_t grace,
+                              void (*turn)(void *), void *baton);
+/* Starts its thread (with every signal blocked); 0 or an errno. */
+int  push_loop_start(push_loop_t *l);
+/* Tells the loop to end and joins it; then frees it. */
+void push_loop_destroy(push_loop_t *l);
+/* The process is stopping (async-signal-safe).  graceful: items with a
+ * deadline are told (stopping) and channel wake-ups end the rest;
+ * otherwise the loop touches nothing any more. */
+void push_loop_stopping(push_loop_t *l, int graceful);
+int  push_loop_is_stopping(const push_loop_t *l);
+
+/* Any thread: gives the item to the loop, which adopts it. */
+void push_loop_handover(push_loop_t *l, push_loop_item_t *it);
+/* Before the first hand-over: zeroes the item, sets ops, fd and kind. */
+void push_loop_item_init(push_loop_item_t *it, const push_loop_ops_t *ops,
+                         int fd);
+
+/* Loop thread only. */
+/* Watches the descriptor for `events` (EPOLL*), replacing what it was
+ * watched for; 0, or -1. */
+int  push_loop_watch(push_loop_item_t *it, uint32_t events);
+void push_loop_unwatch(push_loop_item_t *it);
+/* The item is due `every` from now, after every other one with the same
+ * interval; not due when every <= 0. */
+void push_loop_timer(push_loop_item_t *it, int64_t every, int64_t now);
+/* Moves its deadline one interval from now (it was not idle). */
+void push_loop_touch(push_loop_item_t *it, int64_t now);
+void push_loop_untimed(push_loop_item_t *it);
+/* Follows the channel of ref: 0, or -1 (stopping, out of descriptors). */
+int  push_loop_follow(push_loop_item_t *it, const push_store_ref_t *ref);
+void push_loop_unfollow(push_loop_item_t *it);
+/* Out of everything; finished (ops->finish) after the grace. */
+void push_loop_end(push_loop_item_t *it, push_ended_e how);
+
+#endif

@@ -1,0 +1,97 @@
+/* push_sink.h — where a subscriber's bytes go (a sink) and where what its
+ * client sends comes from (a source).
+ *
+ * A transport writes through its subscriber's sink and never knows which
+ * one it is.  Two kinds exist:
+ *   - the socket sink here: non-blocking writes on the connection's
+ *     socket, with a pending buffer for what the socket does not take and
+ *     optional HTTP/1.1 chunk framing; the stream loop's;
+ *   - the filter sink (mod_push_sub.c): a brigade through httpd's filters
+ *     and a flush, for TLS and HTTP/2; a worker thread's.
+ *
+ * Pure C (POSIX sockets). */
+#ifndef PUSH_SINK_H
+#define PUSH_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "lib/push_buf.h"
+
+typedef enum {
+    PUSH_SINK_SENT = 0,   /* all of it is on its way */
+    PUSH_SINK_QUEUED,     /* some waits for the socket to drain */
+    PUSH_SINK_GONE        /* the client is gone; nothing more is written */
+} push_sink_rc;
+
+typedef struct push_sink push_sink_t;
+struct push_sink {
+    /* Writes v[0..n) as one piece of the response body (one chunk, one
+     * WebSocket frame), after everything written before. */
+    push_sink_rc (*write)(push_sink_t *k, const struct iovec *v, int n);
+    /* Bytes accepted but not on the wire yet. */
+    size_t       (*pending)(const push_sink_t *k);
+    /* Called after each write that moved bytes: the subscriber is not
+     * idle (its keep-alive is due later).  May be NULL. */
+    void         (*on_write)(void *baton);
+    void          *baton;
+    int            gone;       /* a write failed: the client is gone */
+};
+
+static inline push_sink_rc push_sink_write(push_sink_t *k,
+                                           const struct iovec *v, int n)
+{
+    return k->gone ? PUSH_SINK_GONE : k->write(k, v, n);
+}
+
+static inline push_sink_rc push_sink_write1(push_sink_t *k, const void *d,
+                                            size_t len)
+{
+    struct iovec v;
+
+    v.iov_base = (void *)d;
+    v.iov_len = len;
+    return push_sink_write(k, &v, 1);
+}
+
+/* A non-blocking socket sink.  Past max_pending bytes waiting, the client
+ * counts as gone. */
+typedef struct {
+    push_sink_t sink;
+    int         fd;
+    int         chunked;       /* HTTP/1.1 chunked body */
+    size_t      max_pending;
+    push_buf_t  pending;       /* unsent, from pending_off on */
+    size_t      pending_off;
+    uint64_t    body_bytes;    /* body written (accepted), for the log */
+    uint64_t    wire_bytes;    /* bytes that reached the socket */
+} push_socket_sink_t;
+
+void push_socket_sink_init(push_socket_sink_t *k, int fd, int chunked,
+                           size_t max_pending);
+/* The socket has room: writes what waits.  SENT when nothing is left,
+ * QUEUED while more waits, GONE. */
+push_sink_rc push_socket_sink_drain(push_socket_sink_t *k);
+/* Ends a chunked body with its last chunk, if nothing waits; 1 when sent. */
+int  push_socket_sink_finish(push_socket_sink_t *k);
+void push_socket_sink_free(push_socket_sink_t *k);
+
+/* What the client sent. */
+typedef struct push_source push_source_t;
+struct push_source {
+    /* Up to cap bytes into buf: their count, 0 at the end of the stream,
+     * PUSH_SOURCE_AGAIN when nothing is there now, PUSH_SOURCE_ERROR. */
+    long (*read)(push_source_t *src, unsigned char *buf, size_t cap);
+};
+#define PUSH_SOURCE_AGAIN (-1L)
+#define PUSH_SOURCE_ERROR (-2L)
+
+typedef struct {
+    push_source_t source;
+    int           fd;
+} push_socket_source_t;
+
+void push_socket_source_init(push_socket_source_t *src, int fd);
+
+#endif

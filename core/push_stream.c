@@ -1,0 +1,183 @@
+/* push_stream.c — a streaming subscriber in the stream loop (see
+ * push_stream.h). */
+#include <sys/epoll.h>
+
+#include "core/push_stream.h"
+
+/* What the socket is watched for: a client that sends (a WebSocket) is
+ * read; otherwise only its hang-up counts (what an event stream's client
+ * sends is not one).  Room to write while bytes wait. */
+static uint32_t stream_events(const push_stream_t *st)
+{
+    uint32_t ev = (st->sub->t->flags & PUSH_T_READS) ? EPOLLIN | EPOLLRDHUP
+                                                     : EPOLLRDHUP;
+
+    return st->out.sink.pending(&st->out.sink) ? ev | EPOLLOUT : ev;
+}
+
+static void end(push_stream_t *st, push_ended_e how)
+{
+    push_loop_end(st->it, how);
+}
+
+/* After anything that may have written: a failed write ended the client;
+ * otherwise the socket is watched for what the stream waits for now. */
+static void settle(push_stream_t *st)
+{
+    uint32_t want;
+
+    if (st->it->ended) {
+        return;
+    }
+    if (st->out.sink.gone) {
+        end(st, PUSH_ENDED_CLIENT);
+        return;
+    }
+    want = stream_events(st);
+    if (want != st->it->events && push_loop_watch(st->it, want) != 0) {
+        end(st, PUSH_ENDED_CLIENT);
+    }
+}
+
+/* No more messages (channel deleted, server stopping): the transport says
+ * so; a closing handshake is awaited a little. */
+static void stop(push_stream_t *st, push_stop_e why)
+{
+    push_loop_unfollow(st->it);
+    if (st->sub->t->on_end(st->sub, why) == PUSH_END_AWAIT_CLOSE) {
+        st->closing = 1;
+        push_loop_timer(st->it, PUSH_CLOSE_WAIT_USEC, push_now());
+    }
+    else if (!st->out.sink.gone) {
+        end(st, PUSH_ENDED_SERVER);
+    }
+    settle(st);
+}
+
+/* Everything the store has for the stream, as long as the socket takes
+ * it. */
+static void deliver(push_stream_t *st)
+{
+    if (st->closing || !st->it->chan || st->it->ended) {
+        return;
+    }
+    switch (push_sub_deliver(st->sub, push_now())) {
+    case PUSH_DELIVER_GONE:
+        stop(st, PUSH_STOP_DELETED);
+        return;
+    case PUSH_DELIVER_FAILED:
+        end(st, PUSH_ENDED_SERVER);
+        return;
+    default:
+        settle(st);
+        return;
+    }
+}
+
+/* A write went out: the keep-alive is one interval away again. */
+static void wrote(void *baton)
+{
+    push_stream_t *st = baton;
+
+    push_loop_touch(st->it, push_now());
+}
+
+void push_stream_init(push_stream_t *st, push_sub_t *sub,
+                      push_loop_item_t *it, int chunked, int64_t ping_every)
+{
+    st->sub = sub;
+    st->it = it;
+    push_socket_sink_init(&st->out, it->fd, chunked,
+                          PUSH_STREAM_PENDING_MAX);
+    st->out.sink.on_write = wrote;
+    st->out.sink.baton = st;
+    push_socket_source_init(&st->in, it->fd);
+    st->ping_every = ping_every;
+    st->closing = 0;
+    sub->sink = &st->out.sink;
+}
+
+int push_stream_start(push_stream_t *st)
+{
+    if (push_loop_follow(st->it, &st->sub->ref) != 0
+        || push_loop_watch(st->it, stream_events(st)) != 0) {
+        return -1;
+    }
+    push_loop_timer(st->it, st->ping_every, push_now());
+    /* Whatever came in since the handler last looked. */
+    deliver(st);
+    return 0;
+}
+
+void push_stream_io(push_stream_t *st, uint32_t events)
+{
+    int hangup = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+
+    if ((events & EPOLLOUT) && st->out.sink.pending(&st->out.sink)) {
+        push_sink_rc rc = push_socket_sink_drain(&st->out);
+
+        if (rc == PUSH_SINK_GONE) {
+            end(st, PUSH_ENDED_CLIENT);
+            return;
+        }
+        if (rc == PUSH_SINK_SENT) {
+            deliver(st);
+        }
+    }
+    if (st->it->ended) {
+        return;
+    }
+    if ((st->sub->t->flags & PUSH_T_READS)
+        && (hangup || (events & EPOLLIN))) {
+        int got;
+        int rc = push_sub_read(st->sub, &st->in.source, &got);
+
+        if (rc == PUSH_INPUT_END) {
+            end(st, PUSH_ENDED_SERVER);   /* Close exchanged, or refused */
+        }
+        else if (rc == PUSH_INPUT_CLOSED || (!got && hangup)) {
+            end(st, PUSH_ENDED_CLIENT);
+        }
+    }
+    else if (hangup) {
+        end(st, PUSH_ENDED_CLIENT);
+    }
+    settle(st);
+}
+
+void push_stream_due(push_stream_t *st, int64_t now)
+{
+    if (st->closing) {
+        end(st, PUSH_ENDED_SERVER);   /* no Close from the client */
+        return;
+    }
+    push_loop_touch(st->it, now);
+    if (st->out.sink.pending(&st->out.sink)) {
+        return;                        /* not idle: still writing */
+    }
+    if (st->sub->t->on_idle(st->sub)) {
+        end(st, PUSH_ENDED_SERVER);
+        return;
+    }
+    settle(st);
+}
+
+void push_stream_wake(push_stream_t *st)
+{
+    deliver(st);
+}
+
+void push_stream_unwatchable(push_stream_t *st)
+{
+    if (!st->closing && !st->it->ended) {
+        stop(st, PUSH_STOP_STOPPING);
+    }
+}
+
+void push_stream_finish(push_stream_t *st)
+{
+    if (st->it->ended == PUSH_ENDED_SERVER) {
+        push_socket_sink_finish(&st->out);
+    }
+    push_socket_sink_free(&st->out);
+}

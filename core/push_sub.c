@@ -1,0 +1,224 @@
+/* push_sub.c — a subscriber and its one delivery step (see push_sub.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/push_sub.h"
+
+int64_t push_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void push_sub_count(const push_sub_t *s, int delta)
+{
+    push_counters_subscriber(s->env->counters, s->t->id, delta);
+}
+
+void push_sub_release(push_sub_t *s)
+{
+    push_sub_count(s, -1);
+    push_store_unsubscribe(&s->env->store, &s->ref);
+}
+
+/* ------------------------------------------------------------------ */
+/* Wake-ups                                                             */
+
+static int env_stopping(const push_env_t *e)
+{
+    if (e->stopping && e->stopping()) {
+        push_notify_shutdown(e->notify);
+        return 1;
+    }
+    return 0;
+}
+
+push_notify_gen_t *push_env_watch(const push_env_t *e, uint32_t chan)
+{
+    env_stopping(e);
+    return push_notify_watch(e->notify, chan);
+}
+
+push_notify_gen_t *push_env_rewatch(const push_env_t *e, uint32_t chan,
+                                    push_notify_gen_t *gen)
+{
+    env_stopping(e);
+    return push_notify_rewatch(e->notify, chan, gen);
+}
+
+void push_env_unwatch(const push_env_t *e, uint32_t chan,
+                      push_notify_gen_t *gen)
+{
+    if (gen) {
+        push_notify_unwatch(e->notify, chan, gen);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Looking and delivering                                               */
+
+push_status_e push_sub_look(push_sub_t *s, int64_t now, push_copy_fn copy,
+                            void *copy_ctx, push_message_t *msg, int *gap,
+                            push_msgid_t *gap_id)
+{
+    push_status_e st;
+
+    if (gap) {
+        *gap = 0;
+    }
+    if (s->hint_valid
+        && push_store_version(&s->env->store, s->ref.chan)
+           == s->hint_version) {
+        /* Nothing published or deleted since a look that found no more:
+         * no need to take the store's lock. */
+        return PUSH_NONE;
+    }
+    st = push_store_next(&s->env->store, &s->ref,
+                         s->has_cursor ? &s->cursor : NULL, now / 1000000,
+                         copy, copy_ctx, msg, gap, gap_id);
+    s->hint_valid = 0;
+    if (st == PUSH_FOUND || st == PUSH_NONE) {
+        s->hint_valid = msg->newest;
+        s->hint_version = msg->version;
+    }
+    return st;
+}
+
+/* One delivery's look: the encoding from the cache when this process has
+ * it, else a copy of the message to build it from. */
+typedef struct {
+    push_frame_cache_t *frames;
+    push_frame_key_t    key;
+    push_frame_t       *frame;   /* found in the cache */
+    void               *copy;    /* or the message's copy (malloc) */
+} deliver_look;
+
+/* Under the store's lock: one look at the cache, never a wait. */
+static void *want(void *ctx, const push_msgid_t *id, size_t size)
+{
+    deliver_look *d = ctx;
+
+    d->key.id = *id;
+    if (d->frames && (d->frame = push_frame_cache_get(d->frames, &d->key))) {
+        return NULL;
+    }
+    return d->copy = malloc(size);
+}
+
+/* The encoding of msg (copied in d): the one another thread of this
+ * process built meanwhile, or built here and cached for the others. */
+static push_frame_t *encoding(push_sub_t *s, deliver_look *d,
+                              const push_message_t *msg)
+{
+    push_frame_t *f;
+    int must_build = 1;
+
+    if (d->frames) {
+        /* Waits while another thread builds it: N subscribers woken at
+         * once cost one build. */
+        f = push_frame_cache_acquire(d->frames, &d->key, &must_build);
+        if (f) {
+            push_counters_encoding(s->env->counters, 1);
+            return f;
+        }
+    }
+    f = s->t->encode(s, msg);
+    if (!f) {
+        if (d->frames) {
+            push_frame_cache_abandon(d->frames, &d->key);
+        }
+        return NULL;
+    }
+    push_counters_encoding(s->env->counters, 0);
+    return d->frames ? push_frame_cache_put(d->frames, &d->key, f) : f;
+}
+
+push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now)
+{
+    push_sink_t *k = s->sink;
+
+    while (!k->gone && !k->pending(k)) {
+        deliver_look d;
+        push_message_t msg;
+        push_msgid_t gap_id;
+        struct iovec v[2];
+        char notice[PUSH_NOTICE_MAX];
+        push_sink_rc rc;
+        push_status_e st;
+        push_frame_t *f;
+        int gap = 0, n = 0;
+
+        memset(&d, 0, sizeof(d));
+        d.frames = s->env->frames;
+        d.key.chan = s->ref.chan;
+        d.key.gen = s->ref.gen;
+        d.key.variant = s->t->variant(s);
+        st = push_sub_look(s, now, want, &d, &msg, &gap, &gap_id);
+        if (st == PUSH_GONE) {
+            return PUSH_DELIVER_GONE;
+        }
+        if (st != PUSH_FOUND) {
+            return PUSH_DELIVER_IDLE;
+        }
+        if (d.frame) {
+            f = d.frame;
+            push_counters_encoding(s->env->counters, 1);
+        }
+        else if (d.copy) {
+            f = encoding(s, &d, &msg);
+            free(d.copy);
+        }
+        else {
+            f = NULL;       /* no memory for the copy */
+        }
+        if (!f) {
+            return PUSH_DELIVER_FAILED;
+        }
+        if (gap && s->t->gap_notice) {
+            /* Said before the message, in the same write, so it is said
+             * once even when the socket is full. */
+            v[n].iov_base = notice;
+            v[n].iov_len = s->t->gap_notice(s, &gap_id, notice,
+                                            sizeof(notice));
+            n += v[n].iov_len > 0;
+        }
+        v[n].iov_base = f->data;
+        v[n++].iov_len = f->len;
+        rc = push_sink_write(k, v, n);
+        s->cursor = msg.id;
+        s->has_cursor = 1;
+        s->delivered++;
+        push_frame_release(d.frames, f);
+        if (rc == PUSH_SINK_GONE) {
+            return PUSH_DELIVER_CLOSED;
+        }
+    }
+    return k->gone ? PUSH_DELIVER_CLOSED : PUSH_DELIVER_BLOCKED;
+}
+
+int push_sub_read(push_sub_t *s, push_source_t *src, int *got)
+{
+    unsigned char buf[16384];
+
+    *got = 0;
+    for (;;) {
+        long n = src->read(src, buf, sizeof(buf));
+
+        if (n == PUSH_SOURCE_AGAIN) {
+            return 0;
+        }
+        if (n <= 0) {
+            return PUSH_INPUT_CLOSED;
+        }
+        *got = 1;
+        if (s->t->on_input(s, buf, (size_t)n)) {
+            return PUSH_INPUT_END;
+        }
+        if (s->sink && s->sink->gone) {
+            return PUSH_INPUT_CLOSED;
+        }
+    }
+}

@@ -1,0 +1,99 @@
+/* push_sub.h — a subscriber, and the one step that delivers to it.
+ *
+ * A subscriber follows one channel from a cursor.  Whatever drives it (the
+ * stream loop, a worker thread, a poll's handler) delivers with
+ * push_sub_deliver: look in the store after the cursor, take the message's
+ * encoding from this process's cache (or build it once for everyone),
+ * write it, with a gap notice when messages were lost, through the
+ * subscriber's sink, and advance the cursor.  The transport's table says
+ * how to encode and what to say; the sink says where the bytes go.
+ *
+ * Pure C: the store engine, the notifier and the frame cache come in a
+ * push_env_t, so the whole path runs in a unit test. */
+#ifndef PUSH_SUB_H
+#define PUSH_SUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/push_counters.h"
+#include "core/push_sink.h"
+#include "core/push_transport.h"
+#include "lib/push_frame_cache.h"
+#include "store/push_notify.h"
+#include "store/push_store.h"
+
+/* What every subscriber of this process shares. */
+typedef struct {
+    push_store_t        store;
+    push_notify_t      *notify;
+    push_frame_cache_t *frames;     /* NULL: encodings are not shared */
+    push_counters_t    *counters;   /* NULL: not counted */
+    /* Non-zero once the process is stopping; may be NULL. */
+    int               (*stopping)(void);
+} push_env_t;
+
+struct push_sub {
+    const push_transport_t *t;
+    void                   *tstate;     /* the transport's own state */
+    const push_env_t       *env;
+    struct request_rec     *r;          /* named only: for the transport */
+    const char             *channel;
+    push_store_ref_t        ref;
+    push_msgid_t            cursor;     /* the last message it has */
+    int                     has_cursor;
+    /* The channel's version when a look found nothing newer: while it
+     * stays, the next look can skip the store's lock. */
+    uint32_t                hint_version;
+    int                     hint_valid;
+    push_sink_t            *sink;       /* streams */
+    unsigned long           delivered;
+};
+
+/* Counts a subscriber of transport t in, or out (after the engine's
+ * subscribe and before its unsubscribe, which the caller does). */
+void push_sub_count(const push_sub_t *s, int delta);
+/* Uncounts it and ends its subscription in the store. */
+void push_sub_release(push_sub_t *s);
+
+/* One look in the store after the cursor (skipped while the hint says
+ * nothing changed): PUSH_FOUND with *msg copied where copy says, PUSH_NONE
+ * or PUSH_GONE.  The cursor does not move. */
+push_status_e push_sub_look(push_sub_t *s, int64_t now, push_copy_fn copy,
+                            void *copy_ctx, push_message_t *msg, int *gap,
+                            push_msgid_t *gap_id);
+
+typedef enum {
+    PUSH_DELIVER_IDLE,      /* nothing more in the store for it */
+    PUSH_DELIVER_BLOCKED,   /* the sink holds unsent bytes: wait for room */
+    PUSH_DELIVER_GONE,      /* the channel was deleted */
+    PUSH_DELIVER_CLOSED,    /* the client is gone */
+    PUSH_DELIVER_FAILED     /* out of memory */
+} push_deliver_e;
+
+/* Writes everything the store has after the cursor, as long as the sink
+ * takes it (PUSH_T_STREAM transports). */
+push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now);
+
+/* Reads what the client sent until src has no more, handing it to the
+ * transport (PUSH_T_READS).  0 when nothing ended; PUSH_INPUT_END when
+ * the transport ended the connection; PUSH_INPUT_CLOSED at the end of
+ * the stream or on an error (*got says whether any byte came first). */
+#define PUSH_INPUT_END    1
+#define PUSH_INPUT_CLOSED 2
+int push_sub_read(push_sub_t *s, push_source_t *src, int *got);
+
+/* Wake-up registrations for a channel (a ref.chan) in push_notify; a
+ * stopping process shuts the notifier first, so that none is given out:
+ * NULL when stopping. */
+push_notify_gen_t *push_env_watch(const push_env_t *e, uint32_t chan);
+push_notify_gen_t *push_env_rewatch(const push_env_t *e, uint32_t chan,
+                                    push_notify_gen_t *gen);
+void               push_env_unwatch(const push_env_t *e, uint32_t chan,
+                                    push_notify_gen_t *gen);
+
+/* Microseconds on the realtime clock, the unit of every deadline here
+ * (the same as apr_time_now()). */
+int64_t push_now(void);
+
+#endif

@@ -1,0 +1,1022 @@
+/* mod_push_conn.c — connections held by the stream loop (event MPM).
+ *
+ * A subscriber on a plain HTTP/1.x connection need not hold a worker
+ * thread while it waits.  Its handler hands the connection to this
+ * child's stream loop (core/push_loop.c) and returns SUSPENDED:
+ *   - an event stream or a WebSocket once its headers (or 101) are out:
+ *     the loop streams it (core/push_stream.c);
+ *   - a long poll that found nothing to answer yet: the loop watches its
+ *     channel and answers when it changes.
+ *
+ * A long poll's answer is an ordinary HTTP response, and after it the
+ * connection is kept alive for the client's next poll.  httpd 2.4 has no
+ * call that gives a suspended connection back to the MPM, so this file
+ * keeps it and does, for these connections, what the event MPM does for
+ * its own: it waits for the next request (KeepAliveTimeout), for room to
+ * write the rest of a response (Timeout), or for the client to finish a
+ * lingering close.  Whatever runs httpd's hooks and filters (a long
+ * poll's answer, the next request) runs on the MPM's worker threads, a
+ * few at a time, reached with ap_mpm_register_timed_callback; the loop
+ * only watches.
+ *
+ * A connection that ends here is finished the way the MPM would: its
+ * request (if any) is logged through its EOR bucket, and the
+ * connection's pool, with the socket, is destroyed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apr_atomic.h"
+#include "apr_optional.h"
+#include "apr_strings.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_ssl.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
+#include "scoreboard.h"
+
+#include "core/push_loop.h"
+#include "core/push_stream.h"
+#include "mod_push.h"
+#include "mod_push_config.h"
+
+APLOG_USE_MODULE(push);
+
+/* A connection that ends right after the MPM suspended it is finished a
+ * little later: the worker that suspended it may still be returning
+ * through the MPM, which touches the connection once more after the
+ * suspend_connection hook. */
+#define PARK_REAP_GRACE  apr_time_from_msec(200)
+/* A lingering close reads what the client still sends for this long
+ * (the event MPM's own figure). */
+#define PARK_LINGER_TIME apr_time_from_sec(2)
+/* Worker threads one child's loop uses at once.  Enough to keep both
+ * cores of a small machine busy; few enough that a hook that blocks
+ * does not take the MPM's threads from its other connections. */
+#define PARK_WORKERS 4
+/* How long a worker with nothing to do waits for more before it goes
+ * back to the MPM: polls come back in a stream while a message fans out,
+ * and taking a thread from the MPM costs more than keeping it a little. */
+#define PARK_WORKER_LINGER_MS 25
+/* How much of a request head the loop looks at before handing the
+ * request to a worker; a longer head is handed over unseen. */
+#define PARK_HEAD_PEEK 8192
+/* A long poll's answer up to this size is written by the loop itself,
+ * through the request's filters: they are all ones that neither block
+ * nor hold data back (filters_bypassable), and the core output filter
+ * sets aside, without blocking, what the socket does not take.  Larger
+ * answers go to a worker, which may wait for the client. */
+#define PARK_INLINE_ANSWER_MAX (16 * 1024)
+
+/* What a held connection waits for. */
+typedef enum {
+    PM_STREAM,      /* event stream or WebSocket: core/push_stream.c */
+    PM_LONGPOLL,    /* long poll: its channel, PushLongPollTimeout */
+    PM_KEEPALIVE,   /* the next request, KeepAliveTimeout */
+    PM_FLUSH,       /* room for the rest of a response, Timeout */
+    PM_LINGER,      /* the client's end of a closing connection */
+    PM_WORKER       /* a worker thread: queued, or running */
+} park_mode;
+
+/* What a worker is to do with a connection. */
+typedef enum {
+    JOB_REQUEST,    /* a request came in: process it */
+    JOB_FLUSH,      /* the socket has room: write the rest */
+    JOB_ANSWER      /* a long poll's wait is over: respond */
+} park_job;
+
+typedef struct park_conn park_conn;
+
+struct park_conn {
+    push_loop_item_t    item;           /* the loop's handle (first) */
+    park_mode           mode;
+    park_job            job;
+    int                 handing;        /* a handler parked it; the
+                                         * suspend hook hands it over */
+    conn_rec           *c;
+    apr_socket_t       *sock;
+    int                 forget;         /* another module's connection now */
+    int                 head_started;   /* part of a request head is in */
+
+    /* The subscription (PM_STREAM, PM_LONGPOLL); r is NULL between
+     * requests. */
+    request_rec        *r;
+    push_sub_t          sub;
+    int                 subscribed;
+    push_stream_t       stream;         /* PM_STREAM */
+    int                 inline_ok;      /* PM_LONGPOLL: the loop may
+                                         * answer it */
+    apr_interval_time_t lp_timeout;
+    /* How the long poll's wait ended, for whoever answers it. */
+    push_outcome_e      outcome;
+    push_message_t      msg;            /* copied in r->pool */
+    int                 gap;
+    push_msgid_t        gap_id;
+
+    park_conn          *work_next;      /* the work queue */
+};
+
+typedef struct {
+    push_loop_t        *loop;
+    pthread_mutex_t     lock;           /* work, workers, scoreboard */
+    park_conn          *work, *work_tail;   /* for the workers */
+    int                 workers;        /* callbacks registered or running */
+    int                 idle_workers;   /* of those, waiting for work */
+    pthread_cond_t      work_cond;      /* work for an idle worker */
+    int                 quit;
+    apr_pool_t         *pchild;         /* scoreboard handles */
+    apr_uint32_t        parked;         /* subscribers held (atomic) */
+    apr_uint32_t        conns;          /* connections held (atomic) */
+} park_state;
+
+static park_state *park;
+static APR_OPTIONAL_FN_TYPE(ap_logio_add_bytes_out) *logio_add_bytes_out;
+
+static void conn_adopt(park_conn *s);
+static void conn_end(park_conn *s, push_ended_e how);
+static void longpoll_answer(park_conn *s);
+
+/* ------------------------------------------------------------------ */
+/* Worker threads                                                       */
+
+/* The scoreboard entry of the worker thread running this, so what it
+ * does for a held connection shows (and counts) under its own name;
+ * NULL when it cannot be found. */
+static ap_sb_handle_t *worker_sbh(void)
+{
+    static __thread ap_sb_handle_t *mine;
+    apr_proc_t me;
+    int child, i, threads = 0;
+    pthread_t self = pthread_self();
+
+    if (mine) {
+        return mine;
+    }
+    me.pid = getpid();
+    if ((child = ap_find_child_by_pid(&me)) < 0
+        || ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &threads) != APR_SUCCESS) {
+        return NULL;
+    }
+    for (i = 0; i < threads; i++) {
+        worker_score *ws = ap_get_scoreboard_worker_from_indexes(child, i);
+
+        if (ws && pthread_equal(ws->tid, self)) {
+            pthread_mutex_lock(&park->lock);
+            ap_create_sb_handle(&mine, park->pchild, child, i);
+            pthread_mutex_unlock(&park->lock);
+            break;
+        }
+    }
+    return mine;
+}
+
+/* Back to the loop between requests, or for the rest of a response. */
+static void worker_release(park_conn *s, park_mode mode)
+{
+    conn_rec *c = s->c;
+
+    s->mode = mode;
+    ap_set_module_config(c->conn_config, &push_module, NULL);
+    /* The MPM's way for a connection no thread runs (notify_suspend). */
+    c->sbh = NULL;
+    apr_socket_timeout_set(s->sock, 0);
+    push_loop_handover(park->loop, &s->item);
+}
+
+static apr_status_t flush_output(conn_rec *c)
+{
+    ap_filter_t *f = c->output_filters;
+
+    while (f->next) {
+        f = f->next;
+    }
+    /* The core output filter: a NULL brigade writes what it holds,
+     * without blocking. */
+    return f->frec->filter_func.out_func(f, NULL);
+}
+
+/* After a request, what the event MPM does in process_socket: flush,
+ * then keep the connection alive, or close it.  The mode it waits in
+ * next; PM_WORKER when a pipelined request is already in. */
+static park_mode after_request(conn_rec *c)
+{
+    if (c->cs->state != CONN_STATE_WRITE_COMPLETION
+        || flush_output(c) != APR_SUCCESS) {
+        return PM_LINGER;
+    }
+    if (c->data_in_output_filters) {
+        return PM_FLUSH;
+    }
+    if (c->keepalive != AP_CONN_KEEPALIVE || c->aborted
+        || push_loop_is_stopping(park->loop)) {
+        return PM_LINGER;
+    }
+    return c->data_in_input_filters ? PM_WORKER : PM_KEEPALIVE;
+}
+
+/* On a worker, after a request (or a long poll's answer). */
+static void worker_continue(park_conn *s)
+{
+    conn_rec *c = s->c;
+    park_mode next;
+
+    while (c->cs->state != CONN_STATE_SUSPENDED) {
+        if ((next = after_request(c)) != PM_WORKER) {
+            worker_release(s, next);
+            return;
+        }
+        /* A pipelined request: run it here. */
+        c->cs->state = CONN_STATE_PROCESSING;
+        ap_run_process_connection(c);
+    }
+    /* A handler parked it again (or another module took it): tell the
+     * suspend hooks, as the MPM would; ours gives it to the loop. */
+    c->sbh = NULL;
+    if (!s->handing) {
+        /* Not ours any more: out of the loop's set now, and the record
+         * goes back for the loop to free (an event for it may still be
+         * in the loop's hands). */
+        ap_set_module_config(c->conn_config, &push_module, NULL);
+        push_loop_unwatch(&s->item);
+        s->forget = 1;
+        push_loop_handover(park->loop, &s->item);
+    }
+    ap_run_suspend_connection(c, NULL);
+}
+
+/* A long poll was answered (rc from its transport's respond): the
+ * subscription ends, and so does the request. */
+static void longpoll_end(park_conn *s, int rc)
+{
+    request_rec *r = s->r;
+
+    push_sub_release(&s->sub);
+    s->subscribed = 0;
+    s->r = NULL;
+    apr_atomic_dec32(&park->parked);
+    ap_die(rc, r);
+    /* Logs the request and frees its pool; the connection state says
+     * what comes next. */
+    ap_process_request_after_handler(r);
+}
+
+static int longpoll_respond(park_conn *s)
+{
+    return s->sub.t->respond(&s->sub, s->outcome, &s->msg, s->gap,
+                             &s->gap_id);
+}
+
+static void worker_run(park_conn *s, ap_sb_handle_t *sbh)
+{
+    conn_rec *c = s->c;
+
+    c->sbh = sbh;
+    apr_socket_timeout_set(s->sock, c->base_server->timeout);
+    /* A handler that parks the connection again reuses this record. */
+    ap_set_module_config(c->conn_config, &push_module, s);
+    s->handing = 0;
+    switch (s->job) {
+    case JOB_REQUEST:
+        ap_update_child_status_from_conn(sbh, SERVER_BUSY_READ, c);
+        c->cs->state = CONN_STATE_PROCESSING;
+        ap_run_process_connection(c);
+        break;
+    case JOB_FLUSH:
+        ap_update_child_status(sbh, SERVER_BUSY_WRITE, NULL);
+        c->cs->state = CONN_STATE_WRITE_COMPLETION;
+        break;
+    case JOB_ANSWER:
+        ap_update_child_status(sbh, SERVER_BUSY_WRITE, s->r);
+        longpoll_end(s, longpoll_respond(s));
+        break;
+    }
+    worker_continue(s);
+}
+
+/* The next connection of the work queue, waiting a little for one;
+ * NULL when the worker should go back to the MPM.  Called locked. */
+static park_conn *work_next(void)
+{
+    park_conn *s;
+    int waited = 0;
+
+    while (!(s = park->work)) {
+        struct timespec until;
+
+        if (waited || park->quit || push_loop_is_stopping(park->loop)) {
+            return NULL;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += PARK_WORKER_LINGER_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        park->idle_workers++;
+        waited = pthread_cond_timedwait(&park->work_cond, &park->lock,
+                                        &until) == ETIMEDOUT;
+        park->idle_workers--;
+    }
+    park->work = s->work_next;
+    if (!park->work) {
+        park->work_tail = NULL;
+    }
+    s->work_next = NULL;
+    return s;
+}
+
+/* A timed callback of the MPM: runs connections from the work queue
+ * until it stays empty. */
+static void worker_drain(void *baton)
+{
+    ap_sb_handle_t *sbh = worker_sbh();
+
+    (void)baton;
+    for (;;) {
+        park_conn *s;
+
+        pthread_mutex_lock(&park->lock);
+        if (!(s = work_next())) {
+            park->workers--;
+        }
+        pthread_mutex_unlock(&park->lock);
+        if (!s) {
+            break;
+        }
+        worker_run(s, sbh);
+    }
+}
+
+/* Loop side: the connection goes to a worker. */
+static void work_add(park_conn *s, park_job job)
+{
+    push_loop_unfollow(&s->item);
+    push_loop_untimed(&s->item);
+    s->mode = PM_WORKER;
+    s->job = job;
+    s->work_next = NULL;
+    pthread_mutex_lock(&park->lock);
+    if (park->work_tail) {
+        park->work_tail->work_next = s;
+    }
+    else {
+        park->work = s;
+    }
+    park->work_tail = s;
+    if (park->idle_workers) {
+        pthread_cond_signal(&park->work_cond);
+    }
+    pthread_mutex_unlock(&park->lock);
+}
+
+/* Once per loop turn: enough workers for the queue, PARK_WORKERS at
+ * most. */
+static void work_start(void *baton)
+{
+    int want = 0;
+    park_conn *s;
+
+    (void)baton;
+    pthread_mutex_lock(&park->lock);
+    for (s = park->work; s && park->workers + want < PARK_WORKERS;
+         s = s->work_next) {
+        want++;
+    }
+    park->workers += want;
+    pthread_mutex_unlock(&park->lock);
+    while (want-- > 0) {
+        if (ap_mpm_register_timed_callback(0, worker_drain, NULL)
+            != APR_SUCCESS) {
+            pthread_mutex_lock(&park->lock);
+            park->workers--;
+            pthread_mutex_unlock(&park->lock);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Long polls and the connection between requests                      */
+
+/* After an answer written by the loop. */
+static void loop_continue(park_conn *s)
+{
+    park_mode next = after_request(s->c);
+
+    if (next == PM_WORKER) {
+        work_add(s, JOB_REQUEST);     /* a pipelined request */
+        return;
+    }
+    s->mode = next;
+    conn_adopt(s);
+}
+
+/* One look in the store for a long poll; 1 when its wait is over (the
+ * message, or the channel's deletion). */
+static int longpoll_look(park_conn *s)
+{
+    push_status_e st = push_sub_look(&s->sub, apr_time_now(),
+                                     push_pool_copy, s->r->pool, &s->msg,
+                                     &s->gap, &s->gap_id);
+
+    if (st == PUSH_FOUND) {
+        s->outcome = PUSH_OUTCOME_MESSAGE;
+        return 1;
+    }
+    if (st == PUSH_GONE) {
+        s->outcome = PUSH_OUTCOME_GONE;
+        return 1;
+    }
+    return 0;
+}
+
+/* The wait is over (s->outcome): answered by the loop when the answer is
+ * small and the filters allow, else by a worker. */
+static void longpoll_answer(park_conn *s)
+{
+    apr_size_t size = s->outcome == PUSH_OUTCOME_MESSAGE ? s->msg.body_len
+                                                         : 0;
+
+    if (!s->inline_ok || size > PARK_INLINE_ANSWER_MAX) {
+        work_add(s, JOB_ANSWER);
+        return;
+    }
+    push_loop_unfollow(&s->item);
+    push_loop_untimed(&s->item);
+    longpoll_end(s, longpoll_respond(s));
+    loop_continue(s);
+}
+
+/* PushLongPollTimeout passed, or the server is stopping: the answer is
+ * what the store has at this moment, else 304. */
+static void longpoll_over(park_conn *s, push_outcome_e why)
+{
+    if (!longpoll_look(s)) {
+        s->outcome = why;
+    }
+    longpoll_answer(s);
+}
+
+/* Whether the socket holds a whole request head (or more than the loop
+ * looks at); 0 when not yet, -1 when the client closed. */
+static int head_complete(park_conn *s)
+{
+    char buf[PARK_HEAD_PEEK];
+    ssize_t n = recv(s->item.fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+    ssize_t i;
+
+    if (n == 0) {
+        return -1;
+    }
+    if (n < 0) {
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+               ? 0 : -1;
+    }
+    if (n == (ssize_t)sizeof(buf)) {
+        return 1;
+    }
+    for (i = 1; i < n; i++) {
+        if (buf[i] == '\n' && (buf[i - 1] == '\n'
+            || (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n'))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void keepalive_event(park_conn *s, apr_uint32_t events)
+{
+    int head = head_complete(s);
+
+    if (head > 0) {
+        work_add(s, JOB_REQUEST);
+    }
+    else if (head < 0 || (events & (EPOLLHUP | EPOLLERR))) {
+        conn_end(s, PUSH_ENDED_CLIENT);
+    }
+    else {
+        if (!s->head_started) {
+            /* A request has begun: it has Timeout to arrive whole. */
+            s->head_started = 1;
+            push_loop_timer(&s->item, s->c->base_server->timeout,
+                            apr_time_now());
+        }
+        if (push_loop_watch(&s->item, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
+            != 0) {
+            conn_end(s, PUSH_ENDED_CLIENT);
+        }
+    }
+}
+
+/* Reads and drops what the client still sends; 1 at its end. */
+static int read_off(park_conn *s)
+{
+    for (;;) {
+        char sink[2048];
+        apr_size_t len = sizeof(sink);
+        apr_status_t rv = apr_socket_recv(s->sock, sink, &len);
+
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            return 0;
+        }
+        if (rv != APR_SUCCESS || !len) {
+            return 1;
+        }
+    }
+}
+
+static void linger_read(park_conn *s)
+{
+    if (read_off(s)
+        || push_loop_watch(&s->item, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
+           != 0) {
+        conn_end(s, PUSH_ENDED_SERVER);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The loop's callbacks                                                 */
+
+/* Gives back the memory the connection's allocator keeps for reuse
+ * (chiefly the 8 KB buffer the request was read into): a waiting
+ * subscriber allocates nothing until it is answered. */
+static void conn_trim(park_conn *s)
+{
+    apr_allocator_t *a = apr_pool_allocator_get(s->c->pool);
+    int i;
+
+    if (!a || apr_allocator_owner_get(a) != s->c->pool) {
+        return;
+    }
+    apr_allocator_max_free_set(a, 1);
+    /* Each round takes a kept block (or a new one) and, over the new
+     * limit, frees it for good. */
+    for (i = 0; i < 2; i++) {
+        apr_memnode_t *m = apr_allocator_alloc(a, 1);
+
+        if (m) {
+            apr_allocator_free(a, m);
+        }
+    }
+    /* The MPM's limit again: a connection that goes on to more requests
+     * reuses its blocks instead of mapping new ones for each. */
+    apr_allocator_max_free_set(a, ap_max_mem_free);
+}
+
+static void conn_adopt(park_conn *s)
+{
+    apr_time_t now = apr_time_now();
+    int stopping = push_loop_is_stopping(park->loop);
+
+    s->head_started = 0;
+    if (s->forget) {
+        conn_end(s, PUSH_ENDED_SERVER);
+        return;
+    }
+    switch (s->mode) {
+    case PM_STREAM:
+        if (push_stream_start(&s->stream) != 0) {
+            /* Stopping (or out of descriptors): end it as a stopping
+             * server does, the client reconnects elsewhere. */
+            conn_end(s, PUSH_ENDED_SERVER);
+            return;
+        }
+        conn_trim(s);
+        return;
+    case PM_LONGPOLL:
+        if (stopping || push_loop_follow(&s->item, &s->sub.ref) != 0) {
+            longpoll_over(s, PUSH_OUTCOME_STOPPING);
+            return;
+        }
+        /* A pipelined request is not a hang-up: only the end counts. */
+        if (push_loop_watch(&s->item, EPOLLRDHUP | EPOLLONESHOT) != 0) {
+            conn_end(s, PUSH_ENDED_CLIENT);
+            return;
+        }
+        push_loop_timer(&s->item, s->lp_timeout, now);
+        if (longpoll_look(s)) {
+            longpoll_answer(s);
+        }
+        return;
+    case PM_KEEPALIVE:
+        if (stopping
+            || push_loop_watch(&s->item, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
+               != 0) {
+            conn_end(s, PUSH_ENDED_SERVER);
+            return;
+        }
+        push_loop_timer(&s->item, s->c->base_server->keep_alive_timeout,
+                        now);
+        return;
+    case PM_FLUSH:
+        if (push_loop_watch(&s->item, EPOLLOUT | EPOLLRDHUP | EPOLLONESHOT)
+            != 0) {
+            conn_end(s, PUSH_ENDED_CLIENT);
+            return;
+        }
+        push_loop_timer(&s->item, s->c->base_server->timeout, now);
+        return;
+    case PM_LINGER:
+    default:
+        s->mode = PM_LINGER;
+        /* Our side is done; what the client still sends is read and
+         * dropped, so closing does not reset what it has yet to read. */
+        if (apr_socket_shutdown(s->sock, APR_SHUTDOWN_WRITE) != APR_SUCCESS
+            || push_loop_watch(&s->item, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
+               != 0) {
+            conn_end(s, PUSH_ENDED_SERVER);
+            return;
+        }
+        push_loop_timer(&s->item, PARK_LINGER_TIME, now);
+        return;
+    }
+}
+
+static void conn_end(park_conn *s, push_ended_e how)
+{
+    push_loop_end(&s->item, how);
+}
+
+static void conn_io(park_conn *s, apr_uint32_t events)
+{
+    switch (s->mode) {
+    case PM_STREAM:
+        push_stream_io(&s->stream, events);
+        return;
+    case PM_LONGPOLL:
+        if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            conn_end(s, PUSH_ENDED_CLIENT);
+        }
+        return;
+    case PM_KEEPALIVE:
+        keepalive_event(s, events);
+        return;
+    case PM_FLUSH:
+        if (events & (EPOLLHUP | EPOLLERR)) {
+            conn_end(s, PUSH_ENDED_CLIENT);
+        }
+        else if (events & EPOLLOUT) {
+            work_add(s, JOB_FLUSH);
+        }
+        return;
+    case PM_LINGER:
+        linger_read(s);
+        return;
+    default:
+        /* A worker's now (an armed one-shot that fired late, or handed
+         * over earlier in this batch): not ours to act on. */
+        return;
+    }
+}
+
+static void conn_due(park_conn *s, apr_time_t now)
+{
+    switch (s->mode) {
+    case PM_STREAM:
+        push_stream_due(&s->stream, now);
+        return;
+    case PM_LONGPOLL:
+        longpoll_over(s, PUSH_OUTCOME_TIMEOUT);
+        return;
+    case PM_FLUSH:
+        conn_end(s, PUSH_ENDED_CLIENT);   /* the client reads nothing */
+        return;
+    default:
+        conn_end(s, PUSH_ENDED_SERVER);   /* keep-alive or linger over */
+        return;
+    }
+}
+
+/* What the MPM does at the end of a connection, for one we hold. */
+static void conn_finish(park_conn *s)
+{
+    request_rec *r = s->r;
+    conn_rec *c = s->c;
+
+    if (s->forget) {
+        free(s);
+        apr_atomic_dec32(&park->conns);
+        return;
+    }
+    if (s->subscribed) {
+        push_sub_release(&s->sub);
+        apr_atomic_dec32(&park->parked);
+    }
+    if (s->mode == PM_STREAM) {
+        push_stream_finish(&s->stream);
+        if (r) {
+            r->bytes_sent += (apr_off_t)s->stream.out.body_bytes;
+        }
+        if (logio_add_bytes_out && s->stream.out.wire_bytes) {
+            logio_add_bytes_out(c, (apr_off_t)s->stream.out.wire_bytes);
+        }
+    }
+    if (r) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s on channel %s "
+                      "ended (%s) after %lu messages (parked)",
+                      s->sub.t->name, s->sub.channel,
+                      s->item.ended == PUSH_ENDED_CLIENT
+                      ? "client went away" : "server side",
+                      s->sub.delivered);
+        if (s->item.ended == PUSH_ENDED_CLIENT) {
+            c->aborted = 1;
+        }
+        c->keepalive = AP_CONN_CLOSE;
+        /* Logs the request and frees its pool. */
+        ap_process_request_after_handler(r);
+    }
+    /* The MPM counts a suspended connection until its pool goes. */
+    if (c->cs) {
+        c->cs->state = CONN_STATE_SUSPENDED;
+    }
+    if (s->mode != PM_LINGER) {
+        /* Whatever the client sent is read first: closing on unread
+         * bytes would reset the connection and could cut off the last
+         * event. */
+        read_off(s);
+        apr_socket_shutdown(s->sock, APR_SHUTDOWN_WRITE);
+    }
+    apr_pool_destroy(c->pool);
+    free(s);
+    apr_atomic_dec32(&park->conns);
+}
+
+/* The item is the record's first member. */
+#define CONN_OF(it) ((park_conn *)(it))
+
+static void op_adopt(push_loop_item_t *it)
+{
+    conn_adopt(CONN_OF(it));
+}
+
+static void op_io(push_loop_item_t *it, uint32_t events)
+{
+    conn_io(CONN_OF(it), events);
+}
+
+static void op_due(push_loop_item_t *it, int64_t now)
+{
+    conn_due(CONN_OF(it), now);
+}
+
+static void op_wake(push_loop_item_t *it)
+{
+    park_conn *s = CONN_OF(it);
+
+    if (s->mode == PM_STREAM) {
+        push_stream_wake(&s->stream);
+    }
+    else if (s->mode == PM_LONGPOLL && longpoll_look(s)) {
+        longpoll_answer(s);
+    }
+}
+
+/* The server is stopping or restarting: the clients come back (with
+ * Last-Event-ID, or their long poll's cursor) to a live process and lose
+ * nothing. */
+static void op_unwatchable(push_loop_item_t *it)
+{
+    park_conn *s = CONN_OF(it);
+
+    if (s->mode == PM_STREAM) {
+        push_stream_unwatchable(&s->stream);
+    }
+    else if (s->mode == PM_LONGPOLL) {
+        longpoll_over(s, PUSH_OUTCOME_STOPPING);
+    }
+}
+
+/* A graceful stop: what waits between requests is closed, as the MPM
+ * closes its kept-alive connections. */
+static void op_stopping(push_loop_item_t *it)
+{
+    park_conn *s = CONN_OF(it);
+
+    if (s->mode == PM_KEEPALIVE) {
+        conn_end(s, PUSH_ENDED_SERVER);
+    }
+}
+
+static void op_finish(push_loop_item_t *it)
+{
+    conn_finish(CONN_OF(it));
+}
+
+static const push_loop_ops_t conn_ops = {
+    op_adopt, op_io, op_due, op_wake, op_unwatchable, op_stopping, op_finish
+};
+
+/* ------------------------------------------------------------------ */
+/* Handing over (worker threads)                                        */
+
+/* Body filters that may stay above the connection while bytes bypass
+ * them: they have nothing left to do once the headers are out. */
+static int filters_bypassable(request_rec *r)
+{
+    static const char *const ok[] = {
+        "chunk", "http_outerror", "byterange", "content_length",
+        "http_header", "log_input_output", "core", NULL
+    };
+    ap_filter_t *f;
+
+    for (f = r->output_filters; f; f = f->next) {
+        int i;
+
+        for (i = 0; ok[i] && strcasecmp(ok[i], f->frec->name); i++)
+            ;
+        if (!ok[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int push_park_possible(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    park_conn *held = ap_get_module_config(c->conn_config, &push_module);
+
+    return park && !push_loop_is_stopping(park->loop)
+           && !c->master && c->cs && !c->aborted && !r->main && !r->prev
+           && ap_get_conn_socket(c) && !ap_ssl_conn_is_ssl(c)
+           && (!held || !held->handing);
+}
+
+/* The record the connection is held by: the one a worker runs it with,
+ * or a new one. */
+static park_conn *park_record(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    park_conn *s = ap_get_module_config(c->conn_config, &push_module);
+    apr_os_sock_t fd;
+
+    if (s) {
+        return s;
+    }
+    if (apr_os_sock_get(&fd, ap_get_conn_socket(c)) != APR_SUCCESS
+        || !(s = calloc(1, sizeof(*s)))) {
+        return NULL;
+    }
+    push_loop_item_init(&s->item, &conn_ops, fd);
+    s->c = c;
+    s->sock = ap_get_conn_socket(c);
+    apr_atomic_inc32(&park->conns);
+    ap_set_module_config(c->conn_config, &push_module, s);
+    return s;
+}
+
+static park_conn *park_subscriber(request_rec *r, const push_sub_t *sub)
+{
+    park_conn *s = park_record(r);
+
+    if (!s) {
+        return NULL;
+    }
+    s->r = r;
+    s->sub = *sub;
+    s->sub.channel = apr_pstrdup(r->pool, sub->channel);
+    s->subscribed = 1;
+    s->handing = 1;
+    s->item.ended = PUSH_ENDED_NOT;
+    apr_socket_timeout_set(s->sock, 0);
+    apr_atomic_inc32(&park->parked);
+    return s;
+}
+
+int push_park_stream(request_rec *r, const push_sub_t *sub, int chunked,
+                     apr_interval_time_t ping_every)
+{
+    park_conn *s;
+
+    if (!push_park_possible(r) || !filters_bypassable(r)
+        || !(s = park_subscriber(r, sub))) {
+        return 0;
+    }
+    s->mode = PM_STREAM;
+    push_stream_init(&s->stream, &s->sub, &s->item, chunked, ping_every);
+    return 1;
+}
+
+int push_park_longpoll(request_rec *r, const push_sub_t *sub,
+                       apr_interval_time_t timeout)
+{
+    park_conn *s;
+
+    if (!push_park_possible(r) || !(s = park_subscriber(r, sub))) {
+        return 0;
+    }
+    s->mode = PM_LONGPOLL;
+    s->inline_ok = filters_bypassable(r);
+    s->lp_timeout = timeout;
+    return 1;
+}
+
+/* suspend_connection hook: the MPM (or a worker of ours) is done with
+ * the connection. */
+static void push_conn_suspended(conn_rec *c, request_rec *r)
+{
+    park_conn *s = park ? ap_get_module_config(c->conn_config, &push_module)
+                        : NULL;
+
+    (void)r;
+    if (!s || !s->handing) {
+        return;
+    }
+    ap_set_module_config(c->conn_config, &push_module, NULL);
+    s->handing = 0;
+    s->item.since = apr_time_now();
+    push_loop_handover(park->loop, &s->item);
+}
+
+unsigned push_park_count(void)
+{
+    return park ? apr_atomic_read32(&park->parked) : 0;
+}
+
+unsigned push_park_connections(void)
+{
+    return park ? apr_atomic_read32(&park->conns) : 0;
+}
+
+/* The child is stopping (may run in a signal handler: atomic stores
+ * and a write).  Gracefully, the MPM waits for every connection, so the
+ * loop finishes its own; otherwise the MPM tears itself down at once,
+ * and finishing a connection (which calls back into the MPM) could use
+ * what is already gone: the loop lets the process exit close them. */
+void push_conn_stopping(int graceful)
+{
+    if (park) {
+        push_loop_stopping(park->loop, graceful);
+    }
+}
+
+/* Ends the loop for good; its streams end at their channels' wake-ups
+ * (the notifier fires them all when the process stops). */
+static apr_status_t park_stop(void *data)
+{
+    (void)data;
+    pthread_mutex_lock(&park->lock);
+    park->quit = 1;
+    pthread_cond_broadcast(&park->work_cond);
+    pthread_mutex_unlock(&park->lock);
+    push_loop_destroy(park->loop);
+    park = NULL;
+    return APR_SUCCESS;
+}
+
+void push_conn_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    const push_env_t *env = push_env();
+    park_state *ps;
+    pthread_condattr_t cattr;
+    int async = 0, rv;
+
+    if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS || !async
+        || !env) {
+        return;
+    }
+    logio_add_bytes_out = APR_RETRIEVE_OPTIONAL_FN(ap_logio_add_bytes_out);
+    ps = apr_pcalloc(pchild, sizeof(*ps));
+    ps->pchild = pchild;
+    if (pthread_mutex_init(&ps->lock, NULL) != 0
+        || pthread_condattr_init(&cattr) != 0
+        || pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) != 0
+        || pthread_cond_init(&ps->work_cond, &cattr) != 0
+        || !(ps->loop = push_loop_create(env, PARK_REAP_GRACE, work_start,
+                                         NULL))) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "cannot set up the "
+                     "push stream loop: subscribers keep their threads");
+        return;
+    }
+    park = ps;
+    if ((rv = push_loop_start(ps->loop)) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "cannot start the push "
+                     "stream loop: subscribers keep their threads");
+        push_loop_destroy(ps->loop);
+        park = NULL;
+        return;
+    }
+    apr_pool_cleanup_register(pchild, NULL, park_stop, apr_pool_cleanup_null);
+}
+
+void push_conn_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_suspend_connection(push_conn_suspended, NULL, NULL,
+                               APR_HOOK_MIDDLE);
+}
