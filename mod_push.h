@@ -14,6 +14,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "util_filter.h"
+#include "scoreboard.h"
 
 #include "core/push_sub.h"
 #include "core/push_transport.h"
@@ -139,6 +140,29 @@ int  push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
 push_outcome_e push_sub_wait(request_rec *r, push_sub_t *s,
                              apr_time_t deadline, push_message_t *msg,
                              int *gap, push_msgid_t *gap_id);
+
+/* ---- Worker threads for held connections (mod_push_workers.c) ------ */
+
+typedef struct push_workers push_workers_t;
+typedef struct push_work push_work_t;
+struct push_work {
+    void        (*run)(push_work_t *w, ap_sb_handle_t *sbh);
+    push_work_t  *next;
+};
+
+/* At most max of the MPM's threads at once, each waiting linger_ms for
+ * more work before it goes back; none once stopping(baton).  NULL when
+ * out of resources. */
+push_workers_t *push_workers_create(apr_pool_t *pchild, int max,
+                                    int linger_ms,
+                                    int (*stopping)(void *), void *baton);
+/* Any thread: queues w (run on a worker with that thread's scoreboard
+ * handle). */
+void push_workers_add(push_workers_t *ws, push_work_t *w);
+/* Borrows enough threads for the queue. */
+void push_workers_start(push_workers_t *ws);
+/* No more work is taken; idle workers go back. */
+void push_workers_quit(push_workers_t *ws);
 
 /* ---- Parked connections (mod_push_conn.c) -------------------------- */
 

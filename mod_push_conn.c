@@ -27,13 +27,10 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "apr_atomic.h"
 #include "apr_optional.h"
@@ -66,13 +63,11 @@ APLOG_USE_MODULE(push);
 /* A lingering close reads what the client still sends for this long
  * (the event MPM's own figure). */
 #define PARK_LINGER_TIME apr_time_from_sec(2)
-/* Worker threads one child's loop uses at once.  Enough to keep both
- * cores of a small machine busy; few enough that a hook that blocks
- * does not take the MPM's threads from its other connections. */
+/* Worker threads one child's loop uses at once (mod_push_workers.c).
+ * Enough to keep both cores of a small machine busy. */
 #define PARK_WORKERS 4
 /* How long a worker with nothing to do waits for more before it goes
- * back to the MPM: polls come back in a stream while a message fans out,
- * and taking a thread from the MPM costs more than keeping it a little. */
+ * back to the MPM: polls come back in a stream while a message fans out. */
 #define PARK_WORKER_LINGER_MS 25
 /* How much of a request head the loop looks at before handing the
  * request to a worker; a longer head is handed over unseen. */
@@ -105,6 +100,7 @@ typedef struct park_conn park_conn;
 
 struct park_conn {
     push_loop_item_t    item;           /* the loop's handle (first) */
+    push_work_t         work;           /* a worker's job */
     park_mode           mode;
     park_job            job;
     int                 handing;        /* a handler parked it; the
@@ -128,19 +124,11 @@ struct park_conn {
     push_message_t      msg;            /* copied in r->pool */
     int                 gap;
     push_msgid_t        gap_id;
-
-    park_conn          *work_next;      /* the work queue */
 };
 
 typedef struct {
     push_loop_t        *loop;
-    pthread_mutex_t     lock;           /* work, workers, scoreboard */
-    park_conn          *work, *work_tail;   /* for the workers */
-    int                 workers;        /* callbacks registered or running */
-    int                 idle_workers;   /* of those, waiting for work */
-    pthread_cond_t      work_cond;      /* work for an idle worker */
-    int                 quit;
-    apr_pool_t         *pchild;         /* scoreboard handles */
+    push_workers_t     *workers;
     apr_uint32_t        parked;         /* subscribers held (atomic) */
     apr_uint32_t        conns;          /* connections held (atomic) */
 } park_state;
@@ -154,37 +142,6 @@ static void longpoll_answer(park_conn *s);
 
 /* ------------------------------------------------------------------ */
 /* Worker threads                                                       */
-
-/* The scoreboard entry of the worker thread running this, so what it
- * does for a held connection shows (and counts) under its own name;
- * NULL when it cannot be found. */
-static ap_sb_handle_t *worker_sbh(void)
-{
-    static __thread ap_sb_handle_t *mine;
-    apr_proc_t me;
-    int child, i, threads = 0;
-    pthread_t self = pthread_self();
-
-    if (mine) {
-        return mine;
-    }
-    me.pid = getpid();
-    if ((child = ap_find_child_by_pid(&me)) < 0
-        || ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &threads) != APR_SUCCESS) {
-        return NULL;
-    }
-    for (i = 0; i < threads; i++) {
-        worker_score *ws = ap_get_scoreboard_worker_from_indexes(child, i);
-
-        if (ws && pthread_equal(ws->tid, self)) {
-            pthread_mutex_lock(&park->lock);
-            ap_create_sb_handle(&mine, park->pchild, child, i);
-            pthread_mutex_unlock(&park->lock);
-            break;
-        }
-    }
-    return mine;
-}
 
 /* Back to the loop between requests, or for the rest of a response. */
 static void worker_release(park_conn *s, park_mode mode)
@@ -282,8 +239,10 @@ static int longpoll_respond(park_conn *s)
                              &s->gap_id);
 }
 
-static void worker_run(park_conn *s, ap_sb_handle_t *sbh)
+/* On a worker thread (mod_push_workers.c). */
+static void worker_run(push_work_t *w, ap_sb_handle_t *sbh)
 {
+    park_conn *s = (park_conn *)((char *)w - APR_OFFSETOF(park_conn, work));
     conn_rec *c = s->c;
 
     c->sbh = sbh;
@@ -309,60 +268,6 @@ static void worker_run(park_conn *s, ap_sb_handle_t *sbh)
     worker_continue(s);
 }
 
-/* The next connection of the work queue, waiting a little for one;
- * NULL when the worker should go back to the MPM.  Called locked. */
-static park_conn *work_next(void)
-{
-    park_conn *s;
-    int waited = 0;
-
-    while (!(s = park->work)) {
-        struct timespec until;
-
-        if (waited || park->quit || push_loop_is_stopping(park->loop)) {
-            return NULL;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += PARK_WORKER_LINGER_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        park->idle_workers++;
-        waited = pthread_cond_timedwait(&park->work_cond, &park->lock,
-                                        &until) == ETIMEDOUT;
-        park->idle_workers--;
-    }
-    park->work = s->work_next;
-    if (!park->work) {
-        park->work_tail = NULL;
-    }
-    s->work_next = NULL;
-    return s;
-}
-
-/* A timed callback of the MPM: runs connections from the work queue
- * until it stays empty. */
-static void worker_drain(void *baton)
-{
-    ap_sb_handle_t *sbh = worker_sbh();
-
-    (void)baton;
-    for (;;) {
-        park_conn *s;
-
-        pthread_mutex_lock(&park->lock);
-        if (!(s = work_next())) {
-            park->workers--;
-        }
-        pthread_mutex_unlock(&park->lock);
-        if (!s) {
-            break;
-        }
-        worker_run(s, sbh);
-    }
-}
-
 /* Loop side: the connection goes to a worker. */
 static void work_add(park_conn *s, park_job job)
 {
@@ -370,44 +275,20 @@ static void work_add(park_conn *s, park_job job)
     push_loop_untimed(&s->item);
     s->mode = PM_WORKER;
     s->job = job;
-    s->work_next = NULL;
-    pthread_mutex_lock(&park->lock);
-    if (park->work_tail) {
-        park->work_tail->work_next = s;
-    }
-    else {
-        park->work = s;
-    }
-    park->work_tail = s;
-    if (park->idle_workers) {
-        pthread_cond_signal(&park->work_cond);
-    }
-    pthread_mutex_unlock(&park->lock);
+    s->work.run = worker_run;
+    push_workers_add(park->workers, &s->work);
 }
 
-/* Once per loop turn: enough workers for the queue, PARK_WORKERS at
- * most. */
+/* Once per loop turn: enough workers for the queue. */
 static void work_start(void *baton)
 {
-    int want = 0;
-    park_conn *s;
-
     (void)baton;
-    pthread_mutex_lock(&park->lock);
-    for (s = park->work; s && park->workers + want < PARK_WORKERS;
-         s = s->work_next) {
-        want++;
-    }
-    park->workers += want;
-    pthread_mutex_unlock(&park->lock);
-    while (want-- > 0) {
-        if (ap_mpm_register_timed_callback(0, worker_drain, NULL)
-            != APR_SUCCESS) {
-            pthread_mutex_lock(&park->lock);
-            park->workers--;
-            pthread_mutex_unlock(&park->lock);
-        }
-    }
+    push_workers_start(park->workers);
+}
+
+static int loop_stopping(void *baton)
+{
+    return push_loop_is_stopping(baton);
 }
 
 /* ------------------------------------------------------------------ */
@@ -970,10 +851,7 @@ void push_conn_stopping(int graceful)
 static apr_status_t park_stop(void *data)
 {
     (void)data;
-    pthread_mutex_lock(&park->lock);
-    park->quit = 1;
-    pthread_cond_broadcast(&park->work_cond);
-    pthread_mutex_unlock(&park->lock);
+    push_workers_quit(park->workers);
     push_loop_destroy(park->loop);
     park = NULL;
     return APR_SUCCESS;
@@ -983,7 +861,6 @@ void push_conn_child_init(apr_pool_t *pchild, server_rec *s)
 {
     const push_env_t *env = push_env();
     park_state *ps;
-    pthread_condattr_t cattr;
     int async = 0, rv;
 
     if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS || !async
@@ -992,13 +869,11 @@ void push_conn_child_init(apr_pool_t *pchild, server_rec *s)
     }
     logio_add_bytes_out = APR_RETRIEVE_OPTIONAL_FN(ap_logio_add_bytes_out);
     ps = apr_pcalloc(pchild, sizeof(*ps));
-    ps->pchild = pchild;
-    if (pthread_mutex_init(&ps->lock, NULL) != 0
-        || pthread_condattr_init(&cattr) != 0
-        || pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) != 0
-        || pthread_cond_init(&ps->work_cond, &cattr) != 0
-        || !(ps->loop = push_loop_create(env, PARK_REAP_GRACE, work_start,
-                                         NULL))) {
+    if (!(ps->loop = push_loop_create(env, PARK_REAP_GRACE, work_start,
+                                      NULL))
+        || !(ps->workers = push_workers_create(pchild, PARK_WORKERS,
+                                               PARK_WORKER_LINGER_MS,
+                                               loop_stopping, ps->loop))) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "cannot set up the "
                      "push stream loop: subscribers keep their threads");
         return;
