@@ -236,9 +236,13 @@ int push_notify_fd(const push_notify_gen_t *g)
 push_notify_gen_t *push_notify_rewatch(push_notify_t *n, uint32_t chan,
                                        push_notify_gen_t *old)
 {
-    local_channel_t *lc = &n->channels[chan];
+    local_channel_t *lc;
     push_notify_gen_t *g;
 
+    if (chan >= n->nchans) {
+        return NULL;
+    }
+    lc = &n->channels[chan];
     pthread_mutex_lock(&n->lock);
     if (old->wfd >= 0) {
         /* Not fired (a timeout, a ping): the same one still serves. */
@@ -265,8 +269,12 @@ push_notify_gen_t *push_notify_rewatch(push_notify_t *n, uint32_t chan,
 void push_notify_unwatch(push_notify_t *n, uint32_t chan,
                          push_notify_gen_t *g)
 {
-    local_channel_t *lc = &n->channels[chan];
+    local_channel_t *lc;
 
+    if (chan >= n->nchans) {
+        return;
+    }
+    lc = &n->channels[chan];
     pthread_mutex_lock(&n->lock);
     if (--g->refs == 0 && g->wfd < 0) {
         close(g->rfd);

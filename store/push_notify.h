@@ -19,8 +19,9 @@
 typedef struct push_notify push_notify_t;
 typedef struct push_notify_gen push_notify_gen_t;
 
-/* Called by the notifier thread about once a second; non-zero means the
- * process is stopping, and every waiter is woken for good. */
+/* Called by the notifier thread about once a second, with its lock held
+ * (it must not call back into the notifier); non-zero means the process
+ * is stopping, and every waiter is woken for good. */
 typedef int (*push_notify_stop_fn)(void);
 
 /* Starts the notifier thread for this process.  NULL on failure. */
@@ -37,10 +38,10 @@ void push_notify_destroy(push_notify_t *n);
 /* Non-zero once push_notify_shutdown ran or stop() said so. */
 int push_notify_stopping(push_notify_t *n);
 
-/* Registers interest in a channel (a subscription's ref.chan).  Returns the generation to wait
- * on, or NULL when the process is stopping (or out of descriptors).
- * Register BEFORE looking in the store: a change after the look is then
- * sure to wake the generation. */
+/* Registers interest in a channel (a subscription's ref.chan).  Returns
+ * the generation to wait on, or NULL when the process is stopping (or out
+ * of descriptors).  Register BEFORE looking in the store: a change after
+ * the look is then sure to wake the generation. */
 push_notify_gen_t *push_notify_watch(push_notify_t *n, uint32_t chan);
 
 /* The descriptor to poll for POLLIN/POLLHUP: it becomes readable (EOF)
@@ -49,7 +50,8 @@ int push_notify_fd(const push_notify_gen_t *g);
 
 /* After a wake-up: the generation to wait on next, in one step (the
  * same one when it has not fired).  NULL, with the registration dropped,
- * when the process is stopping. */
+ * when the process is stopping (or out of descriptors).  As with watch,
+ * rewatch BEFORE looking in the store again. */
 push_notify_gen_t *push_notify_rewatch(push_notify_t *n, uint32_t chan,
                                        push_notify_gen_t *old);
 

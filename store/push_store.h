@@ -102,6 +102,10 @@ typedef struct {
 typedef void *(*push_copy_fn)(void *ctx, const push_msgid_t *id,
                               size_t size);
 
+/* An engine's instance: each engine defines the struct (as each httpd
+ * socache provider defines ap_socache_instance_t). */
+typedef struct push_store_inst push_store_inst_t;
+
 typedef struct push_store_engine {
     const char *name;
 
@@ -111,45 +115,49 @@ typedef struct push_store_engine {
      * messages beyond limits->buffer_length and expired ones, evicts the
      * oldest while room lacks.  *id and *info (after the publish) may be
      * NULL. */
-    push_status_e (*publish)(void *inst, const char *chan, size_t chan_len,
-                             const push_message_t *msg,
+    push_status_e (*publish)(push_store_inst_t *inst, const char *chan,
+                             size_t chan_len, const push_message_t *msg,
                              const push_limits_t *limits, int64_t now,
                              push_msgid_t *id, push_channel_info_t *info);
 
     /* The same with the id given (msg->id), for a backplane that assigns
      * ids itself: PUSH_DUPLICATE, storing nothing, unless it is after the
      * channel's last id. */
-    push_status_e (*publish_id)(void *inst, const char *chan,
+    push_status_e (*publish_id)(push_store_inst_t *inst, const char *chan,
                                 size_t chan_len, const push_message_t *msg,
                                 const push_limits_t *limits, int64_t now,
                                 push_channel_info_t *info);
 
     /* PUSH_OK and *info, or PUSH_NOT_FOUND when the channel has neither
      * messages nor subscribers.  Drops expired messages first. */
-    push_status_e (*info)(void *inst, const char *chan, size_t chan_len,
-                          int64_t now, push_channel_info_t *info);
+    push_status_e (*info)(push_store_inst_t *inst, const char *chan,
+                          size_t chan_len, int64_t now,
+                          push_channel_info_t *info);
 
     /* Deletes the channel's messages; its subscriptions see PUSH_GONE and
      * are uncounted.  *info (may be NULL) is the channel before. */
-    push_status_e (*remove)(void *inst, const char *chan, size_t chan_len,
-                            int64_t now, push_channel_info_t *info);
+    push_status_e (*remove)(push_store_inst_t *inst, const char *chan,
+                            size_t chan_len, int64_t now,
+                            push_channel_info_t *info);
 
     /* Counts a subscriber (creating the channel).  *info (may be NULL) is
      * the channel then: a subscriber that starts at the newest message
      * takes info->last_id as its cursor. */
-    push_status_e (*subscribe)(void *inst, const char *chan,
+    push_status_e (*subscribe)(push_store_inst_t *inst, const char *chan,
                                size_t chan_len, int64_t now,
                                push_store_ref_t *ref,
                                push_channel_info_t *info);
     /* Uncounts it (nothing when the channel was deleted since). */
-    void          (*unsubscribe)(void *inst, const push_store_ref_t *ref);
+    void          (*unsubscribe)(push_store_inst_t *inst,
+                                 const push_store_ref_t *ref);
 
     /* The first buffered message with id > *cursor (cursor NULL: the
      * oldest buffered), copied where copy says (copy NULL: id and length
      * only).  PUSH_FOUND, PUSH_NONE, or PUSH_GONE.  *gap (may be NULL) is
      * 1 when messages after the cursor were dropped and can never be
      * delivered; *gap_id is then the newest of them. */
-    push_status_e (*next)(void *inst, const push_store_ref_t *ref,
+    push_status_e (*next)(push_store_inst_t *inst,
+                          const push_store_ref_t *ref,
                           const push_msgid_t *cursor, int64_t now,
                           push_copy_fn copy, void *copy_ctx,
                           push_message_t *msg, int *gap,
@@ -157,10 +165,11 @@ typedef struct push_store_engine {
 
     /* Lock-free: the channel's change counter, bumped by every publish
      * and delete. */
-    uint32_t      (*version)(void *inst, uint32_t chan);
+    uint32_t      (*version)(push_store_inst_t *inst, uint32_t chan);
 
     /* Counters; drops expired messages of every channel. */
-    void          (*stats)(void *inst, int64_t now, push_store_stats_t *st);
+    void          (*stats)(push_store_inst_t *inst, int64_t now,
+                           push_store_stats_t *st);
 
     /* The wake source, for push_notify.  Channel numbers are below
      * channels().  seq is a word every change bumps; wait blocks until it
@@ -168,17 +177,18 @@ typedef struct push_store_engine {
      * returns it.  watch counts (+1/-1) a process that waits on a
      * channel: changes to a channel no process watches wake nobody.
      * wake_all may run in a signal handler. */
-    uint32_t      (*channels)(void *inst);
-    uint32_t      (*seq)(void *inst);
-    uint32_t      (*wait)(void *inst, uint32_t seen, int timeout_ms);
-    void          (*watch)(void *inst, uint32_t chan, int delta);
-    void          (*wake_all)(void *inst);
+    uint32_t      (*channels)(push_store_inst_t *inst);
+    uint32_t      (*seq)(push_store_inst_t *inst);
+    uint32_t      (*wait)(push_store_inst_t *inst, uint32_t seen,
+                          int timeout_ms);
+    void          (*watch)(push_store_inst_t *inst, uint32_t chan, int delta);
+    void          (*wake_all)(push_store_inst_t *inst);
 } push_store_engine_t;
 
 /* An engine with its instance. */
 typedef struct {
     const push_store_engine_t *engine;
-    void                      *inst;
+    push_store_inst_t         *inst;
 } push_store_t;
 
 static inline push_status_e push_store_publish(

@@ -96,7 +96,7 @@ typedef struct {
     char         id[PUSH_CHANNEL_ID_MAX];
 } chan_t;
 
-struct push_shm {
+struct push_store_inst {
     uint32_t        magic;
     uint32_t        layout;
     uint64_t        size;
@@ -201,7 +201,7 @@ static uint64_t rec_size(size_t body_len, size_t ct_len, size_t ev_len)
 
 static int geometry(uint64_t size, geometry_t *g)
 {
-    uint64_t hdr = ALIGN64(sizeof(struct push_shm));
+    uint64_t hdr = ALIGN64(sizeof(struct push_store_inst));
     uint64_t nslots = (size / 8) / sizeof(chan_t);
     uint64_t nbuckets = 1;
 
@@ -799,6 +799,13 @@ push_shm_t *push_shm_attach(void *mem, size_t size)
     return s;
 }
 
+/* 1 when a call names a store and a channel id it can hold. */
+static int chan_arg_ok(const push_shm_t *s, const char *chan, size_t len)
+{
+    return s != NULL && chan != NULL && len != 0
+           && len <= PUSH_CHANNEL_ID_MAX;
+}
+
 /* Checks a message before the lock is taken: PUSH_OK and the ring bytes
  * it needs, or why it can never be stored. */
 static push_status_e publish_check(push_shm_t *s, const char *chan,
@@ -807,8 +814,7 @@ static push_status_e publish_check(push_shm_t *s, const char *chan,
                                    const push_limits_t *limits,
                                    uint64_t *need)
 {
-    if (s == NULL || chan == NULL || chan_len == 0
-        || chan_len > PUSH_CHANNEL_ID_MAX || msg == NULL || limits == NULL
+    if (!chan_arg_ok(s, chan, chan_len) || msg == NULL || limits == NULL
         || limits->buffer_length == 0
         || msg->content_type_len > 255 || msg->event_len > 255
         || (msg->body == NULL && msg->body_len != 0)
@@ -1018,8 +1024,7 @@ push_status_e push_shm_info(push_shm_t *s, const char *chan,
 {
     chan_t *c;
 
-    if (s == NULL || chan == NULL || chan_len == 0
-        || chan_len > PUSH_CHANNEL_ID_MAX) {
+    if (!chan_arg_ok(s, chan, chan_len)) {
         return PUSH_BAD_ARG;
     }
     store_lock(s);
@@ -1037,8 +1042,7 @@ push_status_e push_shm_delete(push_shm_t *s, const char *chan,
 {
     chan_t *c;
 
-    if (s == NULL || chan == NULL || chan_len == 0
-        || chan_len > PUSH_CHANNEL_ID_MAX) {
+    if (!chan_arg_ok(s, chan, chan_len)) {
         return PUSH_BAD_ARG;
     }
     store_lock(s);
@@ -1072,8 +1076,7 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
     uint32_t i;
     chan_t *c;
 
-    if (s == NULL || chan == NULL || chan_len == 0
-        || chan_len > PUSH_CHANNEL_ID_MAX || ref == NULL) {
+    if (!chan_arg_ok(s, chan, chan_len) || ref == NULL) {
         return PUSH_BAD_ARG;
     }
     store_lock(s);
@@ -1326,95 +1329,11 @@ uint32_t push_shm_channels(push_shm_t *s)
 /* ------------------------------------------------------------------ */
 /* The engine table                                                    */
 
-/* The table's entries take the instance as void *; these adapt. */
-static push_status_e e_publish(void *inst, const char *chan, size_t len,
-                               const push_message_t *msg,
-                               const push_limits_t *limits, int64_t now,
-                               push_msgid_t *id, push_channel_info_t *info)
-{
-    return push_shm_publish(inst, chan, len, msg, limits, now, id, info);
-}
-
-static push_status_e e_publish_id(void *inst, const char *chan, size_t len,
-                                  const push_message_t *msg,
-                                  const push_limits_t *limits, int64_t now,
-                                  push_channel_info_t *info)
-{
-    return push_shm_publish_id(inst, chan, len, msg, limits, now, info);
-}
-
-static push_status_e e_info(void *inst, const char *chan, size_t len,
-                            int64_t now, push_channel_info_t *info)
-{
-    return push_shm_info(inst, chan, len, now, info);
-}
-
-static push_status_e e_remove(void *inst, const char *chan, size_t len,
-                              int64_t now, push_channel_info_t *info)
-{
-    return push_shm_delete(inst, chan, len, now, info);
-}
-
-static push_status_e e_subscribe(void *inst, const char *chan, size_t len,
-                                 int64_t now, push_store_ref_t *ref,
-                                 push_channel_info_t *info)
-{
-    return push_shm_subscribe(inst, chan, len, now, ref, info);
-}
-
-static void e_unsubscribe(void *inst, const push_store_ref_t *ref)
-{
-    push_shm_unsubscribe(inst, ref);
-}
-
-static push_status_e e_next(void *inst, const push_store_ref_t *ref,
-                            const push_msgid_t *cursor, int64_t now,
-                            push_copy_fn copy, void *ctx,
-                            push_message_t *msg, int *gap,
-                            push_msgid_t *gap_id)
-{
-    return push_shm_next(inst, ref, cursor, now, copy, ctx, msg, gap,
-                         gap_id);
-}
-
-static uint32_t e_version(void *inst, uint32_t chan)
-{
-    return push_shm_version(inst, chan);
-}
-
-static void e_stats(void *inst, int64_t now, push_store_stats_t *st)
-{
-    push_shm_stats(inst, now, st);
-}
-
-static uint32_t e_channels(void *inst)
-{
-    return push_shm_channels(inst);
-}
-
-static uint32_t e_seq(void *inst)
-{
-    return push_shm_seq(inst);
-}
-
-static uint32_t e_wait(void *inst, uint32_t seen, int timeout_ms)
-{
-    return push_shm_wait(inst, seen, timeout_ms);
-}
-
-static void e_watch(void *inst, uint32_t chan, int delta)
-{
-    push_shm_watch(inst, chan, delta);
-}
-
-static void e_wake_all(void *inst)
-{
-    push_shm_wake_all(inst);
-}
-
 const push_store_engine_t push_shm_engine = {
     "shm",
-    e_publish, e_publish_id, e_info, e_remove, e_subscribe, e_unsubscribe,
-    e_next, e_version, e_stats,
-    e_channels, e_seq, e_wait, e_watch, e_wake_all
+    push_shm_publish, push_shm_publish_id, push_shm_info, push_shm_delete,
+    push_shm_subscribe, push_shm_unsubscribe, push_shm_next,
+    push_shm_version, push_shm_stats,
+    push_shm_channels, push_shm_seq, push_shm_wait, push_shm_watch,
+    push_shm_wake_all
 };

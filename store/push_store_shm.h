@@ -26,7 +26,8 @@
 
 #include "store/push_store.h"
 
-typedef struct push_shm push_shm_t;  /* starts at the region's base */
+/* The region's header (at its base); the engine's instance. */
+typedef push_store_inst_t push_shm_t;
 
 /* The engine table; its instances are push_shm_t. */
 extern const push_store_engine_t push_shm_engine;
