@@ -33,11 +33,17 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
+#include "mod_push_conn.h"
 #include "mod_push_http.h"
+#include "mod_push_pub.h"
+#include "mod_push_store.h"
+#include "mod_push_sub.h"
+#include "mod_push_transport.h"
 
 static int push_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
+    push_transports_setup(pconf);
     return push_store_post_config(pconf, plog, ptemp, s);
 }
 

@@ -51,7 +51,9 @@
 #include "core/push_loop.h"
 #include "core/push_stream.h"
 #include "mod_push.h"
-#include "mod_push_config.h"
+#include "mod_push_conn.h"
+#include "mod_push_store.h"
+#include "mod_push_workers.h"
 
 APLOG_USE_MODULE(push);
 

@@ -15,7 +15,11 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
+#include "mod_push_conn.h"
 #include "mod_push_http.h"
+#include "mod_push_store.h"
+#include "mod_push_sub.h"
+#include "mod_push_transport.h"
 
 APLOG_USE_MODULE(push);
 
@@ -107,8 +111,8 @@ static int poll_serve(request_rec *r, const char *channel,
     s.tstate = ps;
     /* A client polling again right after its last message (the usual
      * case) is known to be caught up: no need to look before waiting. */
-    s.hint_valid = s.has_cursor && push_msgid_cmp(&s.cursor, &info.last_id) >= 0
-                   && info.last_id.time != 0;
+    s.hint_valid = s.has_cursor && info.last_id.time != 0
+                   && push_msgid_cmp(&s.cursor, &info.last_id) >= 0;
     s.hint_version = info.version;
     st = push_sub_look(&s, apr_time_now(), push_pool_copy, r->pool, &msg,
                        &gap, &gap_id);

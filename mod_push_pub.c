@@ -14,7 +14,12 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
+#include "mod_push_conn.h"
 #include "mod_push_http.h"
+#include "mod_push_pub.h"
+#include "mod_push_store.h"
+#include "mod_push_sub.h"
+#include "mod_push_transport.h"
 
 APLOG_USE_MODULE(push);
 

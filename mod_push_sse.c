@@ -18,7 +18,10 @@
 
 #include "lib/push_sse.h"
 #include "mod_push.h"
+#include "mod_push_conn.h"
 #include "mod_push_http.h"
+#include "mod_push_sub.h"
+#include "mod_push_transport.h"
 
 APLOG_USE_MODULE(push);
 

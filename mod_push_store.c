@@ -18,6 +18,7 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
+#include "mod_push_store.h"
 
 APLOG_USE_MODULE(push);
 
@@ -38,6 +39,12 @@ const push_env_t *push_env(void)
 const push_store_t *push_store(void)
 {
     return store.engine ? &store : NULL;
+}
+
+void *push_pool_copy(void *pool, const push_msgid_t *id, apr_size_t size)
+{
+    (void)id;
+    return apr_palloc(pool, size);
 }
 
 /* ------------------------------------------------------------------ */
@@ -92,7 +99,6 @@ int push_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    push_transports_setup(pconf);
     store.engine = NULL;
     provider = ap_lookup_provider(PUSH_STORE_PROVIDER_GROUP, name, "0");
     if (!provider) {

@@ -11,6 +11,7 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
+#include "mod_push_store.h"
 #include "store/push_store_shm.h"
 
 APLOG_USE_MODULE(push);

@@ -18,7 +18,10 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
+#include "mod_push_conn.h"
 #include "mod_push_http.h"
+#include "mod_push_store.h"
+#include "mod_push_sub.h"
 
 APLOG_USE_MODULE(push);
 
@@ -46,12 +49,6 @@ unsigned push_subscribers_held(void)
 int push_subscribers_cap(void)
 {
     return subscribers_cap;
-}
-
-void *push_pool_copy(void *pool, const push_msgid_t *id, apr_size_t size)
-{
-    (void)id;
-    return apr_palloc(pool, size);
 }
 
 /* ------------------------------------------------------------------ */

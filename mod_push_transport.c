@@ -13,6 +13,7 @@
 #include "ap_provider.h"
 
 #include "mod_push.h"
+#include "mod_push_transport.h"
 
 #define PUSH_TRANSPORT_GROUP   "push_transport"
 #define PUSH_TRANSPORT_VERSION "0"

@@ -24,6 +24,7 @@
 #include "scoreboard.h"
 
 #include "mod_push.h"
+#include "mod_push_workers.h"
 
 struct push_workers {
     pthread_mutex_t lock;           /* the queue, the counts, handles */

@@ -36,7 +36,11 @@
 #include "lib/push_ws_codec.h"
 #include "lib/push_ws_deflate.h"
 #include "mod_push.h"
+#include "mod_push_config.h"
+#include "mod_push_conn.h"
 #include "mod_push_http.h"
+#include "mod_push_sub.h"
+#include "mod_push_transport.h"
 
 APLOG_USE_MODULE(push);
 

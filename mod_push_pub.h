@@ -1,0 +1,9 @@
+/* mod_push_pub.h — the publisher and status handlers (mod_push_pub.c). */
+#ifndef MOD_PUSH_PUB_H
+#define MOD_PUSH_PUB_H
+
+#include "httpd.h"
+
+void push_pub_register_hooks(apr_pool_t *p);
+
+#endif

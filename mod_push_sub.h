@@ -1,0 +1,67 @@
+/* mod_push_sub.h — a subscriber in httpd: its start and end, the filter
+ * sink and source, and the worker-thread driver (mod_push_sub.c). */
+#ifndef MOD_PUSH_SUB_H
+#define MOD_PUSH_SUB_H
+
+#include "httpd.h"
+#include "util_filter.h"
+
+#include "core/push_sub.h"
+#include "core/push_transport.h"
+
+void     push_sub_child_init(server_rec *s);
+unsigned push_subscribers_held(void);     /* places taken in this child */
+int      push_subscribers_cap(void);
+
+/* The start every subscriber shares: the client's cursor (400 when
+ * malformed), a per-child place unless it will be parked (503), the
+ * store subscription (507), its count, and PushFirstMessage newest.  1 to
+ * go on (*place says whether a place is held), 0 after a reply. */
+int  push_sub_begin(request_rec *r, const push_transport_t *t,
+                    const char *channel, int will_park, push_sub_t *s,
+                    push_channel_info_t *info, int *place);
+/* Ends what begin started. */
+void push_sub_end(push_sub_t *s, int place);
+
+/* A place for a subscriber that holds a thread after all; 0 (logged)
+ * when the child is full. */
+int  push_sub_take_place(request_rec *r);
+
+/* A filter sink: each write is a brigade passed down `filters` with a
+ * flush (blocking), so TLS and HTTP/2 keep their own framing. */
+typedef struct {
+    push_sink_t         sink;
+    ap_filter_t        *filters;
+    apr_bucket_brigade *bb;
+    conn_rec           *c;
+} push_filter_sink_t;
+void push_filter_sink_init(push_filter_sink_t *k, request_rec *r,
+                           ap_filter_t *filters);
+
+/* A filter source: non-blocking reads through `filters` (TLS decrypted,
+ * and what httpd buffered already is not lost). */
+typedef struct {
+    push_source_t       source;
+    ap_filter_t        *filters;
+    apr_bucket_brigade *bb;
+} push_filter_source_t;
+void push_filter_source_init(push_filter_source_t *src, request_rec *r,
+                             ap_filter_t *filters);
+
+/* A stream whose headers (or 101) went out through `out`: parked in the
+ * stream loop when the MPM, connection and filters allow (SUSPENDED; r is
+ * the loop's from then on), or run on this thread until it ends (OK).
+ * in: READS transports' filter source.  chunked: the response body is
+ * HTTP/1.1-chunked. */
+int  push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
+                     push_filter_source_t *in, int chunked, int place);
+
+/* A one-shot subscriber (long poll) waits on this thread for the next
+ * message after its cursor, until deadline (0: none), the channel's
+ * deletion, a stop, or the client's hang-up; a message is copied in
+ * r->pool. */
+push_outcome_e push_sub_wait(request_rec *r, push_sub_t *s,
+                             apr_time_t deadline, push_message_t *msg,
+                             int *gap, push_msgid_t *gap_id);
+
+#endif
