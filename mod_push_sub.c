@@ -176,49 +176,49 @@ void push_filter_sink_init(push_filter_sink_t *k, request_rec *r,
     k->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
 }
 
-/* The core input filter says "nothing yet" as success with an empty
- * brigade. */
+/* Up to cap bytes of what the filters hold or give now.  What does not
+ * fit stays in the brigade for the next read.  The core input filter
+ * says "nothing yet" as success with an empty brigade. */
 static long filter_read(push_source_t *src, unsigned char *buf, size_t cap)
 {
     push_filter_source_t *fs = (push_filter_source_t *)src;
     apr_size_t got = 0;
-    apr_bucket *b;
-    apr_status_t rv = ap_get_brigade(fs->filters, fs->bb, AP_MODE_READBYTES,
-                                     APR_NONBLOCK_READ, cap);
-    int eos = 0;
 
-    if (APR_STATUS_IS_EAGAIN(rv)) {
-        apr_brigade_cleanup(fs->bb);
-        return PUSH_SOURCE_AGAIN;
+    if (APR_BRIGADE_EMPTY(fs->bb)) {
+        apr_status_t rv = ap_get_brigade(fs->filters, fs->bb,
+                                         AP_MODE_READBYTES,
+                                         APR_NONBLOCK_READ, cap);
+
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            apr_brigade_cleanup(fs->bb);
+            return PUSH_SOURCE_AGAIN;
+        }
+        if (rv != APR_SUCCESS) {
+            apr_brigade_cleanup(fs->bb);
+            return PUSH_SOURCE_ERROR;
+        }
     }
-    if (rv != APR_SUCCESS) {
-        apr_brigade_cleanup(fs->bb);
-        return PUSH_SOURCE_ERROR;
-    }
-    for (b = APR_BRIGADE_FIRST(fs->bb); b != APR_BRIGADE_SENTINEL(fs->bb);
-         b = APR_BUCKET_NEXT(b)) {
+    while (!APR_BRIGADE_EMPTY(fs->bb) && got < cap) {
+        apr_bucket *b = APR_BRIGADE_FIRST(fs->bb);
         const char *data;
         apr_size_t len;
 
         if (APR_BUCKET_IS_EOS(b)) {
-            eos = 1;
-            break;
+            return got ? (long)got : 0;
         }
         if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
             apr_brigade_cleanup(fs->bb);
             return PUSH_SOURCE_ERROR;
         }
         if (len > cap - got) {
-            len = cap - got;   /* READBYTES gives at most cap */
+            apr_bucket_split(b, cap - got);
+            len = cap - got;
         }
         memcpy(buf + got, data, len);
         got += len;
+        apr_bucket_delete(b);
     }
-    apr_brigade_cleanup(fs->bb);
-    if (got) {
-        return (long)got;
-    }
-    return eos ? 0 : PUSH_SOURCE_AGAIN;
+    return got ? (long)got : PUSH_SOURCE_AGAIN;
 }
 
 void push_filter_source_init(push_filter_source_t *src, request_rec *r,
