@@ -10,6 +10,24 @@ moddir=$("$apxs" -q LIBEXECDIR)
 mkdir -p build
 failed=()
 total_pass=0
+
+# The verbose TAP, briefly: a comment is kept until the next result and
+# printed only when that result is "not ok".
+brief() {
+    if [ -n "${TEST_VERBOSE:-}" ]; then
+        cat
+        return
+    fi
+    awk '
+        /^# Failed test / { print; next }
+        /^# (Running under|Current time|Using )/ { next }
+        /^#/              { held[n++] = $0; next }
+        /^not ok/         { for (i = 0; i < n; i++) print held[i]; print; n = 0; next }
+        /^ok( |$)/ && !/^ok$/ { n = 0; next }
+        /^[0-9]+\.\.[0-9]+/ { n = 0; next }
+        { n = 0; print }
+    '
+}
 total_fail=0
 
 if [ -n "${PUSH_ASAN:-}" ]; then
@@ -46,9 +64,12 @@ for mpm in "$@"; do
     echo "=============================================================="
     perl t/TEST.PL -clean >/dev/null 2>&1
     log="build/test-$mpm.log"
+    # Always verbose into the log; on the terminal only each file's result,
+    # and for an assertion that failed, the lines that say what it
+    # expected and what came (TEST_VERBOSE=1 shows everything).
     perl t/TEST.PL -apxs "$apxs" ${httpd_opt[@]+"${httpd_opt[@]}"} \
-        -httpd_conf "$conf" -port select \
-        ${TEST_VERBOSE:+-verbose} ${TEST_FILES:-} 2>&1 | tee "$log"
+        -httpd_conf "$conf" -port select -verbose \
+        ${TEST_FILES:-} 2>&1 | tee "$log" | brief
     rc=${PIPESTATUS[0]}
     # prove-style summary: "Files=N, Tests=N" and "Result: PASS|FAIL"
     tests=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log" | tail -1)
