@@ -30,6 +30,9 @@ my @cases = (
                                         qr/PushChannel: cannot parse/],
     ['<VirtualHost *:1>\nPushSharedMemorySize 8M\n</VirtualHost>',
                                         qr/PushSharedMemorySize.*cannot occur within <VirtualHost>/],
+    ['PushStore carrier-pigeon',        qr/PushStore: unknown store engine 'carrier-pigeon' \(available: shm\)/],
+    ['<VirtualHost *:1>\nPushStore shm\n</VirtualHost>',
+                                        qr/PushStore.*cannot occur within <VirtualHost>/],
 );
 plan tests => 2 * @cases + 1;
 
@@ -59,7 +62,7 @@ sub check {
     return ($? >> 8, $output);
 }
 
-my ($rc, $out) = check('PushSharedMemorySize 8M');
+my ($rc, $out) = check('PushStore shm\nPushSharedMemorySize 8M');
 ok t_cmp($rc, 0, "a good config passes: $out");
 for my $case (@cases) {
     my ($rc, $out) = check($case->[0]);
