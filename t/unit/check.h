@@ -1,6 +1,7 @@
 /* check.h — the unit tests' whole harness: CHECK counts, a failure names
- * its file and line, and CHECK_DONE prints the closing
- * "NAME: N passed, N failed" line and gives the exit status. */
+ * its file and line (CHECK_EQ also the two values it compared), and
+ * CHECK_DONE prints the closing "NAME: N passed, N failed" line and gives
+ * the exit status. */
 #ifndef PUSH_TEST_CHECK_H
 #define PUSH_TEST_CHECK_H
 
@@ -21,6 +22,20 @@ static int passed, failed;
     } while (0)
 
 #define CHECK(cond) CHECK_AT(__LINE__, cond)
+
+/* Integer equality, saying both values when they differ. */
+#define CHECK_EQ(a, b)                                                     \
+    do {                                                                   \
+        long long a_ = (long long)(a), b_ = (long long)(b);                \
+        if (a_ == b_) {                                                    \
+            passed++;                                                      \
+        }                                                                  \
+        else {                                                             \
+            failed++;                                                      \
+            fprintf(stderr, "%s:%d: check failed: %s == %s (%lld != %lld)" \
+                    "\n", __FILE__, __LINE__, #a, #b, a_, b_);             \
+        }                                                                  \
+    } while (0)
 
 #define CHECK_DONE(name)                                                   \
     (printf("%s: %d passed, %d failed\n", (name), passed, failed),         \

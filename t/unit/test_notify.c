@@ -21,19 +21,6 @@
 
 #include "check.h"
 
-#define CHECK_EQ(a, b)                                                     \
-    do {                                                                   \
-        long long a_ = (long long)(a), b_ = (long long)(b);                \
-        if (a_ == b_) {                                                    \
-            passed++;                                                      \
-        }                                                                  \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "%s:%d: check failed: %s == %s (%lld != %lld)" \
-                    "\n", __FILE__, __LINE__, #a, #b, a_, b_);             \
-        }                                                                  \
-    } while (0)
-
 #define STORE_SIZE (1024 * 1024)
 #define NOW        1000
 #define FIRE_MS    2000   /* the longest a wake-up may take */

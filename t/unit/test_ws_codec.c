@@ -19,19 +19,6 @@
 #include "check.h"
 
 
-#define CHECK_EQ(a, b)                                                     \
-    do {                                                                   \
-        long long a_ = (long long)(a), b_ = (long long)(b);                \
-        if (a_ == b_) {                                                    \
-            passed++;                                                      \
-        }                                                                  \
-        else {                                                             \
-            failed++;                                                      \
-            fprintf(stderr, "%s:%d: check failed: %s == %s (%lld != %lld)" \
-                    "\n", __FILE__, __LINE__, #a, #b, a_, b_);             \
-        }                                                                  \
-    } while (0)
-
 #define FIN  0x80
 #define RSV1 0x40
 #define RSV2 0x20
