@@ -288,9 +288,11 @@ static void work_start(void *baton)
     push_workers_start(park->workers);
 }
 
-static int loop_stopping(void *baton)
+/* Workers linger for more work until the process stops at once (a
+ * graceful stop still has answers to give). */
+static int loop_abandoned(void *baton)
 {
-    return push_loop_is_stopping(baton);
+    return push_loop_is_abandoned(baton);
 }
 
 /* ------------------------------------------------------------------ */
@@ -875,7 +877,7 @@ void push_conn_child_init(apr_pool_t *pchild, server_rec *s)
                                       NULL))
         || !(ps->workers = push_workers_create(pchild, PARK_WORKERS,
                                                PARK_WORKER_LINGER_MS,
-                                               loop_stopping, ps->loop))) {
+                                               loop_abandoned, ps->loop))) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "cannot set up the "
                      "push stream loop: subscribers keep their threads");
         return;

@@ -15,7 +15,7 @@ struct push_work {
 };
 
 /* At most max of the MPM's threads at once, each waiting linger_ms for
- * more work before it goes back; none once stopping(baton).  NULL when
+ * more work before it goes back, unless stopping(baton).  NULL when
  * out of resources. */
 push_workers_t *push_workers_create(apr_pool_t *pchild, int max,
                                     int linger_ms,

@@ -575,10 +575,16 @@ int push_loop_is_stopping(const push_loop_t *l)
     return __atomic_load_n(&l->stopping, __ATOMIC_ACQUIRE) != 0;
 }
 
+int push_loop_is_abandoned(const push_loop_t *l)
+{
+    return __atomic_load_n(&l->abandon, __ATOMIC_ACQUIRE) != 0;
+}
+
 void push_loop_destroy(push_loop_t *l)
 {
     uint64_t one = 1;
     push_loop_timer_t *t, *next;
+    uint32_t i;
 
     pthread_mutex_lock(&l->lock);
     l->quit = 1;
@@ -590,7 +596,17 @@ void push_loop_destroy(push_loop_t *l)
         pthread_join(l->thread, NULL);
     }
     /* Items still held belong to their owners (the process is going);
-     * only the loop's own parts are freed. */
+     * the loop's own parts are freed, and its channels' registrations
+     * dropped, so that the store stops waking this process for them. */
+    for (i = 0; i < l->nbuckets; i++) {
+        push_loop_chan_t *ch, *hnext;
+
+        for (ch = l->buckets[i]; ch; ch = hnext) {
+            hnext = ch->hnext;
+            push_env_unwatch(l->env, ch->chan, ch->gen);
+            free(ch);
+        }
+    }
     for (t = l->timers; t; t = next) {
         next = t->next;
         free(t);

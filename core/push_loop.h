@@ -90,6 +90,8 @@ void push_loop_destroy(push_loop_t *l);
  * otherwise the loop touches nothing any more. */
 void push_loop_stopping(push_loop_t *l, int graceful);
 int  push_loop_is_stopping(const push_loop_t *l);
+/* ... and not gracefully: nothing held is to be touched any more. */
+int  push_loop_is_abandoned(const push_loop_t *l);
 
 /* Any thread: gives the item to the loop, which adopts it. */
 void push_loop_handover(push_loop_t *l, push_loop_item_t *it);

@@ -32,8 +32,10 @@ struct push_sink {
     push_sink_rc (*write)(push_sink_t *k, const struct iovec *v, int n);
     /* Bytes accepted but not on the wire yet. */
     size_t       (*pending)(const push_sink_t *k);
-    /* Called after each write that moved bytes: the subscriber is not
-     * idle (its keep-alive is due later).  May be NULL. */
+    /* Called after each write the socket was offered (it took all, part
+     * or, for now, none of it): the subscriber is not idle, its
+     * keep-alive is due later.  Not for writes queued behind unsent
+     * bytes.  May be NULL. */
     void         (*on_write)(void *baton);
     void          *baton;
     int            gone;       /* a write failed: the client is gone */
