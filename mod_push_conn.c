@@ -14,10 +14,10 @@
  * keeps it and does, for these connections, what the event MPM does for
  * its own: it waits for the next request (KeepAliveTimeout), for room to
  * write the rest of a response (Timeout), or for the client to finish a
- * lingering close.  Whatever runs httpd's hooks and filters (a long
- * poll's answer, the next request) runs on the MPM's worker threads, a
- * few at a time, reached with ap_mpm_register_timed_callback; the loop
- * only watches.
+ * lingering close.  A long poll's small answer is written by the loop
+ * itself through the request's filters (when they neither block nor hold
+ * data back); a larger one, and the next request, run on the MPM's
+ * worker threads, a few at a time (mod_push_workers.c).
  *
  * A connection that ends here is finished the way the MPM would: its
  * request (if any) is logged through its EOR bucket, and the
@@ -264,6 +264,20 @@ static void worker_run(push_work_t *w, ap_sb_handle_t *sbh)
         break;
     case JOB_ANSWER:
         ap_update_child_status(sbh, SERVER_BUSY_WRITE, s->r);
+        if (s->outcome == PUSH_OUTCOME_MESSAGE && !s->msg.body) {
+            /* Too big for the loop to copy: looked at again here. */
+            push_status_e st = push_sub_look(&s->sub, apr_time_now(),
+                                             push_pool_copy, s->r->pool,
+                                             &s->msg, &s->gap, &s->gap_id);
+
+            if (st == PUSH_NONE) {
+                /* It went meanwhile (evicted): the poll waits on. */
+                worker_release(s, PM_LONGPOLL);
+                return;
+            }
+            s->outcome = st == PUSH_GONE ? PUSH_OUTCOME_GONE
+                                         : PUSH_OUTCOME_MESSAGE;
+        }
         longpoll_end(s, longpoll_respond(s));
         break;
     }
@@ -311,13 +325,27 @@ static void loop_continue(park_conn *s)
     conn_adopt(s);
 }
 
+/* A message a long poll's look found, copied in r->pool when the loop
+ * may answer it itself; a larger one is only noted (its id and size),
+ * and the worker that answers copies it: the loop does not hold a copy
+ * for each of its thousands of polls while the workers catch up. */
+static void *longpoll_copy(void *ctx, const push_msgid_t *id,
+                           apr_size_t size)
+{
+    park_conn *s = ctx;
+
+    (void)id;
+    return s->inline_ok && size <= PARK_INLINE_ANSWER_MAX
+           ? apr_palloc(s->r->pool, size) : NULL;
+}
+
 /* One look in the store for a long poll; 1 when its wait is over (the
  * message, or the channel's deletion). */
 static int longpoll_look(park_conn *s)
 {
     push_status_e st = push_sub_look(&s->sub, apr_time_now(),
-                                     push_pool_copy, s->r->pool, &s->msg,
-                                     &s->gap, &s->gap_id);
+                                     longpoll_copy, s, &s->msg, &s->gap,
+                                     &s->gap_id);
 
     if (st == PUSH_FOUND) {
         s->outcome = PUSH_OUTCOME_MESSAGE;
@@ -331,13 +359,12 @@ static int longpoll_look(park_conn *s)
 }
 
 /* The wait is over (s->outcome): answered by the loop when the answer is
- * small and the filters allow, else by a worker. */
+ * small and the filters allow (the message was copied), else by a
+ * worker. */
 static void longpoll_answer(park_conn *s)
 {
-    apr_size_t size = s->outcome == PUSH_OUTCOME_MESSAGE ? s->msg.body_len
-                                                         : 0;
-
-    if (!s->inline_ok || size > PARK_INLINE_ANSWER_MAX) {
+    if (!s->inline_ok || (s->outcome == PUSH_OUTCOME_MESSAGE
+                          && !s->msg.body)) {
         work_add(s, JOB_ANSWER);
         return;
     }
@@ -880,6 +907,9 @@ void push_conn_child_init(apr_pool_t *pchild, server_rec *s)
                                                loop_abandoned, ps->loop))) {
         ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "cannot set up the "
                      "push stream loop: subscribers keep their threads");
+        if (ps->loop) {
+            push_loop_destroy(ps->loop);
+        }
         return;
     }
     park = ps;

@@ -93,7 +93,6 @@ static int poll_serve(request_rec *r, const char *channel,
                       const push_transport_t *t, int wait)
 {
     apr_int64_t timeout = push_conf_longpoll_timeout(push_conf(r));
-    int park = wait && push_park_possible(r);
     push_channel_info_t info;
     push_outcome_e outcome;
     push_message_t msg;
@@ -101,9 +100,9 @@ static int poll_serve(request_rec *r, const char *channel,
     push_status_e st;
     push_sub_t s;
     poll_state *ps;
-    int gap = 0, place;
+    int gap = 0;
 
-    if (!push_sub_begin(r, t, channel, park, &s, &info, &place)) {
+    if (!push_sub_begin(r, t, channel, &s, &info)) {
         return OK;
     }
     ps = apr_palloc(r->pool, sizeof(*ps));
@@ -111,9 +110,10 @@ static int poll_serve(request_rec *r, const char *channel,
     s.tstate = ps;
     /* A client polling again right after its last message (the usual
      * case) is known to be caught up: no need to look before waiting. */
-    s.hint_valid = s.has_cursor && info.last_id.time != 0
-                   && push_msgid_cmp(&s.cursor, &info.last_id) >= 0;
-    s.hint_version = info.version;
+    if (s.has_cursor && info.last_id.time != 0
+        && push_msgid_cmp(&s.cursor, &info.last_id) >= 0) {
+        push_sub_hint(&s, info.version, &s.cursor);
+    }
     st = push_sub_look(&s, apr_time_now(), push_pool_copy, r->pool, &msg,
                        &gap, &gap_id);
     if (st == PUSH_FOUND) {
@@ -125,23 +125,18 @@ static int poll_serve(request_rec *r, const char *channel,
     else if (!wait) {
         outcome = PUSH_OUTCOME_TIMEOUT;
     }
-    else if (park && push_park_longpoll(r, &s, apr_time_from_sec(timeout))) {
-        /* The subscription is the loop's now; so is r. */
+    else if (push_park_longpoll(r, &s, apr_time_from_sec(timeout))) {
+        /* The subscription is the loop's now; so is r.  It holds no
+         * thread: its place is for the next subscriber. */
+        push_sub_parked();
         return SUSPENDED;
-    }
-    else if (!place && !(place = push_sub_take_place(r))) {
-        push_sub_end(&s, 0);
-        apr_table_setn(r->err_headers_out, "Retry-After", "1");
-        return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many "
-                               "subscribers in this server process; retry "
-                               "shortly.");
     }
     else {
         outcome = push_sub_wait(r, &s, timeout > 0
                                 ? apr_time_now() + apr_time_from_sec(timeout)
                                 : 0, &msg, &gap, &gap_id);
     }
-    push_sub_end(&s, place);
+    push_sub_end(&s);
     return poll_respond(&s, outcome, &msg, gap, &gap_id);
 }
 

@@ -127,10 +127,8 @@ static int sse_handle(request_rec *r, const char *channel)
     push_sub_t *s = apr_palloc(r->pool, sizeof(*s));
     push_filter_sink_t out;
     push_channel_info_t info;
-    int place;
 
-    if (!push_sub_begin(r, &sse_transport, channel, push_park_possible(r),
-                        s, &info, &place)) {
+    if (!push_sub_begin(r, &sse_transport, channel, s, &info)) {
         return OK;
     }
     strip_content_filters(r);
@@ -141,7 +139,7 @@ static int sse_handle(request_rec *r, const char *channel)
     /* The first flush sends the headers: the EventSource opens at once. */
     push_filter_sink_init(&out, r, r->output_filters);
     push_sink_write1(&out.sink, PUSH_SSE_RETRY, sizeof(PUSH_SSE_RETRY) - 1);
-    return push_sub_stream(r, s, &out, NULL, r->chunked, place);
+    return push_sub_stream(r, s, &out, NULL, r->chunked);
 }
 
 static const push_transport_t sse_transport = {

@@ -54,26 +54,35 @@ int push_subscribers_cap(void)
 /* ------------------------------------------------------------------ */
 /* Start and end                                                        */
 
-int push_sub_take_place(request_rec *r)
+/* Takes a per-child place; 0 (after replying 503) when the child is
+ * full. */
+static int take_place(request_rec *r)
 {
     if (apr_atomic_inc32(&child_subscribers) >= (apr_uint32_t)subscribers_cap) {
         apr_atomic_dec32(&child_subscribers);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "subscriber refused: "
-                      "this child already holds %d (PushMaxSubscribersPerChild)",
-                      subscribers_cap);
+                      "this child already holds %d "
+                      "(PushMaxSubscribersPerChild)", subscribers_cap);
+        apr_table_setn(r->err_headers_out, "Retry-After", "1");
+        push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many subscribers "
+                        "in this server process; retry shortly.");
         return 0;
     }
     return 1;
 }
 
+void push_sub_parked(void)
+{
+    apr_atomic_dec32(&child_subscribers);
+}
+
 int push_sub_begin(request_rec *r, const push_transport_t *t,
-                   const char *channel, int will_park, push_sub_t *s,
-                   push_channel_info_t *info, int *place)
+                   const char *channel, push_sub_t *s,
+                   push_channel_info_t *info)
 {
     const push_env_t *env = push_env();
 
     memset(s, 0, sizeof(*s));
-    *place = 0;
     if (!env) {
         push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
                         "Subscribers are not available in this server "
@@ -84,28 +93,14 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
     s->env = env;
     s->r = r;
     s->channel = channel;
-    if ((s->has_cursor = push_request_cursor(r, &s->cursor)) < 0) {
+    if ((s->has_cursor = push_request_cursor(r, &s->cursor)) < 0
+        || !take_place(r)) {
         return 0;
-    }
-    /* A parked subscriber holds no thread, so no place: places keep
-     * threads free for ordinary requests. */
-    if (!will_park) {
-        if (!push_sub_take_place(r)) {
-            apr_table_setn(r->err_headers_out, "Retry-After", "1");
-            push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many "
-                            "subscribers in this server process; retry "
-                            "shortly.");
-            return 0;
-        }
-        *place = 1;
     }
     if (push_store_subscribe(&env->store, channel, strlen(channel),
                              apr_time_sec(apr_time_now()), &s->ref, info)
         != PUSH_OK) {
-        if (*place) {
-            apr_atomic_dec32(&child_subscribers);
-            *place = 0;
-        }
+        apr_atomic_dec32(&child_subscribers);
         push_reply_text(r, HTTP_INSUFFICIENT_STORAGE, "Every channel slot "
                         "of the push store is in use; raise "
                         "PushSharedMemorySize.");
@@ -120,12 +115,10 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
     return 1;
 }
 
-void push_sub_end(push_sub_t *s, int place)
+void push_sub_end(push_sub_t *s)
 {
     push_sub_release(s);
-    if (place) {
-        apr_atomic_dec32(&child_subscribers);
-    }
+    apr_atomic_dec32(&child_subscribers);
 }
 
 /* ------------------------------------------------------------------ */
@@ -334,27 +327,29 @@ push_outcome_e push_sub_wait(request_rec *r, push_sub_t *s,
 }
 
 /* A streaming subscriber on this thread: its keep-alive (or the wait for
- * a Close) is due at `due`. */
+ * a Close) is due at `due`; writes put a keep-alive off (`touch`). */
 typedef struct {
     apr_time_t          due;
     apr_interval_time_t every;
+    int                 touch;
 } thread_timer;
 
 static void thread_wrote(void *baton)
 {
     thread_timer *tt = baton;
 
-    if (tt->every) {
+    if (tt->every && tt->touch) {
         tt->due = apr_time_now() + tt->every;
     }
 }
 
 /* Delivers, waits, and handles what the client sends and the deadlines,
  * until the stream is over; 1 when it ended because the client went
- * away. */
+ * away.  *ended_by: why messages stopped, when they did. */
 static int run_on_thread(request_rec *r, push_sub_t *s,
-                          push_filter_source_t *in,
-                          apr_interval_time_t ping_every)
+                         push_filter_source_t *in,
+                         apr_interval_time_t ping_every,
+                         push_stop_e *ended_by)
 {
     int reads = (s->t->flags & PUSH_T_READS) != 0;
     int fd = client_fd(r);
@@ -364,13 +359,16 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
 
     tt.every = ping_every;
     tt.due = ping_every ? apr_time_now() + ping_every : 0;
+    tt.touch = !(s->t->flags & PUSH_T_PING_FIXED);
     s->sink->on_write = thread_wrote;
     s->sink->baton = &tt;
     for (;;) {
         push_stop_e why = PUSH_STOP_STOPPING;
         int saw, stop = !gen && !closing;
 
-        if (!closing && gen) {
+        if (!closing) {
+            /* Stopping too: what the store has goes out first, and the
+             * client resumes after it. */
             push_deliver_e d = push_sub_deliver(s, apr_time_now());
 
             if (d == PUSH_DELIVER_CLOSED || d == PUSH_DELIVER_FAILED) {
@@ -383,6 +381,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
             }
         }
         if (stop) {
+            *ended_by = why;
             push_env_unwatch(s->env, s->ref.chan, gen);
             gen = NULL;
             if (s->t->on_end(s, why) != PUSH_END_AWAIT_CLOSE
@@ -434,33 +433,34 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
 }
 
 int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
-                    push_filter_source_t *in, int chunked, int place)
+                    push_filter_source_t *in, int chunked)
 {
     apr_interval_time_t ping =
         apr_time_from_sec(push_conf_ping_interval(push_conf(r)));
 
     int client_gone = out->sink.gone;
+    push_stop_e ended_by = PUSH_STOP_STOPPING;
 
     s->sink = &out->sink;
     if (!client_gone && push_park_stream(r, s, chunked, ping)) {
-        /* The subscription is the loop's now; so is r. */
+        /* The subscription is the loop's now; so is r.  It holds no
+         * thread: its place is for the next subscriber. */
+        push_sub_parked();
         return SUSPENDED;
     }
-    if (!client_gone && !place && !(place = push_sub_take_place(r))) {
-        /* Not parked after all, and no thread to spare: the client
-         * reconnects (with its cursor) and finds a place. */
-        s->t->on_end(s, PUSH_STOP_STOPPING);
+    if (!client_gone) {
+        client_gone = run_on_thread(r, s, in, ping, &ended_by);
     }
-    else if (!client_gone) {
-        client_gone = run_on_thread(r, s, in, ping);
-    }
-    push_sub_end(s, place);
+    push_sub_end(s);
+    /* The response ends here.  But for a deleted channel's, whose client
+     * is told so, the connection closes after it: a client that went
+     * away, or one that is to come back to a live process. */
     if (client_gone) {
         r->connection->aborted = 1;
     }
-    /* Nothing more may be written for this request but its end: the
-     * connection closes after it. */
-    r->connection->keepalive = AP_CONN_CLOSE;
+    if (client_gone || ended_by != PUSH_STOP_DELETED) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s on channel %s ended "
                   "(%s) after %lu messages", s->t->name, s->channel,
                   client_gone ? "client went away" : "server side",

@@ -14,18 +14,17 @@ unsigned push_subscribers_held(void);     /* places taken in this child */
 int      push_subscribers_cap(void);
 
 /* The start every subscriber shares: the client's cursor (400 when
- * malformed), a per-child place unless it will be parked (503), the
- * store subscription (507), its count, and PushFirstMessage newest.  1 to
- * go on (*place says whether a place is held), 0 after a reply. */
+ * malformed), a per-child place (503 with Retry-After when the child
+ * holds PushMaxSubscribersPerChild), the store subscription (507), its
+ * count, and PushFirstMessage newest.  1 to go on, 0 after a reply. */
 int  push_sub_begin(request_rec *r, const push_transport_t *t,
-                    const char *channel, int will_park, push_sub_t *s,
-                    push_channel_info_t *info, int *place);
+                    const char *channel, push_sub_t *s,
+                    push_channel_info_t *info);
 /* Ends what begin started. */
-void push_sub_end(push_sub_t *s, int place);
-
-/* A place for a subscriber that holds a thread after all; 0 (logged)
- * when the child is full. */
-int  push_sub_take_place(request_rec *r);
+void push_sub_end(push_sub_t *s);
+/* The subscriber was parked: it holds no thread, so its place goes back
+ * (the loop ends its subscription later). */
+void push_sub_parked(void);
 
 /* A filter sink: each write is a brigade passed down `filters` with a
  * flush (blocking), so TLS and HTTP/2 keep their own framing. */
@@ -54,7 +53,7 @@ void push_filter_source_init(push_filter_source_t *src, request_rec *r,
  * in: READS transports' filter source.  chunked: the response body is
  * HTTP/1.1-chunked. */
 int  push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
-                     push_filter_source_t *in, int chunked, int place);
+                     push_filter_source_t *in, int chunked);
 
 /* A one-shot subscriber (long poll) waits on this thread for the next
  * message after its cursor, until deadline (0: none), the channel's

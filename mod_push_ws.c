@@ -381,8 +381,9 @@ static int ws_on_input(push_sub_t *s, unsigned char *data, size_t len)
 /* ------------------------------------------------------------------ */
 /* Keep-alive and the end                                               */
 
-/* PushPingInterval passed with nothing sent: a ping, or, when the last
- * one went unanswered, the client is dropped. */
+/* PushPingInterval passed: a ping, or, when the last one went
+ * unanswered (a client that does not read cannot answer), the client is
+ * dropped. */
 static int ws_on_idle(push_sub_t *s)
 {
     ws_conn *ws = s->tstate;
@@ -493,7 +494,7 @@ static int ws_handle(request_rec *r, const char *channel)
     const char *key, *ext;
     push_sub_t *s;
     ws_conn *ws;
-    int place, got;
+    int got;
 
     if (!ws_check_handshake(r, conf, &key)) {
         return OK;   /* refused, reason sent */
@@ -510,8 +511,7 @@ static int ws_handle(request_rec *r, const char *channel)
     push_ws_asm_init(&ws->as, (apr_uint64_t)push_conf_max_message_size(conf),
                      ws->inflater);
     s = apr_palloc(r->pool, sizeof(*s));
-    if (!push_sub_begin(r, &ws_transport, channel, push_park_possible(r), s,
-                        &info, &place)) {
+    if (!push_sub_begin(r, &ws_transport, channel, s, &info)) {
         return OK;
     }
     s->tstate = ws;
@@ -539,15 +539,15 @@ static int ws_handle(request_rec *r, const char *channel)
         ws->done = 1;
     }
     if (ws->done) {
-        push_sub_end(s, place);
+        push_sub_end(s);
         return OK;
     }
-    return push_sub_stream(r, s, &out, &in, 0, place);
+    return push_sub_stream(r, s, &out, &in, 0);
 }
 
 static const push_transport_t ws_transport = {
     "websocket", 0, PUSH_T_DEFAULT | PUSH_T_STREAM | PUSH_T_READS
-                    | PUSH_T_EXCLUSIVE, 10,
+                    | PUSH_T_EXCLUSIVE | PUSH_T_PING_FIXED, 10,
     "WebSocket (Upgrade: websocket)",
     ws_detect, ws_handle, NULL,
     ws_variant, ws_encode, NULL, ws_on_idle, ws_on_end, ws_on_input

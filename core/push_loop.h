@@ -103,6 +103,9 @@ void push_loop_item_init(push_loop_item_t *it, const push_loop_ops_t *ops,
 /* Watches the descriptor for `events` (EPOLL*), replacing what it was
  * watched for; 0, or -1. */
 int  push_loop_watch(push_loop_item_t *it, uint32_t events);
+/* Also from the thread that holds an item the loop ignores for now (its
+ * owner's callbacks act on nothing), before the descriptor may go to
+ * someone else. */
 void push_loop_unwatch(push_loop_item_t *it);
 /* The item is due `every` from now, after every other one with the same
  * interval; not due when every <= 0. */

@@ -15,9 +15,11 @@ static uint32_t stream_events(const push_stream_t *st)
     return st->out.sink.pending(&st->out.sink) ? ev | EPOLLOUT : ev;
 }
 
+/* Ends the stream; a write that failed on the way says the client went
+ * away, whatever the caller was about to do. */
 static void end(push_stream_t *st, push_ended_e how)
 {
-    push_loop_end(st->it, how);
+    push_loop_end(st->it, st->out.sink.gone ? PUSH_ENDED_CLIENT : how);
 }
 
 /* After anything that may have written: a failed write ended the client;
@@ -74,12 +76,15 @@ static void deliver(push_stream_t *st)
     }
 }
 
-/* A write went out: the keep-alive is one interval away again. */
+/* A write went out: a keep-alive is one interval away again (a
+ * transport that pings on a fixed schedule keeps it). */
 static void wrote(void *baton)
 {
     push_stream_t *st = baton;
 
-    push_loop_touch(st->it, push_now());
+    if (!(st->sub->t->flags & PUSH_T_PING_FIXED)) {
+        push_loop_touch(st->it, push_now());
+    }
 }
 
 void push_stream_init(push_stream_t *st, push_sub_t *sub,
@@ -152,7 +157,8 @@ void push_stream_due(push_stream_t *st, int64_t now)
         return;
     }
     push_loop_touch(st->it, now);
-    if (st->out.sink.pending(&st->out.sink)) {
+    if (!(st->sub->t->flags & PUSH_T_PING_FIXED)
+        && st->out.sink.pending(&st->out.sink)) {
         return;                        /* not idle: still writing */
     }
     if (st->sub->t->on_idle(st->sub)) {

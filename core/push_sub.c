@@ -60,29 +60,45 @@ void push_env_unwatch(const push_env_t *e, uint32_t chan,
 /* ------------------------------------------------------------------ */
 /* Looking and delivering                                               */
 
+/* Where a look starts from, as a hint names it. */
+static push_msgid_t look_from(const push_sub_t *s)
+{
+    push_msgid_t none = {0, 0};
+
+    return s->has_cursor ? s->cursor : none;
+}
+
+void push_sub_hint(push_sub_t *s, uint32_t version, const push_msgid_t *after)
+{
+    s->hint_valid = 1;
+    s->hint_version = version;
+    s->hint_after = *after;
+}
+
 push_status_e push_sub_look(push_sub_t *s, int64_t now, push_copy_fn copy,
                             void *copy_ctx, push_message_t *msg, int *gap,
                             push_msgid_t *gap_id)
 {
+    push_msgid_t from = look_from(s);
     push_status_e st;
 
     if (gap) {
         *gap = 0;
     }
-    if (s->hint_valid
+    if (s->hint_valid && push_msgid_cmp(&from, &s->hint_after) == 0
         && push_store_version(&s->env->store, s->ref.chan)
            == s->hint_version) {
-        /* Nothing published or deleted since a look that found no more:
-         * no need to take the store's lock. */
+        /* Nothing published or deleted since a look from here found no
+         * more: no need to take the store's lock. */
         return PUSH_NONE;
     }
     st = push_store_next(&s->env->store, &s->ref,
                          s->has_cursor ? &s->cursor : NULL, now / 1000000,
                          copy, copy_ctx, msg, gap, gap_id);
     s->hint_valid = 0;
-    if (st == PUSH_FOUND || st == PUSH_NONE) {
-        s->hint_valid = msg->newest;
-        s->hint_version = msg->version;
+    if ((st == PUSH_FOUND || st == PUSH_NONE) && msg->newest) {
+        /* Nothing after what this look found (or after the cursor). */
+        push_sub_hint(s, msg->version, st == PUSH_FOUND ? &msg->id : &from);
     }
     return st;
 }

@@ -42,9 +42,11 @@ struct push_sub {
     push_store_ref_t        ref;
     push_msgid_t            cursor;     /* the last message it has */
     int                     has_cursor;
-    /* The channel's version when a look found nothing newer: while it
-     * stays, the next look can skip the store's lock. */
+    /* The channel's version when a look found nothing after hint_after:
+     * while it stays, a look from that cursor can skip the store's lock
+     * (see push_sub_hint). */
     uint32_t                hint_version;
+    push_msgid_t            hint_after;
     int                     hint_valid;
     push_sink_t            *sink;       /* streams */
     unsigned long           delivered;
@@ -55,6 +57,10 @@ struct push_sub {
 void push_sub_count(const push_sub_t *s, int delta);
 /* Uncounts it and ends its subscription in the store. */
 void push_sub_release(push_sub_t *s);
+
+/* Says that at channel version `version` nothing is buffered after
+ * `after` (the cursor, {0,0} for none). */
+void push_sub_hint(push_sub_t *s, uint32_t version, const push_msgid_t *after);
 
 /* One look in the store after the cursor (skipped while the hint says
  * nothing changed): PUSH_FOUND with *msg copied where copy says, PUSH_NONE

@@ -33,6 +33,10 @@ typedef struct push_sub push_sub_t;
 #define PUSH_T_READS      0x04   /* the client sends too: on_input */
 #define PUSH_T_EXCLUSIVE  0x08   /* a request that asks for it cannot be
                                   * served by another transport */
+#define PUSH_T_PING_FIXED 0x10   /* on_idle is a liveness check: due every
+                                  * PushPingInterval, whatever is written;
+                                  * otherwise a keep-alive, due after that
+                                  * much silence */
 
 /* Why a stream stops receiving messages. */
 typedef enum {
@@ -92,8 +96,9 @@ typedef struct push_transport {
      * none.  May be NULL. */
     size_t        (*gap_notice)(push_sub_t *s, const push_msgid_t *gap_id,
                                 char *buf, size_t cap);
-    /* PushPingInterval passed with nothing written: a keep-alive.  Non-zero
-     * when the subscriber is to be dropped. */
+    /* PushPingInterval passed (with nothing written, but for
+     * PUSH_T_PING_FIXED): a keep-alive or a ping.  Non-zero when the
+     * subscriber is to be dropped. */
     int           (*on_idle)(push_sub_t *s);
     /* No more messages (why): say so to the client. */
     push_end_e    (*on_end)(push_sub_t *s, push_stop_e why);

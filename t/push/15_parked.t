@@ -15,7 +15,7 @@ use PushWS;
 use Time::HiRes qw(time sleep);
 
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
-plan tests => 58, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
+plan tests => 60, need { 'streams are parked under the event MPM only' => $mpm eq 'event' };
 
 # --- more streams than threads: 4 children x 128 threads, 120 places ---
 my $n = 600;
@@ -146,6 +146,17 @@ ok t_cmp($got, 20, 'WebSockets of 20 that got the parked one\'s message');
 close $_->{sock} for @ws;
 ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
                         0, 15), 0, 'subscribers once the WebSockets hung up');
+
+# --- a WebSocket that stops reading is dropped at its next ping -------
+# (PushPingInterval 1 here): its socket is full, so it cannot answer.
+$ch = fresh_channel('parkwsstall');
+my $stall = ws_connect("/wsping/$ch");
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        1, 10), 1, 'the stalled WebSocket subscribed');
+publish($ch, "$_:" . ('s' x (256 * 1024)), path => "/pubhuge/$ch") for 1 .. 16;
+ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+                        0, 15), 0, 'a WebSocket that stopped reading was dropped');
+close $stall->{sock};
 
 # --- long polls: more than threads, answered, kept alive, parked again --
 $ch = fresh_channel('parklp');
