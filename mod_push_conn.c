@@ -117,15 +117,18 @@ struct park_conn {
     request_rec        *r;
     push_sub_t          sub;
     int                 subscribed;
-    push_stream_t       stream;         /* PM_STREAM */
-    int                 inline_ok;      /* PM_LONGPOLL: the loop may
-                                         * answer it */
-    apr_interval_time_t lp_timeout;
-    /* How the long poll's wait ended, for whoever answers it. */
-    push_outcome_e      outcome;
-    push_message_t      msg;            /* copied in r->pool */
-    int                 gap;
-    push_msgid_t        gap_id;
+    union {
+        push_stream_t   stream;         /* PM_STREAM */
+        struct {                        /* PM_LONGPOLL */
+            int                 inline_ok;  /* the loop may answer it */
+            apr_interval_time_t timeout;
+            /* How the wait ended, for whoever answers it. */
+            push_outcome_e      outcome;
+            push_message_t      msg;        /* copied in r->pool */
+            int                 gap;
+            push_msgid_t        gap_id;
+        } lp;
+    } u;
 };
 
 typedef struct {
@@ -237,8 +240,8 @@ static void longpoll_end(park_conn *s, int rc)
 
 static int longpoll_respond(park_conn *s)
 {
-    return s->sub.t->respond(&s->sub, s->outcome, &s->msg, s->gap,
-                             &s->gap_id);
+    return s->sub.t->respond(&s->sub, s->u.lp.outcome, &s->u.lp.msg,
+                             s->u.lp.gap, &s->u.lp.gap_id);
 }
 
 /* On a worker thread (mod_push_workers.c). */
@@ -264,18 +267,19 @@ static void worker_run(push_work_t *w, ap_sb_handle_t *sbh)
         break;
     case JOB_ANSWER:
         ap_update_child_status(sbh, SERVER_BUSY_WRITE, s->r);
-        if (s->outcome == PUSH_OUTCOME_MESSAGE && !s->msg.body) {
+        if (s->u.lp.outcome == PUSH_OUTCOME_MESSAGE && !s->u.lp.msg.body) {
             /* Too big for the loop to copy: looked at again here. */
             push_status_e st = push_sub_look(&s->sub, apr_time_now(),
                                              push_pool_copy, s->r->pool,
-                                             &s->msg, &s->gap, &s->gap_id);
+                                             &s->u.lp.msg, &s->u.lp.gap,
+                                             &s->u.lp.gap_id);
 
             if (st == PUSH_NONE) {
                 /* It went meanwhile (evicted): the poll waits on. */
                 worker_release(s, PM_LONGPOLL);
                 return;
             }
-            s->outcome = st == PUSH_GONE ? PUSH_OUTCOME_GONE
+            s->u.lp.outcome = st == PUSH_GONE ? PUSH_OUTCOME_GONE
                                          : PUSH_OUTCOME_MESSAGE;
         }
         longpoll_end(s, longpoll_respond(s));
@@ -335,7 +339,7 @@ static void *longpoll_copy(void *ctx, const push_msgid_t *id,
     park_conn *s = ctx;
 
     (void)id;
-    return s->inline_ok && size <= PARK_INLINE_ANSWER_MAX
+    return s->u.lp.inline_ok && size <= PARK_INLINE_ANSWER_MAX
            ? apr_palloc(s->r->pool, size) : NULL;
 }
 
@@ -344,27 +348,27 @@ static void *longpoll_copy(void *ctx, const push_msgid_t *id,
 static int longpoll_look(park_conn *s)
 {
     push_status_e st = push_sub_look(&s->sub, apr_time_now(),
-                                     longpoll_copy, s, &s->msg, &s->gap,
-                                     &s->gap_id);
+                                     longpoll_copy, s, &s->u.lp.msg,
+                                     &s->u.lp.gap, &s->u.lp.gap_id);
 
     if (st == PUSH_FOUND) {
-        s->outcome = PUSH_OUTCOME_MESSAGE;
+        s->u.lp.outcome = PUSH_OUTCOME_MESSAGE;
         return 1;
     }
     if (st == PUSH_GONE) {
-        s->outcome = PUSH_OUTCOME_GONE;
+        s->u.lp.outcome = PUSH_OUTCOME_GONE;
         return 1;
     }
     return 0;
 }
 
-/* The wait is over (s->outcome): answered by the loop when the answer is
+/* The wait is over (s->u.lp.outcome): answered by the loop when the answer is
  * small and the filters allow (the message was copied), else by a
  * worker. */
 static void longpoll_answer(park_conn *s)
 {
-    if (!s->inline_ok || (s->outcome == PUSH_OUTCOME_MESSAGE
-                          && !s->msg.body)) {
+    if (!s->u.lp.inline_ok || (s->u.lp.outcome == PUSH_OUTCOME_MESSAGE
+                          && !s->u.lp.msg.body)) {
         work_add(s, JOB_ANSWER);
         return;
     }
@@ -379,7 +383,7 @@ static void longpoll_answer(park_conn *s)
 static void longpoll_over(park_conn *s, push_outcome_e why)
 {
     if (!longpoll_look(s)) {
-        s->outcome = why;
+        s->u.lp.outcome = why;
     }
     longpoll_answer(s);
 }
@@ -502,7 +506,7 @@ static void conn_adopt(park_conn *s)
     }
     switch (s->mode) {
     case PM_STREAM:
-        if (push_stream_start(&s->stream) != 0) {
+        if (push_stream_start(&s->u.stream) != 0) {
             /* Stopping (or out of descriptors): end it as a stopping
              * server does, the client reconnects elsewhere. */
             conn_end(s, PUSH_ENDED_SERVER);
@@ -520,7 +524,7 @@ static void conn_adopt(park_conn *s)
             conn_end(s, PUSH_ENDED_CLIENT);
             return;
         }
-        push_loop_timer(&s->item, s->lp_timeout, now);
+        push_loop_timer(&s->item, s->u.lp.timeout, now);
         if (longpoll_look(s)) {
             longpoll_answer(s);
         }
@@ -568,7 +572,7 @@ static void conn_io(park_conn *s, apr_uint32_t events)
 {
     switch (s->mode) {
     case PM_STREAM:
-        push_stream_io(&s->stream, events);
+        push_stream_io(&s->u.stream, events);
         return;
     case PM_LONGPOLL:
         if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -600,7 +604,7 @@ static void conn_due(park_conn *s, apr_time_t now)
 {
     switch (s->mode) {
     case PM_STREAM:
-        push_stream_due(&s->stream, now);
+        push_stream_due(&s->u.stream, now);
         return;
     case PM_LONGPOLL:
         longpoll_over(s, PUSH_OUTCOME_TIMEOUT);
@@ -630,12 +634,12 @@ static void conn_finish(park_conn *s)
         apr_atomic_dec32(&park->parked);
     }
     if (s->mode == PM_STREAM) {
-        push_stream_finish(&s->stream);
+        push_stream_finish(&s->u.stream);
         if (r) {
-            r->bytes_sent += (apr_off_t)s->stream.out.body_bytes;
+            r->bytes_sent += (apr_off_t)s->u.stream.out.body_bytes;
         }
-        if (logio_add_bytes_out && s->stream.out.wire_bytes) {
-            logio_add_bytes_out(c, (apr_off_t)s->stream.out.wire_bytes);
+        if (logio_add_bytes_out && s->u.stream.out.wire_bytes) {
+            logio_add_bytes_out(c, (apr_off_t)s->u.stream.out.wire_bytes);
         }
     }
     if (r) {
@@ -691,7 +695,7 @@ static void op_wake(push_loop_item_t *it)
     park_conn *s = CONN_OF(it);
 
     if (s->mode == PM_STREAM) {
-        push_stream_wake(&s->stream);
+        push_stream_wake(&s->u.stream);
     }
     else if (s->mode == PM_LONGPOLL && longpoll_look(s)) {
         longpoll_answer(s);
@@ -706,7 +710,7 @@ static void op_unwatchable(push_loop_item_t *it)
     park_conn *s = CONN_OF(it);
 
     if (s->mode == PM_STREAM) {
-        push_stream_unwatchable(&s->stream);
+        push_stream_unwatchable(&s->u.stream);
     }
     else if (s->mode == PM_LONGPOLL) {
         longpoll_over(s, PUSH_OUTCOME_STOPPING);
@@ -820,7 +824,7 @@ int push_park_stream(request_rec *r, const push_sub_t *sub, int chunked,
         return 0;
     }
     s->mode = PM_STREAM;
-    push_stream_init(&s->stream, &s->sub, &s->item, chunked, ping_every);
+    push_stream_init(&s->u.stream, &s->sub, &s->item, chunked, ping_every);
     return 1;
 }
 
@@ -833,8 +837,8 @@ int push_park_longpoll(request_rec *r, const push_sub_t *sub,
         return 0;
     }
     s->mode = PM_LONGPOLL;
-    s->inline_ok = filters_bypassable(r);
-    s->lp_timeout = timeout;
+    s->u.lp.inline_ok = filters_bypassable(r);
+    s->u.lp.timeout = timeout;
     return 1;
 }
 
