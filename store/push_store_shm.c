@@ -1019,8 +1019,8 @@ static chan_t *chan_visible(push_shm_t *s, const char *chan,
 }
 
 push_status_e push_shm_info(push_shm_t *s, const char *chan,
-                              size_t chan_len, int64_t now,
-                              push_channel_info_t *info)
+                            size_t chan_len, int64_t now,
+                            push_channel_info_t *info)
 {
     chan_t *c;
 
@@ -1037,8 +1037,8 @@ push_status_e push_shm_info(push_shm_t *s, const char *chan,
 }
 
 push_status_e push_shm_delete(push_shm_t *s, const char *chan,
-                                size_t chan_len, int64_t now,
-                                push_channel_info_t *info)
+                              size_t chan_len, int64_t now,
+                              push_channel_info_t *info)
 {
     chan_t *c;
 
