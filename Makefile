@@ -30,8 +30,8 @@ HEADERS   = $(wildcard *.h lib/*.h store/*.h core/*.h)
 UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -I.
 UNIT_TESTS  = build/test_id build/test_store build/test_sse \
-              build/test_ws_codec build/test_frame_cache build/test_notify \
-              build/test_loop
+              build/test_ws_codec build/test_ws_deflate build/test_frame_cache \
+              build/test_notify build/test_loop
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 15
@@ -91,8 +91,11 @@ build/test_loop: t/unit/test_loop.c t/unit/check.h $(CORE_SRC) $(STORE_SRC) lib/
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_loop.c $(CORE_SRC) $(STORE_SRC) \
 	    lib/push_frame_cache.c lib/push_buf.c lib/push_id.c -lpthread
 
-build/test_ws_codec: t/unit/test_ws_codec.c t/unit/check.h $(WS_CODEC_SRC) $(HEADERS) | build
+build/test_ws_codec: t/unit/test_ws_codec.c t/unit/ws_wire.h t/unit/check.h $(WS_CODEC_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_ws_codec.c $(WS_CODEC_SRC) -lz
+
+build/test_ws_deflate: t/unit/test_ws_deflate.c t/unit/ws_wire.h t/unit/check.h $(WS_CODEC_SRC) $(HEADERS) | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_ws_deflate.c $(WS_CODEC_SRC) -lz
 
 build/test_frame_cache: t/unit/test_frame_cache.c t/unit/check.h lib/push_frame_cache.c lib/push_frame_cache.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_frame_cache.c lib/push_frame_cache.c -lpthread
