@@ -251,7 +251,7 @@ start_httpd() {
     local transport=${1:-} port=$PUSH_PORT conf="$work/httpd.conf"
     local threads servers workers factor user_lines="" text i
     port_open "$port" && fail "port $port is in use (PUSH_PORT=...)"
-    # Subscribers wait without a thread (mod_push_park.c): one child per
+    # Subscribers wait without a thread (mod_push_conn.c): one child per
     # core, and room for every connection in either child (the event MPM
     # admits ThreadsPerChild + idle threads x AsyncRequestWorkerFactor
     # connections per child).

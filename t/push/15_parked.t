@@ -1,4 +1,4 @@
-# Subscribers without a thread (mod_push_park.c): under the event MPM an
+# Subscribers without a thread (mod_push_conn.c): under the event MPM an
 # event stream, a WebSocket or a waiting long poll on a plain HTTP
 # connection is parked in its child's stream loop, so a server holds more
 # of them than it has threads, and they still get every message, pings,

@@ -1,4 +1,5 @@
-/* test_store.c — unit tests for push_store.c.
+/* test_store.c — unit tests for the shared-memory store engine,
+ * store/push_store_shm.c.
  *
  * Each test lays a store over an anonymous MAP_SHARED mapping, the same
  * kind of memory httpd children share, so forked children here exercise
@@ -17,7 +18,7 @@
 
 #include "store/push_store_shm.h"
 
-/* Defined by push_store.c for this test only; see there. */
+/* Defined by store/push_store_shm.c for this test only; see there. */
 extern void (*push_shm_test_crash_hook)(int where);
 
 #include "check.h"
