@@ -33,6 +33,7 @@ typedef enum {
     PUSH_TOO_BIG,         /* the message cannot fit even in an empty store */
     PUSH_NO_CHANNEL_SLOT, /* every channel slot is in use */
     PUSH_DUPLICATE,       /* publish_id: the channel has that id already */
+    PUSH_NO_READER,       /* hold: every reader record is in use */
     PUSH_BAD_ARG
 } push_status_e;
 
@@ -67,6 +68,12 @@ typedef struct {
      * that saw newest = 1 need not look again. */
     uint32_t     version;
     int          newest;
+    /* Set by next (FOUND): where the message ends in the channel's
+     * stream of messages, and where that stream ends now, in the units a
+     * hold's bound counts (PushSubscriberBacklog).  chan_pos - pos is how
+     * far behind the newest a subscriber that took this message is. */
+    uint64_t     pos;
+    uint64_t     chan_pos;
 } push_message_t;
 
 /* Store-wide counters for push-status. */
@@ -92,7 +99,13 @@ typedef struct {
 typedef struct {
     uint32_t chan;
     uint32_t gen;
+    /* Its hold (see hold below), PUSH_NO_READER_ID for none: the
+     * engine's, set by subscribe and hold. */
+    uint32_t reader;
+    uint32_t reader_gen;
 } push_store_ref_t;
+
+#define PUSH_NO_READER_ID UINT32_MAX
 
 /* Where next copies the message it found: given the id and the bytes the
  * copy needs, a buffer of that size, or NULL to take only msg->id and
@@ -147,9 +160,34 @@ typedef struct push_store_engine {
                                size_t chan_len, int64_t now,
                                push_store_ref_t *ref,
                                push_channel_info_t *info);
-    /* Uncounts it (nothing when the channel was deleted since). */
+    /* Uncounts it (nothing when the channel was deleted since), and ends
+     * its hold. */
     void          (*unsubscribe)(push_store_inst_t *inst,
-                                 const push_store_ref_t *ref);
+                                 push_store_ref_t *ref);
+
+    /* Holds.  PushMessageBufferLength and PushMessageTimeout are history
+     * for subscribers that are not connected; a connected one must not
+     * lose a message to them.  A hold keeps the channel's messages after
+     * its position from being trimmed or expired, as long as it is at
+     * most `bound` behind the newest (past that it holds nothing, and
+     * its subscriber is told of the gap by next, as any other).  Only
+     * running out of room in the store drops a held message.
+     *
+     * hold starts one for ref (replacing any): it holds what is after
+     * *after (NULL: what is published from now on); *pos (may be NULL)
+     * is its position.  PUSH_OK, PUSH_GONE, or PUSH_NO_READER.
+     * While ref holds, every next from a cursor moves the hold up to the
+     * cursor: a subscriber that takes its messages in order has nothing
+     * more to do.  hold_at moves it to an explicit position (a process
+     * that holds for several subscribers, at the slowest one's).
+     * unhold ends it. */
+    push_status_e (*hold)(push_store_inst_t *inst, push_store_ref_t *ref,
+                          const push_msgid_t *after, uint64_t bound,
+                          uint64_t *pos);
+    void          (*hold_at)(push_store_inst_t *inst,
+                             const push_store_ref_t *ref, uint64_t pos,
+                             uint64_t bound);
+    void          (*unhold)(push_store_inst_t *inst, push_store_ref_t *ref);
 
     /* The first buffered message with id > *cursor (cursor NULL: the
      * oldest buffered), copied where copy says (copy NULL: id and length
@@ -222,9 +260,30 @@ static inline push_status_e push_store_subscribe(
 }
 
 static inline void push_store_unsubscribe(const push_store_t *s,
-                                          const push_store_ref_t *ref)
+                                          push_store_ref_t *ref)
 {
     s->engine->unsubscribe(s->inst, ref);
+}
+
+static inline push_status_e push_store_hold(const push_store_t *s,
+                                            push_store_ref_t *ref,
+                                            const push_msgid_t *after,
+                                            uint64_t bound, uint64_t *pos)
+{
+    return s->engine->hold(s->inst, ref, after, bound, pos);
+}
+
+static inline void push_store_hold_at(const push_store_t *s,
+                                      const push_store_ref_t *ref,
+                                      uint64_t pos, uint64_t bound)
+{
+    s->engine->hold_at(s->inst, ref, pos, bound);
+}
+
+static inline void push_store_unhold(const push_store_t *s,
+                                     push_store_ref_t *ref)
+{
+    s->engine->unhold(s->inst, ref);
 }
 
 static inline push_status_e push_store_next(

@@ -5,6 +5,7 @@
  *   struct push_store     header: lock, counters, ring cursors, geometry
  *   uint32_t[nbuckets]    channel hash buckets (slot index or NO_SLOT)
  *   chan_t[nslots]        channel slab, about 1/8 of the region
+ *   reader_t[nreaders]    holds of connected subscribers
  *   ring                  message records, the rest
  *
  * Every link inside the region is an offset or an index, never a pointer,
@@ -30,6 +31,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,10 +42,11 @@
 #include "store/push_store_shm.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  4u            /* bump on any change to the layout */
+#define STORE_LAYOUT  5u            /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
+#define NO_READER     PUSH_NO_READER_ID
 
 /* Record kinds carry a constant high half so that recovery can tell a
  * record header from stale or torn bytes with some confidence. */
@@ -72,6 +75,7 @@ typedef struct {
     uint16_t ev_len;
     int64_t  expires;      /* unix time; 0 = never */
     uint64_t next;         /* ring offset of the channel's next message */
+    uint64_t pos;          /* the channel's position after this message */
     /* then body, content type, event */
 } rec_t;
 
@@ -93,8 +97,26 @@ typedef struct {
     push_msgid_t last_dropped; /* newest id ever dropped, any reason */
     int64_t      born;         /* the id floor when the channel was made */
     int64_t      last_used;
+    uint64_t     pos;          /* record bytes ever published here: the
+                                * unit of hold positions and bounds */
+    uint32_t     keep;         /* the last publish's buffer length */
+    uint32_t     readers;      /* its holds, a list through reader_t */
     char         id[PUSH_CHANNEL_ID_MAX];
 } chan_t;
+
+/* A hold (push_store.h): the messages of channel `slot` after `pos` are
+ * not trimmed or expired while pos is at most `bound` behind the
+ * channel's.  Owned by one process; one that died holds nothing. */
+typedef struct {
+    uint32_t in_use;
+    uint32_t gen;          /* bumped at every free: stale handles miss */
+    uint32_t slot;
+    uint32_t epoch;        /* the slot's epoch when it began */
+    uint32_t next;         /* the channel's list, or the free list */
+    int32_t  pid;
+    uint64_t pos;
+    uint64_t bound;
+} reader_t;
 
 struct push_store_inst {
     uint32_t        magic;
@@ -111,6 +133,8 @@ struct push_store_inst {
     uint32_t        nbuckets;      /* a power of two */
     uint64_t        buckets_off;
     uint64_t        slots_off;
+    uint32_t        nreaders;
+    uint64_t        readers_off;
     uint64_t        ring_off;
     uint64_t        ring_size;
 
@@ -121,6 +145,7 @@ struct push_store_inst {
     uint64_t        used;
 
     uint32_t        free_slot;     /* head of the free-slot list */
+    uint32_t        free_reader;   /* head of the free-reader list */
     uint32_t        channels;
     uint64_t        messages;
     uint32_t        subscribers;
@@ -133,8 +158,10 @@ struct push_store_inst {
 typedef struct {
     uint32_t nslots;
     uint32_t nbuckets;
+    uint32_t nreaders;
     uint64_t buckets_off;
     uint64_t slots_off;
+    uint64_t readers_off;
     uint64_t ring_off;
     uint64_t ring_size;
 } geometry_t;
@@ -165,6 +192,11 @@ static uint32_t *buckets(push_shm_t *s)
 static chan_t *slot_at(push_shm_t *s, uint32_t i)
 {
     return (chan_t *)((char *)s + s->slots_off) + i;
+}
+
+static reader_t *reader_at(push_shm_t *s, uint32_t i)
+{
+    return (reader_t *)((char *)s + s->readers_off) + i;
 }
 
 static rec_t *rec_at(push_shm_t *s, uint64_t off)
@@ -219,7 +251,12 @@ static int geometry(uint64_t size, geometry_t *g)
     g->nbuckets = (uint32_t)nbuckets;
     g->buckets_off = hdr;
     g->slots_off = ALIGN64(g->buckets_off + nbuckets * sizeof(uint32_t));
-    g->ring_off = ALIGN64(g->slots_off + nslots * sizeof(chan_t));
+    /* A hold per channel per process, and one per subscriber on its own
+     * thread: twice the channels, with room for small stores. */
+    g->nreaders = (uint32_t)(nslots * 2 + 16);
+    g->readers_off = ALIGN64(g->slots_off + nslots * sizeof(chan_t));
+    g->ring_off = ALIGN64(g->readers_off
+                          + (uint64_t)g->nreaders * sizeof(reader_t));
     if (g->ring_off + RING_MIN > size) {
         return -1;
     }
@@ -301,6 +338,127 @@ static uint32_t chan_find(push_shm_t *s, const char *id, size_t len,
     return NO_SLOT;
 }
 
+/* ------------------------------------------------------------------ */
+/* Holds                                                               */
+
+/* A hold whose owner died holds nothing (a crashed child, or one that
+ * ended without letting go). */
+static int pid_alive(int32_t pid)
+{
+    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* Frees reader i, unlinked already. */
+static void reader_free(push_shm_t *s, uint32_t i)
+{
+    reader_t *rd = reader_at(s, i);
+
+    rd->in_use = 0;
+    rd->gen++;
+    rd->next = s->free_reader;
+    s->free_reader = i;
+}
+
+static void reader_unlink(push_shm_t *s, chan_t *c, uint32_t i)
+{
+    uint32_t *link = &c->readers;
+
+    while (*link != NO_READER) {
+        if (*link == i) {
+            *link = reader_at(s, i)->next;
+            break;
+        }
+        link = &reader_at(s, *link)->next;
+    }
+    reader_free(s, i);
+}
+
+/* Every hold on c ends: its epoch changes (delete, reuse of the slot). */
+static void chan_drop_readers(push_shm_t *s, chan_t *c)
+{
+    while (c->readers != NO_READER) {
+        uint32_t i = c->readers;
+
+        c->readers = reader_at(s, i)->next;
+        reader_free(s, i);
+    }
+}
+
+/* Whether a hold keeps r, the channel's oldest message, from being
+ * trimmed or expired.  The list is short: a hold per process that has
+ * subscribers of the channel in its stream loop, and one per subscriber
+ * served on its own thread. */
+static int chan_held(push_shm_t *s, chan_t *c, const rec_t *r)
+{
+    uint32_t *link = &c->readers;
+
+    while (*link != NO_READER) {
+        uint32_t i = *link;
+        reader_t *rd = reader_at(s, i);
+
+        if (rd->pos < r->pos && c->pos - rd->pos <= rd->bound) {
+            if (pid_alive(rd->pid)) {
+                return 1;
+            }
+            *link = rd->next;
+            reader_free(s, i);
+            continue;
+        }
+        link = &rd->next;
+    }
+    return 0;
+}
+
+/* The hold of ref, or NULL when it has none (or it ended with its
+ * channel). */
+static reader_t *ref_reader(push_shm_t *s, const push_store_ref_t *ref)
+{
+    reader_t *rd;
+
+    if (ref->reader >= s->nreaders) {
+        return NULL;
+    }
+    rd = reader_at(s, ref->reader);
+    if (!rd->in_use || rd->gen != ref->reader_gen || rd->slot != ref->chan
+        || rd->epoch != ref->gen) {
+        return NULL;
+    }
+    return rd;
+}
+
+/* A free reader record, reclaiming those of dead processes when none is
+ * left; NO_READER when every one is held. */
+static uint32_t reader_take(push_shm_t *s)
+{
+    uint32_t i;
+
+    if (s->free_reader == NO_READER) {
+        for (i = 0; i < s->nslots; i++) {
+            chan_t *c = slot_at(s, i);
+            uint32_t *link = &c->readers;
+
+            if (!c->in_use) {
+                continue;
+            }
+            while (*link != NO_READER) {
+                uint32_t j = *link;
+
+                if (!pid_alive(reader_at(s, j)->pid)) {
+                    *link = reader_at(s, j)->next;
+                    reader_free(s, j);
+                    continue;
+                }
+                link = &reader_at(s, j)->next;
+            }
+        }
+    }
+    i = s->free_reader;
+    if (i != NO_READER) {
+        s->free_reader = reader_at(s, i)->next;
+    }
+    return i;
+}
+
 /* Unlinks the channel's oldest message and marks it dead.  The caller
  * counts it (evicted, expired, or nothing for trims and deletes). */
 static void chan_drop_first(push_shm_t *s, chan_t *c)
@@ -320,6 +478,15 @@ static void chan_drop_first(push_shm_t *s, chan_t *c)
     }
 }
 
+/* Drops what is past the channel's buffer length and not held. */
+static void chan_trim(push_shm_t *s, chan_t *c)
+{
+    while (c->first != NO_REC && c->count > c->keep
+           && !chan_held(s, c, rec_at(s, c->first))) {
+        chan_drop_first(s, c);
+    }
+}
+
 /* Only the head is checked: messages of one channel can carry different
  * timeouts (they come from the publishing location's config), and a
  * younger message expiring first just waits behind the older one. */
@@ -328,7 +495,8 @@ static void chan_expire(push_shm_t *s, chan_t *c, int64_t now)
     while (c->first != NO_REC) {
         rec_t *r = rec_at(s, c->first);
 
-        if (r->expires == 0 || r->expires > now) {
+        if (r->expires == 0 || r->expires > now
+            || (c->readers != NO_READER && chan_held(s, c, r))) {
             break;
         }
         chan_drop_first(s, c);
@@ -379,6 +547,7 @@ static uint32_t chan_reclaim(push_shm_t *s, int64_t now)
         s->floor = c->last_id.time + 1;
     }
     chan_unhash(s, best);
+    chan_drop_readers(s, c);
     c->in_use = 0;
     /* Holders of an old sub for this slot (all unsubscribed or deleted,
      * else we would not be here) must see the slot as another channel;
@@ -418,6 +587,9 @@ static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
     c->last_dropped = c->last_id;
     c->born = s->floor;
     c->last_used = now;
+    c->pos = 0;
+    c->keep = UINT32_MAX;
+    c->readers = NO_READER;
 
     bucket = &buckets(s)[hash & (s->nbuckets - 1)];
     c->hnext = *bucket;
@@ -614,8 +786,28 @@ static void store_repair(push_shm_t *s)
         c->first = NO_REC;
         c->last = NO_REC;
         c->count = 0;
+        c->readers = NO_READER;
         s->subscribers += c->subscribers;
         s->channels++;
+    }
+    /* Holds: a record in use for a live channel incarnation is relinked;
+     * the rest is free.  (A half-made one may be lost, or kept: a hold
+     * is bounded either way.) */
+    s->free_reader = NO_READER;
+    i = s->nreaders;
+    while (i-- > 0) {
+        reader_t *rd = reader_at(s, i);
+        chan_t *c = rd->slot < s->nslots ? slot_at(s, rd->slot) : NULL;
+
+        if (rd->in_use && c != NULL && c->in_use && c->epoch == rd->epoch) {
+            rd->next = c->readers;
+            c->readers = i;
+        }
+        else {
+            rd->in_use = 0;
+            rd->next = s->free_reader;
+            s->free_reader = i;
+        }
     }
     if (!ring_check(s)) {
         /* The ring itself is torn: its messages are lost.  Record that in
@@ -674,6 +866,9 @@ static void store_repair(push_shm_t *s)
                      * message and recording its id. */
                     if (push_msgid_cmp(&id, &c->last_id) > 0) {
                         c->last_id = id;
+                    }
+                    if (r->pos > c->pos) {
+                        c->pos = r->pos;
                     }
                 }
             }
@@ -759,6 +954,8 @@ push_shm_t *push_shm_format(void *mem, size_t size, int64_t now)
     s->nbuckets = g.nbuckets;
     s->buckets_off = g.buckets_off;
     s->slots_off = g.slots_off;
+    s->nreaders = g.nreaders;
+    s->readers_off = g.readers_off;
     s->ring_off = g.ring_off;
     s->ring_size = g.ring_size;
     s->created = now;
@@ -773,6 +970,10 @@ push_shm_t *push_shm_format(void *mem, size_t size, int64_t now)
         slot_at(s, i)->hnext = i + 1 < g.nslots ? i + 1 : NO_SLOT;
     }
     s->free_slot = 0;
+    for (i = 0; i < g.nreaders; i++) {
+        reader_at(s, i)->next = i + 1 < g.nreaders ? i + 1 : NO_READER;
+    }
+    s->free_reader = 0;
 
     /* Last, so an attach racing with us never sees a half-made store. */
     s->layout = STORE_LAYOUT;
@@ -793,6 +994,7 @@ push_shm_t *push_shm_attach(void *mem, size_t size)
         || s->layout != STORE_LAYOUT || s->size != size
         || s->nslots != g.nslots || s->nbuckets != g.nbuckets
         || s->buckets_off != g.buckets_off || s->slots_off != g.slots_off
+        || s->nreaders != g.nreaders || s->readers_off != g.readers_off
         || s->ring_off != g.ring_off || s->ring_size != g.ring_size) {
         return NULL;
     }
@@ -871,7 +1073,10 @@ static int append(push_shm_t *s, chan_t *c, uint32_t i,
 
     /* Room for the new message within the channel's buffer first, then in
      * the ring; both drop the oldest. */
-    while (c->count >= limits->buffer_length) {
+    c->keep = limits->buffer_length;
+    while (c->count >= limits->buffer_length
+           && !(c->readers != NO_READER
+                && chan_held(s, c, rec_at(s, c->first)))) {
         chan_drop_first(s, c);
     }
     CRASH_POINT(1);
@@ -887,6 +1092,7 @@ static int append(push_shm_t *s, chan_t *c, uint32_t i,
     r->ev_len = (uint16_t)msg->event_len;
     r->expires = limits->timeout != 0 ? now + (int64_t)limits->timeout : 0;
     r->next = NO_REC;
+    r->pos = c->pos + need;
     p = (char *)(r + 1);
     if (msg->body_len != 0) {
         memcpy(p, msg->body, msg->body_len);
@@ -921,7 +1127,12 @@ static int append(push_shm_t *s, chan_t *c, uint32_t i,
     s->messages++;
     CRASH_POINT(3);
     c->last_id = nid;
+    c->pos += need;
     s->published++;
+    /* A hold this message puts past its bound lets go now. */
+    if (c->readers != NO_READER) {
+        chan_trim(s, c);
+    }
 
     ring_reclaim_dead(s);
     __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
@@ -1057,6 +1268,7 @@ push_status_e push_shm_delete(push_shm_t *s, const char *chan,
     }
     s->subscribers -= c->subscribers;
     c->subscribers = 0;
+    chan_drop_readers(s, c);
     /* The slot stays this channel's (its last_id keeps later ids
      * increasing); it is simply empty and so reclaimable. */
     __atomic_add_fetch(&c->epoch, 1, __ATOMIC_SEQ_CST);
@@ -1092,13 +1304,27 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
     s->subscribers++;
     ref->chan = i;
     ref->gen = c->epoch;
+    ref->reader = NO_READER;
+    ref->reader_gen = 0;
     chan_fill_info(s, c, info);
     ring_reclaim_dead(s);
     store_unlock(s);
     return PUSH_OK;
 }
 
-void push_shm_unsubscribe(push_shm_t *s, const push_store_ref_t *ref)
+/* With the lock held: ends ref's hold, if it has one. */
+static void unhold(push_shm_t *s, push_store_ref_t *ref)
+{
+    if (ref_reader(s, ref) != NULL) {
+        chan_t *c = slot_at(s, ref->chan);
+
+        reader_unlink(s, c, ref->reader);
+        chan_trim(s, c);
+    }
+    ref->reader = NO_READER;
+}
+
+void push_shm_unsubscribe(push_shm_t *s, push_store_ref_t *ref)
 {
     chan_t *c;
 
@@ -1106,6 +1332,7 @@ void push_shm_unsubscribe(push_shm_t *s, const push_store_ref_t *ref)
         return;
     }
     store_lock(s);
+    unhold(s, ref);
     c = slot_at(s, ref->chan);
     /* After a delete (or a reuse of the slot) the count this subscription
      * added was already zeroed: taking it off again would steal someone
@@ -1114,6 +1341,106 @@ void push_shm_unsubscribe(push_shm_t *s, const push_store_ref_t *ref)
         c->subscribers--;
         s->subscribers--;
     }
+    store_unlock(s);
+}
+
+/* With the lock held: ref's channel, or NULL when it is gone. */
+static chan_t *ref_chan(push_shm_t *s, const push_store_ref_t *ref)
+{
+    chan_t *c;
+
+    if (ref->chan >= s->nslots) {
+        return NULL;
+    }
+    c = slot_at(s, ref->chan);
+    return c->in_use && c->epoch == ref->gen ? c : NULL;
+}
+
+push_status_e push_shm_hold(push_shm_t *s, push_store_ref_t *ref,
+                            const push_msgid_t *after, uint64_t bound,
+                            uint64_t *pos)
+{
+    reader_t *rd;
+    uint32_t i;
+    chan_t *c;
+
+    if (s == NULL || ref == NULL) {
+        return PUSH_BAD_ARG;
+    }
+    store_lock(s);
+    if ((c = ref_chan(s, ref)) == NULL) {
+        store_unlock(s);
+        return PUSH_GONE;
+    }
+    if ((rd = ref_reader(s, ref)) == NULL) {
+        if ((i = reader_take(s)) == NO_READER) {
+            store_unlock(s);
+            return PUSH_NO_READER;
+        }
+        rd = reader_at(s, i);
+        rd->in_use = 1;
+        rd->slot = ref->chan;
+        rd->epoch = ref->gen;
+        rd->next = c->readers;
+        c->readers = i;
+        ref->reader = i;
+        ref->reader_gen = rd->gen;
+    }
+    rd->pid = (int32_t)getpid();
+    rd->bound = bound;
+    rd->pos = c->pos;
+    if (after != NULL) {
+        uint64_t off = c->first;
+
+        while (off != NO_REC) {
+            rec_t *r = rec_at(s, off);
+            push_msgid_t id = rec_id(r);
+
+            if (push_msgid_cmp(&id, after) > 0) {
+                rd->pos = r->pos - r->len;
+                break;
+            }
+            off = r->next;
+        }
+    }
+    if (pos != NULL) {
+        *pos = rd->pos;
+    }
+    store_unlock(s);
+    return PUSH_OK;
+}
+
+void push_shm_hold_at(push_shm_t *s, const push_store_ref_t *ref,
+                      uint64_t pos, uint64_t bound)
+{
+    reader_t *rd;
+    chan_t *c;
+
+    if (s == NULL || ref == NULL || ref->reader == NO_READER) {
+        return;
+    }
+    store_lock(s);
+    if ((c = ref_chan(s, ref)) != NULL && (rd = ref_reader(s, ref)) != NULL) {
+        int up = pos > rd->pos;
+
+        rd->pos = pos;
+        rd->bound = bound;
+        if (up) {
+            chan_trim(s, c);
+            ring_reclaim_dead(s);
+        }
+    }
+    store_unlock(s);
+}
+
+void push_shm_unhold(push_shm_t *s, push_store_ref_t *ref)
+{
+    if (s == NULL || ref == NULL || ref->reader == NO_READER) {
+        return;
+    }
+    store_lock(s);
+    unhold(s, ref);
+    ring_reclaim_dead(s);
     store_unlock(s);
 }
 
@@ -1126,7 +1453,7 @@ push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
     push_status_e rv = PUSH_NONE;
     uint64_t off;
     uint32_t version;
-    int newest;
+    int newest, moved = 0;
     chan_t *c;
 
     if (gap != NULL) {
@@ -1192,6 +1519,18 @@ push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
         }
     }
 
+    /* Everything up to the cursor is taken: a hold moves up to it. */
+    if (cursor != NULL && ref->reader != NO_READER) {
+        reader_t *rd = ref_reader(s, ref);
+
+        if (rd != NULL) {
+            rec_t *r = off != NO_REC ? rec_at(s, off) : NULL;
+
+            rd->pos = r ? r->pos - r->len : c->pos;
+            moved = 1;
+        }
+    }
+
     /* What a waiter may skip next time: while the version stays, nothing
      * after this message (or after the cursor, when none) exists. */
     version = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
@@ -1214,6 +1553,7 @@ push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
             msg->id = id;
             msg->body_len = r->body_len;
         }
+
         else {
             msg->id = rec_id(r);
             msg->body = p;
@@ -1233,6 +1573,12 @@ push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
             memcpy(p, data, r->ev_len);
             p[r->ev_len] = '\0';
         }
+        msg->pos = r->pos;
+        msg->chan_pos = c->pos;
+    }
+    if (moved) {
+        /* After the copy: what it found may go now. */
+        chan_trim(s, c);
     }
     ring_reclaim_dead(s);
     store_unlock(s);
@@ -1332,7 +1678,8 @@ uint32_t push_shm_channels(push_shm_t *s)
 const push_store_engine_t push_shm_engine = {
     "shm",
     push_shm_publish, push_shm_publish_id, push_shm_info, push_shm_delete,
-    push_shm_subscribe, push_shm_unsubscribe, push_shm_next,
+    push_shm_subscribe, push_shm_unsubscribe,
+    push_shm_hold, push_shm_hold_at, push_shm_unhold, push_shm_next,
     push_shm_version, push_shm_stats,
     push_shm_channels, push_shm_seq, push_shm_wait, push_shm_watch,
     push_shm_wake_all

@@ -66,7 +66,13 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
                                  size_t chan_len, int64_t now,
                                  push_store_ref_t *ref,
                                  push_channel_info_t *info);
-void          push_shm_unsubscribe(push_shm_t *s, const push_store_ref_t *ref);
+void          push_shm_unsubscribe(push_shm_t *s, push_store_ref_t *ref);
+push_status_e push_shm_hold(push_shm_t *s, push_store_ref_t *ref,
+                            const push_msgid_t *after, uint64_t bound,
+                            uint64_t *pos);
+void          push_shm_hold_at(push_shm_t *s, const push_store_ref_t *ref,
+                               uint64_t pos, uint64_t bound);
+void          push_shm_unhold(push_shm_t *s, push_store_ref_t *ref);
 /* A gap is also reported for a non-zero cursor from before the channel
  * existed (a previous store, or an earlier channel of this name whose
  * slot was reused): gap_id is then the newest id that cannot be one of

@@ -1273,6 +1273,344 @@ static void test_soak(void)
     munmap(mem, size);
 }
 
+/* ------------------------------------------------------------------ */
+/* Holds                                                               */
+
+/* The channel's buffered count, or -1 when info fails. */
+static long msgs_of(push_shm_t *s, const char *chan, int64_t now)
+{
+    push_channel_info_t info;
+
+    return info_of(s, chan, now, &info) == PUSH_OK ? (long)info.messages : -1;
+}
+
+/* Publishes "mNN" for NN in [from, to) with buffer length bl; ids[NN]
+ * (ids may be NULL) is its id. */
+static int pub_n(push_shm_t *s, const char *chan, int from, int to,
+                 uint32_t bl, push_msgid_t *ids)
+{
+    char body[16];
+    int ok = 1;
+
+    for (; from < to; from++) {
+        snprintf(body, sizeof(body), "m%02d", from);
+        ok &= pub(s, chan, body, bl, 0, 1000, ids ? &ids[from] : NULL)
+              == PUSH_OK;
+    }
+    return ok;
+}
+
+static void test_hold_keeps(void)
+{
+    void *mem;
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
+    push_message_t m;
+    push_store_ref_t sub;
+    push_msgid_t cur = {0, 0}, gid, id;
+    uint64_t pos, last;
+    char body[16];
+    int i, gap, ok = 1;
+
+    /* Without a hold, buffer_length rules. */
+    CHECK(pub_n(s, "h0", 0, 10, 3, NULL) && msgs_of(s, "h0", 1000) == 3);
+
+    /* With one taken before publishing, all ten stay... */
+    CHECK(sub_to(s, "h", 1000, &sub) == PUSH_OK
+          && sub.reader == PUSH_NO_READER_ID);
+    CHECK(push_shm_hold(s, &sub, NULL, 1 << 20, &pos) == PUSH_OK
+          && sub.reader != PUSH_NO_READER_ID);
+    CHECK(pub_n(s, "h", 0, 10, 3, NULL));
+    CHECK_EQ(msgs_of(s, "h", 1000), 10);
+    /* ...and a subscriber walking from its cursor gets them all. */
+    last = pos;
+    for (i = 0; i < 10; i++) {
+        snprintf(body, sizeof(body), "m%02d", i);
+        ok &= next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_FOUND
+              && gap == 0 && strcmp(m.body, body) == 0 && m.pos > last
+              && m.chan_pos >= m.pos && m.newest == (i == 9);
+        last = m.pos;
+        cur = m.id;
+    }
+    CHECK(ok && m.chan_pos == m.pos);
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_NONE
+          && gap == 0);
+    /* Walked: back to the buffer length. */
+    CHECK_EQ(msgs_of(s, "h", 1000), 3);
+
+    /* Expiry is held too. */
+    CHECK(pub(s, "e0", "x", 10, 5, 1000, NULL) == PUSH_OK);
+    CHECK(pub(s, "e", "x", 10, 5, 1000, &id) == PUSH_OK);
+    CHECK(sub_to(s, "e", 1000, &sub) == PUSH_OK);
+    cur = mkid(0, 0);
+    CHECK(push_shm_hold(s, &sub, &cur, 1 << 20, NULL) == PUSH_OK);
+    CHECK(info_of(s, "e0", 2000, NULL) == PUSH_NOT_FOUND);
+    CHECK(next_msg(s, &sub, &cur, 2000, &m, &gap, NULL) == PUSH_FOUND
+          && push_msgid_cmp(&m.id, &id) == 0 && gap == 0);
+    CHECK(next_msg(s, &sub, &id, 2000, &m, &gap, NULL) == PUSH_NONE);
+    CHECK_EQ(msgs_of(s, "e", 2000), 0);   /* taken: it may expire now */
+    push_shm_unsubscribe(s, &sub);
+    munmap(mem, 1 << 20);
+}
+
+static void test_hold_bound(void)
+{
+    void *mem;
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
+    push_message_t m;
+    push_store_ref_t sub;
+    push_msgid_t ids[24], gid;
+    uint64_t p0, rec, pos;
+    int gap;
+
+    /* Two messages, to learn a record's size in position units. */
+    CHECK(pub_n(s, "b", 0, 2, 2, ids));
+    CHECK(sub_to(s, "b", 1000, &sub) == PUSH_OK);
+    CHECK(next_msg(s, &sub, NULL, 1000, &m, NULL, NULL) == PUSH_FOUND);
+    p0 = m.pos;
+    CHECK(next_msg(s, &sub, &ids[0], 1000, &m, NULL, NULL) == PUSH_FOUND);
+    rec = m.pos - p0;
+    CHECK(rec > 0 && m.chan_pos == m.pos);
+    /* Room for three records behind the newest. */
+    CHECK(push_shm_hold(s, &sub, &ids[1], 3 * rec, &pos) == PUSH_OK
+          && pos == m.pos);
+    CHECK(pub_n(s, "b", 2, 5, 2, ids));
+    CHECK_EQ(msgs_of(s, "b", 1000), 3);   /* 3 records behind: held */
+    CHECK(pub_n(s, "b", 5, 6, 2, ids));
+    /* 4 records behind the newest now: past the bound, it holds
+     * nothing, so this publish trims to the buffer length. */
+    CHECK_EQ(msgs_of(s, "b", 1000), 2);
+    CHECK(pub_n(s, "b", 6, 20, 2, ids));
+    CHECK_EQ(msgs_of(s, "b", 1000), 2);
+    /* The hold's subscriber is told of the gap, then goes on... */
+    CHECK(next_msg(s, &sub, &ids[1], 1000, &m, &gap, &gid) == PUSH_FOUND
+          && push_msgid_cmp(&m.id, &ids[18]) == 0 && gap == 1
+          && push_msgid_cmp(&gid, &ids[17]) == 0);
+    CHECK(next_msg(s, &sub, &ids[18], 1000, &m, &gap, &gid) == PUSH_FOUND
+          && push_msgid_cmp(&m.id, &ids[19]) == 0 && gap == 0);
+    CHECK(next_msg(s, &sub, &ids[19], 1000, &m, &gap, NULL) == PUSH_NONE);
+    /* ...held again now that it caught up. */
+    CHECK(pub_n(s, "b", 20, 23, 2, ids));
+    CHECK_EQ(msgs_of(s, "b", 1000), 3);
+    push_shm_unsubscribe(s, &sub);
+    munmap(mem, 1 << 20);
+}
+
+static void test_hold_at(void)
+{
+    void *mem;
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
+    push_channel_info_t info;
+    push_message_t m[5];
+    push_store_ref_t h, r;
+    push_msgid_t ids[8], cur = {0, 0};
+    uint64_t last = 0;
+    int i, ok = 1;
+
+    /* h holds; r reads (no hold), and h follows explicitly. */
+    CHECK(sub_to(s, "a", 1000, &h) == PUSH_OK
+          && sub_to(s, "a", 1000, &r) == PUSH_OK);
+    CHECK(push_shm_hold(s, &h, NULL, 1 << 20, &last) == PUSH_OK);
+    CHECK(pub_n(s, "a", 0, 5, 1, ids) && msgs_of(s, "a", 1000) == 5);
+    for (i = 0; i < 5; i++) {
+        ok &= next_msg(s, &r, &cur, 1000, &m[i], NULL, NULL) == PUSH_FOUND
+              && push_msgid_cmp(&m[i].id, &ids[i]) == 0 && m[i].pos > last
+              && m[i].chan_pos >= m[i].pos;
+        last = m[i].pos;
+        cur = m[i].id;
+    }
+    CHECK(ok && m[0].chan_pos == m[4].pos && m[3].chan_pos == m[4].pos);
+    CHECK_EQ(msgs_of(s, "a", 1000), 5);   /* r's reads move no hold */
+    push_shm_hold_at(s, &h, m[0].pos, 1 << 20);
+    CHECK(info_of(s, "a", 1000, &info) == PUSH_OK && info.messages == 4
+          && push_msgid_cmp(&info.oldest_id, &ids[1]) == 0);
+    push_shm_hold_at(s, &h, m[2].pos, 1 << 20);
+    CHECK(info_of(s, "a", 1000, &info) == PUSH_OK && info.messages == 2
+          && push_msgid_cmp(&info.oldest_id, &ids[3]) == 0);
+    push_shm_hold_at(s, &h, m[4].pos, 1 << 20);
+    CHECK_EQ(msgs_of(s, "a", 1000), 1);
+    /* Positions go on rising across publishes. */
+    CHECK(pub_n(s, "a", 5, 6, 1, ids));
+    CHECK(next_msg(s, &r, &ids[4], 1000, &m[0], NULL, NULL) == PUSH_FOUND
+          && m[0].pos > m[4].pos && m[0].chan_pos == m[0].pos);
+    push_shm_unsubscribe(s, &h);
+    push_shm_unsubscribe(s, &r);
+    munmap(mem, 1 << 20);
+
+    /* After a publisher died with its record in the ring (recovered),
+     * positions still rise and never pass the channel's. */
+    s = new_store(1 << 20, 1000, &mem);
+    CHECK(pub(s, "c", "c0", 100000, 0, 1000, NULL) == PUSH_OK);
+    CHECK(crash_publish(s, 3, "c", "crash", 5));
+    CHECK(pub(s, "c", "c2", 100000, 0, 1000, NULL) == PUSH_OK);
+    CHECK(sub_to(s, "c", 1000, &r) == PUSH_OK);
+    cur = mkid(0, 0);
+    last = 0;
+    ok = 1;
+    for (i = 0; next_msg(s, &r, &cur, 1000, &m[0], NULL, NULL)
+                == PUSH_FOUND; i++) {
+        ok &= m[0].pos > last && m[0].chan_pos >= m[0].pos;
+        last = m[0].pos;
+        cur = m[0].id;
+    }
+    CHECK_EQ(i, 3);
+    CHECK(ok);
+    push_shm_unsubscribe(s, &r);
+    munmap(mem, 1 << 20);
+}
+
+static void test_hold_end(void)
+{
+    void *mem;
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
+    push_message_t m;
+    push_channel_info_t info;
+    push_store_ref_t a, b, stale;
+    push_msgid_t ids[16];
+
+    /* unhold, and unsubscribe, end it. */
+    CHECK(sub_to(s, "u", 1000, &a) == PUSH_OK);
+    CHECK(push_shm_hold(s, &a, NULL, 1 << 20, NULL) == PUSH_OK);
+    CHECK(pub_n(s, "u", 0, 5, 2, NULL) && msgs_of(s, "u", 1000) == 5);
+    push_shm_unhold(s, &a);
+    CHECK(a.reader == PUSH_NO_READER_ID);
+    CHECK(pub_n(s, "u", 5, 6, 2, NULL));
+    CHECK_EQ(msgs_of(s, "u", 1000), 2);
+    CHECK(push_shm_hold(s, &a, NULL, 1 << 20, NULL) == PUSH_OK);
+    CHECK(pub_n(s, "u", 6, 10, 2, NULL) && msgs_of(s, "u", 1000) == 4);
+    push_shm_unsubscribe(s, &a);
+    CHECK(pub_n(s, "u", 10, 11, 2, NULL));
+    CHECK_EQ(msgs_of(s, "u", 1000), 2);
+
+    /* A stale handle (its record freed, then reused) is ignored. */
+    CHECK(sub_to(s, "u", 1000, &a) == PUSH_OK
+          && sub_to(s, "u", 1000, &b) == PUSH_OK);
+    CHECK(push_shm_hold(s, &a, NULL, 1 << 20, NULL) == PUSH_OK);
+    stale = a;
+    push_shm_unhold(s, &a);
+    CHECK(push_shm_hold(s, &b, NULL, 1 << 20, NULL) == PUSH_OK);
+    CHECK(b.reader == stale.reader && b.reader_gen != stale.reader_gen);
+    CHECK(pub_n(s, "u", 11, 15, 2, ids) && msgs_of(s, "u", 1000) == 4);
+    push_shm_hold_at(s, &stale, UINT64_MAX, 1 << 20);
+    CHECK(next_msg(s, &stale, &ids[14], 1000, &m, NULL, NULL) == PUSH_NONE);
+    push_shm_unhold(s, &stale);
+    CHECK(pub_n(s, "u", 15, 16, 2, ids));
+    CHECK_EQ(msgs_of(s, "u", 1000), 5);   /* b still holds */
+
+    /* A delete ends every hold of the channel. */
+    CHECK(push_shm_delete(s, "u", 1, 1000, NULL) == PUSH_OK);
+    push_shm_hold_at(s, &b, 0, 1 << 20);
+    push_shm_unhold(s, &b);
+    CHECK(push_shm_hold(s, &stale, NULL, 1 << 20, NULL) == PUSH_GONE);
+    CHECK(next_msg(s, &a, NULL, 1000, &m, NULL, NULL) == PUSH_GONE);
+    push_shm_unsubscribe(s, &a);
+    CHECK(sub_to(s, "u", 1000, &a) == PUSH_OK);
+    CHECK(pub_n(s, "u", 0, 5, 2, NULL));
+    CHECK_EQ(msgs_of(s, "u", 1000), 2);
+    push_shm_unsubscribe(s, &a);
+
+    /* A hold after a cursor in the middle: 3.. held, 1..2 not. */
+    CHECK(pub_n(s, "mid", 0, 5, 10, ids));
+    CHECK(sub_to(s, "mid", 1000, &a) == PUSH_OK);
+    CHECK(push_shm_hold(s, &a, &ids[1], 1 << 20, NULL) == PUSH_OK);
+    CHECK(pub_n(s, "mid", 5, 6, 1, ids));
+    CHECK(info_of(s, "mid", 1000, &info) == PUSH_OK && info.messages == 4
+          && push_msgid_cmp(&info.oldest_id, &ids[2]) == 0);
+    push_shm_unsubscribe(s, &a);
+    munmap(mem, 1 << 20);
+}
+
+static void test_hold_owner(void)
+{
+    void *mem;
+    push_shm_t *s = new_store(PUSH_SHM_MIN_SIZE, 1000, &mem);
+    push_store_ref_t refs[256], d;
+    push_message_t m;
+    push_msgid_t zero = {0, 0}, gid;
+    int n, ok, gap, status, go[2], ready[2];
+    char big[2000];
+    pid_t pid;
+    char ch;
+
+    /* Another process's hold holds; once it died, nothing. */
+    if (pipe(go) != 0 || pipe(ready) != 0) {
+        perror("pipe");
+        exit(2);
+    }
+    pid = fork();
+    if (pid == 0) {
+        alarm(10);
+        close(go[1]);
+        if (sub_to(s, "o", 1000, &d) != PUSH_OK
+            || push_shm_hold(s, &d, NULL, 1 << 20, NULL) != PUSH_OK
+            || write(ready[1], "r", 1) != 1) {
+            _exit(1);
+        }
+        (void)!read(go[0], &ch, 1);     /* until the parent closes it */
+        _exit(0);                       /* without letting go */
+    }
+    close(go[0]);
+    CHECK(read(ready[0], &ch, 1) == 1);
+    CHECK(pub_n(s, "o", 0, 6, 3, NULL));
+    CHECK_EQ(msgs_of(s, "o", 1000), 6);
+    close(go[1]);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+          && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    close(ready[1]);
+    CHECK(pub_n(s, "o", 6, 10, 3, NULL));
+    CHECK_EQ(msgs_of(s, "o", 1000), 3);
+
+    /* Running out of room still evicts held messages: a gap. */
+    CHECK(sub_to(s, "big", 1000, &d) == PUSH_OK
+          && push_shm_hold(s, &d, NULL, UINT64_MAX, NULL) == PUSH_OK);
+    memset(big, 'x', sizeof(big));
+    for (n = 0, ok = 1; n < 100; n++) {
+        ok &= pub_full(s, "big", big, sizeof(big), NULL, NULL, 1, 0, 1000,
+                       NULL, NULL) == PUSH_OK;
+    }
+    n = (int)msgs_of(s, "big", 1000);
+    CHECK(ok && n > 1 && n < 100);
+    CHECK(next_msg(s, &d, &zero, 1000, &m, &gap, &gid) == PUSH_FOUND
+          && gap == 1 && gid.time == m.id.time && gid.tag + 1 == m.id.tag);
+    push_shm_unsubscribe(s, &d);
+    CHECK(push_shm_delete(s, "big", 3, 1000, NULL) == PUSH_OK);
+
+    /* Records of a dead process are reclaimed when the table runs out. */
+    pid = fork();
+    if (pid == 0) {
+        alarm(10);
+        for (n = 0; n < 255; n++) {
+            if (sub_to(s, "r", 1000, &d) != PUSH_OK
+                || push_shm_hold(s, &d, NULL, 1 << 20, NULL) != PUSH_OK) {
+                break;
+            }
+        }
+        _exit(n);
+    }
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    /* The reader table runs out; letting go of one makes room. */
+    for (n = 0; n < 256; n++) {
+        if (sub_to(s, "r", 1000, &refs[n]) != PUSH_OK) {
+            break;
+        }
+        if (push_shm_hold(s, &refs[n], NULL, 1 << 20, NULL) != PUSH_OK) {
+            break;
+        }
+    }
+    CHECK(n > 1 && n < 255 && n == WEXITSTATUS(status));
+    CHECK(push_shm_hold(s, &refs[n], NULL, 1 << 20, NULL) == PUSH_NO_READER
+          && refs[n].reader == PUSH_NO_READER_ID);
+    push_shm_unhold(s, &refs[0]);
+    CHECK(push_shm_hold(s, &refs[n], NULL, 1 << 20, NULL) == PUSH_OK);
+    CHECK(push_shm_hold(s, &refs[0], NULL, 1 << 20, NULL) == PUSH_NO_READER);
+    /* A delete frees every record of the channel. */
+    CHECK(push_shm_delete(s, "r", 1, 1000, NULL) == PUSH_OK);
+    CHECK(sub_to(s, "r", 1000, &d) == PUSH_OK
+          && push_shm_hold(s, &d, NULL, 1 << 20, NULL) == PUSH_OK);
+    push_shm_unsubscribe(s, &d);
+    munmap(mem, PUSH_SHM_MIN_SIZE);
+}
+
 int main(void)
 {
     /* A child dying must not take the test down with SIGPIPE and the
@@ -1300,6 +1638,11 @@ int main(void)
     test_concurrent_publish();
     test_crash_recovery();
     test_soak();
+    test_hold_keeps();
+    test_hold_bound();
+    test_hold_at();
+    test_hold_end();
+    test_hold_owner();
 
     free(arena.buf);
     return CHECK_DONE("test_store");
