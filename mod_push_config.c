@@ -39,6 +39,7 @@ struct push_dir_conf {
     apr_int64_t         buffer_length;
     apr_int64_t         message_timeout;
     apr_off_t           max_message_size;
+    apr_off_t           backlog;
     apr_int64_t         longpoll_timeout;
     apr_int64_t         ping_interval;
     int                 first_message;
@@ -77,6 +78,7 @@ void *push_config_create_dir(apr_pool_t *p, char *dir)
     conf->buffer_length = -1;
     conf->message_timeout = -1;
     conf->max_message_size = -1;
+    conf->backlog = -1;
     conf->longpoll_timeout = -1;
     conf->ping_interval = -1;
     conf->first_message = PUSH_FIRST_UNSET;
@@ -98,6 +100,7 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(buffer_length);
     MERGE_INT(message_timeout);
     MERGE_INT(max_message_size);
+    MERGE_INT(backlog);
     MERGE_INT(longpoll_timeout);
     MERGE_INT(ping_interval);
     MERGE_INT(ws_publish);
@@ -145,6 +148,11 @@ apr_int64_t push_conf_longpoll_timeout(const push_dir_conf *c)
 {
     return c->longpoll_timeout != -1 ? c->longpoll_timeout : 0;
 }
+apr_off_t push_conf_backlog(const push_dir_conf *c)
+{
+    return c->backlog != -1 ? c->backlog : 1024 * 1024;
+}
+
 apr_int64_t push_conf_ping_interval(const push_dir_conf *c)
 {
     return c->ping_interval != -1 ? c->ping_interval : 15;
@@ -389,6 +397,20 @@ static const char *set_max_message_size(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *set_backlog(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    push_dir_conf *conf = dconf;
+    apr_off_t size = parse_size(arg);
+
+    if (size < 1024 || size > ((apr_off_t)1 << 30)) {
+        return apr_psprintf(cmd->pool, "PushSubscriberBacklog: '%s' is not "
+                            "a size from 1K to 1G (optionally with a K, M "
+                            "or G suffix)", arg);
+    }
+    conf->backlog = size;
+    return NULL;
+}
+
 static const char *set_first_message(cmd_parms *cmd, void *dconf,
                                      const char *arg)
 {
@@ -462,6 +484,10 @@ const command_rec push_config_cmds[] = {
     AP_INIT_TAKE1("PushMaxMessageSize", set_max_message_size, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "Largest message accepted (default 1M)"),
+    AP_INIT_TAKE1("PushSubscriberBacklog", set_backlog, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "Undelivered messages a connected subscriber may fall "
+                  "behind by before it is told of a gap (default 1M)"),
     AP_INIT_TAKE1("PushLongPollTimeout", set_count,
                   (void *)&longpoll_timeout_arg,
                   RSRC_CONF | ACCESS_CONF,

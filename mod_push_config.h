@@ -30,6 +30,9 @@ unsigned                  push_conf_transports(const push_dir_conf *c);
 apr_uint32_t              push_conf_buffer_length(const push_dir_conf *c);
 apr_uint32_t              push_conf_message_timeout(const push_dir_conf *c);
 apr_off_t                 push_conf_max_message_size(const push_dir_conf *c);
+/* PushSubscriberBacklog: bytes of messages (as the store counts them) a
+ * connected subscriber may be behind before it is told of a gap. */
+apr_off_t                 push_conf_backlog(const push_dir_conf *c);
 apr_int64_t               push_conf_longpoll_timeout(const push_dir_conf *c);
 apr_int64_t               push_conf_ping_interval(const push_dir_conf *c);
 int                       push_conf_first_newest(const push_dir_conf *c);

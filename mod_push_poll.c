@@ -69,6 +69,12 @@ static int poll_respond(push_sub_t *s, push_outcome_e outcome,
 
     switch (outcome) {
     case PUSH_OUTCOME_MESSAGE:
+        if (gap) {
+            push_counters_gap(s->env->counters);
+            if (s->env->gap) {
+                s->env->gap(s, gap_id);
+            }
+        }
         return reply_message(r, msg, gap, gap_id);
     case PUSH_OUTCOME_GONE:
         return push_reply_text(r, HTTP_GONE, "Channel '%s' was deleted.",

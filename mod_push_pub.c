@@ -182,7 +182,7 @@ static int status_handler(request_rec *r)
 {
     const push_env_t *env;
     push_store_stats_t st;
-    apr_uint64_t total, built = 0, reused = 0;
+    apr_uint64_t total, built = 0, reused = 0, gaps = 0;
 
     if (strcmp(r->handler, "push-status")) {
         return DECLINED;
@@ -207,6 +207,7 @@ static int status_handler(request_rec *r)
         built = __atomic_load_n(&env->counters->encoded, __ATOMIC_RELAXED);
         reused = __atomic_load_n(&env->counters->encoded_reused,
                                  __ATOMIC_RELAXED);
+        gaps = __atomic_load_n(&env->counters->gaps, __ATOMIC_RELAXED);
     }
     ap_rprintf(r, "{\"channels\":%u,\"channel_slots\":%u,"
                "\"messages\":%" APR_UINT64_T_FMT ",\"subscribers\":{",
@@ -222,13 +223,14 @@ static int status_handler(request_rec *r)
                "\"lock_recoveries\":%" APR_UINT64_T_FMT ","
                "\"encodings_built\":%" APR_UINT64_T_FMT ","
                "\"encodings_reused\":%" APR_UINT64_T_FMT ","
+               "\"subscriber_gaps\":%" APR_UINT64_T_FMT ","
                "\"child_subscribers\":%u,\"child_subscriber_cap\":%d,"
                "\"child_parked_streams\":%u,"
                "\"child_parked_connections\":%u}\n",
                total, (apr_uint64_t)st.published, (apr_uint64_t)st.evicted,
                (apr_uint64_t)st.expired, (apr_uint64_t)st.bytes_used,
                (apr_uint64_t)st.bytes_total, (apr_int64_t)st.created,
-               (apr_uint64_t)st.recoveries, built, reused,
+               (apr_uint64_t)st.recoveries, built, reused, gaps,
                push_subscribers_held(), push_subscribers_cap(),
                push_park_count(), push_park_connections());
     return OK;

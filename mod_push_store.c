@@ -131,6 +131,22 @@ int push_stopping(void)
     return state == AP_MPMQ_STOPPING;
 }
 
+/* A subscriber was told it missed messages: which channel, for whoever
+ * reads the log (it is counted in push-status as subscriber_gaps). */
+static void log_gap(const push_sub_t *s, const push_msgid_t *gap_id)
+{
+    char id[PUSH_MSGID_MAX_LEN];
+
+    if (s->r) {
+        push_msgid_format(gap_id, id);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, s->r, "%s subscriber on "
+                      "channel %s missed messages up to %s (it was more "
+                      "than PushSubscriberBacklog behind, the store ran out "
+                      "of room, or they were gone before it came)",
+                      s->t->name, s->channel, id);
+    }
+}
+
 void push_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     env_ready = 0;
@@ -143,6 +159,7 @@ void push_store_child_init(apr_pool_t *pchild, server_rec *s)
     env.store = store;
     env.counters = counters;
     env.stopping = push_stopping;
+    env.gap = log_gap;
     env.notify = push_notify_start(&store, push_stopping);
     if (!env.notify) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,

@@ -112,6 +112,14 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
         s->cursor = info->last_id;
         s->has_cursor = 1;
     }
+    if ((t->flags & PUSH_T_STREAM)
+        && push_sub_hold(s, (uint64_t)push_conf_backlog(push_conf(r))) != 0) {
+        /* It still streams, as it would have without holds: what the
+         * buffer length drops before it is delivered is a gap, said. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s on channel %s: "
+                      "no room in the push store to hold its messages "
+                      "(raise PushSharedMemorySize)", t->name, channel);
+    }
     return 1;
 }
 
@@ -355,7 +363,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
     int fd = client_fd(r);
     push_notify_gen_t *gen = push_env_watch(s->env, s->ref.chan);
     thread_timer tt;
-    int closing = 0, client_gone = 0;
+    int closing = 0, client_gone = 0, more_input = 0;
 
     tt.every = ping_every;
     tt.due = ping_every ? apr_time_now() + ping_every : 0;
@@ -375,8 +383,9 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
                 client_gone = d == PUSH_DELIVER_CLOSED;
                 break;
             }
-            if (d == PUSH_DELIVER_GONE) {
-                why = PUSH_STOP_DELETED;
+            if (d == PUSH_DELIVER_GONE || d == PUSH_DELIVER_GAP) {
+                why = d == PUSH_DELIVER_GONE ? PUSH_STOP_DELETED
+                                             : PUSH_STOP_GAP;
                 stop = 1;
             }
         }
@@ -392,15 +401,21 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
             tt.every = 0;
             tt.due = apr_time_now() + PUSH_CLOSE_WAIT_USEC;
         }
+        /* More input already read (the filters may hold it where poll
+         * cannot see): what it published went out above; on with it. */
         saw = wait_once(gen, fd, reads ? POLLIN | POLLRDHUP : POLLRDHUP,
-                        tt.due);
+                        more_input ? apr_time_now() : tt.due);
         if (saw & SAW_ERROR) {
             client_gone = 1;
             break;
         }
-        if (reads && (saw & (SAW_CLIENT | SAW_HANGUP))) {
+        if (reads && (more_input || (saw & (SAW_CLIENT | SAW_HANGUP)))) {
             int got, rc = push_sub_read(s, &in->source, &got);
 
+            more_input = rc == PUSH_INPUT_MORE;
+            if (more_input) {
+                rc = 0;
+            }
             /* A hang-up with nothing left to read is the end, whatever
              * the filters said (they may hold a partial TLS record). */
             if (rc || (!got && (saw & SAW_HANGUP))) {

@@ -45,6 +45,11 @@
 APLOG_USE_MODULE(push);
 
 #define WS_META_PROTOCOL "ws+meta.nchan"
+/* The Close code of a plain WebSocket that missed messages (RFC 6455
+ * 7.4.2 leaves 4000-4999 to applications), and the content type of the
+ * notice a ws+meta.nchan one gets instead.  Both are in the README. */
+#define PUSH_WS_CLOSE_GAP   4001
+#define WS_GAP_CONTENT_TYPE "application/x-push-gap"
 /* Frame-cache variants: | 1 for ws+meta.nchan, | window bits << 1 when
  * deflated. */
 #define WS_VARIANT       0x200
@@ -400,14 +405,54 @@ static int ws_on_idle(push_sub_t *s)
     return ws->done;
 }
 
-/* The channel was deleted, or the server is stopping: our Close; the
- * client's is awaited a little. */
+/* Messages were lost to this subscriber (it fell more than
+ * PushSubscriberBacklog behind, or the store ran out of room).  A
+ * ws+meta.nchan client is told in the stream, with a message of its own
+ * kind whose id is the newest lost one (its last id moves past the gap,
+ * as an event stream's does with push-gap).  A plain WebSocket has no
+ * room for a notice: one that was connected for the loss is closed with
+ * PUSH_WS_CLOSE_GAP, so that it reconnects from the last message it has;
+ * history that was gone before it connected is not a loss it can act on
+ * (it starts at the oldest message the channel still has). */
+static size_t ws_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
+                            char *buf, size_t cap)
+{
+    ws_conn *ws = s->tstate;
+    char id[PUSH_MSGID_MAX_LEN], text[PUSH_NOTICE_MAX];
+    apr_size_t hlen;
+    int n;
+
+    if (!ws->meta) {
+        return s->live ? PUSH_NOTICE_END : 0;
+    }
+    push_msgid_format(gap_id, id);
+    n = apr_snprintf(text, sizeof(text), "id: %s\ncontent-type: "
+                     WS_GAP_CONTENT_TYPE "\n\n", id);
+    if (n <= 0 || (apr_size_t)n + PUSH_WS_MAX_HEADER > cap) {
+        return 0;
+    }
+    hlen = push_ws_frame_header((unsigned char *)buf, PUSH_WS_OP_TEXT, 0,
+                                (apr_size_t)n);
+    memcpy(buf + hlen, text, (apr_size_t)n);
+    return hlen + (apr_size_t)n;
+}
+
+/* The channel was deleted, the server is stopping, or messages were lost
+ * (a plain WebSocket): our Close; the client's is awaited a little. */
 static push_end_e ws_on_end(push_sub_t *s, push_stop_e why)
 {
     ws_conn *ws = s->tstate;
 
     if (why == PUSH_STOP_DELETED) {
         ws_send_close(s, PUSH_WS_CLOSE_NORMAL, "channel deleted");
+    }
+    else if (why == PUSH_STOP_GAP) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, ws->r, "websocket on "
+                      "channel %s: messages lost, closing with %d so that "
+                      "it resumes from its last message", s->channel,
+                      PUSH_WS_CLOSE_GAP);
+        ws_send_close(s, PUSH_WS_CLOSE_GAP, "messages lost: reconnect "
+                      "with your last message id");
     }
     else {
         ws_send_close(s, PUSH_WS_CLOSE_GOING_AWAY, "server restarting");
@@ -550,7 +595,7 @@ static const push_transport_t ws_transport = {
                     | PUSH_T_EXCLUSIVE | PUSH_T_PING_FIXED, 10,
     "WebSocket (Upgrade: websocket)",
     ws_detect, ws_handle, NULL,
-    ws_variant, ws_encode, NULL, ws_on_idle, ws_on_end, ws_on_input
+    ws_variant, ws_encode, ws_gap_notice, ws_on_idle, ws_on_end, ws_on_input
 };
 
 void push_ws_register(apr_pool_t *p)

@@ -12,7 +12,7 @@
 #include "core/push_transport.h"
 
 #define PUSH_COUNTERS_MAGIC  0x43505355u   /* "USPC" */
-#define PUSH_COUNTERS_LAYOUT 1u
+#define PUSH_COUNTERS_LAYOUT 2u
 
 typedef struct {
     uint32_t magic;
@@ -20,6 +20,7 @@ typedef struct {
     uint32_t subscribers[PUSH_TRANSPORTS_MAX];   /* by transport id */
     uint64_t encoded;          /* encodings (events, frames) built ... */
     uint64_t encoded_reused;   /* ... and deliveries that reused one */
+    uint64_t gaps;             /* subscribers told they missed messages */
 } push_counters_t;
 
 /* The table at mem (kept across restarts) when it is one, else a fresh
@@ -39,6 +40,7 @@ static inline push_counters_t *push_counters_attach(void *mem, size_t size)
         }
         c->encoded = 0;
         c->encoded_reused = 0;
+        c->gaps = 0;
         __atomic_store_n(&c->magic, PUSH_COUNTERS_MAGIC, __ATOMIC_RELEASE);
     }
     return c;
@@ -50,6 +52,13 @@ static inline void push_counters_subscriber(push_counters_t *c, unsigned id,
     if (c && id < PUSH_TRANSPORTS_MAX) {
         __atomic_add_fetch(&c->subscribers[id], (uint32_t)delta,
                            __ATOMIC_RELAXED);
+    }
+}
+
+static inline void push_counters_gap(push_counters_t *c)
+{
+    if (c) {
+        __atomic_add_fetch(&c->gaps, 1, __ATOMIC_RELAXED);
     }
 }
 

@@ -26,6 +26,13 @@ struct push_loop_chan {
     push_loop_item_t  *followers;
     push_loop_chan_t  *hnext;         /* hash chain */
     push_loop_chan_t  *next_dead;
+    /* The hold for the followers' subs (ref.reader none: no hold yet),
+     * where it is, and the turn's list of channels whose subs moved. */
+    push_store_ref_t   ref;
+    uint64_t           held_pos;
+    uint64_t           held_bound;
+    int                moved;
+    push_loop_chan_t  *next_moved;
 };
 
 /* The items due after the same interval, in due order. */
@@ -56,6 +63,7 @@ struct push_loop {
     uint32_t           nbuckets;      /* a power of two */
     uint32_t           nchans;
     push_loop_chan_t  *dead_chans;    /* freed after the epoll batch */
+    push_loop_chan_t  *moved;         /* holds to move this turn */
 };
 
 /* ------------------------------------------------------------------ */
@@ -207,6 +215,79 @@ static void chans_grow(push_loop_t *l)
     free(was);
 }
 
+/* ------------------------------------------------------------------ */
+/* Holds                                                                */
+
+/* Moves the channel's hold to its slowest follower that is within its
+ * bound (one further behind is let go: it is told of its gap when it
+ * catches up), and ends it when no follower wants one. */
+static void chan_hold(push_loop_t *l, push_loop_chan_t *ch)
+{
+    const push_store_t *store = &l->env->store;
+    uint64_t newest = 0, low = UINT64_MAX, bound = 0;
+    push_loop_item_t *it;
+    int any = 0;
+
+    for (it = ch->followers; it; it = it->c_next) {
+        if (it->sub && it->sub->bound) {
+            any = 1;
+            if (it->sub->chan_pos > newest) newest = it->sub->chan_pos;
+            if (it->sub->pos > newest) newest = it->sub->pos;
+            if (it->sub->bound > bound) bound = it->sub->bound;
+        }
+    }
+    if (!any) {
+        push_store_unhold(store, &ch->ref);
+        return;
+    }
+    for (it = ch->followers; it; it = it->c_next) {
+        push_sub_t *s = it->sub;
+
+        if (s && s->bound && newest - s->pos <= s->bound && s->pos < low) {
+            low = s->pos;
+        }
+    }
+    if (low == UINT64_MAX) {
+        low = newest;
+    }
+    if (ch->ref.reader == PUSH_NO_READER_ID) {
+        if (push_store_hold(store, &ch->ref, NULL, bound, NULL) != PUSH_OK) {
+            return;     /* the followers keep their own holds */
+        }
+        ch->held_pos = UINT64_MAX;
+    }
+    if (low != ch->held_pos || bound != ch->held_bound) {
+        push_store_hold_at(store, &ch->ref, low, bound);
+        ch->held_pos = low;
+        ch->held_bound = bound;
+    }
+}
+
+void push_loop_moved(push_loop_item_t *it)
+{
+    push_loop_chan_t *ch = it->chan;
+
+    if (ch && it->sub && !ch->moved) {
+        ch->moved = 1;
+        ch->next_moved = it->loop->moved;
+        it->loop->moved = ch;
+    }
+}
+
+/* Once per turn: the holds of the channels whose followers moved. */
+static void holds_move(push_loop_t *l)
+{
+    while (l->moved) {
+        push_loop_chan_t *ch = l->moved;
+
+        l->moved = ch->next_moved;
+        ch->moved = 0;
+        if (ch->gen) {        /* not released in this batch */
+            chan_hold(l, ch);
+        }
+    }
+}
+
 static void chan_release(push_loop_t *l, push_loop_chan_t *ch)
 {
     push_loop_chan_t **pp = chan_link(l, ch->chan);
@@ -217,6 +298,7 @@ static void chan_release(push_loop_t *l, push_loop_chan_t *ch)
     }
     push_env_unwatch(l->env, ch->chan, ch->gen);
     ch->gen = NULL;
+    push_store_unhold(&l->env->store, &ch->ref);
     if (*pp == ch) {
         *pp = ch->hnext;
     }
@@ -239,6 +321,7 @@ static push_loop_chan_t *chan_get(push_loop_t *l, uint32_t chan)
     ch->kind = KIND_CHAN;
     ch->chan = chan;
     ch->fd = -1;
+    ch->ref.reader = PUSH_NO_READER_ID;
     /* Registered before any follower looks in the store: a publish after
      * the look is sure to fire it. */
     if (!(ch->gen = push_env_watch(l->env, chan))) {
@@ -274,6 +357,23 @@ int push_loop_follow(push_loop_item_t *it, const push_store_ref_t *ref)
         ch->followers->c_prev = it;
     }
     ch->followers = it;
+    if (it->sub && it->sub->bound) {
+        const push_store_t *store = &l->env->store;
+
+        if (ch->ref.gen != ref->gen || ch->ref.chan != ref->chan) {
+            /* A channel deleted and made again under the same number:
+             * the hold is for the new one. */
+            push_store_unhold(store, &ch->ref);
+            ch->ref.chan = ref->chan;
+            ch->ref.gen = ref->gen;
+            ch->ref.reader = PUSH_NO_READER_ID;
+        }
+        /* The channel's hold covers the sub before the sub's own ends. */
+        chan_hold(l, ch);
+        if (ch->ref.reader != PUSH_NO_READER_ID) {
+            push_store_unhold(store, &it->sub->ref);
+        }
+    }
     return 0;
 }
 
@@ -291,6 +391,11 @@ void push_loop_unfollow(push_loop_item_t *it)
     it->c_prev = it->c_next = NULL;
     if (!ch->followers) {
         chan_release(it->loop, ch);
+    }
+    else if (it->sub && !ch->moved) {
+        ch->moved = 1;
+        ch->next_moved = it->loop->moved;
+        it->loop->moved = ch;
     }
 }
 
@@ -504,6 +609,7 @@ static void *loop_main(void *arg)
                 }
             }
         }
+        holds_move(l);
         while (l->dead_chans) {
             push_loop_chan_t *ch = l->dead_chans;
 
@@ -604,6 +710,7 @@ void push_loop_destroy(push_loop_t *l)
         for (ch = l->buckets[i]; ch; ch = hnext) {
             hnext = ch->hnext;
             push_env_unwatch(l->env, ch->chan, ch->gen);
+            push_store_unhold(&l->env->store, &ch->ref);
             free(ch);
         }
     }

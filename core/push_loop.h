@@ -9,6 +9,10 @@
  *   - follows channels: one wake-up registration per channel (push_notify)
  *     however many items of this process follow it, and on a wake-up
  *     calls each follower's wake;
+ *   - holds, for its streaming subscribers, one hold per channel in the
+ *     store (push_store.h) at the slowest one's position that is within
+ *     its bound, so that none of them loses a message to the channel's
+ *     buffer length however far the publishers run ahead;
  *   - takes items handed over from other threads, and finishes ended
  *     items after a grace period.
  * Everything but push_loop_handover and push_loop_stopping runs on the
@@ -74,6 +78,10 @@ struct push_loop_item {
     push_loop_chan_t      *chan;
     push_loop_item_t      *c_prev, *c_next;
     push_loop_item_t      *next;
+
+    /* A streaming subscriber, which the channel's hold is for (its pos,
+     * chan_pos and bound); NULL for an item that holds nothing. */
+    push_sub_t            *sub;
 };
 
 /* A loop over env's notifier.  grace: how long after its hand-over an
@@ -113,9 +121,14 @@ void push_loop_timer(push_loop_item_t *it, int64_t every, int64_t now);
 /* Moves its deadline one interval from now (it was not idle). */
 void push_loop_touch(push_loop_item_t *it, int64_t now);
 void push_loop_untimed(push_loop_item_t *it);
-/* Follows the channel of ref: 0, or -1 (stopping, out of descriptors). */
+/* Follows the channel of ref: 0, or -1 (stopping, out of descriptors).
+ * An item with a sub joins the channel's hold, which then covers the
+ * sub's position: the sub's own hold, if it had one, ends. */
 int  push_loop_follow(push_loop_item_t *it, const push_store_ref_t *ref);
 void push_loop_unfollow(push_loop_item_t *it);
+/* Its sub's position moved: the channel's hold follows, once per loop
+ * turn. */
+void push_loop_moved(push_loop_item_t *it);
 /* Out of everything; finished (ops->finish) after the grace. */
 void push_loop_end(push_loop_item_t *it, push_ended_e how);
 

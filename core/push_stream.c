@@ -9,10 +9,17 @@
  * sends is not one).  Room to write while bytes wait. */
 static uint32_t stream_events(const push_stream_t *st)
 {
-    uint32_t ev = (st->sub->t->flags & PUSH_T_READS) ? EPOLLIN | EPOLLRDHUP
-                                                     : EPOLLRDHUP;
+    int pending = st->out.sink.pending(&st->out.sink) != 0;
+    uint32_t ev = EPOLLRDHUP;
 
-    return st->out.sink.pending(&st->out.sink) ? ev | EPOLLOUT : ev;
+    /* A client that does not take what it is sent is not read either:
+     * what it would publish (or ping) waits in its own socket, and TCP
+     * slows it down, instead of the loop queueing for it or the channel
+     * running away from its other subscribers. */
+    if ((st->sub->t->flags & PUSH_T_READS) && !pending) {
+        ev |= EPOLLIN;
+    }
+    return pending ? ev | EPOLLOUT : ev;
 }
 
 /* Ends the stream; a write that failed on the way says the client went
@@ -63,9 +70,15 @@ static void deliver(push_stream_t *st)
     if (st->closing || !st->it->chan || st->it->ended) {
         return;
     }
-    switch (push_sub_deliver(st->sub, push_now())) {
+    push_deliver_e d = push_sub_deliver(st->sub, push_now());
+
+    push_loop_moved(st->it);
+    switch (d) {
     case PUSH_DELIVER_GONE:
         stop(st, PUSH_STOP_DELETED);
+        return;
+    case PUSH_DELIVER_GAP:
+        stop(st, PUSH_STOP_GAP);
         return;
     case PUSH_DELIVER_FAILED:
         end(st, PUSH_ENDED_SERVER);
@@ -100,6 +113,7 @@ void push_stream_init(push_stream_t *st, push_sub_t *sub,
     st->ping_every = ping_every;
     st->closing = 0;
     sub->sink = &st->out.sink;
+    it->sub = sub;
 }
 
 int push_stream_start(push_stream_t *st)

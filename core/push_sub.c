@@ -24,6 +24,21 @@ void push_sub_release(push_sub_t *s)
     push_store_unsubscribe(&s->env->store, &s->ref);
 }
 
+int push_sub_hold(push_sub_t *s, uint64_t bound)
+{
+    /* No cursor: it starts at the oldest buffered, all of which it
+     * holds. */
+    push_msgid_t zero = {0, 0};
+    uint64_t pos = 0;
+    push_status_e st;
+
+    s->bound = bound;
+    st = push_store_hold(&s->env->store, &s->ref,
+                         s->has_cursor ? &s->cursor : &zero, bound, &pos);
+    s->pos = s->chan_pos = pos;
+    return st == PUSH_OK ? 0 : -1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Wake-ups                                                             */
 
@@ -165,6 +180,7 @@ push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now)
         push_sink_rc rc;
         push_status_e st;
         push_frame_t *f;
+        size_t nlen = 0;
         int gap = 0, n = 0;
 
         memset(&d, 0, sizeof(d));
@@ -177,8 +193,28 @@ push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now)
             return PUSH_DELIVER_GONE;
         }
         if (st != PUSH_FOUND) {
+            s->live = 1;
             return PUSH_DELIVER_IDLE;
         }
+        if (gap) {
+            push_counters_gap(s->env->counters);
+            if (s->env->gap) {
+                s->env->gap(s, &gap_id);
+            }
+            if (s->t->gap_notice) {
+                nlen = s->t->gap_notice(s, &gap_id, notice, sizeof(notice));
+            }
+            if (nlen == PUSH_NOTICE_END) {
+                /* Nothing more is written: the client resumes from the
+                 * cursor it has, and is told of the gap there. */
+                if (d.frame) {
+                    push_frame_release(d.frames, d.frame);
+                }
+                free(d.copy);
+                return PUSH_DELIVER_GAP;
+            }
+        }
+        s->live = 1;
         if (d.frame) {
             f = d.frame;
             push_counters_encoding(s->env->counters, 1);
@@ -193,19 +229,19 @@ push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now)
         if (!f) {
             return PUSH_DELIVER_FAILED;
         }
-        if (gap && s->t->gap_notice) {
+        if (nlen > 0) {
             /* Said before the message, in the same write, so it is said
              * once even when the socket is full. */
             v[n].iov_base = notice;
-            v[n].iov_len = s->t->gap_notice(s, &gap_id, notice,
-                                            sizeof(notice));
-            n += v[n].iov_len > 0;
+            v[n++].iov_len = nlen;
         }
         v[n].iov_base = f->data;
         v[n++].iov_len = f->len;
         rc = push_sink_write(k, v, n);
         s->cursor = msg.id;
         s->has_cursor = 1;
+        s->pos = msg.pos;
+        s->chan_pos = msg.chan_pos;
         s->delivered++;
         push_frame_release(d.frames, f);
         if (rc == PUSH_SINK_GONE) {
@@ -218,10 +254,16 @@ push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now)
 int push_sub_read(push_sub_t *s, push_source_t *src, int *got)
 {
     unsigned char buf[16384];
+    size_t taken = 0;
 
     *got = 0;
     for (;;) {
-        long n = src->read(src, buf, sizeof(buf));
+        long n;
+
+        if (taken >= PUSH_READ_BUDGET) {
+            return PUSH_INPUT_MORE;
+        }
+        n = src->read(src, buf, sizeof(buf));
 
         if (n == PUSH_SOURCE_AGAIN) {
             return 0;
@@ -230,6 +272,7 @@ int push_sub_read(push_sub_t *s, push_source_t *src, int *got)
             return PUSH_INPUT_CLOSED;
         }
         *got = 1;
+        taken += (size_t)n;
         if (s->t->on_input(s, buf, (size_t)n)) {
             return PUSH_INPUT_END;
         }

@@ -31,6 +31,10 @@ typedef struct {
     push_counters_t    *counters;   /* NULL: not counted */
     /* Non-zero once the process is stopping; may be NULL. */
     int               (*stopping)(void);
+    /* A subscriber is told it missed messages (after gap_id); may be
+     * NULL.  For the log: it is counted already. */
+    void              (*gap)(const struct push_sub *s,
+                             const push_msgid_t *gap_id);
 } push_env_t;
 
 struct push_sub {
@@ -50,6 +54,16 @@ struct push_sub {
     int                     hint_valid;
     push_sink_t            *sink;       /* streams */
     unsigned long           delivered;
+    /* Where it is in the channel's stream of messages (the store's
+     * positions: push_message_t.pos), how far that stream went at its
+     * last look, and how far behind it may fall (PushSubscriberBacklog)
+     * before it stops being held for. */
+    uint64_t                pos;
+    uint64_t                chan_pos;
+    uint64_t                bound;
+    /* Past its first look: a gap now is one it was connected for, not
+     * history that was gone before it came. */
+    int                     live;
 };
 
 /* Counts a subscriber of transport t in, or out (after the engine's
@@ -57,6 +71,11 @@ struct push_sub {
 void push_sub_count(const push_sub_t *s, int delta);
 /* Uncounts it and ends its subscription in the store. */
 void push_sub_release(push_sub_t *s);
+
+/* A streaming subscriber that is connected holds the messages after its
+ * cursor in the store (push_store.h, hold), up to `bound` behind: 0, or
+ * -1 when the store has no room for the hold (it streams unheld). */
+int  push_sub_hold(push_sub_t *s, uint64_t bound);
 
 /* Says that at channel version `version` nothing is buffered after
  * `after` (the cursor, {0,0} for none). */
@@ -73,6 +92,8 @@ typedef enum {
     PUSH_DELIVER_IDLE,      /* nothing more in the store for it */
     PUSH_DELIVER_BLOCKED,   /* the sink holds unsent bytes: wait for room */
     PUSH_DELIVER_GONE,      /* the channel was deleted */
+    PUSH_DELIVER_GAP,       /* messages were lost and its transport ends
+                             * the stream to say so (PUSH_STOP_GAP) */
     PUSH_DELIVER_CLOSED,    /* the client is gone */
     PUSH_DELIVER_FAILED     /* out of memory */
 } push_deliver_e;
@@ -81,12 +102,16 @@ typedef enum {
  * takes it (PUSH_T_STREAM transports). */
 push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now);
 
-/* Reads what the client sent until src has no more, handing it to the
- * transport (PUSH_T_READS).  0 when nothing ended; PUSH_INPUT_END when
- * the transport ended the connection; PUSH_INPUT_CLOSED at the end of
- * the stream or on an error (*got says whether any byte came first). */
+/* Reads what the client sent, handing it to the transport (PUSH_T_READS):
+ * until src has no more (0), or PUSH_READ_BUDGET bytes, so that what it
+ * published is delivered before it is read further (PUSH_INPUT_MORE:
+ * read again without waiting).  PUSH_INPUT_END when the transport ended
+ * the connection; PUSH_INPUT_CLOSED at the end of the stream or on an
+ * error (*got says whether any byte came first). */
 #define PUSH_INPUT_END    1
 #define PUSH_INPUT_CLOSED 2
+#define PUSH_INPUT_MORE   3
+#define PUSH_READ_BUDGET  (64 * 1024)
 int push_sub_read(push_sub_t *s, push_source_t *src, int *got);
 
 /* Wake-up registrations for a channel (a ref.chan) in push_notify; a

@@ -41,7 +41,10 @@ typedef struct push_sub push_sub_t;
 /* Why a stream stops receiving messages. */
 typedef enum {
     PUSH_STOP_DELETED,     /* its channel was deleted */
-    PUSH_STOP_STOPPING     /* the server is stopping or restarting */
+    PUSH_STOP_STOPPING,    /* the server is stopping or restarting */
+    PUSH_STOP_GAP          /* messages were lost to it, and its transport
+                            * cannot say so in the stream (gap_notice
+                            * returned PUSH_NOTICE_END) */
 } push_stop_e;
 
 /* What on_end asks of the driver. */
@@ -62,6 +65,9 @@ typedef enum {
 
 /* Long enough for any notice (its id is at most PUSH_MSGID_MAX_LEN). */
 #define PUSH_NOTICE_MAX 128
+/* gap_notice: the stream cannot carry the notice; it ends instead
+ * (on_end with PUSH_STOP_GAP), so the client reconnects from its cursor. */
+#define PUSH_NOTICE_END ((size_t)-1)
 
 typedef struct push_transport {
     const char *name;         /* PushTransports keyword, push-status key */
@@ -93,7 +99,7 @@ typedef struct push_transport {
     push_frame_t *(*encode)(const push_sub_t *s, const push_message_t *msg);
     /* A notice to send, in the same write, before the message that
      * follows a gap (messages lost after gap_id); its length, 0 for
-     * none.  May be NULL. */
+     * none, or PUSH_NOTICE_END.  May be NULL. */
     size_t        (*gap_notice)(push_sub_t *s, const push_msgid_t *gap_id,
                                 char *buf, size_t cap);
     /* PushPingInterval passed (with nothing written, but for
