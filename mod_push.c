@@ -37,6 +37,7 @@
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
 #include "mod_push_store.h"
+#include "mod_push_admit.h"
 #include "mod_push_sub.h"
 #include "mod_push_transport.h"
 
@@ -44,6 +45,7 @@ static int push_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
     push_transports_setup(pconf);
+    push_admit_post_config(ptemp, s);
     return push_store_post_config(pconf, plog, ptemp, s);
 }
 
@@ -51,7 +53,7 @@ static void push_child_init(apr_pool_t *pchild, server_rec *s)
 {
     push_store_child_init(pchild, s);
     push_conn_child_init(pchild, s);
-    push_sub_child_init(s);
+    push_admit_child_init(s);
 }
 
 /* May run from a signal handler (prefork): only atomic stores, writes

@@ -18,6 +18,7 @@
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
 #include "mod_push_store.h"
+#include "mod_push_admit.h"
 #include "mod_push_sub.h"
 #include "mod_push_transport.h"
 
@@ -231,7 +232,7 @@ static int status_handler(request_rec *r)
                (apr_uint64_t)st.expired, (apr_uint64_t)st.bytes_used,
                (apr_uint64_t)st.bytes_total, (apr_int64_t)st.created,
                (apr_uint64_t)st.recoveries, built, reused, gaps,
-               push_subscribers_held(), push_subscribers_cap(),
+               push_admit_held(), push_admit_cap(),
                push_park_count(), push_park_connections());
     return OK;
 }

@@ -17,6 +17,7 @@
 #include "ap_mpm.h"
 
 #include "mod_push.h"
+#include "mod_push_admit.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
 #include "mod_push_http.h"
@@ -25,55 +26,12 @@
 
 APLOG_USE_MODULE(push);
 
-static apr_uint32_t child_subscribers;
-static int          subscribers_cap;
-
-void push_sub_child_init(server_rec *s)
-{
-    int threads = 1;
-    int cap = push_conf_subscribers_per_child(s);
-
-    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
-    if (threads < 1) {
-        threads = 1;
-    }
-    subscribers_cap = cap > 0 ? cap
-                      : (threads * 3 / 4 > 0 ? threads * 3 / 4 : 1);
-}
-
-unsigned push_subscribers_held(void)
-{
-    return apr_atomic_read32(&child_subscribers);
-}
-
-int push_subscribers_cap(void)
-{
-    return subscribers_cap;
-}
-
 /* ------------------------------------------------------------------ */
 /* Start and end                                                        */
 
-/* Takes a per-child place; 0 (after replying 503) when the child is
- * full. */
-static int take_place(request_rec *r)
-{
-    if (apr_atomic_inc32(&child_subscribers) >= (apr_uint32_t)subscribers_cap) {
-        apr_atomic_dec32(&child_subscribers);
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "subscriber refused: "
-                      "this child already holds %d "
-                      "(PushMaxSubscribersPerChild)", subscribers_cap);
-        apr_table_setn(r->err_headers_out, "Retry-After", "1");
-        push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many subscribers "
-                        "in this server process; retry shortly.");
-        return 0;
-    }
-    return 1;
-}
-
 void push_sub_parked(void)
 {
-    apr_atomic_dec32(&child_subscribers);
+    push_admit_parked();
 }
 
 int push_sub_begin(request_rec *r, const push_transport_t *t,
@@ -94,13 +52,13 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
     s->r = r;
     s->channel = channel;
     if ((s->has_cursor = push_request_cursor(r, &s->cursor)) < 0
-        || !take_place(r)) {
+        || !push_admit_take(r)) {
         return 0;
     }
     if (push_store_subscribe(&env->store, channel, strlen(channel),
                              apr_time_sec(apr_time_now()), &s->ref, info)
         != PUSH_OK) {
-        apr_atomic_dec32(&child_subscribers);
+        push_admit_release();
         push_reply_text(r, HTTP_INSUFFICIENT_STORAGE, "Every channel slot "
                         "of the push store is in use; raise "
                         "PushSharedMemorySize.");
@@ -126,7 +84,7 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
 void push_sub_end(push_sub_t *s)
 {
     push_sub_release(s);
-    apr_atomic_dec32(&child_subscribers);
+    push_admit_release();
 }
 
 /* ------------------------------------------------------------------ */

@@ -9,14 +9,11 @@
 #include "core/push_sub.h"
 #include "core/push_transport.h"
 
-void     push_sub_child_init(server_rec *s);
-unsigned push_subscribers_held(void);     /* places taken in this child */
-int      push_subscribers_cap(void);
-
 /* The start every subscriber shares: the client's cursor (400 when
- * malformed), a per-child place (503 with Retry-After when the child
- * holds PushMaxSubscribersPerChild), the store subscription (507), its
- * count, and PushFirstMessage newest.  1 to go on, 0 after a reply. */
+ * malformed), admission (503 with Retry-After when the server holds as
+ * many as it can, mod_push_admit.c), the store subscription (507), its
+ * count, PushFirstMessage newest, and a streaming one's hold.  1 to go
+ * on, 0 after a reply. */
 int  push_sub_begin(request_rec *r, const push_transport_t *t,
                     const char *channel, push_sub_t *s,
                     push_channel_info_t *info);

@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 mpm=${1:-event}; shift || true
-W=/tmp/mod_push-dev
+W=${PUSH_DEV_DIR:-/tmp/mod_push-dev}
 rm -rf "$W"; mkdir -p "$W"
 tar -C "$here" --exclude=.git --exclude=.libs --exclude=build -cf - . | tar -C "$W" -xf -
 user=${PUSH_TEST_USER:-pushtest}

@@ -1,0 +1,256 @@
+/* mod_push_admit.c — admission control.
+ *
+ * A subscriber holds a connection for as long as it listens, and the MPM
+ * holds only so many: past that it stops accepting, and a publish,
+ * push-status or a plain page waits with the subscribers (AH00484,
+ * "server reached MaxRequestWorkers").  So mod_push works out what the
+ * MPM holds and refuses subscribers beyond it, less a reserve, with a
+ * quick 503 and Retry-After:
+ *
+ *   event    per child: ThreadsPerChild + idle threads x
+ *            AsyncRequestWorkerFactor connections are accepted.  A parked
+ *            subscriber is one connection; one on a thread (TLS, HTTP/2,
+ *            or while its handler runs) is a connection and an idle
+ *            thread less, so it costs 1 + AsyncRequestWorkerFactor.
+ *   worker   per child: a thread per connection, ThreadsPerChild.
+ *   prefork  server-wide: a process per connection, MaxRequestWorkers;
+ *            the scoreboard says how many are taken.
+ *
+ * The reserve is an eighth of the threads (at least 2), kept for
+ * everything that is not a subscriber.  PushMaxSubscribersPerChild, when
+ * set, caps subscribers on threads further. */
+#include <stdlib.h>
+
+#include "apr_atomic.h"
+#include "apr_strings.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "ap_mpm.h"
+#include "scoreboard.h"
+
+#include "mod_push.h"
+#include "mod_push_admit.h"
+#include "mod_push_config.h"
+#include "mod_push_conn.h"
+#include "mod_push_http.h"
+
+APLOG_USE_MODULE(push);
+
+/* Costs in sixteenths of a connection, so that a fractional
+ * AsyncRequestWorkerFactor needs no floating point per request. */
+#define UNIT 16
+
+typedef struct {
+    int async;          /* event: connections park */
+    int threads;        /* ThreadsPerChild (1 for prefork) */
+    int daemons;        /* children at most (prefork: MaxRequestWorkers) */
+    int server_limit;   /* scoreboard rows */
+    int factor;         /* AsyncRequestWorkerFactor x UNIT */
+    int reserve;        /* threads (prefork: processes) kept free */
+    int explicit_cap;   /* PushMaxSubscribersPerChild, 0: unset */
+} sizing_t;
+
+static sizing_t       sz;
+static apr_uint32_t   held;       /* subscribers on this child's threads */
+
+/* AsyncRequestWorkerFactor as written anywhere in the main config (the
+ * MPM does not tell it), x UNIT; the MPM's default 2 otherwise. */
+static int find_factor(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        int f;
+
+        if (!strcasecmp(d->directive, "AsyncRequestWorkerFactor")
+            && d->args) {
+            double v = atof(d->args);
+
+            if (v > 0) {
+                return (int)(v * UNIT + 0.5);
+            }
+        }
+        if (d->first_child && (f = find_factor(d->first_child)) > 0) {
+            return f;
+        }
+    }
+    return 0;
+}
+
+static void read_sizing(server_rec *s)
+{
+    int threaded = 0, async = 0, threads = 1, daemons = 1, limit = 1;
+
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded);
+    ap_mpm_query(AP_MPMQ_IS_ASYNC, &async);
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons);
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit);
+    sz.async = async;
+    sz.threads = threaded && threads > 0 ? threads : 1;
+    sz.daemons = daemons > 0 ? daemons : 1;
+    sz.server_limit = limit > 0 ? limit : sz.daemons;
+    sz.factor = async ? find_factor(ap_conftree) : 0;
+    if (async && sz.factor <= 0) {
+        sz.factor = 2 * UNIT;
+    }
+    sz.reserve = (sz.threads > 1 ? sz.threads : sz.daemons) / 8;
+    if (sz.reserve < 2) {
+        sz.reserve = 2;
+    }
+    sz.explicit_cap = push_conf_subscribers_per_child(s);
+}
+
+/* What a child may spend, in UNITs (event, worker). */
+static long child_budget(void)
+{
+    long per_thread = UNIT + sz.factor;
+
+    return (long)(sz.threads - sz.reserve) * per_thread;
+}
+
+/* Parked subscribers one child admits (event), or subscribers on its
+ * threads (worker), or server-wide (prefork). */
+static int admitted(void)
+{
+    if (sz.threads == 1) {
+        return sz.daemons - sz.reserve;
+    }
+    if (!sz.async) {
+        return sz.threads - sz.reserve;
+    }
+    /* All parked, but the one whose handler is running. */
+    return (int)((child_budget() - (UNIT + sz.factor)) / UNIT) + 1;
+}
+
+void push_admit_post_config(apr_pool_t *ptemp, server_rec *s)
+{
+    int n;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return;     /* the first, trial pass */
+    }
+    read_sizing(s);
+    n = admitted();
+    if (n < 1) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "mod_push: this MPM "
+                     "sizing leaves no room for subscribers once %d %s are "
+                     "kept for other requests; raise %s", sz.reserve,
+                     sz.threads == 1 ? "processes" : "threads",
+                     sz.threads == 1 ? "MaxRequestWorkers"
+                                     : "ThreadsPerChild");
+        return;
+    }
+    if (sz.threads == 1) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "mod_push: admits %d "
+                     "subscribers (prefork: a process each, %d kept for "
+                     "other requests); MaxRequestWorkers raises it", n,
+                     sz.reserve);
+    }
+    else if (!sz.async) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "mod_push: admits %d "
+                     "subscribers per child, %d server-wide (worker: a "
+                     "thread each, %d kept for other requests); "
+                     "ThreadsPerChild raises it", n, n * sz.daemons,
+                     sz.reserve);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "mod_push: admits %d "
+                     "parked subscribers per child, %d server-wide (event: "
+                     "ThreadsPerChild %d x (1 + AsyncRequestWorkerFactor "
+                     "%s), less %d threads' worth for other requests); "
+                     "ThreadsPerChild or AsyncRequestWorkerFactor raises it",
+                     n, n * sz.daemons, sz.threads,
+                     apr_psprintf(ptemp, "%g", (double)sz.factor / UNIT),
+                     sz.reserve);
+    }
+}
+
+void push_admit_child_init(server_rec *s)
+{
+    read_sizing(s);
+    apr_atomic_set32(&held, 0);
+}
+
+/* Processes of the server that are taken (prefork), from the
+ * scoreboard: whatever is not free is, this one included. */
+static int processes_taken(void)
+{
+    int i, n = 0;
+
+    if (!ap_scoreboard_image) {
+        return 0;
+    }
+    for (i = 0; i < sz.server_limit; i++) {
+        int st = ap_scoreboard_image->servers[i][0].status;
+
+        if (st != SERVER_DEAD && st != SERVER_READY && st != SERVER_STARTING
+            && st != SERVER_IDLE_KILL) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* With this subscriber counted on its thread: whether the child (or the
+ * server) still has its reserve. */
+static int within(unsigned on_threads)
+{
+    if (sz.explicit_cap > 0 && on_threads > (unsigned)sz.explicit_cap) {
+        return 0;
+    }
+    if (sz.threads == 1) {
+        return processes_taken() <= sz.daemons - sz.reserve;
+    }
+    if (!sz.async) {
+        return on_threads <= (unsigned)(sz.threads - sz.reserve);
+    }
+    return (long)push_park_connections() * UNIT
+           + (long)on_threads * (UNIT + sz.factor) <= child_budget();
+}
+
+int push_admit_take(request_rec *r)
+{
+    unsigned n = apr_atomic_inc32(&held) + 1;
+
+    if (within(n)) {
+        return 1;
+    }
+    apr_atomic_dec32(&held);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "subscriber refused: "
+                  "this %s holds as many subscribers as it can while "
+                  "answering other requests (%u on threads, %u parked; "
+                  "see the startup notice for what raises it)",
+                  sz.threads == 1 ? "server" : "child", n - 1,
+                  push_park_connections());
+    apr_table_setn(r->err_headers_out, "Retry-After", "1");
+    push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many subscribers in "
+                    "this server; retry shortly.");
+    return 0;
+}
+
+void push_admit_parked(void)
+{
+    apr_atomic_dec32(&held);
+}
+
+void push_admit_release(void)
+{
+    apr_atomic_dec32(&held);
+}
+
+unsigned push_admit_held(void)
+{
+    return apr_atomic_read32(&held);
+}
+
+int push_admit_cap(void)
+{
+    int n = admitted();
+
+    if (sz.explicit_cap > 0 && (sz.threads == 1 || sz.explicit_cap < n)) {
+        n = sz.explicit_cap;
+    }
+    return n;
+}
