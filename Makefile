@@ -16,7 +16,9 @@ FUZZ_SECONDS ?= 300
 # Pure parts: no httpd types, unit-tested and fuzzed alone.
 LIB_SRC   = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
             lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c
-STORE_SRC = store/push_store_shm.c store/push_notify.c
+SHM_SRC   = store/push_store_shm.c store/push_store_shm_chan.c \
+            store/push_store_shm_hold.c store/push_store_shm_repair.c
+STORE_SRC = $(SHM_SRC) store/push_notify.c
 CORE_SRC  = core/push_sub.c core/push_sink.c core/push_loop.c core/push_stream.c
 PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC)
 # httpd glue: one job a file (see mod_push.c).
@@ -77,9 +79,9 @@ build:
 build/test_id: t/unit/test_id.c t/unit/check.h lib/push_id.c lib/push_id.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_id.c lib/push_id.c
 
-build/test_store: t/unit/test_store.c t/unit/check.h store/push_store_shm.c lib/push_id.c $(HEADERS) | build
+build/test_store: t/unit/test_store.c t/unit/check.h $(SHM_SRC) lib/push_id.c $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_store.c \
-	    store/push_store_shm.c lib/push_id.c -lpthread
+	    $(SHM_SRC) lib/push_id.c -lpthread
 
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c

@@ -23,7 +23,7 @@
  * dead holder (EOWNERDEAD) with `dirty` set trusts only what cannot be
  * half-written: the record headers in the ring and the in-use channel
  * records.  It rebuilds everything derived from them (channel queues,
- * hash chains, free list, counters), see store_repair(). */
+ * hash chains, free lists, holds, counters): push_store_shm_repair.c. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -31,7 +31,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,197 +38,9 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
-#include "store/push_store_shm.h"
+#include "store/push_store_shm_region.h"
 
-#define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  5u            /* bump on any change to the layout */
-
-#define NO_SLOT       UINT32_MAX
-#define NO_REC        UINT64_MAX
-#define NO_READER     PUSH_NO_READER_ID
-
-/* Record kinds carry a constant high half so that recovery can tell a
- * record header from stale or torn bytes with some confidence. */
-#define REC_LIVE      0x4d500001u
-#define REC_DEAD      0x4d500002u
-#define REC_PAD       0x4d500003u
-
-#define ALIGN8(n)     (((n) + 7) & ~(uint64_t)7)
-#define ALIGN64(n)    (((n) + 63) & ~(uint64_t)63)
-
-/* Smallest ring we are willing to lay out; PUSH_SHM_MIN_SIZE leaves far
- * more than this, it only guards the geometry arithmetic. */
-#define RING_MIN      4096
-
-/* A message record.  A padding record uses only len and kind, which is why
- * those come first: the gap left at the end of the ring can be as small
- * as 8 bytes. */
-typedef struct {
-    uint32_t len;          /* whole record incl. this header, 8-aligned */
-    uint32_t kind;         /* REC_LIVE, REC_DEAD or REC_PAD */
-    uint32_t slot;         /* channel */
-    uint32_t body_len;
-    int64_t  id_time;
-    uint32_t id_tag;
-    uint16_t ct_len;
-    uint16_t ev_len;
-    int64_t  expires;      /* unix time; 0 = never */
-    uint64_t next;         /* ring offset of the channel's next message */
-    uint64_t pos;          /* the channel's position after this message */
-    /* then body, content type, event */
-} rec_t;
-
-typedef struct {
-    uint32_t     in_use;
-    uint32_t     id_len;
-    uint32_t     hash;
-    uint32_t     hnext;        /* hash chain when in use, free list if not */
-    uint64_t     first;        /* ring offsets of the oldest and newest */
-    uint64_t     last;         /*   message, NO_REC when none */
-    uint32_t     count;
-    uint32_t     epoch;        /* bumped by delete and by slot reuse */
-    uint32_t     version;      /* bumped by every publish and delete */
-    uint32_t     watchers;     /* processes with waiters on this slot:
-                                * a publish nobody waits for wakes no one
-                                * (kept across slot reuse, like version) */
-    uint32_t     subscribers;  /* every transport, every process */
-    push_msgid_t last_id;      /* newest id ever published */
-    push_msgid_t last_dropped; /* newest id ever dropped, any reason */
-    int64_t      born;         /* the id floor when the channel was made */
-    int64_t      last_used;
-    uint64_t     pos;          /* record bytes ever published here: the
-                                * unit of hold positions and bounds */
-    uint32_t     keep;         /* the last publish's buffer length */
-    uint32_t     readers;      /* its holds, a list through reader_t */
-    char         id[PUSH_CHANNEL_ID_MAX];
-} chan_t;
-
-/* A hold (push_store.h): the messages of channel `slot` after `pos` are
- * not trimmed or expired while pos is at most `bound` behind the
- * channel's.  Owned by one process; one that died holds nothing. */
-typedef struct {
-    uint32_t in_use;
-    uint32_t gen;          /* bumped at every free: stale handles miss */
-    uint32_t slot;
-    uint32_t epoch;        /* the slot's epoch when it began */
-    uint32_t next;         /* the channel's list, or the free list */
-    int32_t  pid;
-    uint64_t pos;
-    uint64_t bound;
-} reader_t;
-
-struct push_store_inst {
-    uint32_t        magic;
-    uint32_t        layout;
-    uint64_t        size;
-    pthread_mutex_t lock;
-    uint32_t        dirty;
-    uint32_t        seq;           /* the futex word */
-    int64_t         floor;         /* no id is issued below {floor, 0} */
-    int64_t         created;
-
-    /* Geometry, fixed at format time; offsets from the region base. */
-    uint32_t        nslots;
-    uint32_t        nbuckets;      /* a power of two */
-    uint64_t        buckets_off;
-    uint64_t        slots_off;
-    uint32_t        nreaders;
-    uint64_t        readers_off;
-    uint64_t        ring_off;
-    uint64_t        ring_size;
-
-    /* Ring cursors, offsets from ring_off.  used == 0 means empty; when
-     * head == tail and used != 0 the ring is full. */
-    uint64_t        head;
-    uint64_t        tail;
-    uint64_t        used;
-
-    uint32_t        free_slot;     /* head of the free-slot list */
-    uint32_t        free_reader;   /* head of the free-reader list */
-    uint32_t        channels;
-    uint64_t        messages;
-    uint32_t        subscribers;
-    uint64_t        published;
-    uint64_t        evicted;
-    uint64_t        expired;
-    uint64_t        recoveries;
-};
-
-typedef struct {
-    uint32_t nslots;
-    uint32_t nbuckets;
-    uint32_t nreaders;
-    uint64_t buckets_off;
-    uint64_t slots_off;
-    uint64_t readers_off;
-    uint64_t ring_off;
-    uint64_t ring_size;
-} geometry_t;
-
-/* For the unit test only: called at a few points inside a publish, with
- * the lock held and the store mid-change, so a forked child can die there
- * and the parent can check the recovery.  NULL (one predictable branch)
- * in real use.  Not in the header on purpose: nothing but the test should
- * know it exists. */
-extern void (*push_shm_test_crash_hook)(int where);
 void (*push_shm_test_crash_hook)(int where);
-
-#define CRASH_POINT(where) \
-    do { \
-        if (push_shm_test_crash_hook != NULL) { \
-            push_shm_test_crash_hook(where); \
-        } \
-    } while (0)
-
-/* ------------------------------------------------------------------ */
-/* Addressing                                                          */
-
-static uint32_t *buckets(push_shm_t *s)
-{
-    return (uint32_t *)((char *)s + s->buckets_off);
-}
-
-static chan_t *slot_at(push_shm_t *s, uint32_t i)
-{
-    return (chan_t *)((char *)s + s->slots_off) + i;
-}
-
-static reader_t *reader_at(push_shm_t *s, uint32_t i)
-{
-    return (reader_t *)((char *)s + s->readers_off) + i;
-}
-
-static rec_t *rec_at(push_shm_t *s, uint64_t off)
-{
-    return (rec_t *)((char *)s + s->ring_off + off);
-}
-
-static push_msgid_t rec_id(const rec_t *r)
-{
-    push_msgid_t id;
-
-    id.time = r->id_time;
-    id.tag = r->id_tag;
-    return id;
-}
-
-static int msgid_is_zero(const push_msgid_t *id)
-{
-    return id->time == 0 && id->tag == 0;
-}
-
-/* Bytes a message needs in the ring, or 0 when it could never fit a
- * record (its length must fit the 32-bit header field). */
-static uint64_t rec_size(size_t body_len, size_t ct_len, size_t ev_len)
-{
-    uint64_t n;
-
-    if (body_len > UINT32_MAX) {
-        return 0;
-    }
-    n = ALIGN8(sizeof(rec_t) + (uint64_t)body_len + ct_len + ev_len);
-    return n > UINT32_MAX ? 0 : n;
-}
 
 static int geometry(uint64_t size, geometry_t *g)
 {
@@ -264,20 +75,6 @@ static int geometry(uint64_t size, geometry_t *g)
     return 0;
 }
 
-static uint32_t chan_hash(const char *id, size_t len)
-{
-    /* FNV-1a: channel ids are short, and nobody gains by colliding them
-     * beyond making their own channels a little slower to find. */
-    uint32_t h = 2166136261u;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        h ^= (unsigned char)id[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /* ------------------------------------------------------------------ */
 /* Waking                                                              */
 
@@ -295,173 +92,11 @@ static void bump_and_wake(push_shm_t *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* Channels                                                            */
-
-static uint32_t chan_subscribers(const chan_t *c)
-{
-    return c->subscribers;
-}
-
-static void chan_fill_info(push_shm_t *s, const chan_t *c,
-                           push_channel_info_t *info)
-{
-    if (info == NULL) {
-        return;
-    }
-    info->messages = c->count;
-    info->subscribers = c->subscribers;
-    info->last_id = c->last_id;
-    info->version = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
-    if (c->first != NO_REC) {
-        info->oldest_id = rec_id(rec_at(s, c->first));
-    }
-    else {
-        info->oldest_id.time = 0;
-        info->oldest_id.tag = 0;
-    }
-}
-
-static uint32_t chan_find(push_shm_t *s, const char *id, size_t len,
-                          uint32_t hash)
-{
-    uint32_t i = buckets(s)[hash & (s->nbuckets - 1)];
-
-    while (i != NO_SLOT) {
-        chan_t *c = slot_at(s, i);
-
-        if (c->hash == hash && c->id_len == len
-            && memcmp(c->id, id, len) == 0) {
-            return i;
-        }
-        i = c->hnext;
-    }
-    return NO_SLOT;
-}
-
-/* ------------------------------------------------------------------ */
-/* Holds                                                               */
-
-/* A hold whose owner died holds nothing (a crashed child, or one that
- * ended without letting go). */
-static int pid_alive(int32_t pid)
-{
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
-/* Frees reader i, unlinked already. */
-static void reader_free(push_shm_t *s, uint32_t i)
-{
-    reader_t *rd = reader_at(s, i);
-
-    rd->in_use = 0;
-    rd->gen++;
-    rd->next = s->free_reader;
-    s->free_reader = i;
-}
-
-static void reader_unlink(push_shm_t *s, chan_t *c, uint32_t i)
-{
-    uint32_t *link = &c->readers;
-
-    while (*link != NO_READER) {
-        if (*link == i) {
-            *link = reader_at(s, i)->next;
-            break;
-        }
-        link = &reader_at(s, *link)->next;
-    }
-    reader_free(s, i);
-}
-
-/* Every hold on c ends: its epoch changes (delete, reuse of the slot). */
-static void chan_drop_readers(push_shm_t *s, chan_t *c)
-{
-    while (c->readers != NO_READER) {
-        uint32_t i = c->readers;
-
-        c->readers = reader_at(s, i)->next;
-        reader_free(s, i);
-    }
-}
-
-/* Whether a hold keeps r, the channel's oldest message, from being
- * trimmed or expired.  The list is short: a hold per process that has
- * subscribers of the channel in its stream loop, and one per subscriber
- * served on its own thread. */
-static int chan_held(push_shm_t *s, chan_t *c, const rec_t *r)
-{
-    uint32_t *link = &c->readers;
-
-    while (*link != NO_READER) {
-        uint32_t i = *link;
-        reader_t *rd = reader_at(s, i);
-
-        if (rd->pos < r->pos && c->pos - rd->pos <= rd->bound) {
-            if (pid_alive(rd->pid)) {
-                return 1;
-            }
-            *link = rd->next;
-            reader_free(s, i);
-            continue;
-        }
-        link = &rd->next;
-    }
-    return 0;
-}
-
-/* The hold of ref, or NULL when it has none (or it ended with its
- * channel). */
-static reader_t *ref_reader(push_shm_t *s, const push_store_ref_t *ref)
-{
-    reader_t *rd;
-
-    if (ref->reader >= s->nreaders) {
-        return NULL;
-    }
-    rd = reader_at(s, ref->reader);
-    if (!rd->in_use || rd->gen != ref->reader_gen || rd->slot != ref->chan
-        || rd->epoch != ref->gen) {
-        return NULL;
-    }
-    return rd;
-}
-
-/* A free reader record, reclaiming those of dead processes when none is
- * left; NO_READER when every one is held. */
-static uint32_t reader_take(push_shm_t *s)
-{
-    uint32_t i;
-
-    if (s->free_reader == NO_READER) {
-        for (i = 0; i < s->nslots; i++) {
-            chan_t *c = slot_at(s, i);
-            uint32_t *link = &c->readers;
-
-            if (!c->in_use) {
-                continue;
-            }
-            while (*link != NO_READER) {
-                uint32_t j = *link;
-
-                if (!pid_alive(reader_at(s, j)->pid)) {
-                    *link = reader_at(s, j)->next;
-                    reader_free(s, j);
-                    continue;
-                }
-                link = &reader_at(s, j)->next;
-            }
-        }
-    }
-    i = s->free_reader;
-    if (i != NO_READER) {
-        s->free_reader = reader_at(s, i)->next;
-    }
-    return i;
-}
+/* Messages of a channel                                               */
 
 /* Unlinks the channel's oldest message and marks it dead.  The caller
  * counts it (evicted, expired, or nothing for trims and deletes). */
-static void chan_drop_first(push_shm_t *s, chan_t *c)
+void shm_chan_drop_first(push_shm_t *s, chan_t *c)
 {
     rec_t *r = rec_at(s, c->first);
     push_msgid_t id = rec_id(r);
@@ -478,137 +113,21 @@ static void chan_drop_first(push_shm_t *s, chan_t *c)
     }
 }
 
-/* Drops what is past the channel's buffer length and not held. */
-static void chan_trim(push_shm_t *s, chan_t *c)
-{
-    while (c->first != NO_REC && c->count > c->keep
-           && !chan_held(s, c, rec_at(s, c->first))) {
-        chan_drop_first(s, c);
-    }
-}
-
 /* Only the head is checked: messages of one channel can carry different
  * timeouts (they come from the publishing location's config), and a
  * younger message expiring first just waits behind the older one. */
-static void chan_expire(push_shm_t *s, chan_t *c, int64_t now)
+void shm_chan_expire(push_shm_t *s, chan_t *c, int64_t now)
 {
     while (c->first != NO_REC) {
         rec_t *r = rec_at(s, c->first);
 
         if (r->expires == 0 || r->expires > now
-            || (c->readers != NO_READER && chan_held(s, c, r))) {
+            || (c->readers != NO_READER && shm_chan_held(s, c, r))) {
             break;
         }
-        chan_drop_first(s, c);
+        shm_chan_drop_first(s, c);
         s->expired++;
     }
-}
-
-static void chan_unhash(push_shm_t *s, uint32_t i)
-{
-    chan_t *c = slot_at(s, i);
-    uint32_t *link = &buckets(s)[c->hash & (s->nbuckets - 1)];
-
-    while (*link != NO_SLOT) {
-        if (*link == i) {
-            *link = c->hnext;
-            return;
-        }
-        link = &slot_at(s, *link)->hnext;
-    }
-}
-
-/* Frees the least recently used channel that has neither messages nor
- * subscribers; NO_SLOT when there is none.  Linear in the slot count, but
- * it runs only when a new channel finds the slab full. */
-static uint32_t chan_reclaim(push_shm_t *s, int64_t now)
-{
-    uint32_t i, best = NO_SLOT;
-    chan_t *c;
-
-    for (i = 0; i < s->nslots; i++) {
-        c = slot_at(s, i);
-        if (!c->in_use || chan_subscribers(c) != 0) {
-            continue;
-        }
-        chan_expire(s, c, now);
-        if (c->count == 0
-            && (best == NO_SLOT || c->last_used < slot_at(s, best)->last_used)) {
-            best = i;
-        }
-    }
-    if (best == NO_SLOT) {
-        return NO_SLOT;
-    }
-    c = slot_at(s, best);
-    /* A channel re-created under this name must still issue ids after the
-     * ones this one issued, and it will not remember them. */
-    if (c->last_id.time >= s->floor) {
-        s->floor = c->last_id.time + 1;
-    }
-    chan_unhash(s, best);
-    chan_drop_readers(s, c);
-    c->in_use = 0;
-    /* Holders of an old sub for this slot (all unsubscribed or deleted,
-     * else we would not be here) must see the slot as another channel;
-     * neither counter ever goes back, waiters compare them. */
-    __atomic_add_fetch(&c->epoch, 1, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
-    c->hnext = s->free_slot;
-    s->free_slot = best;
-    s->channels--;
-    return best;
-}
-
-static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
-                            uint32_t hash, int64_t now)
-{
-    uint32_t i = s->free_slot, *bucket;
-    chan_t *c;
-
-    if (i == NO_SLOT) {
-        i = chan_reclaim(s, now);
-        if (i == NO_SLOT) {
-            return NO_SLOT;
-        }
-    }
-    c = slot_at(s, i);
-    s->free_slot = c->hnext;
-
-    c->id_len = (uint32_t)len;
-    memcpy(c->id, id, len);
-    c->hash = hash;
-    c->first = NO_REC;
-    c->last = NO_REC;
-    c->count = 0;
-    c->subscribers = 0;
-    c->last_id.time = 0;
-    c->last_id.tag = 0;
-    c->last_dropped = c->last_id;
-    c->born = s->floor;
-    c->last_used = now;
-    c->pos = 0;
-    c->keep = UINT32_MAX;
-    c->readers = NO_READER;
-
-    bucket = &buckets(s)[hash & (s->nbuckets - 1)];
-    c->hnext = *bucket;
-    *bucket = i;
-    c->in_use = 1;
-    s->channels++;
-    return i;
-}
-
-static uint32_t chan_lookup(push_shm_t *s, const char *id, size_t len,
-                            int create, int64_t now)
-{
-    uint32_t hash = chan_hash(id, len);
-    uint32_t i = chan_find(s, id, len, hash);
-
-    if (i == NO_SLOT && create) {
-        i = chan_create(s, id, len, hash, now);
-    }
-    return i;
 }
 
 /* ------------------------------------------------------------------ */
@@ -631,7 +150,7 @@ static void ring_pop(push_shm_t *s, int64_t now)
             s->evicted++;
         }
         if (c->first == s->tail) {
-            chan_drop_first(s, c);
+            shm_chan_drop_first(s, c);
         }
         else {
             /* Cannot happen while the invariant holds; if it ever breaks,
@@ -650,7 +169,7 @@ static void ring_pop(push_shm_t *s, int64_t now)
 }
 
 /* Gives back the space of dead and padding records at the tail. */
-static void ring_reclaim_dead(push_shm_t *s)
+void shm_ring_reclaim_dead(push_shm_t *s)
 {
     while (s->used != 0 && rec_at(s, s->tail)->kind != REC_LIVE) {
         ring_pop(s, 0);
@@ -691,199 +210,9 @@ static uint64_t ring_reserve(push_shm_t *s, uint64_t need, int64_t now)
 }
 
 /* ------------------------------------------------------------------ */
-/* Recovery                                                            */
-
-static int rec_valid(push_shm_t *s, uint64_t off)
-{
-    rec_t *r;
-    uint64_t room = s->ring_size - off;
-
-    if (room < 8) {
-        return 0;
-    }
-    r = rec_at(s, off);
-    if (r->len < 8 || (r->len & 7) != 0 || r->len > room) {
-        return 0;
-    }
-    if (r->kind == REC_PAD) {
-        return 1;
-    }
-    if (r->kind != REC_LIVE && r->kind != REC_DEAD) {
-        return 0;
-    }
-    return r->len >= sizeof(rec_t)
-           && r->len == rec_size(r->body_len, r->ct_len, r->ev_len)
-           && r->slot < s->nslots;
-}
-
-/* Walks the ring from tail to head checking every record header; on
- * success sets `used` to what the walk measured. */
-static int ring_check(push_shm_t *s)
-{
-    uint64_t pos, walked = 0;
-
-    if (s->head >= s->ring_size || s->tail >= s->ring_size
-        || (s->head & 7) != 0 || (s->tail & 7) != 0) {
-        return 0;
-    }
-    /* used is only 0 when the ring is empty, or in the instant between
-     * appending to an empty ring and counting it, when the record was not
-     * published yet anyway. */
-    if (s->used == 0) {
-        s->head = 0;
-        s->tail = 0;
-        return 1;
-    }
-    pos = s->tail;
-    do {
-        if (!rec_valid(s, pos)) {
-            return 0;
-        }
-        walked += rec_at(s, pos)->len;
-        if (walked > s->ring_size) {
-            return 0;
-        }
-        pos += rec_at(s, pos)->len;
-        if (pos == s->ring_size) {
-            pos = 0;
-        }
-    } while (pos != s->head);
-    s->used = walked;
-    return 1;
-}
-
-/* Rebuilds everything derived after a lock holder died mid-change. */
-static void store_repair(push_shm_t *s)
-{
-    uint32_t i, *b = buckets(s);
-    int64_t newest = 0;
-
-    /* Channels: the in-use records themselves are written before in_use
-     * is set, so they are trusted; every link between them is rebuilt. */
-    memset(b, 0xff, (size_t)s->nbuckets * sizeof(uint32_t));
-    s->free_slot = NO_SLOT;
-    s->channels = 0;
-    s->messages = 0;
-    s->subscribers = 0;
-    i = s->nslots;
-    while (i-- > 0) {
-        chan_t *c = slot_at(s, i);
-
-        if (c->last_id.time > newest) {
-            newest = c->last_id.time;
-        }
-        if (c->in_use && (c->id_len == 0 || c->id_len > PUSH_CHANNEL_ID_MAX)) {
-            c->in_use = 0;
-        }
-        if (!c->in_use) {
-            c->hnext = s->free_slot;
-            s->free_slot = i;
-            continue;
-        }
-        c->hash = chan_hash(c->id, c->id_len);
-        c->hnext = b[c->hash & (s->nbuckets - 1)];
-        b[c->hash & (s->nbuckets - 1)] = i;
-        c->first = NO_REC;
-        c->last = NO_REC;
-        c->count = 0;
-        c->readers = NO_READER;
-        s->subscribers += c->subscribers;
-        s->channels++;
-    }
-    /* Holds: a record in use for a live channel incarnation is relinked;
-     * the rest is free.  (A half-made one may be lost, or kept: a hold
-     * is bounded either way.) */
-    s->free_reader = NO_READER;
-    i = s->nreaders;
-    while (i-- > 0) {
-        reader_t *rd = reader_at(s, i);
-        chan_t *c = rd->slot < s->nslots ? slot_at(s, rd->slot) : NULL;
-
-        if (rd->in_use && c != NULL && c->in_use && c->epoch == rd->epoch) {
-            rd->next = c->readers;
-            c->readers = i;
-        }
-        else {
-            rd->in_use = 0;
-            rd->next = s->free_reader;
-            s->free_reader = i;
-        }
-    }
-    if (!ring_check(s)) {
-        /* The ring itself is torn: its messages are lost.  Record that in
-         * each channel so subscribers behind are told about the gap, and
-         * keep every later id, in any channel, past all recorded ones. */
-        if (newest >= s->floor) {
-            s->floor = newest + 1;
-        }
-        s->head = 0;
-        s->tail = 0;
-        s->used = 0;
-        for (i = 0; i < s->nslots; i++) {
-            chan_t *c = slot_at(s, i);
-
-            if (c->in_use && push_msgid_cmp(&c->last_id, &c->last_dropped) > 0) {
-                c->last_dropped = c->last_id;
-            }
-        }
-        return;
-    }
-
-    /* The ring is sound: requeue its live records, in ring order, which is
-     * each channel's publish order. */
-    if (s->used != 0) {
-        uint64_t pos = s->tail;
-
-        do {
-            rec_t *r = rec_at(s, pos);
-
-            /* Only live records have more than len and kind to read: a
-             * padding record may be 8 bytes at the very end. */
-            if (r->kind == REC_LIVE) {
-                chan_t *c = slot_at(s, r->slot);
-                push_msgid_t id = rec_id(r), prev = {0, 0};
-
-                if (c->in_use && c->last != NO_REC) {
-                    prev = rec_id(rec_at(s, c->last));
-                }
-                /* Ids must rise along a channel's queue; a record that
-                 * breaks that cannot be trusted and is dropped. */
-                if (!c->in_use || push_msgid_cmp(&id, &prev) <= 0) {
-                    r->kind = REC_DEAD;
-                }
-                else {
-                    r->next = NO_REC;
-                    if (c->last != NO_REC) {
-                        rec_at(s, c->last)->next = pos;
-                    }
-                    else {
-                        c->first = pos;
-                    }
-                    c->last = pos;
-                    c->count++;
-                    s->messages++;
-                    /* The holder may have died between queueing the
-                     * message and recording its id. */
-                    if (push_msgid_cmp(&id, &c->last_id) > 0) {
-                        c->last_id = id;
-                    }
-                    if (r->pos > c->pos) {
-                        c->pos = r->pos;
-                    }
-                }
-            }
-            pos += r->len;
-            if (pos == s->ring_size) {
-                pos = 0;
-            }
-        } while (pos != s->head);
-    }
-}
-
-/* ------------------------------------------------------------------ */
 /* Locking                                                             */
 
-static void store_lock(push_shm_t *s)
+void shm_lock(push_shm_t *s)
 {
     int rc = pthread_mutex_lock(&s->lock);
 
@@ -891,7 +220,7 @@ static void store_lock(push_shm_t *s)
         pthread_mutex_consistent(&s->lock);
         s->recoveries++;
         if (s->dirty) {
-            store_repair(s);
+            shm_repair(s);
         }
     }
     else if (rc != 0) {
@@ -905,7 +234,7 @@ static void store_lock(push_shm_t *s)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
-static void store_unlock(push_shm_t *s)
+void shm_unlock(push_shm_t *s)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     s->dirty = 0;
@@ -1076,8 +405,8 @@ static int append(push_shm_t *s, chan_t *c, uint32_t i,
     c->keep = limits->buffer_length;
     while (c->count >= limits->buffer_length
            && !(c->readers != NO_READER
-                && chan_held(s, c, rec_at(s, c->first)))) {
-        chan_drop_first(s, c);
+                && shm_chan_held(s, c, rec_at(s, c->first)))) {
+        shm_chan_drop_first(s, c);
     }
     CRASH_POINT(1);
     off = ring_reserve(s, need, now);
@@ -1131,10 +460,10 @@ static int append(push_shm_t *s, chan_t *c, uint32_t i,
     s->published++;
     /* A hold this message puts past its bound lets go now. */
     if (c->readers != NO_READER) {
-        chan_trim(s, c);
+        shm_chan_trim(s, c);
     }
 
-    ring_reclaim_dead(s);
+    shm_ring_reclaim_dead(s);
     __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
     /* Read under the lock, after the message is in: a process that
      * starts watching later looks in the store after counting itself
@@ -1160,17 +489,17 @@ static push_status_e publish(push_shm_t *s, const char *chan,
         != PUSH_OK) {
         return st;
     }
-    store_lock(s);
-    i = chan_lookup(s, chan, chan_len, 1, now);
+    shm_lock(s);
+    i = shm_chan_lookup(s, chan, chan_len, 1, now);
     if (i == NO_SLOT) {
-        store_unlock(s);
+        shm_unlock(s);
         return PUSH_NO_CHANNEL_SLOT;
     }
     c = slot_at(s, i);
     c->last_used = now;
-    chan_expire(s, c, now);
+    shm_chan_expire(s, c, now);
     if (given != NULL && push_msgid_cmp(given, &c->last_id) <= 0) {
-        store_unlock(s);
+        shm_unlock(s);
         return PUSH_DUPLICATE;
     }
     nid = given != NULL ? *given : next_id(s, c, now);
@@ -1178,8 +507,8 @@ static push_status_e publish(push_shm_t *s, const char *chan,
     if (id != NULL) {
         *id = nid;
     }
-    chan_fill_info(s, c, info);
-    store_unlock(s);
+    shm_chan_fill_info(s, c, info);
+    shm_unlock(s);
 
     if (wake) {
         bump_and_wake(s);
@@ -1213,17 +542,17 @@ push_status_e push_shm_publish_id(push_shm_t *s, const char *chan,
 static chan_t *chan_visible(push_shm_t *s, const char *chan,
                             size_t chan_len, int64_t now)
 {
-    uint32_t i = chan_lookup(s, chan, chan_len, 0, now);
+    uint32_t i = shm_chan_lookup(s, chan, chan_len, 0, now);
     chan_t *c;
 
     if (i == NO_SLOT) {
         return NULL;
     }
     c = slot_at(s, i);
-    chan_expire(s, c, now);
+    shm_chan_expire(s, c, now);
     c->last_used = now;
-    if (c->count == 0 && chan_subscribers(c) == 0) {
-        ring_reclaim_dead(s);
+    if (c->count == 0 && c->subscribers == 0) {
+        shm_ring_reclaim_dead(s);
         return NULL;
     }
     return c;
@@ -1238,12 +567,12 @@ push_status_e push_shm_info(push_shm_t *s, const char *chan,
     if (!chan_arg_ok(s, chan, chan_len)) {
         return PUSH_BAD_ARG;
     }
-    store_lock(s);
+    shm_lock(s);
     if ((c = chan_visible(s, chan, chan_len, now)) != NULL) {
-        chan_fill_info(s, c, info);
-        ring_reclaim_dead(s);
+        shm_chan_fill_info(s, c, info);
+        shm_ring_reclaim_dead(s);
     }
-    store_unlock(s);
+    shm_unlock(s);
     return c ? PUSH_OK : PUSH_NOT_FOUND;
 }
 
@@ -1256,25 +585,25 @@ push_status_e push_shm_delete(push_shm_t *s, const char *chan,
     if (!chan_arg_ok(s, chan, chan_len)) {
         return PUSH_BAD_ARG;
     }
-    store_lock(s);
+    shm_lock(s);
     if ((c = chan_visible(s, chan, chan_len, now)) == NULL) {
-        store_unlock(s);
+        shm_unlock(s);
         return PUSH_NOT_FOUND;
     }
-    chan_fill_info(s, c, info);
+    shm_chan_fill_info(s, c, info);
 
     while (c->first != NO_REC) {
-        chan_drop_first(s, c);
+        shm_chan_drop_first(s, c);
     }
     s->subscribers -= c->subscribers;
     c->subscribers = 0;
-    chan_drop_readers(s, c);
+    shm_chan_drop_readers(s, c);
     /* The slot stays this channel's (its last_id keeps later ids
      * increasing); it is simply empty and so reclaimable. */
     __atomic_add_fetch(&c->epoch, 1, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
-    ring_reclaim_dead(s);
-    store_unlock(s);
+    shm_ring_reclaim_dead(s);
+    shm_unlock(s);
 
     bump_and_wake(s);
     return PUSH_OK;
@@ -1291,14 +620,14 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
     if (!chan_arg_ok(s, chan, chan_len) || ref == NULL) {
         return PUSH_BAD_ARG;
     }
-    store_lock(s);
-    i = chan_lookup(s, chan, chan_len, 1, now);
+    shm_lock(s);
+    i = shm_chan_lookup(s, chan, chan_len, 1, now);
     if (i == NO_SLOT) {
-        store_unlock(s);
+        shm_unlock(s);
         return PUSH_NO_CHANNEL_SLOT;
     }
     c = slot_at(s, i);
-    chan_expire(s, c, now);
+    shm_chan_expire(s, c, now);
     c->last_used = now;
     c->subscribers++;
     s->subscribers++;
@@ -1306,22 +635,10 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
     ref->gen = c->epoch;
     ref->reader = NO_READER;
     ref->reader_gen = 0;
-    chan_fill_info(s, c, info);
-    ring_reclaim_dead(s);
-    store_unlock(s);
+    shm_chan_fill_info(s, c, info);
+    shm_ring_reclaim_dead(s);
+    shm_unlock(s);
     return PUSH_OK;
-}
-
-/* With the lock held: ends ref's hold, if it has one. */
-static void unhold(push_shm_t *s, push_store_ref_t *ref)
-{
-    if (ref_reader(s, ref) != NULL) {
-        chan_t *c = slot_at(s, ref->chan);
-
-        reader_unlink(s, c, ref->reader);
-        chan_trim(s, c);
-    }
-    ref->reader = NO_READER;
 }
 
 void push_shm_unsubscribe(push_shm_t *s, push_store_ref_t *ref)
@@ -1331,8 +648,8 @@ void push_shm_unsubscribe(push_shm_t *s, push_store_ref_t *ref)
     if (s == NULL || ref == NULL || ref->chan >= s->nslots) {
         return;
     }
-    store_lock(s);
-    unhold(s, ref);
+    shm_lock(s);
+    shm_unhold(s, ref);
     c = slot_at(s, ref->chan);
     /* After a delete (or a reuse of the slot) the count this subscription
      * added was already zeroed: taking it off again would steal someone
@@ -1341,107 +658,7 @@ void push_shm_unsubscribe(push_shm_t *s, push_store_ref_t *ref)
         c->subscribers--;
         s->subscribers--;
     }
-    store_unlock(s);
-}
-
-/* With the lock held: ref's channel, or NULL when it is gone. */
-static chan_t *ref_chan(push_shm_t *s, const push_store_ref_t *ref)
-{
-    chan_t *c;
-
-    if (ref->chan >= s->nslots) {
-        return NULL;
-    }
-    c = slot_at(s, ref->chan);
-    return c->in_use && c->epoch == ref->gen ? c : NULL;
-}
-
-push_status_e push_shm_hold(push_shm_t *s, push_store_ref_t *ref,
-                            const push_msgid_t *after, uint64_t bound,
-                            uint64_t *pos)
-{
-    reader_t *rd;
-    uint32_t i;
-    chan_t *c;
-
-    if (s == NULL || ref == NULL) {
-        return PUSH_BAD_ARG;
-    }
-    store_lock(s);
-    if ((c = ref_chan(s, ref)) == NULL) {
-        store_unlock(s);
-        return PUSH_GONE;
-    }
-    if ((rd = ref_reader(s, ref)) == NULL) {
-        if ((i = reader_take(s)) == NO_READER) {
-            store_unlock(s);
-            return PUSH_NO_READER;
-        }
-        rd = reader_at(s, i);
-        rd->in_use = 1;
-        rd->slot = ref->chan;
-        rd->epoch = ref->gen;
-        rd->next = c->readers;
-        c->readers = i;
-        ref->reader = i;
-        ref->reader_gen = rd->gen;
-    }
-    rd->pid = (int32_t)getpid();
-    rd->bound = bound;
-    rd->pos = c->pos;
-    if (after != NULL) {
-        uint64_t off = c->first;
-
-        while (off != NO_REC) {
-            rec_t *r = rec_at(s, off);
-            push_msgid_t id = rec_id(r);
-
-            if (push_msgid_cmp(&id, after) > 0) {
-                rd->pos = r->pos - r->len;
-                break;
-            }
-            off = r->next;
-        }
-    }
-    if (pos != NULL) {
-        *pos = rd->pos;
-    }
-    store_unlock(s);
-    return PUSH_OK;
-}
-
-void push_shm_hold_at(push_shm_t *s, const push_store_ref_t *ref,
-                      uint64_t pos, uint64_t bound)
-{
-    reader_t *rd;
-    chan_t *c;
-
-    if (s == NULL || ref == NULL || ref->reader == NO_READER) {
-        return;
-    }
-    store_lock(s);
-    if ((c = ref_chan(s, ref)) != NULL && (rd = ref_reader(s, ref)) != NULL) {
-        int up = pos > rd->pos;
-
-        rd->pos = pos;
-        rd->bound = bound;
-        if (up) {
-            chan_trim(s, c);
-            ring_reclaim_dead(s);
-        }
-    }
-    store_unlock(s);
-}
-
-void push_shm_unhold(push_shm_t *s, push_store_ref_t *ref)
-{
-    if (s == NULL || ref == NULL || ref->reader == NO_READER) {
-        return;
-    }
-    store_lock(s);
-    unhold(s, ref);
-    ring_reclaim_dead(s);
-    store_unlock(s);
+    shm_unlock(s);
 }
 
 push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
@@ -1465,13 +682,13 @@ push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
     if (ref->chan >= s->nslots) {
         return PUSH_GONE;
     }
-    store_lock(s);
+    shm_lock(s);
     c = slot_at(s, ref->chan);
     if (!c->in_use || c->epoch != ref->gen) {
-        store_unlock(s);
+        shm_unlock(s);
         return PUSH_GONE;
     }
-    chan_expire(s, c, now);
+    shm_chan_expire(s, c, now);
     c->last_used = now;
 
     off = c->first;
@@ -1521,7 +738,7 @@ push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
 
     /* Everything up to the cursor is taken: a hold moves up to it. */
     if (cursor != NULL && ref->reader != NO_READER) {
-        reader_t *rd = ref_reader(s, ref);
+        reader_t *rd = shm_ref_reader(s, ref);
 
         if (rd != NULL) {
             rec_t *r = off != NO_REC ? rec_at(s, off) : NULL;
@@ -1578,10 +795,10 @@ push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
     }
     if (moved) {
         /* After the copy: what it found may go now. */
-        chan_trim(s, c);
+        shm_chan_trim(s, c);
     }
-    ring_reclaim_dead(s);
-    store_unlock(s);
+    shm_ring_reclaim_dead(s);
+    shm_unlock(s);
     if (rv == PUSH_FOUND || rv == PUSH_NONE) {
         msg->version = version;
         msg->newest = newest;
@@ -1636,15 +853,15 @@ void push_shm_stats(push_shm_t *s, int64_t now, push_store_stats_t *st)
     if (s == NULL || st == NULL) {
         return;
     }
-    store_lock(s);
+    shm_lock(s);
     for (i = 0; i < s->nslots; i++) {
         chan_t *c = slot_at(s, i);
 
         if (c->in_use && c->first != NO_REC) {
-            chan_expire(s, c, now);
+            shm_chan_expire(s, c, now);
         }
     }
-    ring_reclaim_dead(s);
+    shm_ring_reclaim_dead(s);
     st->channels = s->channels;
     st->channel_slots = s->nslots;
     st->messages = s->messages;
@@ -1656,7 +873,7 @@ void push_shm_stats(push_shm_t *s, int64_t now, push_store_stats_t *st)
     st->bytes_total = s->size;
     st->created = s->created;
     st->recoveries = s->recoveries;
-    store_unlock(s);
+    shm_unlock(s);
 }
 
 void push_shm_watch(push_shm_t *s, uint32_t chan, int delta)

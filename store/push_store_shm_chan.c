@@ -1,0 +1,150 @@
+/* push_store_shm_chan.c — the shared-memory engine's channels: the slab
+ * of channel records, their hash, and the reuse of the least recently
+ * used empty one when the slab is full. */
+#include "store/push_store_shm_region.h"
+
+/* ------------------------------------------------------------------ */
+/* Channels                                                            */
+
+void shm_chan_fill_info(push_shm_t *s, const chan_t *c,
+                        push_channel_info_t *info)
+{
+    if (info == NULL) {
+        return;
+    }
+    info->messages = c->count;
+    info->subscribers = c->subscribers;
+    info->last_id = c->last_id;
+    info->version = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
+    if (c->first != NO_REC) {
+        info->oldest_id = rec_id(rec_at(s, c->first));
+    }
+    else {
+        info->oldest_id.time = 0;
+        info->oldest_id.tag = 0;
+    }
+}
+
+static uint32_t chan_find(push_shm_t *s, const char *id, size_t len,
+                          uint32_t hash)
+{
+    uint32_t i = buckets(s)[hash & (s->nbuckets - 1)];
+
+    while (i != NO_SLOT) {
+        chan_t *c = slot_at(s, i);
+
+        if (c->hash == hash && c->id_len == len
+            && memcmp(c->id, id, len) == 0) {
+            return i;
+        }
+        i = c->hnext;
+    }
+    return NO_SLOT;
+}
+
+static void chan_unhash(push_shm_t *s, uint32_t i)
+{
+    chan_t *c = slot_at(s, i);
+    uint32_t *link = &buckets(s)[c->hash & (s->nbuckets - 1)];
+
+    while (*link != NO_SLOT) {
+        if (*link == i) {
+            *link = c->hnext;
+            return;
+        }
+        link = &slot_at(s, *link)->hnext;
+    }
+}
+
+/* Frees the least recently used channel that has neither messages nor
+ * subscribers; NO_SLOT when there is none.  Linear in the slot count, but
+ * it runs only when a new channel finds the slab full. */
+static uint32_t chan_reclaim(push_shm_t *s, int64_t now)
+{
+    uint32_t i, best = NO_SLOT;
+    chan_t *c;
+
+    for (i = 0; i < s->nslots; i++) {
+        c = slot_at(s, i);
+        if (!c->in_use || c->subscribers != 0) {
+            continue;
+        }
+        shm_chan_expire(s, c, now);
+        if (c->count == 0
+            && (best == NO_SLOT || c->last_used < slot_at(s, best)->last_used)) {
+            best = i;
+        }
+    }
+    if (best == NO_SLOT) {
+        return NO_SLOT;
+    }
+    c = slot_at(s, best);
+    /* A channel re-created under this name must still issue ids after the
+     * ones this one issued, and it will not remember them. */
+    if (c->last_id.time >= s->floor) {
+        s->floor = c->last_id.time + 1;
+    }
+    chan_unhash(s, best);
+    shm_chan_drop_readers(s, c);
+    c->in_use = 0;
+    /* Holders of an old sub for this slot (all unsubscribed or deleted,
+     * else we would not be here) must see the slot as another channel;
+     * neither counter ever goes back, waiters compare them. */
+    __atomic_add_fetch(&c->epoch, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
+    c->hnext = s->free_slot;
+    s->free_slot = best;
+    s->channels--;
+    return best;
+}
+
+static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
+                            uint32_t hash, int64_t now)
+{
+    uint32_t i = s->free_slot, *bucket;
+    chan_t *c;
+
+    if (i == NO_SLOT) {
+        i = chan_reclaim(s, now);
+        if (i == NO_SLOT) {
+            return NO_SLOT;
+        }
+    }
+    c = slot_at(s, i);
+    s->free_slot = c->hnext;
+
+    c->id_len = (uint32_t)len;
+    memcpy(c->id, id, len);
+    c->hash = hash;
+    c->first = NO_REC;
+    c->last = NO_REC;
+    c->count = 0;
+    c->subscribers = 0;
+    c->last_id.time = 0;
+    c->last_id.tag = 0;
+    c->last_dropped = c->last_id;
+    c->born = s->floor;
+    c->last_used = now;
+    c->pos = 0;
+    c->keep = UINT32_MAX;
+    c->readers = NO_READER;
+
+    bucket = &buckets(s)[hash & (s->nbuckets - 1)];
+    c->hnext = *bucket;
+    *bucket = i;
+    c->in_use = 1;
+    s->channels++;
+    return i;
+}
+
+uint32_t shm_chan_lookup(push_shm_t *s, const char *id, size_t len,
+                         int create, int64_t now)
+{
+    uint32_t hash = chan_hash(id, len);
+    uint32_t i = chan_find(s, id, len, hash);
+
+    if (i == NO_SLOT && create) {
+        i = chan_create(s, id, len, hash, now);
+    }
+    return i;
+}
