@@ -230,11 +230,6 @@ int push_admit_take(request_rec *r)
     return 0;
 }
 
-void push_admit_parked(void)
-{
-    apr_atomic_dec32(&held);
-}
-
 void push_admit_release(void)
 {
     apr_atomic_dec32(&held);

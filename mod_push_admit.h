@@ -13,10 +13,8 @@ void     push_admit_child_init(server_rec *s);
  * Retry-After when holding it would leave too little for publishers,
  * push-status and ordinary pages. */
 int      push_admit_take(request_rec *r);
-/* It was parked: it holds a connection of the stream loop now (counted
- * there), no thread. */
-void     push_admit_parked(void);
-/* It ended on its thread. */
+/* It holds no thread any more: it ended, or it was parked (the stream
+ * loop's connections are counted there, push_park_connections). */
 void     push_admit_release(void);
 
 /* For push-status: subscribers on this child's threads, and how many

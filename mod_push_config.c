@@ -382,32 +382,28 @@ static const char *set_count(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *set_max_message_size(cmd_parms *cmd, void *dconf,
-                                        const char *arg)
+/* Directives taking a size (K, M, G suffixes) in a range, into an
+ * apr_off_t of the per-directory config. */
+static const count_directive max_message_size_arg = {
+    APR_OFFSETOF(push_dir_conf, max_message_size), 1, (apr_int64_t)1 << 30,
+    "a size from 1 byte to 1G"
+};
+static const count_directive backlog_arg = {
+    APR_OFFSETOF(push_dir_conf, backlog), 1024, (apr_int64_t)1 << 30,
+    "a size from 1K to 1G"
+};
+
+static const char *set_size(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    push_dir_conf *conf = dconf;
+    const count_directive *d = cmd->info;
     apr_off_t size = parse_size(arg);
 
-    if (size < 1 || size > ((apr_off_t)1 << 30)) {
-        return apr_psprintf(cmd->pool, "PushMaxMessageSize: '%s' is not a "
-                            "size from 1 byte to 1G (optionally with a K, M "
-                            "or G suffix)", arg);
+    if (size < d->min || size > d->max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not %s (optionally with "
+                            "a K, M or G suffix)", cmd->cmd->name, arg,
+                            d->expects);
     }
-    conf->max_message_size = size;
-    return NULL;
-}
-
-static const char *set_backlog(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    push_dir_conf *conf = dconf;
-    apr_off_t size = parse_size(arg);
-
-    if (size < 1024 || size > ((apr_off_t)1 << 30)) {
-        return apr_psprintf(cmd->pool, "PushSubscriberBacklog: '%s' is not "
-                            "a size from 1K to 1G (optionally with a K, M "
-                            "or G suffix)", arg);
-    }
-    conf->backlog = size;
+    *(apr_off_t *)((char *)dconf + d->offset) = size;
     return NULL;
 }
 
@@ -481,10 +477,11 @@ const command_rec push_config_cmds[] = {
                   (void *)&message_timeout_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Seconds a message is kept (default 3600, 0: no expiry)"),
-    AP_INIT_TAKE1("PushMaxMessageSize", set_max_message_size, NULL,
+    AP_INIT_TAKE1("PushMaxMessageSize", set_size,
+                  (void *)&max_message_size_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Largest message accepted (default 1M)"),
-    AP_INIT_TAKE1("PushSubscriberBacklog", set_backlog, NULL,
+    AP_INIT_TAKE1("PushSubscriberBacklog", set_size, (void *)&backlog_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Undelivered messages a connected subscriber may fall "
                   "behind by before it is told of a gap (default 1M)"),

@@ -18,6 +18,7 @@
 #include "mod_push_conn.h"
 #include "mod_push_http.h"
 #include "mod_push_store.h"
+#include "mod_push_admit.h"
 #include "mod_push_sub.h"
 #include "mod_push_transport.h"
 
@@ -134,7 +135,7 @@ static int poll_serve(request_rec *r, const char *channel,
     else if (push_park_longpoll(r, &s, apr_time_from_sec(timeout))) {
         /* The subscription is the loop's now; so is r.  It holds no
          * thread: its place is for the next subscriber. */
-        push_sub_parked();
+        push_admit_release();
         return SUSPENDED;
     }
     else {

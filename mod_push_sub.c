@@ -29,11 +29,6 @@ APLOG_USE_MODULE(push);
 /* ------------------------------------------------------------------ */
 /* Start and end                                                        */
 
-void push_sub_parked(void)
-{
-    push_admit_parked();
-}
-
 int push_sub_begin(request_rec *r, const push_transport_t *t,
                    const char *channel, push_sub_t *s,
                    push_channel_info_t *info)
@@ -418,7 +413,7 @@ int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
     if (!client_gone && push_park_stream(r, s, chunked, ping)) {
         /* The subscription is the loop's now; so is r.  It holds no
          * thread: its place is for the next subscriber. */
-        push_sub_parked();
+        push_admit_release();
         return SUSPENDED;
     }
     if (!client_gone) {

@@ -19,9 +19,6 @@ int  push_sub_begin(request_rec *r, const push_transport_t *t,
                     push_channel_info_t *info);
 /* Ends what begin started. */
 void push_sub_end(push_sub_t *s);
-/* The subscriber was parked: it holds no thread, so its place goes back
- * (the loop ends its subscription later). */
-void push_sub_parked(void);
 
 /* A filter sink: each write is a brigade passed down `filters` with a
  * flush (blocking), so TLS and HTTP/2 keep their own framing. */

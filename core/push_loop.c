@@ -263,14 +263,20 @@ static void chan_hold(push_loop_t *l, push_loop_chan_t *ch)
     }
 }
 
+/* The channel's hold is to be moved at the end of this turn. */
+static void chan_moved(push_loop_t *l, push_loop_chan_t *ch)
+{
+    if (!ch->moved) {
+        ch->moved = 1;
+        ch->next_moved = l->moved;
+        l->moved = ch;
+    }
+}
+
 void push_loop_moved(push_loop_item_t *it)
 {
-    push_loop_chan_t *ch = it->chan;
-
-    if (ch && it->sub && !ch->moved) {
-        ch->moved = 1;
-        ch->next_moved = it->loop->moved;
-        it->loop->moved = ch;
+    if (it->chan && it->sub) {
+        chan_moved(it->loop, it->chan);
     }
 }
 
@@ -392,10 +398,8 @@ void push_loop_unfollow(push_loop_item_t *it)
     if (!ch->followers) {
         chan_release(it->loop, ch);
     }
-    else if (it->sub && !ch->moved) {
-        ch->moved = 1;
-        ch->next_moved = it->loop->moved;
-        it->loop->moved = ch;
+    else if (it->sub) {
+        chan_moved(it->loop, ch);   /* it may have been the slowest */
     }
 }
 

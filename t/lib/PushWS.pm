@@ -9,10 +9,11 @@ use Digest::SHA qw(sha1_base64);
 use MIME::Base64 qw(encode_base64);
 use IO::Select ();
 use Time::HiRes qw(time);
+use Compress::Raw::Zlib qw(Z_SYNC_FLUSH);
 use PushTest ();
 
 our @EXPORT = qw(ws_connect ws_send ws_send_raw ws_frame ws_recv ws_recv_data
-                 ws_close_payload ws_eof);
+                 ws_close_payload ws_eof deflate_raw inflate_raw);
 
 use constant GUID => '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -154,6 +155,26 @@ sub ws_eof {
         return 1 unless $n;
         $c->{buf} .= $chunk;
     }
+}
+
+
+# permessage-deflate payloads (RFC 7692 7.2.1): raw deflate, the trailing
+# empty stored block taken off, and put back to inflate.
+sub deflate_raw {
+    my ($d) = Compress::Raw::Zlib::Deflate->new(-WindowBits => -15, -AppendOutput => 1);
+    my $out = '';
+    $d->deflate($_[0], $out);
+    $d->flush($out, Z_SYNC_FLUSH);
+    $out =~ s/\x00\x00\xff\xff$//;
+    return $out;
+}
+
+sub inflate_raw {
+    my ($i) = Compress::Raw::Zlib::Inflate->new(-WindowBits => -15);
+    my $in = $_[0] . "\x00\x00\xff\xff";
+    my $out = '';
+    $i->inflate($in, $out);
+    return $out;
 }
 
 1;

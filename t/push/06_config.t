@@ -20,6 +20,8 @@ my @cases = (
                                         qr/PushMessageTimeout: expects/],
     ['<Location /x>\nPushMaxMessageSize 2G\n</Location>',
                                         qr/PushMaxMessageSize: '2G'/],
+    ['<Location /x>\nPushSubscriberBacklog 100\n</Location>',
+                                        qr/PushSubscriberBacklog: '100' is not a size from 1K to 1G/],
     ['<Location /x>\nPushLongPollTimeout -1\n</Location>',
                                         qr/PushLongPollTimeout: expects/],
     ['<Location /x>\nPushFirstMessage middle\n</Location>',

@@ -345,18 +345,3 @@ ok $mpm eq 'prefork'
    || t_num($built, '<=', 3 * 4, 'fan-out: encodings built (3 messages x 4 children)');
 close $_->{sock} for @fan;
 
-sub deflate_raw {
-    my ($d) = Compress::Raw::Zlib::Deflate->new(-WindowBits => -15, -AppendOutput => 1);
-    my $out = '';
-    $d->deflate($_[0], $out);
-    $d->flush($out, Z_SYNC_FLUSH);
-    $out =~ s/\x00\x00\xff\xff$//;
-    return $out;
-}
-sub inflate_raw {
-    my ($i) = Compress::Raw::Zlib::Inflate->new(-WindowBits => -15);
-    my $in = $_[0] . "\x00\x00\xff\xff";
-    my $out = '';
-    $i->inflate($in, $out);
-    return $out;
-}

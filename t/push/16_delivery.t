@@ -18,7 +18,7 @@ use POSIX ();
 use Socket qw(SOL_SOCKET SO_RCVBUF inet_aton sockaddr_in);
 use Time::HiRes qw(time sleep);
 
-plan tests => 2 * 15 + 8 + 16 + 2;
+plan tests => 2 * 15 + 8 + 21 + 2;
 
 # --- helpers ----------------------------------------------------------
 
@@ -55,22 +55,6 @@ sub runs {
     return join ',', map { "$_->[0]-$_->[1]" } @r;
 }
 
-sub deflate_raw {
-    my ($d) = Compress::Raw::Zlib::Deflate->new(-WindowBits => -15,
-                                                -AppendOutput => 1);
-    my $out = '';
-    $d->deflate($_[0], $out);
-    $d->flush($out, Z_SYNC_FLUSH);
-    $out =~ s/\x00\x00\xff\xff$//;
-    return $out;
-}
-sub inflate_raw {
-    my ($i) = Compress::Raw::Zlib::Inflate->new(-WindowBits => -15);
-    my $in = $_[0] . "\x00\x00\xff\xff";
-    my $out = '';
-    $i->inflate($in, $out);
-    return $out;
-}
 
 sub chan_subs {
     my ($ch) = @_;
@@ -426,9 +410,11 @@ burst(1);
     my $sws = ws_connect("/slow/$ch?last_event_id=$seed", conn => small_conn(4096));
     my $ses = sse_open("/slow/$ch", conn => small_conn(4096),
                        headers => { 'Last-Event-ID' => $seed });
+    my $smw = ws_connect("/slow/$ch?last_event_id=$seed", conn => small_conn(4096),
+                         protocol => 'ws+meta.nchan');
     my $rd = sse_open("/slow/$ch", headers => { 'Last-Event-ID' => $seed });
-    ok t_cmp(wait_for_value(sub { chan_subs($ch) }, 3, 10), 3,
-             'slow: subscribers (stalled WebSocket, stalled event stream, reader)');
+    ok t_cmp(wait_for_value(sub { chan_subs($ch) }, 4, 10), 4,
+             'slow: subscribers (stalled WebSockets plain and meta, stalled event stream, reader)');
     my $gaps0 = gaps_counted();
 
     my (@rd_seq, @rd_id, $rd_gaps);
@@ -545,10 +531,44 @@ burst(1);
              'slow: push-gap: the newest lost is the one before the last 10');
     ok t_cmp(runs(@after), defined $gap_seq ? ($gap_seq + 1) . "-$N" : 'after a push-gap',
              'slow: after push-gap: the oldest buffered, then every message to the last');
+    # The stalled ws+meta.nchan WebSocket: what was in flight, then the
+    # gap notice (the newest lost id, content type
+    # application/x-push-gap, no body), then on to the end, not closed.
+    my (@m_before, @m_after, $m_gap, $m_close);
+    my $mend = time + 20;
+    while (time < $mend && !(@m_after && $m_after[-1] >= $N)) {
+        my $f = ws_recv_data($smw, 5) or last;
+        if ($f->{opcode} == 8) { ($m_close) = ws_close_payload($f->{payload}); last }
+        next unless $f->{opcode} == 1 || $f->{opcode} == 2;
+        my ($id, $type, $body) = $f->{payload} =~ /^id: ([^\n]*)\n(?:content-type: ([^\n]*)\n)?\n(.*)$/s;
+        if (($type // '') eq 'application/x-push-gap') {
+            $m_gap = [$id, $body];
+            next;
+        }
+        my $s = defined $body && $body =~ /^s=(\d+) / ? $1 + 0 : -1;
+        push @{ $m_gap ? \@m_after : \@m_before }, $s;
+    }
+    t_debug("slow: the stalled meta WebSocket got " . runs(@m_before) . ", notice "
+            . ($m_gap ? $m_gap->[0] : 'none') . ", then " . runs(@m_after));
+    ok t_cmp(runs(@m_before), qr/^(?:1-\d+)?$/,
+             'slow: the stalled meta WebSocket: what was in flight, from the first, no hole');
+    ok t_cmp($m_gap ? $seq_of{$m_gap->[0]} // "unknown id $m_gap->[0]" : 'no notice',
+             $N - 10, 'slow: the meta gap notice: the newest lost is the one before the last 10');
+    ok t_cmp($m_gap ? $m_gap->[1] : 'no notice', '', 'slow: the meta gap notice: empty body');
+    ok t_cmp(runs(@m_after) . ($m_close ? " then close $m_close" : ''), ($N - 9) . "-$N",
+             'slow: after the meta gap notice: the last 10, and no Close');
     my $dgaps;
-    wait_for(sub { $dgaps = gaps_counted() - $gaps0; $dgaps >= 2 }, 10);
-    ok t_num($dgaps, '>=', 2, 'slow: push-status subscriber_gaps increase');
-    close $_->{sock} for $sws, $ses, $rd, $pc;
+    wait_for(sub { $dgaps = gaps_counted() - $gaps0; $dgaps >= 3 }, 10);
+    ok t_num($dgaps, '>=', 3, 'slow: push-status subscriber_gaps increase');
+    # Each is in the error log, at info, with its channel.
+    my $log = '';
+    if (open my $lf, '<', Apache::Test::config()->{vars}{t_logs} . '/error_log') {
+        $log = join '', grep { /missed messages/ && /\Q$ch\E/ } <$lf>;
+        close $lf;
+    }
+    my $logged = () = $log =~ /subscriber on channel \Q$ch\E missed messages up to/g;
+    ok t_num($logged, '>=', 3, "slow: gaps logged with the channel ('missed messages' lines for $ch)");
+    close $_->{sock} for $sws, $ses, $smw, $rd, $pc;
 }
 
 # --- 4. the server still answers ---------------------------------------
