@@ -64,14 +64,14 @@ static push_sink_rc socket_write(push_sink_t *k, const struct iovec *bufs,
                                  int nbufs)
 {
     push_socket_sink_t *s = (push_socket_sink_t *)k;
-    struct iovec vec[8];
+    struct iovec vec[PUSH_SINK_MAX_IOV + 2];
     struct msghdr mh;
     char head[24];
     size_t body = 0, total = 0;
     ssize_t sent;
     int i, n = 0;
 
-    if (nbufs > 6) {
+    if (nbufs > PUSH_SINK_MAX_IOV) {
         return gone(s);
     }
     for (i = 0; i < nbufs; i++) {

@@ -25,10 +25,14 @@ typedef enum {
     PUSH_SINK_GONE        /* the client is gone; nothing more is written */
 } push_sink_rc;
 
+/* The most pieces one write takes (a batch of messages, with a notice). */
+#define PUSH_SINK_MAX_IOV 64
+
 typedef struct push_sink push_sink_t;
 struct push_sink {
-    /* Writes v[0..n) as one piece of the response body (one chunk, one
-     * WebSocket frame), after everything written before. */
+    /* Writes v[0..n) (n <= PUSH_SINK_MAX_IOV) as one piece of the response
+     * body (one chunk, holding one or more events or WebSocket frames),
+     * after everything written before. */
     push_sink_rc (*write)(push_sink_t *k, const struct iovec *v, int n);
     /* Bytes accepted but not on the wire yet. */
     size_t       (*pending)(const push_sink_t *k);

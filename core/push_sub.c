@@ -167,85 +167,129 @@ static push_frame_t *encoding(push_sub_t *s, deliver_look *d,
     return d->frames ? push_frame_cache_put(d->frames, &d->key, f) : f;
 }
 
+/* What a batch may take: one write (one syscall, one flush) for up to
+ * this many messages or bytes, so a subscriber behind by many messages
+ * catches up in few writes. */
+#define DELIVER_BATCH       32
+#define DELIVER_BATCH_BYTES (64 * 1024)
+_Static_assert(DELIVER_BATCH + 1 <= PUSH_SINK_MAX_IOV,
+               "a batch and its notice fit one sink write");
+
+/* The encoding of the message d's look found (NULL: out of memory). */
+static push_frame_t *looked_frame(push_sub_t *s, deliver_look *d,
+                                  const push_message_t *msg)
+{
+    push_frame_t *f;
+
+    if (d->frame) {
+        push_counters_encoding(s->env->counters, 1);
+        return d->frame;
+    }
+    if (!d->copy) {
+        return NULL;        /* no memory for the copy */
+    }
+    f = encoding(s, d, msg);
+    free(d->copy);
+    return f;
+}
+
+static void look_release(deliver_look *d)
+{
+    if (d->frame) {
+        push_frame_release(d->frames, d->frame);
+    }
+    free(d->copy);
+}
+
 push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now)
 {
     push_sink_t *k = s->sink;
 
     while (!k->gone && !k->pending(k)) {
-        deliver_look d;
-        push_message_t msg;
-        push_msgid_t gap_id;
-        struct iovec v[2];
+        push_frame_t *frames[DELIVER_BATCH];
+        struct iovec v[DELIVER_BATCH + 1];
         char notice[PUSH_NOTICE_MAX];
-        push_sink_rc rc;
-        push_status_e st;
-        push_frame_t *f;
-        size_t nlen = 0;
-        int gap = 0, n = 0;
+        push_deliver_e end = PUSH_DELIVER_BLOCKED;   /* BLOCKED: go on */
+        size_t bytes = 0;
+        int nf = 0, nv = 0, noticed = 0, i;
 
-        memset(&d, 0, sizeof(d));
-        d.frames = s->env->frames;
-        d.key.chan = s->ref.chan;
-        d.key.gen = s->ref.gen;
-        d.key.variant = s->t->variant(s);
-        st = push_sub_look(s, now, want, &d, &msg, &gap, &gap_id);
-        if (st == PUSH_GONE) {
-            return PUSH_DELIVER_GONE;
-        }
-        if (st != PUSH_FOUND) {
-            s->live = 1;
-            return PUSH_DELIVER_IDLE;
-        }
-        if (gap) {
-            push_counters_gap(s->env->counters);
-            if (s->env->gap) {
-                s->env->gap(s, &gap_id);
+        while (nf < DELIVER_BATCH && bytes < DELIVER_BATCH_BYTES) {
+            deliver_look d;
+            push_message_t msg;
+            push_msgid_t gap_id;
+            push_status_e st;
+            push_frame_t *f;
+            size_t nlen = 0;
+            int gap = 0;
+
+            memset(&d, 0, sizeof(d));
+            d.frames = s->env->frames;
+            d.key.chan = s->ref.chan;
+            d.key.gen = s->ref.gen;
+            d.key.variant = s->t->variant(s);
+            st = push_sub_look(s, now, want, &d, &msg, &gap, &gap_id);
+            if (st != PUSH_FOUND) {
+                s->live |= st != PUSH_GONE;
+                end = st == PUSH_GONE ? PUSH_DELIVER_GONE : PUSH_DELIVER_IDLE;
+                break;
             }
-            if (s->t->gap_notice) {
+            if (gap && noticed) {
+                look_release(&d);   /* one notice a write: the next one */
+                break;
+            }
+            if (gap && s->t->gap_notice) {
                 nlen = s->t->gap_notice(s, &gap_id, notice, sizeof(notice));
             }
-            if (nlen == PUSH_NOTICE_END) {
-                /* Nothing more is written: the client resumes from the
-                 * cursor it has, and is told of the gap there. */
-                if (d.frame) {
-                    push_frame_release(d.frames, d.frame);
+            if (gap && nlen == PUSH_NOTICE_END && nf > 0) {
+                look_release(&d);   /* what came before goes out first */
+                break;
+            }
+            if (gap) {
+                push_counters_gap(s->env->counters);
+                if (s->env->gap) {
+                    s->env->gap(s, &gap_id);
                 }
-                free(d.copy);
-                return PUSH_DELIVER_GAP;
+                if (nlen == PUSH_NOTICE_END) {
+                    /* Nothing more is written: the client resumes from
+                     * the cursor it has, and is told of the gap there. */
+                    look_release(&d);
+                    return PUSH_DELIVER_GAP;
+                }
+                noticed = 1;
+            }
+            s->live = 1;
+            if (!(f = looked_frame(s, &d, &msg))) {
+                end = PUSH_DELIVER_FAILED;
+                break;
+            }
+            if (nlen > 0) {
+                /* Said before the message, in the same write, so it is
+                 * said once even when the socket is full. */
+                v[nv].iov_base = notice;
+                v[nv++].iov_len = nlen;
+            }
+            v[nv].iov_base = f->data;
+            v[nv++].iov_len = f->len;
+            frames[nf++] = f;
+            bytes += f->len;
+            s->cursor = msg.id;
+            s->has_cursor = 1;
+            s->pos = msg.pos;
+            s->chan_pos = msg.chan_pos;
+            s->delivered++;
+        }
+        if (nv > 0) {
+            push_sink_rc rc = push_sink_write(k, v, nv);
+
+            for (i = 0; i < nf; i++) {
+                push_frame_release(s->env->frames, frames[i]);
+            }
+            if (rc == PUSH_SINK_GONE) {
+                return PUSH_DELIVER_CLOSED;
             }
         }
-        s->live = 1;
-        if (d.frame) {
-            f = d.frame;
-            push_counters_encoding(s->env->counters, 1);
-        }
-        else if (d.copy) {
-            f = encoding(s, &d, &msg);
-            free(d.copy);
-        }
-        else {
-            f = NULL;       /* no memory for the copy */
-        }
-        if (!f) {
-            return PUSH_DELIVER_FAILED;
-        }
-        if (nlen > 0) {
-            /* Said before the message, in the same write, so it is said
-             * once even when the socket is full. */
-            v[n].iov_base = notice;
-            v[n++].iov_len = nlen;
-        }
-        v[n].iov_base = f->data;
-        v[n++].iov_len = f->len;
-        rc = push_sink_write(k, v, n);
-        s->cursor = msg.id;
-        s->has_cursor = 1;
-        s->pos = msg.pos;
-        s->chan_pos = msg.chan_pos;
-        s->delivered++;
-        push_frame_release(d.frames, f);
-        if (rc == PUSH_SINK_GONE) {
-            return PUSH_DELIVER_CLOSED;
+        if (end != PUSH_DELIVER_BLOCKED) {
+            return end;
         }
     }
     return k->gone ? PUSH_DELIVER_CLOSED : PUSH_DELIVER_BLOCKED;
