@@ -13,16 +13,46 @@
 #include "http_request.h"
 
 #include "mod_push.h"
+#include "mod_push_admit.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
 #include "mod_push_store.h"
-#include "mod_push_admit.h"
 #include "mod_push_sub.h"
 #include "mod_push_transport.h"
 
 APLOG_USE_MODULE(push);
+
+/* Back-pressure: while a stream loop's subscribers of the channel, whose
+ * clients do take what they are sent, are more than half their backlog
+ * behind, the server is what is slow; the publisher waits (up to
+ * PUSH_PACE_MAX) rather than run them out of their backlog into gaps. */
+#define PUSH_PACE_STEP apr_time_from_msec(1)
+#define PUSH_PACE_MAX  apr_time_from_sec(1)
+
+static void pace(request_rec *r, const char *channel)
+{
+    const push_store_t *store = push_store();
+    apr_time_t until = 0;
+    size_t len = strlen(channel);
+
+    while (push_store_behind(store, channel, len) && !push_stopping()) {
+        apr_time_t now = apr_time_now();
+
+        if (!until) {
+            until = now + PUSH_PACE_MAX;
+        }
+        else if (now >= until) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "publish to %s: "
+                          "subscribers still behind after %d ms, storing it "
+                          "anyway", channel,
+                          (int)apr_time_as_msec(PUSH_PACE_MAX));
+            return;
+        }
+        apr_sleep(PUSH_PACE_STEP);
+    }
+}
 
 static int publish(request_rec *r, const push_dir_conf *conf,
                    const char *channel)
@@ -68,6 +98,7 @@ static int publish(request_rec *r, const push_dir_conf *conf,
     limits.buffer_length = push_conf_buffer_length(conf);
     limits.timeout = push_conf_message_timeout(conf);
 
+    pace(r, channel);
     st = push_store_publish(push_store(), channel, strlen(channel), &msg,
                             &limits, apr_time_sec(r->request_time), &id,
                             &info);

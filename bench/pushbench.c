@@ -1698,6 +1698,7 @@ typedef struct {
     uint8_t        inflight;    /* started, not yet subscribed */
     uint8_t        sse_cr;      /* last line ended with CR */
     uint8_t        sse_data;    /* the pending event has data */
+    uint8_t        sse_gap;     /* ... and is a push-gap notice */
     uint8_t        ws_frag;     /* opcode of a fragmented message */
     uint8_t        src;         /* source address index */
     uint16_t       retries;
@@ -1776,7 +1777,7 @@ static void sub_deactivate(sub_t *s)
     }
     conn_close(&s->c, 0);
     s->ws_frag = 0;
-    s->sse_cr = s->sse_data = 0;
+    s->sse_cr = s->sse_data = s->sse_gap = 0;
     buf_clear(&s->ev);
 }
 
@@ -1957,7 +1958,10 @@ static void deliver(sub_t *s, const char *p, size_t n)
 /* Server-Sent Events (WHATWG HTML, "event stream interpretation"). */
 static void sse_dispatch(sub_t *s)
 {
-    if (s->sse_data) {
+    if (s->sse_gap) {
+        ST_ADD(st->gaps, 1);    /* mod_push: messages lost, said so */
+    }
+    else if (s->sse_data) {
         size_t n = buf_avail(&s->ev);
 
         if (n && buf_data(&s->ev)[n - 1] == '\n') {
@@ -1967,6 +1971,7 @@ static void sse_dispatch(sub_t *s)
     }
     buf_clear(&s->ev);
     s->sse_data = 0;
+    s->sse_gap = 0;
 }
 
 static void sse_line(sub_t *s, const char *l, size_t n)
@@ -2007,7 +2012,10 @@ static void sse_line(sub_t *s, const char *l, size_t n)
     else if (fn == 2 && !memcmp(l, "id", 2) && !memchr(v, '\0', vn)) {
         copy_value(s->evid, sizeof(s->evid), v, vn);
     }
-    /* "event" and "retry" do not matter here */
+    else if (fn == 5 && !memcmp(l, "event", 5)) {
+        s->sse_gap = vn == 8 && !memcmp(v, "push-gap", 8);
+    }
+    /* "retry" does not matter here */
 }
 
 static int sse_process(sub_t *s)
@@ -2243,7 +2251,7 @@ static int sub_on_head(sub_t *s)
     }
     if (opt.transport == TR_SSE && rs->status == 200) {
         s->state = SS_STREAM;
-        s->sse_cr = s->sse_data = 0;
+        s->sse_cr = s->sse_data = s->sse_gap = 0;
         buf_clear(&s->ev);
         sub_activate(s);
     }
@@ -3270,8 +3278,9 @@ static int run_throughput(void)
            " errors, response median %.3f ms\n", pub_ok_window, rate,
            pub_err, rtt_med);
     if (opt.nsubs > 0) {
-        printf("  subscribers  %" PRIu64 " (%s), %" PRIu64 " deliveries\n",
-               t.ever, tr_names[opt.transport], t.any);
+        printf("  subscribers  %" PRIu64 " (%s), %" PRIu64 " deliveries, %"
+               PRIu64 " gaps\n", t.ever, tr_names[opt.transport], t.any,
+               t.gaps);
     }
     if (!isnan(cpu0)) {
         printf("  server CPU   %.0f ms in %.1f s (%.0f%% of one core), "
@@ -3285,6 +3294,7 @@ static int run_throughput(void)
            PRIu64, label, opt.nsubs ? tr_names[opt.transport] : "-", npubs,
            opt.tput_secs,
            opt.nsubs, pub_ok_window, pub_err, t.any);
+    printf(" gaps=%" PRIu64, t.gaps);
     kv_num(stdout, "msgs_per_s", rate, 0);
     /* With subscribers: what reached them, per second of publishing
      * (a server that takes publishes faster than it fans them out

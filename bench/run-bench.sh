@@ -520,6 +520,7 @@ pair_row() {   # lost / dup, subscribed / errors: no ratio
         case $3 in
         lostdup) v="$(get "$s" "$2" lost)/$(get "$s" "$2" dup)" ;;
         subs) v="$(get "$s" "$2" subscribed)/$(( $(get "$s" "$2" conn_errors) + $(get "$s" "$2" http_errors) ))" ;;
+        gaps) v="$(get "$s" "$2" gaps)" ;;
         esac
         out+=("$v")
     done
@@ -547,6 +548,7 @@ row "publish" "throughput (msg/s, $TPUT_CONNS conns)" tput msgs_per_s 1 0
 if [ "$TPUT_SUBS" -gt 0 ]; then
     row "" "... with $TPUT_SUBS event streams" tput_subs msgs_per_s 1 0
     row "" "    deliveries/s to them" tput_subs deliveries_per_s 1 0
+    pair_row "" tput_subs gaps "    push-gap (lost, and said)"
 fi
 echo
 echo "raw results (key=value): $results${KEEP:+ (kept)}"

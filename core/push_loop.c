@@ -31,6 +31,7 @@ struct push_loop_chan {
     push_store_ref_t   ref;
     uint64_t           held_pos;
     uint64_t           held_bound;
+    uint64_t           held_pace;
     int                moved;
     push_loop_chan_t  *next_moved;
 };
@@ -220,11 +221,13 @@ static void chans_grow(push_loop_t *l)
 
 /* Moves the channel's hold to its slowest follower that is within its
  * bound (one further behind is let go: it is told of its gap when it
- * catches up), and ends it when no follower wants one. */
+ * catches up), and ends it when no follower wants one.  Its pace is the
+ * slowest of those whose sockets take what they are sent: how far this
+ * loop could have gone, whatever its clients do. */
 static void chan_hold(push_loop_t *l, push_loop_chan_t *ch)
 {
     const push_store_t *store = &l->env->store;
-    uint64_t newest = 0, low = UINT64_MAX, bound = 0;
+    uint64_t newest = 0, low = UINT64_MAX, pace = PUSH_NO_PACE, bound = 0;
     push_loop_item_t *it;
     int any = 0;
 
@@ -243,8 +246,13 @@ static void chan_hold(push_loop_t *l, push_loop_chan_t *ch)
     for (it = ch->followers; it; it = it->c_next) {
         push_sub_t *s = it->sub;
 
-        if (s && s->bound && newest - s->pos <= s->bound && s->pos < low) {
-            low = s->pos;
+        if (s && s->bound && newest - s->pos <= s->bound) {
+            if (s->pos < low) {
+                low = s->pos;
+            }
+            if (s->pos < pace && !s->sink->pending(s->sink)) {
+                pace = s->pos;
+            }
         }
     }
     if (low == UINT64_MAX) {
@@ -256,10 +264,12 @@ static void chan_hold(push_loop_t *l, push_loop_chan_t *ch)
         }
         ch->held_pos = UINT64_MAX;
     }
-    if (low != ch->held_pos || bound != ch->held_bound) {
-        push_store_hold_at(store, &ch->ref, low, bound);
+    if (low != ch->held_pos || bound != ch->held_bound
+        || pace != ch->held_pace) {
+        push_store_hold_at(store, &ch->ref, low, bound, pace);
         ch->held_pos = low;
         ch->held_bound = bound;
+        ch->held_pace = pace;
     }
 }
 

@@ -103,9 +103,15 @@ typedef struct {
      * engine's, set by subscribe and hold. */
     uint32_t reader;
     uint32_t reader_gen;
+    /* Where next found the message at_id, so that the next look from
+     * that cursor starts there instead of at the channel's oldest: the
+     * engine's (set by subscribe and next; UINT64_MAX: nowhere). */
+    uint64_t     at;
+    push_msgid_t at_id;
 } push_store_ref_t;
 
 #define PUSH_NO_READER_ID UINT32_MAX
+#define PUSH_NO_PACE      UINT64_MAX
 
 /* Where next copies the message it found: given the id and the bytes the
  * copy needs, a buffer of that size, or NULL to take only msg->id and
@@ -180,14 +186,26 @@ typedef struct push_store_engine {
      * cursor: a subscriber that takes its messages in order has nothing
      * more to do.  hold_at moves it to an explicit position (a process
      * that holds for several subscribers, at the slowest one's).
-     * unhold ends it. */
+     * unhold ends it.
+     *
+     * Pacing.  A hold may also say how far its owner could have taken by
+     * now (`pace`: the slowest of its subscribers whose clients take
+     * what they are sent; PUSH_NO_PACE when it does not pace).  When that
+     * is more than half its bound behind, the server, not the clients, is
+     * what falls behind: behind says so, and an HTTP publisher waits a
+     * little (mod_push_pub.c) instead of running the subscribers out of
+     * their backlog. */
     push_status_e (*hold)(push_store_inst_t *inst, push_store_ref_t *ref,
                           const push_msgid_t *after, uint64_t bound,
                           uint64_t *pos);
     void          (*hold_at)(push_store_inst_t *inst,
                              const push_store_ref_t *ref, uint64_t pos,
-                             uint64_t bound);
+                             uint64_t bound, uint64_t pace);
     void          (*unhold)(push_store_inst_t *inst, push_store_ref_t *ref);
+    /* 1 when a live hold on the channel paces and is more than half its
+     * bound behind; 0 otherwise (no such channel included). */
+    int           (*behind)(push_store_inst_t *inst, const char *chan,
+                            size_t chan_len);
 
     /* The first buffered message with id > *cursor (cursor NULL: the
      * oldest buffered), copied where copy says (copy NULL: id and length
@@ -195,7 +213,7 @@ typedef struct push_store_engine {
      * 1 when messages after the cursor were dropped and can never be
      * delivered; *gap_id is then the newest of them. */
     push_status_e (*next)(push_store_inst_t *inst,
-                          const push_store_ref_t *ref,
+                          push_store_ref_t *ref,
                           const push_msgid_t *cursor, int64_t now,
                           push_copy_fn copy, void *copy_ctx,
                           push_message_t *msg, int *gap,
@@ -275,9 +293,16 @@ static inline push_status_e push_store_hold(const push_store_t *s,
 
 static inline void push_store_hold_at(const push_store_t *s,
                                       const push_store_ref_t *ref,
-                                      uint64_t pos, uint64_t bound)
+                                      uint64_t pos, uint64_t bound,
+                                      uint64_t pace)
 {
-    s->engine->hold_at(s->inst, ref, pos, bound);
+    s->engine->hold_at(s->inst, ref, pos, bound, pace);
+}
+
+static inline int push_store_behind(const push_store_t *s, const char *chan,
+                                    size_t chan_len)
+{
+    return s->engine->behind(s->inst, chan, chan_len);
 }
 
 static inline void push_store_unhold(const push_store_t *s,
@@ -287,7 +312,7 @@ static inline void push_store_unhold(const push_store_t *s,
 }
 
 static inline push_status_e push_store_next(
-    const push_store_t *s, const push_store_ref_t *ref,
+    const push_store_t *s, push_store_ref_t *ref,
     const push_msgid_t *cursor, int64_t now, push_copy_fn copy,
     void *copy_ctx, push_message_t *msg, int *gap, push_msgid_t *gap_id)
 {

@@ -163,6 +163,7 @@ static void ring_pop(push_shm_t *s, int64_t now)
      * tail to start on a record already marked dead, which is harmless. */
     s->used -= len;
     s->tail += len;
+    s->popped += len;
     if (s->tail == s->ring_size) {
         s->tail = 0;
     }
@@ -635,6 +636,7 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
     ref->gen = c->epoch;
     ref->reader = NO_READER;
     ref->reader_gen = 0;
+    ref->at = UINT64_MAX;
     shm_chan_fill_info(s, c, info);
     shm_ring_reclaim_dead(s);
     shm_unlock(s);
@@ -661,7 +663,56 @@ void push_shm_unsubscribe(push_shm_t *s, push_store_ref_t *ref)
     shm_unlock(s);
 }
 
-push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
+/* A record's place in the never-wrapping count of push_store_inst.popped,
+ * and back (NO_REC when the place is no longer in the ring: popped, its
+ * bytes maybe reused, so nothing there may be read). */
+static uint64_t ring_place(const push_shm_t *s, uint64_t off)
+{
+    return s->popped + (off >= s->tail ? off - s->tail
+                                       : s->ring_size - s->tail + off);
+}
+
+static uint64_t ring_at_place(const push_shm_t *s, uint64_t place)
+{
+    uint64_t k, off;
+
+    if (place == UINT64_MAX || place < s->popped
+        || (k = place - s->popped) >= s->used) {
+        return NO_REC;
+    }
+    off = s->tail + k;
+    return off >= s->ring_size ? off - s->ring_size : off;
+}
+
+/* The first message of c after *cursor: from where the last look from
+ * this cursor ended when that record is still the channel's (one step),
+ * else a walk from the oldest. */
+static uint64_t chan_after(push_shm_t *s, const chan_t *c,
+                           const push_store_ref_t *ref,
+                           const push_msgid_t *cursor)
+{
+    uint64_t off = ring_at_place(s, ref->at);
+
+    if (off != NO_REC && push_msgid_cmp(&ref->at_id, cursor) == 0) {
+        rec_t *r = rec_at(s, off);
+        push_msgid_t id = rec_id(r);
+
+        if (r->kind == REC_LIVE && r->slot == ref->chan
+            && push_msgid_cmp(&id, cursor) == 0) {
+            return r->next;
+        }
+    }
+    for (off = c->first; off != NO_REC; off = rec_at(s, off)->next) {
+        push_msgid_t id = rec_id(rec_at(s, off));
+
+        if (push_msgid_cmp(&id, cursor) > 0) {
+            break;
+        }
+    }
+    return off;
+}
+
+push_status_e push_shm_next(push_shm_t *s, push_store_ref_t *ref,
                             const push_msgid_t *cursor, int64_t now,
                             push_copy_fn copy, void *copy_ctx,
                             push_message_t *msg, int *gap,
@@ -695,18 +746,10 @@ push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
     if (cursor != NULL) {
         push_msgid_t born_mark;
 
-        /* A subscriber that is caught up, the common case, costs no walk. */
-        if (push_msgid_cmp(cursor, &c->last_id) >= 0) {
-            off = NO_REC;
-        }
-        while (off != NO_REC) {
-            push_msgid_t id = rec_id(rec_at(s, off));
-
-            if (push_msgid_cmp(&id, cursor) > 0) {
-                break;
-            }
-            off = rec_at(s, off)->next;
-        }
+        /* A subscriber that is caught up, the common case, costs no walk,
+         * nor does one that takes its messages in order. */
+        off = push_msgid_cmp(cursor, &c->last_id) >= 0
+              ? NO_REC : chan_after(s, c, ref, cursor);
 
         /* Gaps.  Anything this channel dropped after the cursor is lost
          * for good.  And a non-zero cursor from before the channel existed
@@ -765,6 +808,8 @@ push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
          * the message's encoded bytes already). */
         p = copy != NULL ? copy(copy_ctx, &id, total) : NULL;
         rv = PUSH_FOUND;
+        ref->at = ring_place(s, off);
+        ref->at_id = id;
         if (p == NULL) {
             memset(msg, 0, sizeof(*msg));
             msg->id = id;
@@ -896,7 +941,8 @@ const push_store_engine_t push_shm_engine = {
     "shm",
     push_shm_publish, push_shm_publish_id, push_shm_info, push_shm_delete,
     push_shm_subscribe, push_shm_unsubscribe,
-    push_shm_hold, push_shm_hold_at, push_shm_unhold, push_shm_next,
+    push_shm_hold, push_shm_hold_at, push_shm_unhold, push_shm_behind,
+    push_shm_next,
     push_shm_version, push_shm_stats,
     push_shm_channels, push_shm_seq, push_shm_wait, push_shm_watch,
     push_shm_wake_all

@@ -71,13 +71,15 @@ push_status_e push_shm_hold(push_shm_t *s, push_store_ref_t *ref,
                             const push_msgid_t *after, uint64_t bound,
                             uint64_t *pos);
 void          push_shm_hold_at(push_shm_t *s, const push_store_ref_t *ref,
-                               uint64_t pos, uint64_t bound);
+                               uint64_t pos, uint64_t bound, uint64_t pace);
+int           push_shm_behind(push_shm_t *s, const char *chan,
+                              size_t chan_len);
 void          push_shm_unhold(push_shm_t *s, push_store_ref_t *ref);
 /* A gap is also reported for a non-zero cursor from before the channel
  * existed (a previous store, or an earlier channel of this name whose
  * slot was reused): gap_id is then the newest id that cannot be one of
  * this channel's. */
-push_status_e push_shm_next(push_shm_t *s, const push_store_ref_t *ref,
+push_status_e push_shm_next(push_shm_t *s, push_store_ref_t *ref,
                             const push_msgid_t *cursor, int64_t now,
                             push_copy_fn copy, void *copy_ctx,
                             push_message_t *msg, int *gap,

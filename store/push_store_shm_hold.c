@@ -194,6 +194,7 @@ push_status_e push_shm_hold(push_shm_t *s, push_store_ref_t *ref,
     }
     rd->pid = (int32_t)getpid();
     rd->bound = bound;
+    rd->pace = PUSH_NO_PACE;
     rd->pos = c->pos;
     if (after != NULL) {
         uint64_t off = c->first;
@@ -217,7 +218,7 @@ push_status_e push_shm_hold(push_shm_t *s, push_store_ref_t *ref,
 }
 
 void push_shm_hold_at(push_shm_t *s, const push_store_ref_t *ref,
-                      uint64_t pos, uint64_t bound)
+                      uint64_t pos, uint64_t bound, uint64_t pace)
 {
     reader_t *rd;
     chan_t *c;
@@ -231,6 +232,7 @@ void push_shm_hold_at(push_shm_t *s, const push_store_ref_t *ref,
 
         rd->pos = pos;
         rd->bound = bound;
+        rd->pace = pace;
         if (up) {
             shm_chan_trim(s, c);
             shm_ring_reclaim_dead(s);
@@ -248,4 +250,31 @@ void push_shm_unhold(push_shm_t *s, push_store_ref_t *ref)
     shm_unhold(s, ref);
     shm_ring_reclaim_dead(s);
     shm_unlock(s);
+}
+
+int push_shm_behind(push_shm_t *s, const char *chan, size_t chan_len)
+{
+    int behind = 0;
+    uint32_t i, r;
+
+    if (s == NULL || chan == NULL || chan_len == 0
+        || chan_len > PUSH_CHANNEL_ID_MAX) {
+        return 0;
+    }
+    shm_lock(s);
+    i = shm_chan_lookup(s, chan, chan_len, 0, 0);
+    if (i != NO_SLOT) {
+        chan_t *c = slot_at(s, i);
+
+        for (r = c->readers; r != NO_READER && !behind;
+             r = reader_at(s, r)->next) {
+            const reader_t *rd = reader_at(s, r);
+
+            behind = rd->pace != PUSH_NO_PACE && c->pos > rd->pace
+                     && c->pos - rd->pace > rd->bound / 2
+                     && pid_alive(rd->pid);
+        }
+    }
+    shm_unlock(s);
+    return behind;
 }

@@ -18,7 +18,7 @@
 #include "store/push_store_shm.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  5u            /* bump on any change to the layout */
+#define STORE_LAYOUT  6u            /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
@@ -92,6 +92,7 @@ typedef struct {
     int32_t  pid;
     uint64_t pos;
     uint64_t bound;
+    uint64_t pace;         /* see push_store.h, pacing */
 } reader_t;
 
 struct push_store_inst {
@@ -119,6 +120,10 @@ struct push_store_inst {
     uint64_t        head;
     uint64_t        tail;
     uint64_t        used;
+    /* Bytes ever popped from the tail: the tail's place in a count that
+     * never wraps, so that a place remembered in it (push_store_ref_t.at)
+     * can be told still in the ring (not reused) or not. */
+    uint64_t        popped;
 
     uint32_t        free_slot;     /* head of the free-slot list */
     uint32_t        free_reader;   /* head of the free-reader list */

@@ -134,6 +134,8 @@ void shm_repair(push_shm_t *s)
         s->head = 0;
         s->tail = 0;
         s->used = 0;
+        /* No place remembered before may name a record from now on. */
+        s->popped += s->ring_size;
         for (i = 0; i < s->nslots; i++) {
             chan_t *c = slot_at(s, i);
 

@@ -121,7 +121,7 @@ static push_status_e sub_to(push_shm_t *s, const char *chan, int64_t now,
     return push_shm_subscribe(s, chan, strlen(chan), now, sub, NULL);
 }
 
-static push_status_e next_msg(push_shm_t *s, const push_store_ref_t *sub,
+static push_status_e next_msg(push_shm_t *s, push_store_ref_t *sub,
                               const push_msgid_t *cursor, int64_t now,
                               push_message_t *m, int *gap, push_msgid_t *gid)
 {
@@ -1420,13 +1420,13 @@ static void test_hold_at(void)
     }
     CHECK(ok && m[0].chan_pos == m[4].pos && m[3].chan_pos == m[4].pos);
     CHECK_EQ(msgs_of(s, "a", 1000), 5);   /* r's reads move no hold */
-    push_shm_hold_at(s, &h, m[0].pos, 1 << 20);
+    push_shm_hold_at(s, &h, m[0].pos, 1 << 20, PUSH_NO_PACE);
     CHECK(info_of(s, "a", 1000, &info) == PUSH_OK && info.messages == 4
           && push_msgid_cmp(&info.oldest_id, &ids[1]) == 0);
-    push_shm_hold_at(s, &h, m[2].pos, 1 << 20);
+    push_shm_hold_at(s, &h, m[2].pos, 1 << 20, PUSH_NO_PACE);
     CHECK(info_of(s, "a", 1000, &info) == PUSH_OK && info.messages == 2
           && push_msgid_cmp(&info.oldest_id, &ids[3]) == 0);
-    push_shm_hold_at(s, &h, m[4].pos, 1 << 20);
+    push_shm_hold_at(s, &h, m[4].pos, 1 << 20, PUSH_NO_PACE);
     CHECK_EQ(msgs_of(s, "a", 1000), 1);
     /* Positions go on rising across publishes. */
     CHECK(pub_n(s, "a", 5, 6, 1, ids));
@@ -1490,7 +1490,7 @@ static void test_hold_end(void)
     CHECK(push_shm_hold(s, &b, NULL, 1 << 20, NULL) == PUSH_OK);
     CHECK(b.reader == stale.reader && b.reader_gen != stale.reader_gen);
     CHECK(pub_n(s, "u", 11, 15, 2, ids) && msgs_of(s, "u", 1000) == 4);
-    push_shm_hold_at(s, &stale, UINT64_MAX, 1 << 20);
+    push_shm_hold_at(s, &stale, UINT64_MAX, 1 << 20, PUSH_NO_PACE);
     CHECK(next_msg(s, &stale, &ids[14], 1000, &m, NULL, NULL) == PUSH_NONE);
     push_shm_unhold(s, &stale);
     CHECK(pub_n(s, "u", 15, 16, 2, ids));
@@ -1498,7 +1498,7 @@ static void test_hold_end(void)
 
     /* A delete ends every hold of the channel. */
     CHECK(push_shm_delete(s, "u", 1, 1000, NULL) == PUSH_OK);
-    push_shm_hold_at(s, &b, 0, 1 << 20);
+    push_shm_hold_at(s, &b, 0, 1 << 20, PUSH_NO_PACE);
     push_shm_unhold(s, &b);
     CHECK(push_shm_hold(s, &stale, NULL, 1 << 20, NULL) == PUSH_GONE);
     CHECK(next_msg(s, &a, NULL, 1000, &m, NULL, NULL) == PUSH_GONE);
@@ -1611,6 +1611,49 @@ static void test_hold_owner(void)
     munmap(mem, PUSH_SHM_MIN_SIZE);
 }
 
+/* A look from the cursor a subscriber just took starts where the last
+ * one ended; a remembered place whose record was trimmed, or popped and
+ * its bytes reused, is never followed. */
+static void test_next_place(void)
+{
+    size_t size = 64 * 1024;
+    void *mem;
+    push_shm_t *s = new_store(size, 1000, &mem);
+    push_store_ref_t a;
+    push_msgid_t a1, a2, a3, cur;
+    push_message_t m;
+    char big[8192];
+    int gap = -1, i;
+
+    memset(big, 'b', sizeof(big));
+    CHECK(sub_to(s, "a", 1000, &a) == PUSH_OK);
+    CHECK(pub(s, "a", "a1", 100, 0, 1000, &a1) == PUSH_OK);
+    CHECK(pub(s, "a", "a2", 100, 0, 1000, &a2) == PUSH_OK);
+    CHECK(next_msg(s, &a, &a1, 1000, &m, &gap, NULL) == PUSH_FOUND
+          && push_msgid_cmp(&m.id, &a2) == 0 && gap == 0);
+    CHECK(a.at != UINT64_MAX && push_msgid_cmp(&a.at_id, &a2) == 0);
+
+    /* Trimmed (buffer length 1): a2 is dead but still in the ring. */
+    CHECK(pub(s, "a", "a3", 1, 0, 1000, &a3) == PUSH_OK);
+    CHECK(next_msg(s, &a, &a2, 1000, &m, &gap, NULL) == PUSH_FOUND
+          && push_msgid_cmp(&m.id, &a3) == 0 && gap == 0);
+    CHECK_EQ(strcmp(m.body, "a3"), 0);
+
+    /* Popped and reused: another channel fills the ring past a3. */
+    for (i = 0; i < 32; i++) {
+        CHECK(pub_full(s, "b", big, sizeof(big), NULL, NULL, 100, 0, 1000,
+                       NULL, NULL) == PUSH_OK);
+    }
+    cur = a3;
+    CHECK(next_msg(s, &a, &cur, 1000, &m, &gap, NULL) == PUSH_NONE);
+    CHECK(pub(s, "a", "a4", 100, 0, 1000, NULL) == PUSH_OK);
+    CHECK(next_msg(s, &a, &cur, 1000, &m, &gap, NULL) == PUSH_FOUND);
+    CHECK_EQ(strcmp(m.body, "a4"), 0);
+    CHECK_EQ(gap, 0);     /* a3 itself was evicted, nothing after it */
+    push_shm_unsubscribe(s, &a);
+    munmap(mem, size);
+}
+
 int main(void)
 {
     /* A child dying must not take the test down with SIGPIPE and the
@@ -1633,6 +1676,7 @@ int main(void)
     test_eviction();
     test_too_big();
     test_cursor_walk();
+    test_next_place();
     test_slots();
     test_wait_wake();
     test_concurrent_publish();
