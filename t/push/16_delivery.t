@@ -18,7 +18,7 @@ use POSIX ();
 use Socket qw(SOL_SOCKET SO_RCVBUF inet_aton sockaddr_in);
 use Time::HiRes qw(time sleep);
 
-plan tests => 2 * 15 + 8 + 21 + 2;
+plan tests => 2 * 15 + 8 + 22 + 2;
 
 # --- helpers ----------------------------------------------------------
 
@@ -464,12 +464,17 @@ burst(1);
         pump(0.1, $rd);
         $read_rd->();
     }
+    my $pub_secs = time - $t0;
     my ($rss1, $kids1) = children_rss();
     $rss_max = $rss1 if defined $rss1 && defined $rss_max && $rss1 > $rss_max;
     t_debug(sprintf "slow: %d messages published in %.2f s; %d children %s kB"
             . " before, %d children %s kB after", $N, time - $t0, $kids0,
             $rss0 // 'undef', $kids1, $rss1 // 'undef');
     ok t_cmp($bad_pub, 0, 'slow: publishes not accepted');
+    # Clients that do not read never pace publishers (each paced publish
+    # could wait up to a second; 3,000 of them would take an hour).
+    ok t_num($pub_secs, '<', 120,
+             "slow: seconds for $N publishes with two stalled readers");
     ok t_cmp(runs(@rd_seq), "1-$N", 'slow: the reader, every message in order');
     ok t_cmp($rd_gaps, 0, 'slow: push-gap events on the reader');
     ok t_cmp(scalar(grep { !defined $rd_id[$_] || !defined $ids[$_]
