@@ -67,12 +67,13 @@ static void stop(push_stream_t *st, push_stop_e why)
  * it. */
 static void deliver(push_stream_t *st)
 {
+    push_deliver_e d;
+
     if (st->closing || !st->it->chan || st->it->ended) {
         return;
     }
-    push_deliver_e d = push_sub_deliver(st->sub, push_now());
-
-    push_loop_moved(st->it);
+    d = push_sub_deliver(st->sub, push_now());
+    push_loop_moved(st->it);    /* the channel's hold follows */
     switch (d) {
     case PUSH_DELIVER_GONE:
         stop(st, PUSH_STOP_DELETED);
