@@ -158,6 +158,13 @@ void push_stream_io(push_stream_t *st, uint32_t events)
         else if (rc == PUSH_INPUT_CLOSED || (!got && hangup)) {
             end(st, PUSH_ENDED_CLIENT);
         }
+        else if (got) {
+            /* What it just published goes out to it before it is read
+             * further (the others are woken by the channel): a client
+             * that does not read its echoes fills its socket, and is
+             * then not read either. */
+            deliver(st);
+        }
     }
     else if (hangup) {
         end(st, PUSH_ENDED_CLIENT);

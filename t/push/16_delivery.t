@@ -18,7 +18,7 @@ use POSIX ();
 use Socket qw(SOL_SOCKET SO_RCVBUF inet_aton sockaddr_in);
 use Time::HiRes qw(time sleep);
 
-plan tests => 2 * 15 + 8 + 22 + 2;
+plan tests => 2 * 15 + 8 + 22 + 3 + 2;
 
 # --- helpers ----------------------------------------------------------
 
@@ -576,7 +576,48 @@ burst(1);
     close $_->{sock} for $sws, $ses, $smw, $rd, $pc;
 }
 
-# --- 4. the server still answers ---------------------------------------
+# --- 4. back-pressure: a client that publishes and does not read -------
+# Its echoes fill its own small window; from then on the server does not
+# read it either, so its writes stall (TCP back-pressure) instead of the
+# server taking everything it sends.  The channel's other subscriber is
+# not held up.
+
+{
+    my $ch = fresh_channel('bp');
+    my $w = ws_connect("/burst/$ch", conn => small_conn(4096));
+    my $other = sse_open("/burst/$ch");
+    ok t_cmp(wait_for_value(sub { chan_subs($ch) }, 2, 10), 2,
+             'back-pressure: subscribers (the publishing WebSocket, an event stream)');
+    my $sock = $w->{sock};
+    $sock->blocking(0);
+    my $frame = ws_frame(1, 'p' x 1000);
+    my ($sent, $limit, $pending) = (0, 64 * 1024 * 1024, '');
+    my $t = time;
+    my $others = 0;
+    while ($sent < $limit && time - $t < 10) {
+        $pending = $frame x 64 if $pending eq '';
+        my $n = syswrite($sock, $pending);
+        if (defined $n && $n > 0) {
+            $sent += $n;
+            substr($pending, 0, $n) = '';
+            next;
+        }
+        # The socket is full: let the event stream read meanwhile.
+        while (my $e = sse_event($other, 0.05)) {
+            $others++ if defined $e->{data} && $e->{data} =~ /^p+$/;
+        }
+    }
+    t_debug(sprintf "back-pressure: %.1f MB written in %.1f s, the event stream read %d",
+            $sent / 1048576, time - $t, $others);
+    ok t_num($sent / 1048576, '<', 32,
+             'back-pressure: MB a non-reading publisher could write in 10 s');
+    ok t_num($others, '>', 0,
+             'back-pressure: the event stream on the channel still gets messages');
+    close $w->{sock};
+    close $other->{sock};
+}
+
+# --- 5. the server still answers ---------------------------------------
 
 my $st = request('GET', '/status');
 ok t_cmp($st && $st->{status}, 200, 'status after all: status');
