@@ -5,8 +5,10 @@
  * in mod_push_conn.c, or a unit test's); the owner's callbacks hand each
  * loop event to the functions below while the connection streams.  They
  * write through a socket sink: a socket that is full keeps the unsent rest
- * and the cursor, and the stream catches up from the store when it drains,
- * so a slow client delays nobody.  A keep-alive is due PushPingInterval
+ * (one batch) and the cursor, and the stream catches up from the store
+ * when it drains (the loop holds its messages), so a slow client delays
+ * nobody.  A client that sends is read a budget at a time, and not while
+ * its socket is full.  A keep-alive is due PushPingInterval
  * after the last write.  What the client sends is read here and handed to
  * the transport.  When the stream is over, its item is ended
  * (push_loop_end): the owner's finish then calls push_stream_finish.
