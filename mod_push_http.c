@@ -236,6 +236,9 @@ int push_read_body(request_rec *r, apr_off_t max, char **buf,
 }
 
 
+/* How apr_rfc822_date writes time 0 (push_set_cursor_headers). */
+#define EPOCH_HTTP_DATE "Thu, 01 Jan 1970 00:00:00 GMT"
+
 /* The client's cursor, from (in order) If-Modified-Since + If-None-Match,
  * Last-Event-ID, ?last_event_id=.  Returns 1 when the client gave one, 0
  * when not, -1 (after replying 400) when it is malformed. */
@@ -249,7 +252,10 @@ int push_request_cursor(request_rec *r, push_msgid_t *cursor)
         const char *inm = apr_table_get(r->headers_in, "If-None-Match");
         apr_time_t t = apr_date_parse_http(ims);
 
-        if (t == APR_DATE_BAD) {
+        /* APR_DATE_BAD is the epoch itself, which is what an empty
+         * channel's 304 says (no message yet): that one date is a
+         * cursor, not a malformed header. */
+        if (t == APR_DATE_BAD && strcasecmp(ims, EPOCH_HTTP_DATE) != 0) {
             push_reply_text(r, HTTP_BAD_REQUEST, "Malformed "
                             "If-Modified-Since: '%s' is not an HTTP date.",
                             ims);

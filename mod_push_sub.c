@@ -65,6 +65,17 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
         s->cursor = info->last_id;
         s->has_cursor = 1;
     }
+    else if (s->has_cursor && push_msgid_cmp(&s->cursor, &info->last_id) > 0) {
+        /* A cursor past anything the channel ever issued (a clock, a
+         * client or another server's): it would wait for ever.  It
+         * means the newest, as nchan takes it: the next message is
+         * delivered. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s on channel %s: "
+                      "cursor %s is past the channel's last message; "
+                      "taken as its newest", t->name, channel,
+                      push_msgid_str(r->pool, &s->cursor));
+        s->cursor = info->last_id;
+    }
     if ((t->flags & PUSH_T_STREAM)
         && push_sub_hold(s, (uint64_t)push_conf_backlog(push_conf(r))) != 0) {
         /* It still streams, as it would have without holds: what the

@@ -7,7 +7,7 @@ use PushTest;
 use HTTP::Date qw(time2str);
 use Time::HiRes qw(time sleep);
 
-plan tests => 54;
+plan tests => 57;
 
 sub sub_count {
     my ($ch) = @_;
@@ -213,3 +213,16 @@ $r = request('GET', "/sub/$sch", headers => { 'Last-Event-ID' => $sid[2] });
 ok t_cmp($r->{body}, 's4', 'cursor in the buffer: the next message');
 ok t_cmp($r ? $r->{headers}{'x-push-gap'} : 'no response', undef,
          'cursor in the buffer: no X-Push-Gap');
+
+# --- A cursor from the future is the channel's newest, not a dead end. ---
+my $fch = fresh_channel('future');
+my $fid = json(publish($fch, 'before')->{body})->{last_message_id};
+my $fut = int(time() + 10 * 365 * 86400) . ":0";
+$w = start_request('GET', "/sub/$fch", headers => { 'Last-Event-ID' => $fut });
+sleep 0.3;
+publish($fch, 'after');
+$x = read_response($w, 5);
+ok t_cmp($x ? $x->{status} : 'no response', 200, "cursor $fut (ten years ahead): status");
+ok t_cmp($x ? $x->{body} : 'no response', 'after', 'cursor from the future: the next message');
+ok t_cmp(json(request('GET', "/pub/$fch")->{body})->{messages}, 2,
+         'cursor from the future: the channel kept its messages');

@@ -6,7 +6,7 @@ use Apache::TestUtil;
 use PushTest;
 use Time::HiRes qw(time);
 
-plan tests => 15;
+plan tests => 18;
 
 my $ch = fresh_channel('poll');
 
@@ -16,9 +16,17 @@ my $r = request('GET', "/poll/$ch");
 ok t_cmp($r->{status}, 304, 'empty channel: status');
 ok t_num(time - $t, '<', 2, 'empty channel: seconds to answer');
 ok t_cmp($r->{headers}{etag}, '0', 'empty channel: Etag');
+# What it said is a cursor the client may echo, as browsers do.
+my %empty = ('If-Modified-Since' => $r->{headers}{'last-modified'},
+             'If-None-Match' => $r->{headers}{etag});
+$r = request('GET', "/poll/$ch", headers => \%empty);
+ok t_cmp($r->{status}, 304, "empty channel, its own 304 echoed ($empty{'If-Modified-Since'}): status");
 
 my $id1 = json(publish($ch, 'one')->{body})->{last_message_id};
 my $id2 = json(publish($ch, 'two')->{body})->{last_message_id};
+$r = request('GET', "/poll/$ch", headers => \%empty);
+ok t_cmp($r->{status}, 200, 'the empty cursor echoed, after publishes: status');
+ok t_cmp($r->{body}, 'one', 'the empty cursor echoed: the oldest message');
 
 $r = request('GET', "/poll/$ch");
 ok t_cmp($r->{status}, 200, 'no cursor: status');
