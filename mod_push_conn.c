@@ -74,6 +74,11 @@ APLOG_USE_MODULE(push);
 /* How much of a request head the loop looks at before handing the
  * request to a worker; a longer head is handed over unseen. */
 #define PARK_HEAD_PEEK 8192
+/* A head that came in part is looked at again this often (not on every
+ * readiness: its bytes stay in the socket, so a level-triggered watch
+ * would fire at once, for ever), until it is whole, the client hangs up
+ * or Timeout passes. */
+#define PARK_HEAD_RECHECK apr_time_from_msec(20)
 /* A long poll's answer up to this size is written by the loop itself,
  * through the request's filters: they are all ones that neither block
  * nor hold data back (filters_bypassable), and the core output filter
@@ -110,7 +115,8 @@ struct park_conn {
     conn_rec           *c;
     apr_socket_t       *sock;
     int                 forget;         /* another module's connection now */
-    int                 head_started;   /* part of a request head is in */
+    apr_time_t          head_deadline;  /* part of a request head is in:
+                                         * the rest is due by then */
 
     /* The subscription (PM_STREAM, PM_LONGPOLL); r is NULL between
      * requests. */
@@ -415,25 +421,35 @@ static int head_complete(park_conn *s)
     return 0;
 }
 
+/* The socket is readable (events), or a partial head is due another
+ * look (events 0). */
 static void keepalive_event(park_conn *s, apr_uint32_t events)
 {
+    apr_time_t now = apr_time_now();
     int head = head_complete(s);
 
     if (head > 0) {
         work_add(s, JOB_REQUEST);
     }
-    else if (head < 0 || (events & (EPOLLHUP | EPOLLERR))) {
+    else if (head < 0 || (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
+        /* Gone, or gone with a head that can never be whole now. */
         conn_end(s, PUSH_ENDED_CLIENT);
     }
+    else if (s->head_deadline && now >= s->head_deadline) {
+        conn_end(s, PUSH_ENDED_CLIENT);     /* not whole within Timeout */
+    }
     else {
-        if (!s->head_started) {
+        if (!s->head_deadline) {
             /* A request has begun: it has Timeout to arrive whole. */
-            s->head_started = 1;
-            push_loop_timer(&s->item, s->c->base_server->timeout,
-                            apr_time_now());
+            s->head_deadline = now + s->c->base_server->timeout;
+            push_loop_timer(&s->item, PARK_HEAD_RECHECK, now);
         }
-        if (push_loop_watch(&s->item, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
-            != 0) {
+        else {
+            push_loop_touch(&s->item, now);
+        }
+        /* Only its end is watched now; the rest is looked for on the
+         * timer. */
+        if (push_loop_watch(&s->item, EPOLLRDHUP | EPOLLONESHOT) != 0) {
             conn_end(s, PUSH_ENDED_CLIENT);
         }
     }
@@ -499,7 +515,7 @@ static void conn_adopt(park_conn *s)
     apr_time_t now = apr_time_now();
     int stopping = push_loop_is_stopping(park->loop);
 
-    s->head_started = 0;
+    s->head_deadline = 0;
     if (s->forget) {
         conn_end(s, PUSH_ENDED_SERVER);
         return;
@@ -611,6 +627,13 @@ static void conn_due(park_conn *s, apr_time_t now)
         return;
     case PM_FLUSH:
         conn_end(s, PUSH_ENDED_CLIENT);   /* the client reads nothing */
+        return;
+    case PM_KEEPALIVE:
+        if (s->head_deadline) {
+            keepalive_event(s, 0);        /* another look at the head */
+            return;
+        }
+        conn_end(s, PUSH_ENDED_SERVER);   /* KeepAliveTimeout */
         return;
     default:
         conn_end(s, PUSH_ENDED_SERVER);   /* keep-alive or linger over */
