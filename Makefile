@@ -54,12 +54,13 @@ MODULE_LIBS = -lpthread -lz
 	@tools/ensure-deps.sh build
 	$(APXS) -c $(APXS_FLAGS) -Wc,-O2 -o mod_push.la $(MODULE_SRC) $(MODULE_LIBS)
 
-# The same module under AddressSanitizer, beside the real one (make
-# test-asan): build/asan-module/.libs/mod_push.so.
+# The same module under AddressSanitizer and UBSan, beside the real one
+# (make test-asan): build/asan-module/.libs/mod_push.so.
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 build/asan-module/.libs/mod_push.so: $(MODULE_SRC) $(HEADERS) Makefile | build
 	@mkdir -p build/asan-module
-	$(APXS) -c $(APXS_FLAGS) -Wc,-fsanitize=address -Wc,-fno-omit-frame-pointer \
-	    -Wc,-O1 -Wl,-fsanitize=address -o build/asan-module/mod_push.la \
+	$(APXS) -c $(APXS_FLAGS) -Wc,"$(SAN_FLAGS)" -Wc,-fno-omit-frame-pointer \
+	    -Wc,-O1 -Wl,"$(SAN_FLAGS)" -o build/asan-module/mod_push.la \
 	    $(MODULE_SRC) $(MODULE_LIBS)
 
 install: .libs/mod_push.so
@@ -129,10 +130,11 @@ test-suite: all unit fuzz-smoke bench/pushbench
 	@tools/run-suite.sh $(MPMS)
 	@$(MAKE) --no-print-directory test-asan
 
-# The event-MPM suite again with the module under AddressSanitizer (httpd
-# runs with the ASan runtime preloaded); any report fails the run.
+# The suite again under every MPM with the module under AddressSanitizer
+# and UBSan (httpd runs with the ASan runtime preloaded); any report
+# fails the run.
 test-asan: build/asan-module/.libs/mod_push.so
-	@PUSH_ASAN=1 tools/run-suite.sh event
+	@PUSH_ASAN=1 tools/run-suite.sh $(MPMS)
 
 fuzz:
 	@tools/ensure-deps.sh fuzz

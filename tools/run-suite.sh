@@ -41,11 +41,12 @@ if [ -n "${PUSH_ASAN:-}" ]; then
 #!/bin/sh
 LD_PRELOAD=$(gcc -print-file-name=libasan.so) \\
 ASAN_OPTIONS="detect_leaks=0:log_path=$asan_dir/report" \\
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$asan_dir/report" \\
 exec $httpd_bin "\$@"
 WRAP
     chmod +x build/httpd-asan
     httpd_opt=(-httpd "$here/build/httpd-asan" -defines PUSH_ASAN)
-    echo "== AddressSanitizer run (reports in $asan_dir)"
+    echo "== AddressSanitizer and UBSan run (reports in $asan_dir)"
 fi
 
 for mpm in "$@"; do
