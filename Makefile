@@ -36,7 +36,7 @@ UNIT_TESTS  = build/test_id build/test_store build/test_sse \
               build/test_notify build/test_loop
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
-FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_SMOKE_SECONDS ?= 8
 WS_CODEC_SRC = lib/push_ws_codec.c lib/push_utf8.c lib/push_ws_deflate.c lib/push_buf.c
 
 .PHONY: all deps install run test unit test-suite test-asan fuzz fuzz-smoke clean
@@ -103,18 +103,34 @@ build/test_ws_deflate: t/unit/test_ws_deflate.c t/unit/ws_wire.h t/unit/check.h 
 build/test_frame_cache: t/unit/test_frame_cache.c t/unit/check.h lib/push_frame_cache.c lib/push_frame_cache.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_frame_cache.c lib/push_frame_cache.c -lpthread
 
+# libFuzzer targets, one per parser of what clients send: the WebSocket
+# frames (with and without permessage-deflate), cursors and channel ids,
+# the handshake headers, and SSE framing (what a body may do to it).
+FUZZ_TARGETS = ws_frame cursor handshake sse
+
 build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) -lz
 
-# libFuzzer on the frame parser: a short run in make test, a long one in
-# make fuzz.  New inputs go to build/, the seeds in fuzz/corpus stay put.
-fuzz-smoke: build/fuzz_ws_frame
-	@mkdir -p build/corpus-ws_frame
-	@echo "== fuzz_ws_frame for $(FUZZ_SMOKE_SECONDS)s"
-	@build/fuzz_ws_frame -max_total_time=$(FUZZ_SMOKE_SECONDS) \
-	    build/corpus-ws_frame fuzz/corpus/ws_frame > build/fuzz-smoke.log 2>&1 \
-	    || { tail -40 build/fuzz-smoke.log; exit 1; }
-	@grep -E "^Done [0-9]+ runs" build/fuzz-smoke.log
+build/fuzz_cursor: fuzz/fuzz_cursor.c lib/push_id.c $(HEADERS) | build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_cursor.c lib/push_id.c
+
+build/fuzz_handshake: fuzz/fuzz_handshake.c $(WS_CODEC_SRC) $(HEADERS) | build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_handshake.c $(WS_CODEC_SRC) -lz
+
+build/fuzz_sse: fuzz/fuzz_sse.c lib/push_sse.c $(HEADERS) | build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_sse.c lib/push_sse.c
+
+# Each target briefly in make test, for longer in make fuzz.  New inputs
+# go to build/, the seeds in fuzz/corpus stay put.
+fuzz-smoke: $(addprefix build/fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build/corpus-$$t; \
+	    echo "== fuzz_$$t for $(FUZZ_SMOKE_SECONDS)s"; \
+	    build/fuzz_$$t -max_total_time=$(FUZZ_SMOKE_SECONDS) \
+	        build/corpus-$$t fuzz/corpus/$$t > build/fuzz-$$t.log 2>&1 \
+	        || { tail -40 build/fuzz-$$t.log; exit 1; }; \
+	    grep -E "^Done [0-9]+ runs" build/fuzz-$$t.log; \
+	done
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || exit 1; done
