@@ -34,6 +34,10 @@ typedef struct {
 } push_server_conf;
 
 struct push_dir_conf {
+    /* The URL path of the most specific section that applies (a
+     * <Location>'s, without a trailing slash), or NULL: the default
+     * channel is the one segment below it. */
+    const char         *section;
     ap_expr_info_t     *channel;
     unsigned            transports;      /* 1 << transport id; 0: unset */
     apr_int64_t         buffer_length;
@@ -74,7 +78,15 @@ void *push_config_create_dir(apr_pool_t *p, char *dir)
 {
     push_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
-    (void)dir;
+    /* Only a URL path names a place below which a channel is: not the
+     * server's config (NULL), not "/" (everything is below it), not a
+     * regex (LocationMatch) and, in practice, no <Directory> (a
+     * filesystem path is no prefix of a URL path). */
+    if (dir && dir[0] == '/' && dir[1] && !strpbrk(dir, "^$()[]*+?\\|")) {
+        apr_size_t n = strlen(dir);
+
+        conf->section = apr_pstrndup(p, dir, dir[n - 1] == '/' ? n - 1 : n);
+    }
     conf->buffer_length = -1;
     conf->message_timeout = -1;
     conf->max_message_size = -1;
@@ -97,6 +109,7 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
 
     conf->channel = add->channel ? add->channel : base->channel;
     conf->transports = add->transports ? add->transports : base->transports;
+    conf->section = add->section ? add->section : base->section;
     MERGE_INT(buffer_length);
     MERGE_INT(message_timeout);
     MERGE_INT(max_message_size);
@@ -124,6 +137,11 @@ static const push_server_conf *server_conf(const server_rec *s)
 
 /* Effective values: the defaults live here, once, so an unset directive
  * anywhere in the merge chain still means the documented default. */
+const char *push_conf_section(const push_dir_conf *c)
+{
+    return c->section;
+}
+
 const ap_expr_info_t *push_conf_channel(const push_dir_conf *c)
 {
     return c->channel;

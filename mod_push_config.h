@@ -25,6 +25,8 @@ const push_dir_conf *push_conf(const request_rec *r);
 
 /* Per directory (the location the request maps to). */
 const ap_expr_info_t     *push_conf_channel(const push_dir_conf *c);
+/* The URL path of the most specific <Location> that applies, or NULL. */
+const char               *push_conf_section(const push_dir_conf *c);
 /* The transports served here: a bit (1 << id) each. */
 unsigned                  push_conf_transports(const push_dir_conf *c);
 apr_uint32_t              push_conf_buffer_length(const push_dir_conf *c);

@@ -113,8 +113,12 @@ int push_reply_preflight(request_rec *r, const push_dir_conf *conf,
     return OK;
 }
 
-/* The channel a request addresses: PushChannel's expression, or the last
- * segment of the URL path.  NULL, after replying 400, when invalid. */
+/* The channel a request addresses: PushChannel's expression, or the one
+ * path segment below the location (the last segment of the URL path
+ * where no <Location> path applies).  NULL, after replying 400, when
+ * invalid.  More than one segment is refused: /sub/a/C and /sub/b/C must
+ * not both read C, or a <Location /sub/a> with its own Require would
+ * protect nothing. */
 const char *push_request_channel(request_rec *r, const push_dir_conf *conf)
 {
     const ap_expr_info_t *expr = push_conf_channel(conf);
@@ -134,9 +138,24 @@ const char *push_request_channel(request_rec *r, const push_dir_conf *conf)
         }
     }
     else {
-        const char *slash = strrchr(r->uri, '/');
+        const char *section = push_conf_section(conf);
+        apr_size_t n = section ? strlen(section) : 0;
 
-        id = slash ? slash + 1 : r->uri;
+        if (section && !strncmp(r->uri, section, n) && r->uri[n] == '/') {
+            id = r->uri + n + 1;
+            if (strchr(id, '/')) {
+                push_reply_text(r, HTTP_BAD_REQUEST, "'%s' is not a channel "
+                                "id: the channel is the one path segment "
+                                "below %s/ (PushChannel can name it from "
+                                "more of the URL).", id, section);
+                return NULL;
+            }
+        }
+        else {
+            const char *slash = strrchr(r->uri, '/');
+
+            id = slash ? slash + 1 : r->uri;
+        }
     }
     if (!id || !push_channel_id_valid(id, strlen(id))) {
         push_reply_text(r, HTTP_BAD_REQUEST,

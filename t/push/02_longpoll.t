@@ -7,7 +7,7 @@ use PushTest;
 use HTTP::Date qw(time2str);
 use Time::HiRes qw(time sleep);
 
-plan tests => 57;
+plan tests => 62;
 
 sub sub_count {
     my ($ch) = @_;
@@ -226,3 +226,18 @@ ok t_cmp($x ? $x->{status} : 'no response', 200, "cursor $fut (ten years ahead):
 ok t_cmp($x ? $x->{body} : 'no response', 'after', 'cursor from the future: the next message');
 ok t_cmp(json(request('GET', "/pub/$fch")->{body})->{messages}, 2,
          'cursor from the future: the channel kept its messages');
+
+# --- The channel is the one segment below the location. ---
+my $pch = fresh_channel('path');
+publish($pch, 'p1');
+$r = request('GET', "/sub/public/$pch", headers => { 'Last-Event-ID' => '1:0' });
+ok t_cmp($r ? $r->{status} : 'no response', 400, "/sub/public/$pch: status");
+ok t_cmp($r ? $r->{body} : 'no response', qr/one path segment below \/sub\//,
+         '/sub/public/C: the reason');
+$r = request('GET', "/sub/private/$pch", headers => { 'Last-Event-ID' => '1:0' });
+ok t_cmp($r ? $r->{status} : 'no response', 403,
+         '/sub/private/C: its own Require applies');
+$r = request('POST', "/pub/x/$pch", body => 'nope');
+ok t_cmp($r ? $r->{status} : 'no response', 400, 'a publisher path two segments deep: status');
+$r = request('GET', "/sub/$pch", headers => { 'Last-Event-ID' => '1:0' });
+ok t_cmp($r ? $r->{body} : 'no response', 'p1', '/sub/C: the channel, as before');
