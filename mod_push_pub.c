@@ -251,6 +251,7 @@ static int status_handler(request_rec *r)
                "\"expired\":%" APR_UINT64_T_FMT ","
                "\"store_bytes_used\":%" APR_UINT64_T_FMT ","
                "\"store_bytes_total\":%" APR_UINT64_T_FMT ","
+               "\"store_bytes_ring\":%" APR_UINT64_T_FMT ","
                "\"store_created\":%" APR_INT64_T_FMT ","
                "\"lock_recoveries\":%" APR_UINT64_T_FMT ","
                "\"encodings_built\":%" APR_UINT64_T_FMT ","
@@ -261,7 +262,8 @@ static int status_handler(request_rec *r)
                "\"child_parked_connections\":%u}\n",
                total, (apr_uint64_t)st.published, (apr_uint64_t)st.evicted,
                (apr_uint64_t)st.expired, (apr_uint64_t)st.bytes_used,
-               (apr_uint64_t)st.bytes_total, (apr_int64_t)st.created,
+               (apr_uint64_t)st.bytes_total, (apr_uint64_t)st.bytes_ring,
+               (apr_int64_t)st.created,
                (apr_uint64_t)st.recoveries, built, reused, gaps,
                push_admit_held(), push_admit_cap(),
                push_park_count(), push_park_connections());

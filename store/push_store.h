@@ -87,6 +87,9 @@ typedef struct {
     uint64_t expired;            /* dropped at PushMessageTimeout */
     uint64_t bytes_used;         /* bytes held by messages */
     uint64_t bytes_total;        /* the store's size */
+    uint64_t bytes_ring;         /* of which messages can use (the rest
+                                  * is the engine's index: channels,
+                                  * holds, hash) */
     int64_t  created;            /* unix time the store was made */
     uint64_t recoveries;         /* times a dead lock holder was cleaned up */
 } push_store_stats_t;

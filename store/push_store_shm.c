@@ -916,6 +916,7 @@ void push_shm_stats(push_shm_t *s, int64_t now, push_store_stats_t *st)
     st->expired = s->expired;
     st->bytes_used = s->used;
     st->bytes_total = s->size;
+    st->bytes_ring = s->ring_size;
     st->created = s->created;
     st->recoveries = s->recoveries;
     shm_unlock(s);

@@ -6,7 +6,7 @@ use Apache::TestUtil;
 use PushTest;
 use Time::HiRes qw(time sleep);
 
-plan tests => 28;
+plan tests => 30;
 
 # --- Buffer length: a channel keeps its last PushMessageBufferLength. ---
 my $ch = fresh_channel('buf');
@@ -115,11 +115,16 @@ ok t_cmp($pub_disorder, '', 'each publisher\'s messages in its order (first out 
 # --- push-status ---
 my $st = push_status();
 for my $k (qw(channels messages published evicted expired
-              store_bytes_used store_bytes_total)) {
+              store_bytes_used store_bytes_total store_bytes_ring)) {
     ok t_cmp(defined $st->{$k} ? 'present' : 'missing', 'present', "status: $k")
         or die "status lacks $k";
 }
 ok t_cmp($st->{store_bytes_total}, 4 * 1024 * 1024, 'status: store_bytes_total');
+ok t_true($st->{store_bytes_ring} > 0.75 * $st->{store_bytes_total}
+          && $st->{store_bytes_ring} < $st->{store_bytes_total}
+          && $st->{store_bytes_used} <= $st->{store_bytes_ring},
+          "status: the ring ($st->{store_bytes_ring}) is most of the segment "
+          . "($st->{store_bytes_total}) and holds what is used ($st->{store_bytes_used})");
 my $pc = $st->{published};
 publish(fresh_channel('count'), 'one');
 ok t_cmp(push_status()->{published}, $pc + 1, 'status: published counts a publish');
