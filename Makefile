@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 300
 LIB_SRC   = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
             lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c
 SHM_SRC   = store/push_store_shm.c store/push_store_shm_chan.c \
-            store/push_store_shm_hold.c store/push_store_shm_repair.c
+            store/push_store_shm_hold.c store/push_store_shm_lock.c
 STORE_SRC = $(SHM_SRC) store/push_notify.c
 CORE_SRC  = core/push_sub.c core/push_sink.c core/push_loop.c core/push_stream.c
 PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC)

@@ -23,7 +23,7 @@
  * dead holder (EOWNERDEAD) with `dirty` set trusts only what cannot be
  * half-written: the record headers in the ring and the in-use channel
  * records.  It rebuilds everything derived from them (channel queues,
- * hash chains, free lists, holds, counters): push_store_shm_repair.c. */
+ * hash chains, free lists, holds, counters): push_store_shm_lock.c. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -92,45 +92,6 @@ static void bump_and_wake(push_shm_t *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* Messages of a channel                                               */
-
-/* Unlinks the channel's oldest message and marks it dead.  The caller
- * counts it (evicted, expired, or nothing for trims and deletes). */
-void shm_chan_drop_first(push_shm_t *s, chan_t *c)
-{
-    rec_t *r = rec_at(s, c->first);
-    push_msgid_t id = rec_id(r);
-
-    r->kind = REC_DEAD;
-    c->first = r->next;
-    if (c->first == NO_REC) {
-        c->last = NO_REC;
-    }
-    c->count--;
-    s->messages--;
-    if (push_msgid_cmp(&id, &c->last_dropped) > 0) {
-        c->last_dropped = id;
-    }
-}
-
-/* Only the head is checked: messages of one channel can carry different
- * timeouts (they come from the publishing location's config), and a
- * younger message expiring first just waits behind the older one. */
-void shm_chan_expire(push_shm_t *s, chan_t *c, int64_t now)
-{
-    while (c->first != NO_REC) {
-        rec_t *r = rec_at(s, c->first);
-
-        if (r->expires == 0 || r->expires > now
-            || (c->readers != NO_READER && shm_chan_held(s, c, r))) {
-            break;
-        }
-        shm_chan_drop_first(s, c);
-        s->expired++;
-    }
-}
-
-/* ------------------------------------------------------------------ */
 /* The ring                                                            */
 
 /* Frees the tail record.  A live one leaves its channel, which it heads
@@ -170,7 +131,7 @@ static void ring_pop(push_shm_t *s, int64_t now)
 }
 
 /* Gives back the space of dead and padding records at the tail. */
-void shm_ring_reclaim_dead(push_shm_t *s)
+static void ring_reclaim_dead(push_shm_t *s)
 {
     while (s->used != 0 && rec_at(s, s->tail)->kind != REC_LIVE) {
         ring_pop(s, 0);
@@ -208,38 +169,6 @@ static uint64_t ring_reserve(push_shm_t *s, uint64_t need, int64_t now)
         }
         ring_pop(s, now);
     }
-}
-
-/* ------------------------------------------------------------------ */
-/* Locking                                                             */
-
-void shm_lock(push_shm_t *s)
-{
-    int rc = pthread_mutex_lock(&s->lock);
-
-    if (rc == EOWNERDEAD) {
-        pthread_mutex_consistent(&s->lock);
-        s->recoveries++;
-        if (s->dirty) {
-            shm_repair(s);
-        }
-    }
-    else if (rc != 0) {
-        /* Only a corrupted region gets here (we always mark the mutex
-         * consistent, so ENOTRECOVERABLE cannot happen); carrying on
-         * without the lock would corrupt it further. */
-        abort();
-    }
-    s->dirty = 1;
-    /* The mark must be in memory before any change it covers. */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
-
-void shm_unlock(push_shm_t *s)
-{
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    s->dirty = 0;
-    pthread_mutex_unlock(&s->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -464,7 +393,7 @@ static int append(push_shm_t *s, chan_t *c, uint32_t i,
         shm_chan_trim(s, c);
     }
 
-    shm_ring_reclaim_dead(s);
+    ring_reclaim_dead(s);
     __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
     /* Read under the lock, after the message is in: a process that
      * starts watching later looks in the store after counting itself
@@ -553,7 +482,7 @@ static chan_t *chan_visible(push_shm_t *s, const char *chan,
     shm_chan_expire(s, c, now);
     c->last_used = now;
     if (c->count == 0 && c->subscribers == 0) {
-        shm_ring_reclaim_dead(s);
+        ring_reclaim_dead(s);
         return NULL;
     }
     return c;
@@ -571,7 +500,7 @@ push_status_e push_shm_info(push_shm_t *s, const char *chan,
     shm_lock(s);
     if ((c = chan_visible(s, chan, chan_len, now)) != NULL) {
         shm_chan_fill_info(s, c, info);
-        shm_ring_reclaim_dead(s);
+        ring_reclaim_dead(s);
     }
     shm_unlock(s);
     return c ? PUSH_OK : PUSH_NOT_FOUND;
@@ -603,7 +532,7 @@ push_status_e push_shm_delete(push_shm_t *s, const char *chan,
      * increasing); it is simply empty and so reclaimable. */
     __atomic_add_fetch(&c->epoch, 1, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
-    shm_ring_reclaim_dead(s);
+    ring_reclaim_dead(s);
     shm_unlock(s);
 
     bump_and_wake(s);
@@ -638,7 +567,7 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
     ref->reader_gen = 0;
     ref->at = UINT64_MAX;
     shm_chan_fill_info(s, c, info);
-    shm_ring_reclaim_dead(s);
+    ring_reclaim_dead(s);
     shm_unlock(s);
     return PUSH_OK;
 }
@@ -661,6 +590,33 @@ void push_shm_unsubscribe(push_shm_t *s, push_store_ref_t *ref)
         s->subscribers--;
     }
     shm_unlock(s);
+}
+
+int push_shm_behind(push_shm_t *s, const char *chan, size_t chan_len)
+{
+    int behind = 0;
+    uint32_t i, r;
+
+    if (s == NULL || chan == NULL || chan_len == 0
+        || chan_len > PUSH_CHANNEL_ID_MAX) {
+        return 0;
+    }
+    shm_lock(s);
+    i = shm_chan_lookup(s, chan, chan_len, 0, 0);
+    if (i != NO_SLOT) {
+        chan_t *c = slot_at(s, i);
+
+        for (r = c->readers; r != NO_READER && !behind;
+             r = reader_at(s, r)->next) {
+            const reader_t *rd = reader_at(s, r);
+
+            behind = rd->pace != PUSH_NO_PACE && c->pos > rd->pace
+                     && c->pos - rd->pace > rd->bound / 2
+                     && shm_pid_alive(rd->pid);
+        }
+    }
+    shm_unlock(s);
+    return behind;
 }
 
 /* A record's place in the never-wrapping count of push_store_inst.popped,
@@ -842,7 +798,7 @@ push_status_e push_shm_next(push_shm_t *s, push_store_ref_t *ref,
         /* After the copy: what it found may go now. */
         shm_chan_trim(s, c);
     }
-    shm_ring_reclaim_dead(s);
+    ring_reclaim_dead(s);
     shm_unlock(s);
     if (rv == PUSH_FOUND || rv == PUSH_NONE) {
         msg->version = version;
@@ -906,7 +862,7 @@ void push_shm_stats(push_shm_t *s, int64_t now, push_store_stats_t *st)
             shm_chan_expire(s, c, now);
         }
     }
-    shm_ring_reclaim_dead(s);
+    ring_reclaim_dead(s);
     st->channels = s->channels;
     st->channel_slots = s->nslots;
     st->messages = s->messages;

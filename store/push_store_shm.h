@@ -46,6 +46,11 @@ push_shm_t *push_shm_format(void *mem, size_t size, int64_t now);
  * and layout. */
 push_shm_t *push_shm_attach(void *mem, size_t size);
 
+/* At most max channels (0: as many as there are slots); past it a new
+ * channel takes the least recently used empty one's place, or is
+ * refused (PUSH_NO_CHANNEL_SLOT). */
+void push_shm_set_max_channels(push_shm_t *s, uint32_t max);
+
 push_status_e push_shm_publish(push_shm_t *s, const char *chan,
                                size_t chan_len, const push_message_t *msg,
                                const push_limits_t *limits, int64_t now,

@@ -104,11 +104,13 @@ static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
     uint32_t i = s->free_slot, *bucket;
     chan_t *c;
 
-    if (i == NO_SLOT) {
-        i = chan_reclaim(s, now);
-        if (i == NO_SLOT) {
+    if (i == NO_SLOT
+        || (s->max_channels && s->channels >= s->max_channels)) {
+        /* The slab, or the limit, is full: an empty channel makes way. */
+        if (chan_reclaim(s, now) == NO_SLOT) {
             return NO_SLOT;
         }
+        i = s->free_slot;
     }
     c = slot_at(s, i);
     s->free_slot = c->hnext;
@@ -147,4 +149,13 @@ uint32_t shm_chan_lookup(push_shm_t *s, const char *id, size_t len,
         i = chan_create(s, id, len, hash, now);
     }
     return i;
+}
+
+void push_shm_set_max_channels(push_shm_t *s, uint32_t max)
+{
+    if (s != NULL) {
+        shm_lock(s);
+        s->max_channels = max < s->nslots ? max : 0;
+        shm_unlock(s);
+    }
 }

@@ -13,7 +13,7 @@
 
 /* A hold whose owner died holds nothing (a crashed child, or one that
  * ended without letting go). */
-static int pid_alive(int32_t pid)
+int shm_pid_alive(int32_t pid)
 {
     return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
@@ -67,7 +67,7 @@ int shm_chan_held(push_shm_t *s, chan_t *c, const rec_t *r)
         reader_t *rd = reader_at(s, i);
 
         if (rd->pos < r->pos && c->pos - rd->pos <= rd->bound) {
-            if (pid_alive(rd->pid)) {
+            if (shm_pid_alive(rd->pid)) {
                 return 1;
             }
             *link = rd->next;
@@ -113,7 +113,7 @@ static uint32_t reader_take(push_shm_t *s)
             while (*link != NO_READER) {
                 uint32_t j = *link;
 
-                if (!pid_alive(reader_at(s, j)->pid)) {
+                if (!shm_pid_alive(reader_at(s, j)->pid)) {
                     *link = reader_at(s, j)->next;
                     reader_free(s, j);
                     continue;
@@ -127,6 +127,45 @@ static uint32_t reader_take(push_shm_t *s)
         s->free_reader = reader_at(s, i)->next;
     }
     return i;
+}
+
+/* ------------------------------------------------------------------ */
+/* A channel's queue: dropping from its front, as holds allow         */
+
+/* Unlinks the channel's oldest message and marks it dead.  The caller
+ * counts it (evicted, expired, or nothing for trims and deletes). */
+void shm_chan_drop_first(push_shm_t *s, chan_t *c)
+{
+    rec_t *r = rec_at(s, c->first);
+    push_msgid_t id = rec_id(r);
+
+    r->kind = REC_DEAD;
+    c->first = r->next;
+    if (c->first == NO_REC) {
+        c->last = NO_REC;
+    }
+    c->count--;
+    s->messages--;
+    if (push_msgid_cmp(&id, &c->last_dropped) > 0) {
+        c->last_dropped = id;
+    }
+}
+
+/* Only the head is checked: messages of one channel can carry different
+ * timeouts (they come from the publishing location's config), and a
+ * younger message expiring first just waits behind the older one. */
+void shm_chan_expire(push_shm_t *s, chan_t *c, int64_t now)
+{
+    while (c->first != NO_REC) {
+        rec_t *r = rec_at(s, c->first);
+
+        if (r->expires == 0 || r->expires > now
+            || (c->readers != NO_READER && shm_chan_held(s, c, r))) {
+            break;
+        }
+        shm_chan_drop_first(s, c);
+        s->expired++;
+    }
 }
 
 /* Drops what is past the channel's buffer length and not held. */
@@ -234,8 +273,8 @@ void push_shm_hold_at(push_shm_t *s, const push_store_ref_t *ref,
         rd->bound = bound;
         rd->pace = pace;
         if (up) {
-            shm_chan_trim(s, c);
-            shm_ring_reclaim_dead(s);
+            shm_chan_trim(s, c);    /* the bytes come back at the next
+                                     * operation that reclaims the ring */
         }
     }
     shm_unlock(s);
@@ -248,33 +287,5 @@ void push_shm_unhold(push_shm_t *s, push_store_ref_t *ref)
     }
     shm_lock(s);
     shm_unhold(s, ref);
-    shm_ring_reclaim_dead(s);
     shm_unlock(s);
-}
-
-int push_shm_behind(push_shm_t *s, const char *chan, size_t chan_len)
-{
-    int behind = 0;
-    uint32_t i, r;
-
-    if (s == NULL || chan == NULL || chan_len == 0
-        || chan_len > PUSH_CHANNEL_ID_MAX) {
-        return 0;
-    }
-    shm_lock(s);
-    i = shm_chan_lookup(s, chan, chan_len, 0, 0);
-    if (i != NO_SLOT) {
-        chan_t *c = slot_at(s, i);
-
-        for (r = c->readers; r != NO_READER && !behind;
-             r = reader_at(s, r)->next) {
-            const reader_t *rd = reader_at(s, r);
-
-            behind = rd->pace != PUSH_NO_PACE && c->pos > rd->pace
-                     && c->pos - rd->pace > rd->bound / 2
-                     && pid_alive(rd->pid);
-        }
-    }
-    shm_unlock(s);
-    return behind;
 }

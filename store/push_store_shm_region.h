@@ -3,11 +3,12 @@
  * file of the engine calls in another.  Not for anything outside store/
  * (push_store_shm.h is the engine's interface).
  *
- *   push_store_shm.c         the region's making, a channel's messages,
- *                            the ring, the lock, the engine's operations
+ *   push_store_shm.c         the region's making, the ring, and the
+ *                            engine's operations
  *   push_store_shm_chan.c    the channel slab and its hash
- *   push_store_shm_hold.c    holds of connected subscribers
- *   push_store_shm_repair.c  rebuilding after a lock holder died */
+ *   push_store_shm_hold.c    a channel's queue, and the holds of connected
+ *                            subscribers on it
+ *   push_store_shm_lock.c    the lock, and rebuilding after a holder died */
 #ifndef PUSH_STORE_SHM_REGION_H
 #define PUSH_STORE_SHM_REGION_H
 
@@ -126,6 +127,7 @@ struct push_store_inst {
     uint64_t        popped;
 
     uint32_t        free_slot;     /* head of the free-slot list */
+    uint32_t        max_channels;  /* PushMaxChannels; 0: nslots */
     uint32_t        free_reader;   /* head of the free-reader list */
     uint32_t        channels;
     uint64_t        messages;
@@ -226,17 +228,8 @@ static inline uint64_t rec_size(size_t body_len, size_t ct_len, size_t ev_len)
 }
 
 /* ------------------------------------------------------------------ */
-/* Across the engine's files (all with the lock held)                  */
-
-/* push_store_shm.c */
-void shm_lock(push_shm_t *s);
-void shm_unlock(push_shm_t *s);
-/* Unlinks the channel's oldest message and marks it dead. */
-void shm_chan_drop_first(push_shm_t *s, chan_t *c);
-/* Gives back the space of dead and padding records at the ring's tail. */
-void shm_ring_reclaim_dead(push_shm_t *s);
-/* Drops the channel's expired messages that no hold keeps. */
-void shm_chan_expire(push_shm_t *s, chan_t *c, int64_t now);
+/* Across the engine's files (all with the lock held but the lock's)   */
+/* Each file calls only those below it in this list: no circles.        */
 
 /* push_store_shm_chan.c */
 /* The channel's slot, made when `create` (NO_SLOT: none, or the slab is
@@ -247,7 +240,11 @@ uint32_t shm_chan_lookup(push_shm_t *s, const char *id, size_t len,
 void     shm_chan_fill_info(push_shm_t *s, const chan_t *c,
                             push_channel_info_t *info);
 
-/* push_store_shm_hold.c */
+/* push_store_shm_hold.c: a channel's queue, and the holds on it */
+/* Unlinks the channel's oldest message and marks it dead. */
+void      shm_chan_drop_first(push_shm_t *s, chan_t *c);
+/* Drops the channel's expired messages that no hold keeps. */
+void      shm_chan_expire(push_shm_t *s, chan_t *c, int64_t now);
 /* Whether a hold keeps r, the channel's oldest message. */
 int       shm_chan_held(push_shm_t *s, chan_t *c, const rec_t *r);
 /* Drops what is past the channel's buffer length and not held. */
@@ -258,9 +255,12 @@ void      shm_chan_drop_readers(push_shm_t *s, chan_t *c);
 reader_t *shm_ref_reader(push_shm_t *s, const push_store_ref_t *ref);
 /* Ends ref's hold, if it has one. */
 void      shm_unhold(push_shm_t *s, push_store_ref_t *ref);
+/* 1 when a live process owns pid (a dead owner's hold holds nothing). */
+int       shm_pid_alive(int32_t pid);
 
-/* push_store_shm_repair.c */
-/* Rebuilds everything derived after a lock holder died mid-change. */
-void shm_repair(push_shm_t *s);
+/* push_store_shm_lock.c: the lock, which repairs the region when its
+ * holder died mid-change */
+void shm_lock(push_shm_t *s);
+void shm_unlock(push_shm_t *s);
 
 #endif

@@ -1,8 +1,11 @@
-/* push_store_shm_repair.c — crash recovery of the shared-memory engine:
- * a locker that inherits the lock from a dead holder (EOWNERDEAD) with
- * `dirty` set trusts only what cannot be half-written, the record
- * headers in the ring and the in-use channel records, and rebuilds
- * everything derived from them (see push_store_shm.c). */
+/* push_store_shm_lock.c — the shared-memory engine's lock, and crash
+ * recovery: a locker that inherits the lock from a dead holder
+ * (EOWNERDEAD) with `dirty` set trusts only what cannot be half-written,
+ * the record headers in the ring and the in-use channel records, and
+ * rebuilds everything derived from them (see push_store_shm.c). */
+#include <errno.h>
+#include <stdlib.h>
+
 #include "store/push_store_shm_region.h"
 
 /* ------------------------------------------------------------------ */
@@ -68,7 +71,7 @@ static int ring_check(push_shm_t *s)
 }
 
 /* Rebuilds everything derived after a lock holder died mid-change. */
-void shm_repair(push_shm_t *s)
+static void shm_repair(push_shm_t *s)
 {
     uint32_t i, *b = buckets(s);
     int64_t newest = 0;
@@ -195,4 +198,36 @@ void shm_repair(push_shm_t *s)
             }
         } while (pos != s->head);
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Locking                                                             */
+
+void shm_lock(push_shm_t *s)
+{
+    int rc = pthread_mutex_lock(&s->lock);
+
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(&s->lock);
+        s->recoveries++;
+        if (s->dirty) {
+            shm_repair(s);
+        }
+    }
+    else if (rc != 0) {
+        /* Only a corrupted region gets here (we always mark the mutex
+         * consistent, so ENOTRECOVERABLE cannot happen); carrying on
+         * without the lock would corrupt it further. */
+        abort();
+    }
+    s->dirty = 1;
+    /* The mark must be in memory before any change it covers. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+void shm_unlock(push_shm_t *s)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    s->dirty = 0;
+    pthread_mutex_unlock(&s->lock);
 }
