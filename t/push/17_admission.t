@@ -7,23 +7,11 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
-use File::Temp qw(tempdir);
+use PushServer;
 use IO::Select;
-use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
-my $cfg = Apache::Test::config();
-my $vars = $cfg->{vars};
-my $httpd = $vars->{httpd};
-my $t_dir = $vars->{t_dir};
-my $module = "$t_dir/../.libs/mod_push.so";
-
-open my $fh, '<', "$t_dir/conf/httpd.conf" or die $!;
-my @conf = <$fh>;
-close $fh;
-my @load = grep { /^\s*LoadModule\s+(mpm_\w+|authz_core_module|authz_host_module)\s/ } @conf;
-my ($mpm) = map { /LoadModule\s+mpm_(\w+)_module/ ? $1 : () } @load;
-$mpm ||= 'event';
+my $mpm = PushServer::mpm();
 
 # What each MPM is given: small, so that a handful of subscribers fill it.
 my %sizing = (
@@ -50,75 +38,11 @@ plan tests => ($mpm eq 'event' ? 18 : 9),
 # unevenly over children, and it is at most the server-wide one.
 sub scenario {
     my ($label, $sizing, $want, $exact) = @_;
-    my $dir = tempdir(CLEANUP => 1);
-    my $port = do {
-        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)
-            or die "no free port: $!";
-        my $p = $s->sockport;
-        close $s;
-        $p;
-    };
-    mkdir "$dir/htdocs";
-    open my $st, '>', "$dir/htdocs/static.txt" or die $!;
-    print $st "plain page\n";
-    close $st;
+    my $srv = PushServer::start(conf => "<IfModule mpm_${mpm}_module>\n$sizing</IfModule>\n");
+    my $up = $srv ? 1 : 0;
+    my $ask = sub { $srv ? $srv->ask(@_) : { status => 0, took => 0, head => '' } };
 
-    open my $out, '>', "$dir/httpd.conf" or die $!;
-    print $out "ServerRoot $dir\nServerName localhost\nListen 127.0.0.1:$port\n",
-        "ErrorLog $dir/error_log\nLogLevel notice\nPidFile $dir/httpd.pid\n",
-        "DefaultRuntimeDir $dir\nDocumentRoot $dir/htdocs\n", @load,
-        "LoadModule push_module $module\n",
-        "PushSharedMemorySize 1M\nKeepAlive On\nTimeout 10\n",
-        "<IfModule mpm_${mpm}_module>\n$sizing</IfModule>\n",
-        "<Location /sub>\n SetHandler push-subscriber\n</Location>\n",
-        "<Location /pub>\n SetHandler push-publisher\n</Location>\n",
-        "<Location /status>\n SetHandler push-status\n</Location>\n";
-    close $out;
-
-    system($httpd, '-f', "$dir/httpd.conf", '-k', 'start') == 0 or die "httpd start failed";
-    my $up = wait_for(sub {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1);
-        $s ? 1 : 0;
-    }, 15);
-    sleep 0.5;     # every prefork child up
-
-    my $raw = sub {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
-            or return undef;
-        $s->autoflush(1);
-        return $s;
-    };
-
-    # One request on a new connection; status, headers and what came within
-    # `wait` seconds.
-    my $ask = sub {
-        my ($req, $wait) = @_;
-        my $s = $raw->() or return { status => 0, took => 0 };
-        my $t = time;
-        print $s $req;
-        my $buf = '';
-        my $sel = IO::Select->new($s);
-        while (time - $t < $wait && $buf !~ /\r\n\r\n/) {
-            next unless $sel->can_read(0.05);
-            my $n = sysread($s, $buf, 65536, length $buf);
-            last unless $n;
-        }
-        my ($status) = $buf =~ m{^HTTP/1\.\d (\d{3})};
-        my $took = time - $t;
-        # A client that is done closes: worker and prefork threads otherwise
-        # linger on its connection (httpd waits up to 2 s for the close).
-        if (($status || 0) != 200 || $req !~ m{^GET /sub/}) {
-            close $s;
-            undef $s;
-        }
-        return { status => $status || 0, head => $buf, took => $took, sock => $s };
-    };
-
-    my $notice = '';
-    if (open my $log, '<', "$dir/error_log") {
-        $notice = join '', grep { /mod_push: admits/ } <$log>;
-        close $log;
-    }
+    my $notice = $srv ? join('', $srv->log_lines(qr/mod_push: admits/)) : '';
     my ($admits, $server_wide) = $notice =~ /admits (\d+)(?:.*?, (\d+) server-wide)?/;
     $server_wide //= $admits;
     t_debug("startup notice: $notice");
@@ -182,9 +106,7 @@ sub scenario {
     ok t_cmp($got, scalar @held, "$label: every held subscriber got the publish");
 
     close $_ for @held;
-    system($httpd, '-f', "$dir/httpd.conf", '-k', 'stop');
-    my $gone = wait_for(sub { !-e "$dir/httpd.pid" }, 15);
-    ok t_true($gone, "$label: the private server stopped");
+    ok t_true($srv && $srv->stop, "$label: the private server stopped");
 
 }
 

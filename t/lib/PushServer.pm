@@ -1,0 +1,113 @@
+package PushServer;
+# A private httpd for tests that need a configuration of their own (an
+# MPM sizing, a server-wide limit): the suite's MPM and core modules,
+# mod_push from the build tree, a free port on 127.0.0.1, its own
+# directory, log and pid file.
+use strict;
+use warnings;
+
+use Apache::Test ();
+use File::Temp qw(tempdir);
+use IO::Select ();
+use IO::Socket::INET ();
+use Time::HiRes qw(time sleep);
+use PushTest ();
+
+# The suite's MPM ('event', 'worker' or 'prefork').
+sub mpm {
+    my $t_dir = Apache::Test::config()->{vars}{t_dir};
+    open my $fh, '<', "$t_dir/conf/httpd.conf" or die $!;
+    my ($mpm) = map { /^\s*LoadModule\s+mpm_(\w+)_module/ ? $1 : () } <$fh>;
+    close $fh;
+    return $mpm || 'event';
+}
+
+# Starts one: %o{conf} is appended to the configuration (directives,
+# sections); /sub, /pub and /status are push locations, /static.txt a
+# file.  Returns the server (undef when it did not come up).
+sub start {
+    my (%o) = @_;
+    my $vars = Apache::Test::config()->{vars};
+    my $t_dir = $vars->{t_dir};
+    open my $fh, '<', "$t_dir/conf/httpd.conf" or die $!;
+    my @load = grep { /^\s*LoadModule\s+(mpm_\w+|authz_core_module|authz_host_module)\s/ } <$fh>;
+    close $fh;
+    my $dir = tempdir(CLEANUP => 1);
+    my $probe = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)
+        or die "no free port: $!";
+    my $port = $probe->sockport;
+    close $probe;
+    mkdir "$dir/htdocs";
+    open my $st, '>', "$dir/htdocs/static.txt" or die $!;
+    print $st "plain page\n";
+    close $st;
+    open my $out, '>', "$dir/httpd.conf" or die $!;
+    print $out "ServerRoot $dir\nServerName localhost\nListen 127.0.0.1:$port\n",
+        "ErrorLog $dir/error_log\nLogLevel notice\nPidFile $dir/httpd.pid\n",
+        "DefaultRuntimeDir $dir\nDocumentRoot $dir/htdocs\n", @load,
+        "LoadModule push_module $t_dir/../.libs/mod_push.so\n",
+        "PushSharedMemorySize 1M\nKeepAlive On\nTimeout 10\n",
+        "<Location /sub>\n SetHandler push-subscriber\n</Location>\n",
+        "<Location /pub>\n SetHandler push-publisher\n</Location>\n",
+        "<Location /status>\n SetHandler push-status\n</Location>\n",
+        $o{conf} || '';
+    close $out;
+    my $self = bless { dir => $dir, port => $port, httpd => $vars->{httpd} }, __PACKAGE__;
+    system($self->{httpd}, '-f', "$dir/httpd.conf", '-k', 'start') == 0 or return undef;
+    my $up = PushTest::wait_for(sub {
+        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1) ? 1 : 0;
+    }, 15);
+    sleep 0.5;     # every prefork child up
+    return $up ? $self : undef;
+}
+
+# Its error log, the lines matching $re.
+sub log_lines {
+    my ($self, $re) = @_;
+    open my $log, '<', "$self->{dir}/error_log" or return ();
+    my @l = grep { /$re/ } <$log>;
+    close $log;
+    return @l;
+}
+
+# One request on a new connection: status, head and what came within
+# `wait` seconds, and how long it took.  The connection is kept (sock)
+# only for a 200 to a GET of /sub/: a client that is done closes, or
+# worker and prefork threads linger on it (httpd waits up to 2 s).
+sub ask {
+    my ($self, $req, $wait) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$self->{port}", Timeout => 5)
+        or return { status => 0, took => 0, head => '' };
+    $s->autoflush(1);
+    my $t = time;
+    print $s $req;
+    my $buf = '';
+    my $sel = IO::Select->new($s);
+    while (time - $t < $wait && $buf !~ /\r\n\r\n/) {
+        next unless $sel->can_read(0.05);
+        my $n = sysread($s, $buf, 65536, length $buf);
+        last unless $n;
+    }
+    # The body of a short answer, for its reason.
+    while ($buf =~ /\r\n\r\n/ && $buf =~ /^Content-Length: (\d+)/mi
+           && length($buf) - index($buf, "\r\n\r\n") - 4 < $1 && time - $t < $wait) {
+        next unless $sel->can_read(0.05);
+        sysread($s, $buf, 65536, length $buf) or last;
+    }
+    my ($status) = $buf =~ m{^HTTP/1\.\d (\d{3})};
+    my $took = time - $t;
+    if (($status || 0) != 200 || $req !~ m{^GET /sub/}) {
+        close $s;
+        undef $s;
+    }
+    return { status => $status || 0, head => $buf, took => $took, sock => $s };
+}
+
+# Stops it; 1 once its pid file is gone.
+sub stop {
+    my ($self) = @_;
+    system($self->{httpd}, '-f', "$self->{dir}/httpd.conf", '-k', 'stop');
+    return PushTest::wait_for(sub { !-e "$self->{dir}/httpd.pid" }, 15);
+}
+
+1;
