@@ -218,12 +218,17 @@ int push_admit_take(request_rec *r)
         return 1;
     }
     apr_atomic_dec32(&held);
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "subscriber refused: "
-                  "this %s holds as many subscribers as it can while "
-                  "answering other requests (%u on threads, %u parked; "
-                  "see the startup notice for what raises it)",
-                  sz.threads == 1 ? "server" : "child", n - 1,
-                  push_park_connections());
+    push_limit_warn(r, PUSH_LIMIT_ADMISSION, apr_psprintf(r->pool,
+                    "subscriber refused with 503: this %s holds as many "
+                    "subscribers as it can while answering other requests "
+                    "(%u on threads, %u parked; %s raises it, see the "
+                    "startup notice)", sz.threads == 1 ? "server" : "child",
+                    n - 1, push_park_connections(),
+                    sz.explicit_cap > 0 && n > (unsigned)sz.explicit_cap
+                    ? "PushMaxSubscribersPerChild"
+                    : sz.threads == 1 ? "MaxRequestWorkers"
+                    : sz.async ? "ThreadsPerChild or AsyncRequestWorkerFactor"
+                    : "ThreadsPerChild"));
     apr_table_setn(r->err_headers_out, "Retry-After", "1");
     push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many subscribers in "
                     "this server; retry shortly.");

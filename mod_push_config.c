@@ -31,6 +31,7 @@ typedef struct {
     const char *store;                 /* PushStore; NULL: unset */
     apr_size_t shm_size;               /* 0: unset */
     int        subscribers_per_child;  /* -1: unset, 0: derived */
+    int        max_channels;           /* 0: unset (as many as fit) */
 } push_server_conf;
 
 struct push_dir_conf {
@@ -68,6 +69,8 @@ void *push_config_merge_server(apr_pool_t *p, void *basev, void *addv)
 
     conf->store = add->store ? add->store : base->store;
     conf->shm_size = add->shm_size ? add->shm_size : base->shm_size;
+    conf->max_channels = add->max_channels ? add->max_channels
+                                           : base->max_channels;
     conf->subscribers_per_child = add->subscribers_per_child != -1
                                   ? add->subscribers_per_child
                                   : base->subscribers_per_child;
@@ -203,6 +206,11 @@ apr_size_t push_conf_shm_size(const server_rec *s)
 
     return sc->shm_size ? sc->shm_size : PUSH_DEFAULT_SHM_SIZE;
 }
+int push_conf_max_channels(const server_rec *s)
+{
+    return server_conf(s)->max_channels;
+}
+
 int push_conf_subscribers_per_child(const server_rec *s)
 {
     const push_server_conf *sc = server_conf(s);
@@ -279,6 +287,26 @@ static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
                             "optionally with a K, M or G suffix)", arg);
     }
     sconf->shm_size = (apr_size_t)size;
+    return NULL;
+}
+
+static const char *set_max_channels(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t n;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if ((n = parse_count(arg, 1, 100000000)) < 0) {
+        return "PushMaxChannels: expects a whole number of channels from 1 "
+               "to 100000000";
+    }
+    sconf->max_channels = (int)n;
     return NULL;
 }
 
@@ -476,6 +504,9 @@ const command_rec push_config_cmds[] = {
     AP_INIT_TAKE1("PushSharedMemorySize", set_shm_size, NULL, RSRC_CONF,
                   "Size of the shared-memory message store, e.g. 32M "
                   "(main server only; a change needs a full restart)"),
+    AP_INIT_TAKE1("PushMaxChannels", set_max_channels, NULL, RSRC_CONF,
+                  "Channels the store holds at most (default: as many as "
+                  "PushSharedMemorySize has slots for)"),
     AP_INIT_TAKE1("PushMaxSubscribersPerChild", set_subscribers_per_child,
                   NULL, RSRC_CONF,
                   "Subscribers one child process may hold at once; more get "

@@ -46,6 +46,8 @@ int                       push_conf_ws_deflate(const push_dir_conf *c);
 /* Server-wide (the main server's). */
 const char *push_conf_store(const server_rec *s);    /* PushStore */
 apr_size_t  push_conf_shm_size(const server_rec *s);
+/* PushMaxChannels; 0: as many as the store has slots for. */
+int         push_conf_max_channels(const server_rec *s);
 /* 0: derived from the MPM's threads. */
 int         push_conf_subscribers_per_child(const server_rec *s);
 

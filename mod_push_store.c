@@ -117,6 +117,10 @@ int push_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         /* Without it nothing is counted; subscribers still work. */
         counters = push_counters_attach(mem, sizeof(push_counters_t));
     }
+    if (counters) {
+        /* Each limit is said again after a (re)start. */
+        __atomic_store_n(&counters->warned, 0, __ATOMIC_RELAXED);
+    }
     return OK;
 }
 

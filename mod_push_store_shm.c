@@ -54,6 +54,9 @@ static int shm_open(push_store_t *st, server_rec *s, apr_pool_t *pconf)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      "push store created: %" APR_SIZE_T_FMT " bytes", want);
     }
+    /* Set at every start: a restart with another limit applies it to
+     * the store it keeps. */
+    push_shm_set_max_channels(shm, (uint32_t)push_conf_max_channels(s));
     st->engine = &push_shm_engine;
     st->inst = shm;
     return OK;

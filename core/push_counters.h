@@ -12,7 +12,11 @@
 #include "core/push_transport.h"
 
 #define PUSH_COUNTERS_MAGIC  0x43505355u   /* "USPC" */
-#define PUSH_COUNTERS_LAYOUT 2u
+#define PUSH_COUNTERS_LAYOUT 3u
+
+/* Limits, each said at warn once per server start (push_counters_first). */
+#define PUSH_LIMIT_CHANNELS  0x1u   /* PushMaxChannels, the store's slots */
+#define PUSH_LIMIT_ADMISSION 0x2u   /* subscribers refused with 503 */
 
 typedef struct {
     uint32_t magic;
@@ -21,6 +25,7 @@ typedef struct {
     uint64_t encoded;          /* encodings (events, frames) built ... */
     uint64_t encoded_reused;   /* ... and deliveries that reused one */
     uint64_t gaps;             /* subscribers told they missed messages */
+    uint32_t warned;           /* PUSH_LIMIT_* said since the start */
 } push_counters_t;
 
 /* The table at mem (kept across restarts) when it is one, else a fresh
@@ -41,6 +46,7 @@ static inline push_counters_t *push_counters_attach(void *mem, size_t size)
         c->encoded = 0;
         c->encoded_reused = 0;
         c->gaps = 0;
+        c->warned = 0;
         __atomic_store_n(&c->magic, PUSH_COUNTERS_MAGIC, __ATOMIC_RELEASE);
     }
     return c;
@@ -60,6 +66,14 @@ static inline void push_counters_gap(push_counters_t *c)
     if (c) {
         __atomic_add_fetch(&c->gaps, 1, __ATOMIC_RELAXED);
     }
+}
+
+/* 1 for the first caller since the server started with this limit bit;
+ * 1 also without a table (nothing to remember it in). */
+static inline int push_counters_first(push_counters_t *c, uint32_t bit)
+{
+    return !c || !(__atomic_fetch_or(&c->warned, bit, __ATOMIC_RELAXED)
+                   & bit);
 }
 
 static inline void push_counters_encoding(push_counters_t *c, int reused)
