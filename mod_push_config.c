@@ -290,9 +290,28 @@ static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
-static const char *set_max_channels(cmd_parms *cmd, void *dummy,
+/* Directives taking a whole number in a range: where it goes in the
+ * per-directory config (or, for the server-wide ones, the main server's),
+ * the range, and what to say when it is not. */
+typedef struct {
+    apr_size_t  offset;
+    apr_int64_t min, max;
+    const char *expects;
+} count_directive;
+
+static const count_directive max_channels_arg = {
+    APR_OFFSETOF(push_server_conf, max_channels), 1, 100000000,
+    "a whole number of channels from 1 to 100000000"
+};
+static const count_directive subscribers_per_child_arg = {
+    APR_OFFSETOF(push_server_conf, subscribers_per_child), 1, 1000000,
+    "a whole number from 1 to 1000000"
+};
+
+static const char *set_server_count(cmd_parms *cmd, void *dummy,
                                     const char *arg)
 {
+    const count_directive *d = cmd->info;
     push_server_conf *sconf =
         ap_get_module_config(cmd->server->module_config, &push_module);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -302,32 +321,11 @@ static const char *set_max_channels(cmd_parms *cmd, void *dummy,
     if (err) {
         return err;
     }
-    if ((n = parse_count(arg, 1, 100000000)) < 0) {
-        return "PushMaxChannels: expects a whole number of channels from 1 "
-               "to 100000000";
+    if ((n = parse_count(arg, d->min, d->max)) < 0) {
+        return apr_psprintf(cmd->pool, "%s: expects %s", cmd->cmd->name,
+                            d->expects);
     }
-    sconf->max_channels = (int)n;
-    return NULL;
-}
-
-static const char *set_subscribers_per_child(cmd_parms *cmd, void *dummy,
-                                             const char *arg)
-{
-    push_server_conf *sconf =
-        ap_get_module_config(cmd->server->module_config, &push_module);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_int64_t n;
-
-    (void)dummy;
-    if (err) {
-        return err;
-    }
-    n = parse_count(arg, 1, 1000000);
-    if (n < 0) {
-        return "PushMaxSubscribersPerChild: expects a whole number from "
-               "1 to 1000000";
-    }
-    sconf->subscribers_per_child = (int)n;
+    *(int *)((char *)sconf + d->offset) = (int)n;
     return NULL;
 }
 
@@ -389,13 +387,6 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
                         "(available: %s)", arg, list);
 }
 
-/* Directives taking a whole number in a range: where it goes in the
- * per-directory config, the range, and what to say when it is not. */
-typedef struct {
-    apr_size_t  offset;
-    apr_int64_t min, max;
-    const char *expects;
-} count_directive;
 
 static const count_directive buffer_length_arg = {
     APR_OFFSETOF(push_dir_conf, buffer_length), 1, 1000000,
@@ -504,13 +495,14 @@ const command_rec push_config_cmds[] = {
     AP_INIT_TAKE1("PushSharedMemorySize", set_shm_size, NULL, RSRC_CONF,
                   "Size of the shared-memory message store, e.g. 32M "
                   "(main server only; a change needs a full restart)"),
-    AP_INIT_TAKE1("PushMaxChannels", set_max_channels, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("PushMaxChannels", set_server_count,
+                  (void *)&max_channels_arg, RSRC_CONF,
                   "Channels the store holds at most (default: as many as "
                   "PushSharedMemorySize has slots for)"),
-    AP_INIT_TAKE1("PushMaxSubscribersPerChild", set_subscribers_per_child,
-                  NULL, RSRC_CONF,
-                  "Subscribers one child process may hold at once; more get "
-                  "503 (default: 3/4 of ThreadsPerChild)"),
+    AP_INIT_TAKE1("PushMaxSubscribersPerChild", set_server_count,
+                  (void *)&subscribers_per_child_arg, RSRC_CONF,
+                  "A further cap on subscribers holding a worker thread in "
+                  "one child (default: admission alone decides)"),
     AP_INIT_TAKE1("PushChannel", set_channel, NULL, RSRC_CONF | ACCESS_CONF,
                   "String expression giving the channel id (default: the "
                   "last segment of the URL path)"),

@@ -12,6 +12,7 @@ my @cases = (
     ['PushSharedMemorySize 12Q',        qr/PushSharedMemorySize: '12Q' is not a size/],
     ['PushSharedMemorySize 1K',         qr/PushSharedMemorySize: .*64K/],
     ['PushMaxSubscribersPerChild 0',    qr/PushMaxSubscribersPerChild: expects/],
+    ['PushMaxChannels 0',               qr/PushMaxChannels: expects a whole number of channels/],
     ['<Location /x>\nPushTransports longpoll carrier-pigeon\n</Location>',
                                         qr/PushTransports: unknown transport 'carrier-pigeon' \(accepted: websocket eventsource longpoll poll\)/],
     ['<Location /x>\nPushMessageBufferLength 0\n</Location>',
