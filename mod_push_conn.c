@@ -764,12 +764,15 @@ static const push_loop_ops_t conn_ops = {
 /* Handing over (worker threads)                                        */
 
 /* Body filters that may stay above the connection while bytes bypass
- * them: they have nothing left to do once the headers are out. */
+ * them: they have nothing left to do once the headers are out.
+ * mod_reqtimeout's (on by default in Debian) only notes the end of a
+ * request, from the EOR bucket that still goes through the filters when
+ * the loop finishes the request. */
 static int filters_bypassable(request_rec *r)
 {
     static const char *const ok[] = {
         "chunk", "http_outerror", "byterange", "content_length",
-        "http_header", "log_input_output", "core", NULL
+        "http_header", "log_input_output", "reqtimeout", "core", NULL
     };
     ap_filter_t *f;
 
@@ -905,7 +908,10 @@ void push_conn_stopping(int graceful)
 }
 
 /* Ends the loop for good; its streams end at their channels' wake-ups
- * (the notifier fires them all when the process stops). */
+ * (the notifier fires them all when the process stops).  A pre-cleanup
+ * of the child's pool: the loop's thread is gone before any other
+ * module's child cleanup tears down what finishing a connection uses
+ * (logs, filters, the MPM's counts). */
 static apr_status_t park_stop(void *data)
 {
     (void)data;
@@ -947,7 +953,7 @@ void push_conn_child_init(apr_pool_t *pchild, server_rec *s)
         park = NULL;
         return;
     }
-    apr_pool_cleanup_register(pchild, NULL, park_stop, apr_pool_cleanup_null);
+    apr_pool_pre_cleanup_register(pchild, NULL, park_stop);
 }
 
 void push_conn_register_hooks(apr_pool_t *p)
