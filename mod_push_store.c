@@ -151,6 +151,15 @@ static void log_gap(const push_sub_t *s, const push_msgid_t *gap_id)
     }
 }
 
+/* The child is exiting (prefork: perhaps from its signal handler): the
+ * notifier thread ends before the process tears itself down, so that it
+ * never runs in what is being unloaded. */
+static apr_status_t notify_quit(void *data)
+{
+    push_notify_quit(data, 1000);
+    return APR_SUCCESS;
+}
+
 void push_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     env_ready = 0;
@@ -171,6 +180,8 @@ void push_store_child_init(apr_pool_t *pchild, server_rec *s)
                      "in this process will be refused");
         return;
     }
+    apr_pool_cleanup_register(pchild, env.notify, notify_quit,
+                              apr_pool_cleanup_null);
     /* The most recent encodings: enough for a burst of publishes on a
      * few channels in several variants. */
     env.frames = push_frame_cache_create(64);

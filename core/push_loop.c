@@ -491,7 +491,9 @@ static int64_t reap(push_loop_t *l, int64_t now)
     push_loop_item_t **pp = &l->reap, *it;
     int64_t wait = -1;
 
-    while ((it = *pp) != NULL) {
+    /* Abandoned (the process stops at once), the MPM is tearing down
+     * what finishing a connection calls into: the rest stays as is. */
+    while ((it = *pp) != NULL && !push_loop_is_abandoned(l)) {
         if (now - it->since >= l->grace) {
             *pp = it->next;
             it->ops->finish(it);
@@ -520,7 +522,7 @@ static void adopt_incoming(push_loop_t *l)
     it = l->incoming;
     l->incoming = NULL;
     pthread_mutex_unlock(&l->lock);
-    for (; it; it = next) {
+    for (; it && !push_loop_is_abandoned(l); it = next) {
         next = it->next;
         it->next = NULL;
         it->ops->adopt(it);
@@ -600,7 +602,8 @@ static void *loop_main(void *arg)
         }
         timeout_ms = wait < 0 ? -1 : (int)((wait + 999) / 1000);
         n = epoll_wait(l->epfd, evs, 256, timeout_ms);
-        for (i = 0; i < n; i++) {
+        /* A stop at once is heeded between any two items. */
+        for (i = 0; i < n && !push_loop_is_abandoned(l); i++) {
             int kind = *(int *)evs[i].data.ptr;
 
             if (kind == KIND_WAKE) {

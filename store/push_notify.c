@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/push_notify.h"
@@ -30,7 +31,8 @@ struct push_notify {
     pthread_t           thread;
     pthread_mutex_t     lock;
     int                 stopping;
-    int                 exiting;
+    int                 exiting;    /* atomic: the thread is to end */
+    int                 joined;     /* ... and has */
     uint32_t            nchans;
     local_channel_t    *channels;   /* one per channel number */
     uint32_t           *active;     /* channels that have local waiters */
@@ -89,11 +91,12 @@ static void *notifier_main(void *arg)
         uint32_t cur = n->store.engine->wait(n->store.inst, seen, 1000);
         uint32_t i;
 
-        pthread_mutex_lock(&n->lock);
-        if (n->exiting) {
-            pthread_mutex_unlock(&n->lock);
+        /* Before the lock: push_notify_quit may have interrupted its
+         * holder, which then never lets go. */
+        if (__atomic_load_n(&n->exiting, __ATOMIC_ACQUIRE)) {
             break;
         }
+        pthread_mutex_lock(&n->lock);
         if (!n->stopping && n->stop && n->stop()) {
             n->stopping = 1;
         }
@@ -171,15 +174,44 @@ void push_notify_shutdown(push_notify_t *n)
     pthread_mutex_unlock(&n->lock);
 }
 
+/* Ends the thread: 0 once it has, within `wait_ms`. */
+static int thread_end(push_notify_t *n, int wait_ms)
+{
+    struct timespec until;
+    int rv;
+
+    if (n->joined) {
+        return 0;
+    }
+    __atomic_store_n(&n->exiting, 1, __ATOMIC_RELEASE);
+    /* Wakes every process's notifier once; the others just look again. */
+    n->store.engine->wake_all(n->store.inst);
+    if (wait_ms < 0) {
+        rv = pthread_join(n->thread, NULL);
+    }
+    else {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        rv = pthread_timedjoin_np(n->thread, NULL, &until);
+    }
+    n->joined = rv == 0;
+    return rv;
+}
+
+int push_notify_quit(push_notify_t *n, int wait_ms)
+{
+    return thread_end(n, wait_ms);
+}
+
 void push_notify_destroy(push_notify_t *n)
 {
     push_notify_shutdown(n);
-    pthread_mutex_lock(&n->lock);
-    n->exiting = 1;
-    pthread_mutex_unlock(&n->lock);
-    /* Wakes every process's notifier once; the others just look again. */
-    n->store.engine->wake_all(n->store.inst);
-    pthread_join(n->thread, NULL);
+    thread_end(n, -1);
     pthread_mutex_destroy(&n->lock);
     free(n->channels);
     free(n->active);

@@ -35,6 +35,13 @@ void push_notify_shutdown(push_notify_t *n);
  * once no waiter is left. */
 void push_notify_destroy(push_notify_t *n);
 
+/* The process is exiting: ends the thread, so that it runs nothing
+ * while the process tears itself down (libraries, the module itself),
+ * and waits for it at most `wait_ms`.  Takes no lock and frees nothing:
+ * it may run from a signal handler (prefork's stop), whose interrupted
+ * code may hold the lock.  0 when the thread has ended. */
+int push_notify_quit(push_notify_t *n, int wait_ms);
+
 /* Non-zero once push_notify_shutdown ran or stop() said so. */
 int push_notify_stopping(push_notify_t *n);
 

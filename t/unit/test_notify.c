@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/mman.h>
 
 #include "store/push_notify.h"
@@ -378,6 +379,67 @@ static void test_many_watchers(void)
     teardown(&f);
 }
 
+static int block_flag;
+
+/* A stop function that does not return while block_flag is set: the
+ * notifier thread is then stuck holding its lock, as it would be behind
+ * code a signal handler interrupted. */
+static int stop_blocking(void)
+{
+    while (__atomic_load_n(&block_flag, __ATOMIC_SEQ_CST)) {
+        struct timespec ms = { 0, 1000000L };
+
+        nanosleep(&ms, NULL);
+    }
+    return 0;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3
+           + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* At process exit the thread ends at once; stuck, it is waited for
+ * only as long as asked, and quitting again, or destroying, is safe. */
+static void test_quit(void)
+{
+    fixture_t f;
+    struct timespec t0;
+    push_notify_gen_t *g;
+    uint32_t a;
+
+    setup(&f, NULL);
+    a = chan_of(&f, "a");
+    g = MUST(push_notify_watch(f.n, a));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ(push_notify_quit(f.n, 1000), 0);
+    CHECK(ms_since(&t0) < 500);
+    CHECK_EQ(push_notify_quit(f.n, 1000), 0);
+    push_notify_unwatch(f.n, a, g);
+    teardown(&f);
+
+    __atomic_store_n(&block_flag, 1, __ATOMIC_SEQ_CST);
+    setup(&f, stop_blocking);
+    a = chan_of(&f, "a");
+    g = MUST(push_notify_watch(f.n, a));
+    CHECK_EQ(publish(&f, "a"), PUSH_OK);      /* the thread gets stuck */
+    {
+        struct timespec settle = { 0, 50000000L };
+
+        nanosleep(&settle, NULL);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(push_notify_quit(f.n, 200) != 0);
+    CHECK(ms_since(&t0) >= 150 && ms_since(&t0) < 1500);
+    __atomic_store_n(&block_flag, 0, __ATOMIC_SEQ_CST);
+    push_notify_unwatch(f.n, a, g);
+    teardown(&f);
+}
+
 int main(void)
 {
     int fds = open_fds();
@@ -389,6 +451,7 @@ int main(void)
     test_stop_fn(1);
     test_stop_fn(0);
     test_many_watchers();
+    test_quit();
 
     /* Each test dropped registrations in every state (fired and held,
      * moved to a new generation, never fired) and destroyed its notifier:
