@@ -15,7 +15,8 @@ FUZZ_SECONDS ?= 300
 
 # Pure parts: no httpd types, unit-tested and fuzzed alone.
 LIB_SRC   = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
-            lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c
+            lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c \
+            lib/push_conf_value.c
 SHM_SRC   = store/push_store_shm.c store/push_store_shm_chan.c \
             store/push_store_shm_hold.c store/push_store_shm_lock.c
 STORE_SRC = $(SHM_SRC) store/push_notify.c
@@ -33,7 +34,7 @@ UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -I.
 UNIT_TESTS  = build/test_id build/test_store build/test_sse \
               build/test_ws_codec build/test_ws_deflate build/test_frame_cache \
-              build/test_notify build/test_loop
+              build/test_notify build/test_loop build/test_conf_value
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 8
@@ -84,6 +85,9 @@ build/test_store: t/unit/test_store.c t/unit/check.h $(SHM_SRC) lib/push_id.c $(
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_store.c \
 	    $(SHM_SRC) lib/push_id.c -lpthread
 
+build/test_conf_value: t/unit/test_conf_value.c t/unit/check.h lib/push_conf_value.c lib/push_conf_value.h | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_conf_value.c lib/push_conf_value.c
+
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c
 
@@ -105,8 +109,9 @@ build/test_frame_cache: t/unit/test_frame_cache.c t/unit/check.h lib/push_frame_
 
 # libFuzzer targets, one per parser of what clients send: the WebSocket
 # frames (with and without permessage-deflate), cursors and channel ids,
-# the handshake headers, and SSE framing (what a body may do to it).
-FUZZ_TARGETS = ws_frame cursor handshake sse
+# the handshake headers, SSE framing (what a body may do to it), and the
+# directive values (sizes, counts, origins).
+FUZZ_TARGETS = ws_frame cursor handshake sse conf_value
 
 build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) -lz
@@ -116,6 +121,9 @@ build/fuzz_cursor: fuzz/fuzz_cursor.c lib/push_id.c $(HEADERS) | build
 
 build/fuzz_handshake: fuzz/fuzz_handshake.c $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_handshake.c $(WS_CODEC_SRC) -lz
+
+build/fuzz_conf_value: fuzz/fuzz_conf_value.c lib/push_conf_value.c $(HEADERS) | build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_conf_value.c lib/push_conf_value.c
 
 build/fuzz_sse: fuzz/fuzz_sse.c lib/push_sse.c $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_sse.c lib/push_sse.c

@@ -19,6 +19,7 @@
 #include "mod_push_config.h"
 #include "mod_push_store.h"
 #include "mod_push_transport.h"
+#include "lib/push_conf_value.h"
 #include "store/push_store_shm.h"
 
 APLOG_USE_MODULE(push);
@@ -222,53 +223,6 @@ int push_conf_subscribers_per_child(const server_rec *s)
 /* Directives                                                           */
 
 
-/* "<n>[K|M|G]" (case-insensitive) into bytes; -1 when malformed. */
-static apr_off_t parse_size(const char *arg)
-{
-    char *end;
-    apr_int64_t n, mult = 1;
-
-    if (!apr_isdigit(*arg)) {
-        return -1;
-    }
-    n = apr_strtoi64(arg, &end, 10);
-    if (errno == ERANGE) {
-        return -1;
-    }
-    switch (apr_tolower(*end)) {
-    case 'k': mult = 1024; end++; break;
-    case 'm': mult = 1024 * 1024; end++; break;
-    case 'g': mult = 1024 * 1024 * 1024; end++; break;
-    case '\0': break;
-    default: return -1;
-    }
-    if (apr_tolower(*end) == 'b') {
-        end++;
-    }
-    if (*end || n > APR_INT64_MAX / mult) {
-        return -1;
-    }
-    return n * mult;
-}
-
-/* A whole number of seconds or items in [min, max]; -1 when not. */
-static apr_int64_t parse_count(const char *arg, apr_int64_t min,
-                               apr_int64_t max)
-{
-    char *end;
-    apr_int64_t n;
-
-    if (!apr_isdigit(*arg)) {
-        return -1;
-    }
-    errno = 0;
-    n = apr_strtoi64(arg, &end, 10);
-    if (errno || *end || n < min || n > max) {
-        return -1;
-    }
-    return n;
-}
-
 static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
 {
     push_server_conf *sconf =
@@ -280,7 +234,7 @@ static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
     if (err) {
         return err;
     }
-    size = parse_size(arg);
+    size = push_parse_size(arg);
     if (size < PUSH_SHM_MIN_SIZE || size > ((apr_off_t)64 << 30)) {
         return apr_psprintf(cmd->pool, "PushSharedMemorySize: '%s' is not "
                             "a size from 64K to 64G (a number of bytes, "
@@ -321,7 +275,7 @@ static const char *set_server_count(cmd_parms *cmd, void *dummy,
     if (err) {
         return err;
     }
-    if ((n = parse_count(arg, d->min, d->max)) < 0) {
+    if ((n = push_parse_count(arg, d->min, d->max)) < 0) {
         return apr_psprintf(cmd->pool, "%s: expects %s", cmd->cmd->name,
                             d->expects);
     }
@@ -409,7 +363,7 @@ static const count_directive ping_interval_arg = {
 static const char *set_count(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const count_directive *d = cmd->info;
-    apr_int64_t n = parse_count(arg, d->min, d->max);
+    apr_int64_t n = push_parse_count(arg, d->min, d->max);
 
     if (n < 0) {
         return apr_psprintf(cmd->pool, "%s: expects %s", cmd->cmd->name,
@@ -433,7 +387,7 @@ static const count_directive backlog_arg = {
 static const char *set_size(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const count_directive *d = cmd->info;
-    apr_off_t size = parse_size(arg);
+    apr_off_t size = push_parse_size(arg);
 
     if (size < d->min || size > d->max) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not %s (optionally with "
@@ -467,10 +421,11 @@ static const char *add_allow_origin(cmd_parms *cmd, void *dconf,
 {
     push_dir_conf *conf = dconf;
 
-    if (strcmp(arg, "*") && !ap_strchr_c(arg, ':')) {
+    if (!push_origin_valid(arg)) {
         return apr_psprintf(cmd->pool, "PushAllowOrigin: '%s' is neither "
-                            "'*' nor an origin such as https://example.com",
-                            arg);
+                            "'*' nor an origin as browsers send it, "
+                            "scheme://host[:port] with no path (such as "
+                            "https://example.com)", arg);
     }
     if (!conf->allow_origins) {
         /* this section's own list: it replaces an inherited one */

@@ -29,6 +29,13 @@ my @cases = (
                                         qr/PushFirstMessage: expects 'oldest' or 'newest'/],
     ['<Location /x>\nPushAllowOrigin example.com\n</Location>',
                                         qr/PushAllowOrigin: 'example.com'/],
+    # An Origin header never has a path: this would never match.
+    ['<Location /x>\nPushAllowOrigin https://app.example/\n</Location>',
+                                        qr{PushAllowOrigin: 'https://app.example/' is neither .*no path}],
+    ['<Location /x>\nPushMaxMessageSize 1.5M\n</Location>',
+                                        qr/PushMaxMessageSize: '1.5M' is not a size/],
+    ['PushSharedMemorySize 99999999999999999999M',
+                                        qr/PushSharedMemorySize: '99999999999999999999M' is not a size/],
     ['<Location /x>\nPushChannel "%{unbalanced"\n</Location>',
                                         qr/PushChannel: cannot parse/],
     ['<VirtualHost *:1>\nPushSharedMemorySize 8M\n</VirtualHost>',

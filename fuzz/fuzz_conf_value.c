@@ -1,0 +1,112 @@
+/* fuzz_conf_value.c — libFuzzer target for the directive value grammars
+ * (lib/push_conf_value.c): what an httpd.conf line may hand them.
+ *
+ * Input: byte 0 picks the parser, the rest is the value (cut at its
+ * first NUL, as a configuration line is).  Promises checked against an
+ * independent reading of the same grammar, in 128-bit arithmetic: a size
+ * or count is accepted exactly when it is digits (and for a size, an
+ * optional K/M/G and B) whose value fits, and then equals that value; an
+ * accepted origin holds "://" and no '/', '?', '#', '@' or blank after it. */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/push_conf_value.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The value of s's digits up to its end, or of its digits then one
+ * suffix; -1 when the grammar says no. */
+static __int128 reference(const char *s, int suffixes)
+{
+    __int128 v = 0, mult = 1;
+    const char *p = s;
+
+    if (!isdigit((unsigned char)*p)) {
+        return -1;
+    }
+    for (; isdigit((unsigned char)*p); p++) {
+        v = v * 10 + (*p - '0');
+        if (v > INT64_MAX) {
+            return -1;
+        }
+    }
+    if (suffixes) {
+        switch (*p) {
+        case 'k': case 'K': mult = 1024; p++; break;
+        case 'm': case 'M': mult = 1024 * 1024; p++; break;
+        case 'g': case 'G': mult = 1024 * 1024 * 1024; p++; break;
+        default: break;
+        }
+        if (*p == 'b' || *p == 'B') {
+            p++;
+        }
+    }
+    if (*p || v * mult > INT64_MAX) {
+        return -1;
+    }
+    return v * mult;
+}
+
+static void check_origin(const char *s)
+{
+    const char *rest;
+
+    if (!push_origin_valid(s) || !strcmp(s, "*")) {
+        return;
+    }
+    rest = strstr(s, "://");
+    if (!rest || !isalpha((unsigned char)s[0])) {
+        abort();
+    }
+    for (rest += 3; *rest; rest++) {
+        if (strchr("/?#@ \t\r\n", *rest)) {
+            abort();
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s;
+    __int128 want;
+    int64_t got, lo, hi;
+
+    if (size < 1 || size > 4096) {
+        return 0;
+    }
+    s = malloc(size);
+    if (!s) {
+        return 0;
+    }
+    memcpy(s, data + 1, size - 1);
+    s[size - 1] = '\0';
+    switch (data[0] % 3) {
+    case 0:
+        got = push_parse_size(s);
+        want = reference(s, 1);
+        if ((__int128)got != want) {
+            abort();
+        }
+        break;
+    case 1:
+        /* The range from the first byte, so both ends get hit. */
+        lo = data[0] >> 2;
+        hi = lo + (data[0] >> 4) * 1000;
+        got = push_parse_count(s, lo, hi);
+        want = reference(s, 0);
+        if (want < lo || want > hi) {
+            want = -1;
+        }
+        if ((__int128)got != want) {
+            abort();
+        }
+        break;
+    default:
+        check_origin(s);
+        break;
+    }
+    free(s);
+    return 0;
+}
