@@ -850,7 +850,8 @@ int push_park_stream(request_rec *r, const push_sub_t *sub, int chunked,
         return 0;
     }
     s->mode = PM_STREAM;
-    push_stream_init(&s->u.stream, &s->sub, &s->item, chunked, ping_every);
+    push_stream_init(&s->u.stream, &s->sub, &s->item, chunked, ping_every,
+                     r->server->timeout);
     return 1;
 }
 

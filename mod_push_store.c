@@ -18,6 +18,7 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
+#include "mod_push_http.h"
 #include "mod_push_store.h"
 
 APLOG_USE_MODULE(push);
@@ -151,6 +152,20 @@ static void log_gap(const push_sub_t *s, const push_msgid_t *gap_id)
     }
 }
 
+/* A parked stream's client took nothing of what waited for it for
+ * Timeout: closed, as httpd closes any write that makes no progress. */
+static void log_stalled(const push_sub_t *s, int64_t waited)
+{
+    if (s->r) {
+        push_limit_warn(s->r, PUSH_LIMIT_STALLED, apr_psprintf(s->r->pool,
+                        "%s subscriber on channel %s closed: it read "
+                        "nothing of what waited for it for %" APR_INT64_T_FMT
+                        " s (Timeout); it resumes from its cursor when it "
+                        "reconnects", s->t->name, s->channel,
+                        (apr_int64_t)(waited / APR_USEC_PER_SEC)));
+    }
+}
+
 /* The child is exiting (prefork: perhaps from its signal handler): the
  * notifier thread ends before the process tears itself down, so that it
  * never runs in what is being unloaded. */
@@ -173,6 +188,7 @@ void push_store_child_init(apr_pool_t *pchild, server_rec *s)
     env.counters = counters;
     env.stopping = push_stopping;
     env.gap = log_gap;
+    env.stalled = log_stalled;
     env.notify = push_notify_start(&store, push_stopping);
     if (!env.notify) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,

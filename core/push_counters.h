@@ -17,6 +17,7 @@
 /* Limits, each said at warn once per server start (push_counters_first). */
 #define PUSH_LIMIT_CHANNELS  0x1u   /* PushMaxChannels, the store's slots */
 #define PUSH_LIMIT_ADMISSION 0x2u   /* subscribers refused with 503 */
+#define PUSH_LIMIT_STALLED   0x4u   /* a stream closed: Timeout, unread */
 
 typedef struct {
     uint32_t magic;

@@ -1,6 +1,8 @@
 /* push_stream.c — a streaming subscriber in the stream loop (see
  * push_stream.h). */
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 
 #include "core/push_stream.h"
 
@@ -29,6 +31,47 @@ static void end(push_stream_t *st, push_ended_e how)
     push_loop_end(st->it, st->out.sink.gone ? PUSH_ENDED_CLIENT : how);
 }
 
+/* Bytes the kernel still holds unsent for the client: a slow reader's
+ * shrink between two looks although no room shows yet (the socket is
+ * writable again only once much of a large send buffer has gone). */
+static int64_t unsent_in_socket(const push_stream_t *st)
+{
+    int n;
+
+    return ioctl(st->it->fd, SIOCOUTQ, &n) == 0 ? n : -1;
+}
+
+/* The item's deadline: the keep-alive ping's, or while output waits,
+ * the write timeout's (a ping would only queue behind it).  The closing
+ * handshake keeps its own. */
+static void stall_watch(push_stream_t *st)
+{
+    int pending = st->out.sink.pending(&st->out.sink) != 0;
+    int64_t now;
+
+    if (st->closing || pending == (st->stalled_since != 0)) {
+        return;
+    }
+    now = push_now();
+    if (pending) {
+        st->stalled_since = now;
+        st->unsent_seen = unsent_in_socket(st);
+        if (st->write_timeout) {
+            push_loop_timer(st->it, st->write_timeout, now);
+        }
+        return;
+    }
+    st->stalled_since = 0;
+    if (st->write_timeout) {
+        if (st->ping_every) {
+            push_loop_timer(st->it, st->ping_every, now);
+        }
+        else {
+            push_loop_untimed(st->it);
+        }
+    }
+}
+
 /* After anything that may have written: a failed write ended the client;
  * otherwise the socket is watched for what the stream waits for now. */
 static void settle(push_stream_t *st)
@@ -42,6 +85,7 @@ static void settle(push_stream_t *st)
         end(st, PUSH_ENDED_CLIENT);
         return;
     }
+    stall_watch(st);
     want = stream_events(st);
     if (want != st->it->events && push_loop_watch(st->it, want) != 0) {
         end(st, PUSH_ENDED_CLIENT);
@@ -102,7 +146,8 @@ static void wrote(void *baton)
 }
 
 void push_stream_init(push_stream_t *st, push_sub_t *sub,
-                      push_loop_item_t *it, int chunked, int64_t ping_every)
+                      push_loop_item_t *it, int chunked, int64_t ping_every,
+                      int64_t write_timeout)
 {
     st->sub = sub;
     st->it = it;
@@ -112,6 +157,8 @@ void push_stream_init(push_stream_t *st, push_sub_t *sub,
     st->out.sink.baton = st;
     push_socket_source_init(&st->in, it->fd);
     st->ping_every = ping_every;
+    st->write_timeout = write_timeout;
+    st->stalled_since = 0;
     st->closing = 0;
     sub->sink = &st->out.sink;
     it->sub = sub;
@@ -134,11 +181,20 @@ void push_stream_io(push_stream_t *st, uint32_t events)
     int hangup = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 
     if ((events & EPOLLOUT) && st->out.sink.pending(&st->out.sink)) {
+        size_t before = st->out.sink.pending(&st->out.sink);
         push_sink_rc rc = push_socket_sink_drain(&st->out);
 
         if (rc == PUSH_SINK_GONE) {
             end(st, PUSH_ENDED_CLIENT);
             return;
+        }
+        if (rc == PUSH_SINK_SENT
+            || st->out.sink.pending(&st->out.sink) < before) {
+            /* It takes some: a slow reader, not a stalled one.  (What
+             * is delivered next may wait again: from now.) */
+            st->stalled_since = push_now();
+            st->unsent_seen = unsent_in_socket(st);
+            push_loop_touch(st->it, st->stalled_since);
         }
         if (rc == PUSH_SINK_SENT) {
             deliver(st);
@@ -178,11 +234,27 @@ void push_stream_due(push_stream_t *st, int64_t now)
         end(st, PUSH_ENDED_SERVER);   /* no Close from the client */
         return;
     }
-    push_loop_touch(st->it, now);
-    if (!(st->sub->t->flags & PUSH_T_PING_FIXED)
-        && st->out.sink.pending(&st->out.sink)) {
-        return;                        /* not idle: still writing */
+    if (st->stalled_since) {
+        int64_t unsent = unsent_in_socket(st);
+
+        if (unsent >= 0 && unsent < st->unsent_seen) {
+            st->stalled_since = now;            /* it reads, slowly */
+        }
+        st->unsent_seen = unsent;
+        if (st->write_timeout && now - st->stalled_since >= st->write_timeout) {
+            /* It took nothing of what waits for it for Timeout. */
+            if (st->sub->env->stalled) {
+                st->sub->env->stalled(st->sub, now - st->stalled_since);
+            }
+            end(st, PUSH_ENDED_CLIENT);
+            return;
+        }
+        push_loop_touch(st->it, now);
+        if (!(st->sub->t->flags & PUSH_T_PING_FIXED)) {
+            return;                    /* not idle: still writing */
+        }
     }
+    push_loop_touch(st->it, now);
     if (st->sub->t->on_idle(st->sub)) {
         end(st, PUSH_ENDED_SERVER);
         return;

@@ -21,9 +21,12 @@
 #include "core/push_sink.h"
 #include "core/push_sub.h"
 
-/* What a stream may hold unsent (one event, or a few control frames
- * queued behind it) before the client counts as gone. */
-#define PUSH_STREAM_PENDING_MAX (64 * 1024 * 1024)
+/* What a stream may hold unsent before the client counts as gone.  It
+ * holds one write at most (a batch of up to 64 KB, or one larger
+ * message, and control frames queued behind it): nothing more is
+ * written, or read, while that waits.  So this is a safety net a little
+ * above PushMaxMessageSize's ceiling, never reached by design. */
+#define PUSH_STREAM_PENDING_MAX ((size_t)1 << 30 | (size_t)1 << 20)
 
 typedef struct {
     push_sub_t           *sub;        /* its sink is `out` */
@@ -31,13 +34,19 @@ typedef struct {
     push_socket_sink_t    out;
     push_socket_source_t  in;
     int64_t               ping_every; /* microseconds; 0: none */
+    /* A client that takes none of what waits for it for this long
+     * (httpd's Timeout, as for any write) is closed; 0: never. */
+    int64_t               write_timeout;
+    int64_t               stalled_since;  /* output waits since; 0: none */
+    int64_t               unsent_seen;    /* in the socket at the last look */
     int                   closing;    /* awaiting the client's Close */
 } push_stream_t;
 
 /* Sets the stream up on the connection's descriptor (before hand-over).
  * chunked: HTTP/1.1 chunk framing for each write. */
 void push_stream_init(push_stream_t *st, push_sub_t *sub,
-                      push_loop_item_t *it, int chunked, int64_t ping_every);
+                      push_loop_item_t *it, int chunked, int64_t ping_every,
+                      int64_t write_timeout);
 
 /* Adopted by the loop: follows the channel, watches the socket, and
  * delivers what came since the handler looked.  -1 when the channel

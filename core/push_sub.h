@@ -35,6 +35,9 @@ typedef struct {
      * NULL.  For the log: it is counted already. */
     void              (*gap)(const struct push_sub *s,
                              const push_msgid_t *gap_id);
+    /* A stream is closed: its client took none of what waited for it
+     * for `waited` microseconds (the write timeout); may be NULL. */
+    void              (*stalled)(const struct push_sub *s, int64_t waited);
 } push_env_t;
 
 struct push_sub {

@@ -141,7 +141,17 @@ typedef struct {
     push_ended_e     ended;
     size_t           max_pending;
     unsigned long    delivered;
+    int64_t          write_timeout;
 } owner_t;
+
+static int stalls;   /* env.stalled calls (atomic) */
+
+static void on_stalled(const push_sub_t *s, int64_t waited)
+{
+    (void)s;
+    (void)waited;
+    __atomic_add_fetch(&stalls, 1, __ATOMIC_SEQ_CST);
+}
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t  changed = PTHREAD_COND_INITIALIZER;
@@ -267,6 +277,7 @@ static void setup(fixture_t *f)
     f->env.store.engine = &push_shm_engine;
     f->env.store.inst = f->shm;
     f->env.counters = &f->counters;
+    f->env.stalled = on_stalled;
     if (!f->shm || !(f->env.notify = push_notify_start(&f->env.store, NULL))
         || !(f->env.frames = push_frame_cache_create(64))
         || !(f->loop = push_loop_create(&f->env, 0, NULL, NULL))
@@ -310,12 +321,15 @@ static push_status_e publish(fixture_t *f, const char *chan,
 /* A subscriber to chan on a fresh socketpair, as the handler leaves it
  * before the hand-over.  small: tiny socket buffers, so that a big
  * message cannot go out in one write. */
-static void owner_open(fixture_t *f, owner_t *o, const push_transport_t *t,
-                       const char *chan, int64_t ping_every, int small)
+static void owner_open_timed(fixture_t *f, owner_t *o,
+                             const push_transport_t *t, const char *chan,
+                             int64_t ping_every, int small,
+                             int64_t write_timeout)
 {
     int sv[2], size = 4096;
 
     memset(o, 0, sizeof(*o));
+    o->write_timeout = write_timeout;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0
         || fcntl(sv[0], F_SETFL, O_NONBLOCK) != 0
         || (small && (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size,
@@ -335,8 +349,14 @@ static void owner_open(fixture_t *f, owner_t *o, const push_transport_t *t,
     o->sub.channel = chan;
     push_sub_count(&o->sub, 1);   /* finish's push_sub_release uncounts */
     push_loop_item_init(&o->item, &owner_ops, sv[0]);
-    push_stream_init(&o->stream, &o->sub, &o->item, 0, ping_every);
+    push_stream_init(&o->stream, &o->sub, &o->item, 0, ping_every, o->write_timeout);
     o->item.since = push_now();
+}
+
+static void owner_open(fixture_t *f, owner_t *o, const push_transport_t *t,
+                       const char *chan, int64_t ping_every, int small)
+{
+    owner_open_timed(f, o, t, chan, ping_every, small, 0);
 }
 
 static void owner_go(fixture_t *f, owner_t *o)
@@ -620,6 +640,54 @@ static void test_stopping(void)
     teardown(&f, (owner_t *[]){ &o }, 1);
 }
 
+/* A client that reads nothing of what waits for it is closed after the
+ * write timeout (and said once); one that reads a little at a time is
+ * slow, not stalled, and stays. */
+#define STALL_USEC 300000
+static void test_write_timeout(void)
+{
+    fixture_t f;
+    owner_t stuck, slow;
+    char *body = malloc(BIG_BODY), buf[8192];
+    unsigned i;
+    int finished;
+
+    setup(&f);
+    __atomic_store_n(&stalls, 0, __ATOMIC_SEQ_CST);
+    owner_open_timed(&f, &stuck, &fake_stream, "stall", PING_EVERY, 1,
+                     STALL_USEC);
+    owner_open_timed(&f, &slow, &fake_stream, "stall", PING_EVERY, 1,
+                     STALL_USEC);
+    for (i = 0; i < 4; i++) {
+        big_body(body, i);
+        CHECK_EQ(publish(&f, "stall", body, BIG_BODY), PUSH_OK);
+    }
+    owner_go(&f, &stuck);
+    owner_go(&f, &slow);
+    CHECK(wait_until(&stuck, is_stuck, WAIT_MS));
+    CHECK(wait_until(&slow, is_stuck, WAIT_MS));
+    /* Four timeouts long, the slow one reads a little every tenth. */
+    for (i = 0; i < 12; i++) {
+        usleep(STALL_USEC / 3);
+        if (read(slow.client, buf, sizeof(buf)) <= 0) {
+            break;
+        }
+    }
+    CHECK(wait_until(&stuck, is_finished, WAIT_MS));
+    CHECK_EQ(stuck.ended, PUSH_ENDED_CLIENT);
+    pthread_mutex_lock(&lock);
+    finished = slow.finished;
+    pthread_mutex_unlock(&lock);
+    CHECK_EQ(finished, 0);
+    CHECK_EQ(__atomic_load_n(&stalls, __ATOMIC_SEQ_CST), 1);
+    {
+        owner_t *all[] = { &stuck, &slow };
+
+        teardown(&f, all, 2);
+    }
+    free(body);
+}
+
 int main(void)
 {
     test_wake_and_delete();
@@ -628,5 +696,6 @@ int main(void)
     test_shared_encoding();
     test_reads_and_hangup();
     test_stopping();
+    test_write_timeout();
     return CHECK_DONE("test_loop");
 }
