@@ -5,6 +5,7 @@
 #   make run        throwaway httpd on 127.0.0.1:$(PORT) with conf/example.conf
 #   make test       unit tests, then the Apache::Test suite under every MPM
 #   make fuzz       longer libFuzzer runs
+#   make soak       churn, kill -9 and graceful restarts, for longer
 
 APXS     ?= $(shell command -v apxs 2>/dev/null || echo /usr/bin/apxs)
 PORT     ?= 8080
@@ -40,7 +41,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 8
 WS_CODEC_SRC = lib/push_ws_codec.c lib/push_utf8.c lib/push_ws_deflate.c lib/push_buf.c
 
-.PHONY: all deps install run test unit test-suite test-asan fuzz fuzz-smoke clean
+.PHONY: all deps install run test unit test-suite test-asan fuzz fuzz-smoke soak soak-suite clean
 
 all: .libs/mod_push.so
 
@@ -159,6 +160,22 @@ test-suite: all unit fuzz-smoke bench/pushbench
 # fails the run.
 test-asan: build/asan-module/.libs/mod_push.so
 	@PUSH_ASAN=1 tools/run-suite.sh $(MPMS)
+
+# The churn and crash tests for longer and with more clients than in
+# make test (t/push/23_churn.t, 24_crash.t), under every MPM.
+SOAK_SECONDS  ?= 120
+SOAK_CLIENTS  ?= 2000
+SOAK_RESTARTS ?= 100
+SOAK_FILES     = t/push/23_churn.t t/push/24_crash.t
+
+soak:
+	@tools/ensure-deps.sh test
+	@PUSH_SUITE_TARGET=soak-suite SOAK_SECONDS=$(SOAK_SECONDS) \
+	    SOAK_CLIENTS=$(SOAK_CLIENTS) SOAK_RESTARTS=$(SOAK_RESTARTS) \
+	    tools/run-tests.sh $(MPMS)
+
+soak-suite: all
+	@TEST_FILES="$(SOAK_FILES)" tools/run-suite.sh $(MPMS)
 
 fuzz:
 	@tools/ensure-deps.sh fuzz

@@ -1,5 +1,6 @@
 #!/bin/bash
-# make test: unit tests and the Apache::Test suite under each MPM given.
+# make test: unit tests and the Apache::Test suite under each MPM given
+# (make soak: PUSH_SUITE_TARGET=soak-suite, the SOAK_* settings passed on).
 # Apache::Test refuses to run as root, so as root we copy the tree to a
 # scratch directory owned by an unprivileged user and run there as them.
 set -euo pipefail
@@ -22,7 +23,10 @@ if [ "$(id -u)" -eq 0 ]; then
     echo "running the tests as '$user' in $work"
     rc=0
     runuser -u "$user" -- env -i PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" \
-        LANG=C.UTF-8 ${CI:+CI=$CI} make -C "$work" test-suite MPMS="${mpms[*]}" || rc=$?
+        LANG=C.UTF-8 ${CI:+CI=$CI} ${SOAK_SECONDS:+SOAK_SECONDS=$SOAK_SECONDS} \
+        ${SOAK_CLIENTS:+SOAK_CLIENTS=$SOAK_CLIENTS} \
+        ${SOAK_RESTARTS:+SOAK_RESTARTS=$SOAK_RESTARTS} \
+        make -C "$work" "${PUSH_SUITE_TARGET:-test-suite}" MPMS="${mpms[*]}" || rc=$?
     # Keep the logs of a failed run where the caller can read them.
     if [ "$rc" -ne 0 ]; then
         mkdir -p "$here/build"
@@ -31,4 +35,4 @@ if [ "$(id -u)" -eq 0 ]; then
     fi
     exit "$rc"
 fi
-exec make -C "$here" test-suite MPMS="${mpms[*]}"
+exec make -C "$here" "${PUSH_SUITE_TARGET:-test-suite}" MPMS="${mpms[*]}"

@@ -103,6 +103,50 @@ sub ask {
     return { status => $status || 0, head => $buf, took => $took, sock => $s };
 }
 
+# The parent's pid (undef when it is not running).
+sub parent_pid {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/httpd.pid" or return undef;
+    my ($ppid) = (<$fh> // '') =~ /(\d+)/;
+    close $fh;
+    return $ppid;
+}
+
+# Its processes: the parent, then the children.
+sub pids {
+    my ($self) = @_;
+    my $ppid = $self->parent_pid or return ();
+    opendir my $d, '/proc' or return ();
+    my @p = ($ppid);
+    for my $p (grep { /^\d+$/ } readdir $d) {
+        open my $s, '<', "/proc/$p/stat" or next;
+        my ($pp) = (<$s> // '') =~ /\) \S (\d+)/;
+        close $s;
+        push @p, $p if ($pp || 0) == $ppid;
+    }
+    closedir $d;
+    return @p;
+}
+
+# What its processes hold: { fds, threads, rss (kB), procs }.
+sub usage {
+    my ($self) = @_;
+    my %u = (fds => 0, threads => 0, rss => 0, procs => 0);
+    for my $p ($self->pids) {
+        opendir my $d, "/proc/$p/fd" or next;
+        $u{fds} += grep { /^\d+$/ } readdir $d;
+        closedir $d;
+        open my $s, '<', "/proc/$p/status" or next;
+        while (<$s>) {
+            $u{threads} += $1 if /^Threads:\s+(\d+)/;
+            $u{rss} += $1 if /^VmRSS:\s+(\d+)/;
+        }
+        close $s;
+        $u{procs}++;
+    }
+    return \%u;
+}
+
 # Stops it; 1 once its pid file is gone.
 sub stop {
     my ($self) = @_;
