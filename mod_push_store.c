@@ -142,14 +142,23 @@ static void log_gap(const push_sub_t *s, const push_msgid_t *gap_id)
 {
     char id[PUSH_MSGID_MAX_LEN];
 
-    if (s->r) {
-        push_msgid_format(gap_id, id);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, s->r, "%s subscriber on "
-                      "channel %s missed messages up to %s (it was more "
-                      "than PushSubscriberBacklog behind, the store ran out "
-                      "of room, or they were gone before it came)",
-                      s->t->name, s->channel, id);
+    if (!s->r) {
+        return;
     }
+    push_msgid_format(gap_id, id);
+    if (s->live) {
+        /* Lost while it was connected: a limit was reached. */
+        push_limit_warn(s->r, PUSH_LIMIT_BACKLOG, apr_psprintf(s->r->pool,
+                        "%s subscriber on channel %s missed messages up to "
+                        "%s while connected: it was more than "
+                        "PushSubscriberBacklog behind, or the store ran out "
+                        "of room (PushSharedMemorySize); it was told so",
+                        s->t->name, s->channel, id));
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, s->r, "%s subscriber on "
+                  "channel %s missed messages up to %s (they were gone "
+                  "before it came)", s->t->name, s->channel, id);
 }
 
 /* A parked stream's client took nothing of what waited for it for

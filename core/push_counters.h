@@ -18,6 +18,7 @@
 #define PUSH_LIMIT_CHANNELS  0x1u   /* PushMaxChannels, the store's slots */
 #define PUSH_LIMIT_ADMISSION 0x2u   /* subscribers refused with 503 */
 #define PUSH_LIMIT_STALLED   0x4u   /* a stream closed: Timeout, unread */
+#define PUSH_LIMIT_BACKLOG   0x8u   /* a connected subscriber missed some */
 
 typedef struct {
     uint32_t magic;

@@ -8,6 +8,9 @@ cd "$here"
 apxs=${APXS:-$(command -v apxs || echo /usr/bin/apxs)}
 moddir=$("$apxs" -q LIBEXECDIR)
 mkdir -p build
+# Thousands of connections (the churn tests, make soak): the clients and
+# the servers they start get the whole descriptor allowance.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 failed=()
 total_pass=0
 

@@ -73,8 +73,13 @@ sub setup {
     my $set = $s{$mpm} or return undef;
     $set->{clients} = $ENV{SOAK_CLIENTS} if $mpm eq 'event' && $ENV{SOAK_CLIENTS};
     # Room for the clients (and the vanished ones) in two children.
-    my $factor = int($set->{clients} * 2 / 50) + 10;
+    my $factor = int($set->{clients} * 3 / 50) + 10;
     (my $mpm_conf = $set->{mpm}) =~ s/%FACTOR%/$factor/;
+    # A pace the two cores keep up with however many clients: a long
+    # poll takes one message per request.
+    $set->{interval} = $set->{clients} > 400 ? $set->{clients} / 4000 : 0.05;
+    # Each client drops every 1 to 3 s.
+    $set->{drop_after} = [int(1 / $set->{interval}) || 1, int(3 / $set->{interval}) || 2];
     $set->{conf} = "<IfModule mpm_${mpm}_module>\n$mpm_conf</IfModule>\n"
         . "PushSharedMemorySize 16M\nKeepAliveTimeout 30\n"
         . "<Location /pub>\n PushMessageBufferLength 1000\n</Location>\n";
@@ -318,9 +323,12 @@ sub _publish {
     my ($self) = @_;
     my $seq = $self->{seq} + 1;
     my $body = "s$seq";
-    my $s = $self->{pub} && $self->{pub}->connected ? $self->{pub}
+    my $reused = $self->{pub} && $self->{pub}->connected;
+    my $s = $reused ? $self->{pub}
           : ($self->{pub} = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$self->{port}", Timeout => 5));
-    unless ($s) { $self->{pub_errors}++; return }
+    # Not connected: nothing was published, it is tried again next time
+    # (the server takes no new connection while its children are full).
+    unless ($s) { $self->{pub_retries}++; return }
     $s->autoflush(1);
     print $s "POST /pub/$self->{channel} HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
         . length($body) . "\r\n\r\n$body";
@@ -335,6 +343,14 @@ sub _publish {
         my $n = sysread($s, $buf, 65536, length $buf);
         last unless $n;
     }
+    if ($buf eq '' && $reused) {
+        # A kept-alive connection the server had closed (as the event
+        # MPM closes idle ones when a child is full): what any HTTP
+        # client does, once more on a new one.
+        close $s;
+        delete $self->{pub};
+        return $self->_publish;
+    }
     $self->{seq} = $seq;
     if ($buf =~ m{^HTTP/1\.\d 20[12]}) {
         $self->{acked} = $seq;
@@ -346,6 +362,8 @@ sub _publish {
         }
     }
     else {
+        my ($line) = $buf =~ /^(.*?)\r?\n/;
+        $self->{pub_fail}{ $line || sprintf('no answer in %.1f s', time - $t) }++;
         $self->{pub_errors}++;
         $self->{uncertain}{$seq} = 1;
         close $s;
@@ -354,6 +372,13 @@ sub _publish {
 }
 
 sub pub_errors { $_[0]{pub_errors} }
+sub pub_retries { $_[0]{pub_retries} || 0 }
+
+# Why publishes failed: "reason count, ...".
+sub pub_failures {
+    my $f = $_[0]{pub_fail} || {};
+    return join(', ', map { "$_: $f->{$_}" } sort keys %$f) || 'none';
+}
 
 # ------------------------------------------------------------------
 # The loop
@@ -397,6 +422,20 @@ sub settle {
             if defined $c->{last} && $c->{last} < $self->{acked};
     }
     return $lagging;
+}
+
+# Who lags behind the last acknowledged message, for a failure's
+# message: counts by transport and connection state.
+sub lag_report {
+    my ($self) = @_;
+    my %n;
+    for my $c (@{ $self->{clients} }) {
+        next if defined $c->{last} && $c->{last} >= $self->{acked};
+        my $state = !$c->{sock} ? 'reconnecting' : $c->{state};
+        my $behind = defined $c->{last} ? 'behind' : 'never-got-one';
+        $n{"$c->{t}/$state/$behind"}++;
+    }
+    return join(', ', map { "$_ $n{$_}" } sort keys %n) || 'none';
 }
 
 # Every connection closed (vanished ones by a reset).
