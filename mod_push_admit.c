@@ -36,6 +36,7 @@
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
 #include "mod_push_http.h"
+#include "mod_push_store.h"
 
 APLOG_USE_MODULE(push);
 

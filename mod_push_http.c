@@ -17,7 +17,6 @@
 #include "mod_push.h"
 #include "mod_push_config.h"
 #include "mod_push_http.h"
-#include "mod_push_store.h"
 
 APLOG_USE_MODULE(push);
 
@@ -327,12 +326,3 @@ void push_set_cursor_headers(request_rec *r, const push_msgid_t *id)
                    apr_psprintf(r->pool, "%u", id->tag));
 }
 
-void push_limit_warn(request_rec *r, unsigned limit, const char *what)
-{
-    const push_env_t *env = push_env();
-    int first = push_counters_first(env ? env->counters : NULL, limit);
-
-    ap_log_rerror(APLOG_MARK, first ? APLOG_WARNING : APLOG_DEBUG, 0, r,
-                  "%s%s", what, first ? " (said once until the server "
-                  "restarts; later ones at debug)" : "");
-}

@@ -8,10 +8,6 @@
 #include "store/push_store.h"
 
 /* Replies `status` with a one-line plain-text reason; returns OK. */
-/* A limit (PUSH_LIMIT_*) was reached: said at warn once per server start
- * (later ones at debug), so a full server does not flood its log. */
-void push_limit_warn(request_rec *r, unsigned limit, const char *what);
-
 int push_reply_text(request_rec *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

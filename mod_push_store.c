@@ -18,7 +18,6 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
-#include "mod_push_http.h"
 #include "mod_push_store.h"
 
 APLOG_USE_MODULE(push);
@@ -134,6 +133,15 @@ int push_stopping(void)
     }
     ap_mpm_query(AP_MPMQ_MPM_STATE, &state);
     return state == AP_MPMQ_STOPPING;
+}
+
+void push_limit_warn(request_rec *r, unsigned limit, const char *what)
+{
+    int first = push_counters_first(counters, limit);
+
+    ap_log_rerror(APLOG_MARK, first ? APLOG_WARNING : APLOG_DEBUG, 0, r,
+                  "%s%s", what, first ? " (said once until the server "
+                  "restarts; later ones at debug)" : "");
 }
 
 /* A subscriber was told it missed messages: which channel, for whoever

@@ -41,6 +41,11 @@ const push_store_t *push_store(void);
 /* 1 when this process is stopping (or the MPM is). */
 int  push_stopping(void);
 
+/* A limit (PUSH_LIMIT_*) was reached: said at warn once per server start
+ * (the server-wide counters remember it; later ones at debug), so a full
+ * server does not flood its log. */
+void push_limit_warn(request_rec *r, unsigned limit, const char *what);
+
 /* Copies handed out by a look, in a pool (push_copy_fn). */
 void *push_pool_copy(void *pool, const push_msgid_t *id, apr_size_t size);
 
