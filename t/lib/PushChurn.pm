@@ -53,22 +53,24 @@ sub acked { $_[0]{acked} }
 # A server for a churn under this MPM: { conf (for PushServer::start),
 # clients, drops }; undef for an MPM it has no sizing for.  Each MPM is
 # sized for its clients with a fixed set of children (none started or
-# reaped under load, so counts compare).  Vanishing clients hold a thread
+# reaped under load, so counts compare), and scoreboard room for a
+# graceful restart's new children while the old ones finish (ServerLimit
+# twice what runs, or the restart waits, AH03490).  Vanishing clients hold a thread
 # each under worker and prefork until they are reset: there they only
 # close or reset.  SOAK_CLIENTS sets the event MPM's count.
 sub setup {
     my ($mpm) = @_;
     my %s = (
         event   => { clients => 210,
-                     mpm => "ServerLimit 2\nStartServers 2\nThreadsPerChild 25\n"
+                     mpm => "ServerLimit 4\nStartServers 2\nThreadsPerChild 25\n"
                           . "MaxRequestWorkers 50\nMinSpareThreads 1\nMaxSpareThreads 50\n"
                           . "AsyncRequestWorkerFactor %FACTOR%\n" },
         worker  => { clients => 48, drops => [qw(clean reset)],
-                     mpm => "ServerLimit 2\nStartServers 2\nThreadsPerChild 40\n"
+                     mpm => "ServerLimit 4\nStartServers 2\nThreadsPerChild 40\n"
                           . "MaxRequestWorkers 80\nMinSpareThreads 1\nMaxSpareThreads 80\n" },
         prefork => { clients => 24, drops => [qw(clean reset)],
                      mpm => "StartServers 40\nMinSpareServers 40\nMaxSpareServers 40\n"
-                          . "MaxRequestWorkers 40\nServerLimit 40\n" },
+                          . "MaxRequestWorkers 40\nServerLimit 80\n" },
     );
     my $set = $s{$mpm} or return undef;
     $set->{clients} = $ENV{SOAK_CLIENTS} if $mpm eq 'event' && $ENV{SOAK_CLIENTS};
@@ -108,6 +110,7 @@ sub _connect {
 
 sub _request {
     my ($self, $c) = @_;
+    $c->{since} = time;
     my $path = "/sub/$self->{channel}";
     my $cur = $c->{cursor};
     my $h = "Host: localhost\r\n";
@@ -463,9 +466,10 @@ sub _turn {
     my ($self, $timeout) = @_;
     my %by;
     $self->_reset_vanished(1);
+    my $now = time;
     for my $c (@{ $self->{clients} }) {
         if (!$c->{sock}) {
-            $self->_connect($c) if $c->{retry_at} && time >= $c->{retry_at};
+            $self->_connect($c) if $c->{retry_at} && $now >= $c->{retry_at};
             next;
         }
         $by{ fileno $c->{sock} } = $c;
@@ -484,6 +488,17 @@ sub _turn {
         if ($ev & (POLLIN | POLLHUP | POLLERR)) {
             my $r = $self->_input($c);
             $self->_lost_conn($c) if !$r;
+        }
+    }
+    # A connection that still could not send its request, 5 s on and
+    # just polled (its SYN lost while the server's queue was full, say),
+    # is tried again, as a browser would; once the request is out, the
+    # answer may take as long as it takes.
+    for my $c (values %by) {
+        if ($c->{sock} && $c->{state} eq 'head' && length $c->{out}
+            && $now - $c->{since} > 5) {
+            $self->{stats}{timeouts}++;
+            $self->_lost_conn($c);
         }
     }
 }
