@@ -41,6 +41,11 @@ static int64_t unsent_in_socket(const push_stream_t *st)
     return ioctl(st->it->fd, SIOCOUTQ, &n) == 0 ? n : -1;
 }
 
+static int fixed_pings(const push_stream_t *st)
+{
+    return (st->sub->t->flags & PUSH_T_PING_FIXED) && st->ping_every > 0;
+}
+
 /* The item's deadline: the keep-alive ping's, or while output waits,
  * the write timeout's (a ping would only queue behind it).  The closing
  * handshake keeps its own. */
@@ -56,13 +61,16 @@ static void stall_watch(push_stream_t *st)
     if (pending) {
         st->stalled_since = now;
         st->unsent_seen = unsent_in_socket(st);
-        if (st->write_timeout) {
+        /* A transport that pings on a fixed schedule keeps it (its
+         * unanswered ping ends a client that stopped reading sooner). */
+        if (st->write_timeout && !(fixed_pings(st)
+                                   && st->ping_every < st->write_timeout)) {
             push_loop_timer(st->it, st->write_timeout, now);
         }
         return;
     }
     st->stalled_since = 0;
-    if (st->write_timeout) {
+    if (st->write_timeout && !fixed_pings(st)) {
         if (st->ping_every) {
             push_loop_timer(st->it, st->ping_every, now);
         }
@@ -194,7 +202,9 @@ void push_stream_io(push_stream_t *st, uint32_t events)
              * is delivered next may wait again: from now.) */
             st->stalled_since = push_now();
             st->unsent_seen = unsent_in_socket(st);
-            push_loop_touch(st->it, st->stalled_since);
+            if (!fixed_pings(st)) {
+                push_loop_touch(st->it, st->stalled_since);
+            }
         }
         if (rc == PUSH_SINK_SENT) {
             deliver(st);
