@@ -97,7 +97,11 @@ $ev = sse_event($p, 5);
 ok t_num($ev ? scalar @{ $ev->{comments} } : undef, '>', 0, 'keep-alive: comment lines');
 ok t_cmp($ev ? $ev->{data} : 'no event', undef, 'keep-alive: no data');
 ok t_num(time - $t, '<', 4, 'keep-alive: seconds to come (PushPingInterval 1)');
+# The count below starts once this one is gone (on a worker thread it
+# is noticed at the thread's next look, not at once).
+my $with_p = subs_es();
 close $p->{sock};
+wait_for_value(sub { subs_es() }, $with_p - 1, 5);
 
 # --- A vanished client is noticed: the count falls. ---
 my $before = subs_es();
