@@ -117,13 +117,13 @@ FUZZ_TARGETS = ws_frame cursor handshake sse conf_value
 build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) -lz
 
-build/fuzz_cursor: fuzz/fuzz_cursor.c lib/push_id.c $(HEADERS) | build
+build/fuzz_cursor: fuzz/fuzz_cursor.c fuzz/fuzz_input.h lib/push_id.c $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_cursor.c lib/push_id.c
 
-build/fuzz_handshake: fuzz/fuzz_handshake.c $(WS_CODEC_SRC) $(HEADERS) | build
+build/fuzz_handshake: fuzz/fuzz_handshake.c fuzz/fuzz_input.h $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_handshake.c $(WS_CODEC_SRC) -lz
 
-build/fuzz_conf_value: fuzz/fuzz_conf_value.c lib/push_conf_value.c $(HEADERS) | build
+build/fuzz_conf_value: fuzz/fuzz_conf_value.c fuzz/fuzz_input.h lib/push_conf_value.c $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_conf_value.c lib/push_conf_value.c
 
 build/fuzz_sse: fuzz/fuzz_sse.c lib/push_sse.c $(HEADERS) | build

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz_input.h"
 #include "lib/push_conf_value.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -70,18 +71,13 @@ static void check_origin(const char *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s;
+    size_t n;
     __int128 want;
     int64_t got, lo, hi;
 
-    if (size < 1 || size > 4096) {
+    if (size > 4096 || !(s = fuzz_value(data, size, &n, 1))) {
         return 0;
     }
-    s = malloc(size);
-    if (!s) {
-        return 0;
-    }
-    memcpy(s, data + 1, size - 1);
-    s[size - 1] = '\0';
     switch (data[0] % 3) {
     case 0:
         got = push_parse_size(s);

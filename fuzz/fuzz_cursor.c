@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz_input.h"
 #include "lib/push_id.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -106,16 +107,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s;
     size_t n;
 
-    if (size < 1) {
+    if (!(s = fuzz_value(data, size, &n, 0))) {
         return 0;
     }
-    n = size - 1;
-    /* A copy of exactly n bytes: the parsers must not read past len. */
-    s = malloc(n ? n : 1);
-    if (!s) {
-        return 0;
-    }
-    memcpy(s, data + 1, n);
     switch (data[0] & 3) {
     case 0: check_id(s, n);             break;
     case 1: check_etag(s, n);           break;

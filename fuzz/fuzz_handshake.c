@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fuzz/fuzz_input.h"
 #include "lib/push_ws_codec.h"
 #include "lib/push_ws_deflate.h"
 
@@ -106,15 +107,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s;
     size_t n;
 
-    if (size < 1) {
+    if (!(s = fuzz_value(data, size, &n, 0))) {
         return 0;
     }
-    n = size - 1;
-    s = malloc(n ? n : 1);      /* exactly n bytes: no reading past len */
-    if (!s) {
-        return 0;
-    }
-    memcpy(s, data + 1, n);
     switch (data[0] % 3) {
     case 0: check_key(s, n);             break;
     case 1: check_lists(s, n);           break;
