@@ -15,6 +15,7 @@
  *   mod_push_poll.c       long and short polling
  *   mod_push_sse.c        Server-Sent Events
  *   mod_push_ws.c         WebSocket
+ *   mod_push_client.c     push-client: the browser client, push.js
  *
  * The pure parts, with no httpd types, are in core/ (the subscriber, the
  * delivery step, sinks, the stream loop), store/ (the store engines and
@@ -32,6 +33,7 @@
 #include "mpm_common.h"
 
 #include "mod_push.h"
+#include "mod_push_client.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
 #include "mod_push_http.h"
@@ -84,6 +86,26 @@ static const char *asks(request_rec *r, unsigned allowed)
     return list ? list : "nothing";
 }
 
+/* The transports a request can reach here, by precedence, for a client
+ * choosing one (X-Push-Transports): one that any GET gets (a poll) hides
+ * the others that any GET would get (as the handler below matches). */
+static const char *reachable(request_rec *r, unsigned allowed)
+{
+    const push_transport_t *const *t;
+    const char *list = "";
+    int any_get = 0;
+
+    for (t = push_transports(); *t; t++) {
+        if (!(allowed & (1u << (*t)->id)) || (!(*t)->ask && any_get)) {
+            continue;
+        }
+        any_get |= !(*t)->ask;
+        list = apr_pstrcat(r->pool, list, *list ? " " : "", (*t)->name,
+                           NULL);
+    }
+    return list;
+}
+
 static int subscriber_handler(request_rec *r)
 {
     const push_transport_t *const *t;
@@ -102,6 +124,15 @@ static int subscriber_handler(request_rec *r)
     allowed = push_conf_transports(conf);
     push_add_cors(r, conf);
     if (r->method_number == M_OPTIONS) {
+        /* What a client picking its transport needs to know (push.js). */
+        apr_table_setn(r->headers_out, "X-Push-Transports",
+                       reachable(r, allowed));
+        for (t = push_transports(); *t; t++) {
+            if (((*t)->flags & PUSH_T_READS) && (allowed & (1u << (*t)->id))) {
+                apr_table_setn(r->headers_out, "X-Push-WebSocket-Publish",
+                               push_conf_ws_publish(conf) ? "On" : "Off");
+            }
+        }
         return push_reply_preflight(r, conf, "GET, OPTIONS",
                                     "If-Modified-Since, If-None-Match, "
                                     "Last-Event-ID, Cache-Control");
@@ -151,7 +182,7 @@ static int push_translate_name(request_rec *r)
     h = ap_expr_str_exec(r, d->expr_handler, &err);
     if (!err && h && !strncmp(h, "push-", 5)
         && (!strcmp(h + 5, "subscriber") || !strcmp(h + 5, "publisher")
-            || !strcmp(h + 5, "status"))) {
+            || !strcmp(h + 5, "status") || !strcmp(h + 5, "client"))) {
         ap_set_module_config(r->request_config, &push_module, (void *)h);
     }
     return DECLINED;
@@ -177,6 +208,7 @@ static void push_register_hooks(apr_pool_t *p)
                            APR_HOOK_REALLY_FIRST);
     ap_hook_map_to_storage(push_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     push_pub_register_hooks(p);
+    push_client_register_hooks(p);
     ap_hook_handler(subscriber_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -91,7 +91,9 @@ void push_add_cors(request_rec *r, const push_dir_conf *conf)
         apr_table_mergen(r->err_headers_out, "Vary", "Origin");
     }
     apr_table_setn(r->err_headers_out, "Access-Control-Expose-Headers",
-                   "Last-Modified, Etag, X-Push-Gap, X-Push-Message-Id");
+                   "Last-Modified, Etag, X-Push-Gap, X-Push-Message-Id, "
+                   "X-EventSource-Event, X-Push-Transports, "
+                   "X-Push-WebSocket-Publish");
 }
 
 int push_reply_preflight(request_rec *r, const push_dir_conf *conf,

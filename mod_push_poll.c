@@ -38,6 +38,11 @@ static int reply_message(request_rec *r, const push_message_t *msg,
     if (msg->content_type_len) {
         ap_set_content_type(r, msg->content_type);
     }
+    if (msg->event_len) {
+        /* The publisher's event name, passed on as its Content-Type is. */
+        apr_table_setn(r->headers_out, "X-EventSource-Event",
+                       apr_pstrmemdup(r->pool, msg->event, msg->event_len));
+    }
     ap_set_content_length(r, msg->body_len);
     r->status = HTTP_OK;
     if (!r->header_only && msg->body_len) {

@@ -44,13 +44,22 @@
 
 APLOG_USE_MODULE(push);
 
+/* The meta subprotocols: nchan's prefixes each message with its id and
+ * content type; ours (push.js offers it first) adds the event name, the
+ * publisher's X-EventSource-Event, in a line of its own (nchan's client
+ * would not parse that line, so it gets it only by asking). */
 #define WS_META_PROTOCOL "ws+meta.nchan"
+#define WS_META_PUSH_PROTOCOL "ws+meta.push"
+enum { WS_META_NONE, WS_META_NCHAN, WS_META_PUSH };
+static const char *const ws_meta_names[] = {
+    NULL, WS_META_PROTOCOL, WS_META_PUSH_PROTOCOL
+};
 /* The Close code of a plain WebSocket that missed messages (RFC 6455
  * 7.4.2 leaves 4000-4999 to applications), and the content type of the
  * notice a ws+meta.nchan one gets instead.  Both are in the README. */
 #define PUSH_WS_CLOSE_GAP   4001
 #define WS_GAP_CONTENT_TYPE "application/x-push-gap"
-/* Frame-cache variants: | 1 for ws+meta.nchan, | window bits << 1 when
+/* Frame-cache variants: | the WS_META_* kind, | window bits << 2 when
  * deflated. */
 #define WS_VARIANT       0x200
 
@@ -61,7 +70,7 @@ typedef struct {
     push_ws_asm_t        as;
     push_ws_pmd_t        pmd;
     push_ws_inflater_t  *inflater;
-    int                  meta;         /* ws+meta.nchan selected */
+    int                  meta;         /* WS_META_*: the subprotocol */
     int                  closing;      /* our Close was sent */
     int                  done;         /* the connection is finished */
     int                  ping_due_answer;  /* a ping is unanswered */
@@ -217,9 +226,9 @@ static apr_uint32_t ws_variant(const push_sub_t *s)
 {
     const ws_conn *ws = s->tstate;
 
-    return WS_VARIANT | (ws->meta ? 1 : 0)
+    return WS_VARIANT | (apr_uint32_t)ws->meta
            | (ws->pmd.enabled ? (apr_uint32_t)ws->pmd.server_max_window_bits
-                                << 1 : 0);
+                                << 2 : 0);
 }
 
 /* The whole frame of one message: nchan's meta prefix when ws+meta.nchan
@@ -231,7 +240,7 @@ static apr_uint32_t ws_variant(const push_sub_t *s)
 static push_frame_t *ws_encode(const push_sub_t *s, const push_message_t *m)
 {
     const ws_conn *ws = s->tstate;
-    char prefix[PUSH_MSGID_MAX_LEN + 300];
+    char prefix[PUSH_MSGID_MAX_LEN + 600];   /* + type and event, 255 each */
     push_ws_part_t parts[2];
     push_buf_t z = {NULL, 0, 0};
     push_utf8_t u;
@@ -243,14 +252,18 @@ static push_frame_t *ws_encode(const push_sub_t *s, const push_message_t *m)
     if (ws->meta) {
         char id[PUSH_MSGID_MAX_LEN];
 
+        int with_event = ws->meta == WS_META_PUSH && m->event_len;
+
         push_msgid_format(&m->id, id);
         parts[np].data = prefix;
-        parts[np++].len = m->content_type_len
-            ? (apr_size_t)apr_snprintf(prefix, sizeof(prefix), "id: %s\n"
-                                       "content-type: %s\n\n", id,
-                                       m->content_type)
-            : (apr_size_t)apr_snprintf(prefix, sizeof(prefix), "id: %s\n\n",
-                                       id);
+        parts[np++].len = (apr_size_t)apr_snprintf(
+            prefix, sizeof(prefix), "id: %s\n%s%.*s%s%s%.*s%s\n", id,
+            m->content_type_len ? "content-type: " : "",
+            (int)m->content_type_len, m->content_type ? m->content_type : "",
+            m->content_type_len ? "\n" : "",
+            with_event ? "event: " : "",
+            with_event ? (int)m->event_len : 0, with_event ? m->event : "",
+            with_event ? "\n" : "");
     }
     parts[np].data = m->body;
     parts[np++].len = m->body_len;
@@ -472,8 +485,11 @@ static int ws_negotiate(ws_conn *ws, const char **ext)
                                      "Sec-WebSocket-Extensions");
 
     *ext = NULL;
-    ws->meta = protos && push_ws_protocol_offered(protos, strlen(protos),
-                                                  WS_META_PROTOCOL);
+    ws->meta = !protos ? WS_META_NONE
+        : push_ws_protocol_offered(protos, strlen(protos),
+                                   WS_META_PUSH_PROTOCOL) ? WS_META_PUSH
+        : push_ws_protocol_offered(protos, strlen(protos), WS_META_PROTOCOL)
+          ? WS_META_NCHAN : WS_META_NONE;
     memset(&ws->pmd, 0, sizeof(ws->pmd));
     if (exts && push_conf_ws_deflate(ws->conf)) {
         char *resp = apr_palloc(r->pool, PUSH_WS_PMD_RESPONSE_MAX);
@@ -511,8 +527,9 @@ static int ws_send_101(push_sub_t *s, const char *accept, const char *ext)
                              "Upgrade: websocket\r\n"
                              "Connection: Upgrade\r\n"
                              "Sec-WebSocket-Accept: ", accept, "\r\n",
-                             ws->meta ? "Sec-WebSocket-Protocol: "
-                                        WS_META_PROTOCOL "\r\n" : "",
+                             ws->meta ? "Sec-WebSocket-Protocol: " : "",
+                             ws->meta ? ws_meta_names[ws->meta] : "",
+                             ws->meta ? "\r\n" : "",
                              ext ? "Sec-WebSocket-Extensions: " : "",
                              ext ? ext : "", ext ? "\r\n" : "",
                              "\r\n", NULL);
@@ -576,7 +593,8 @@ static int ws_handle(request_rec *r, const char *channel)
     r->status = HTTP_SWITCHING_PROTOCOLS;
     ws->done = ws_send_101(s, ws_accept_key(r->pool, key), ext);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "websocket on channel %s "
-                  "open%s%s", channel, ws->meta ? " (ws+meta.nchan)" : "",
+                  "open%s%s%s", channel, ws->meta ? " " : "",
+                  ws->meta ? ws_meta_names[ws->meta] : "",
                   ext ? ", permessage-deflate" : "");
     /* Frames the client sent right behind its handshake are already in
      * httpd's buffers, where neither poll nor the loop can see them. */

@@ -9,7 +9,7 @@ use PushWS;
 use Compress::Raw::Zlib;
 use Time::HiRes qw(time sleep);
 
-plan tests => 149;
+plan tests => 152;
 
 sub ws_subs { push_status()->{subscribers}{websocket} }
 
@@ -126,6 +126,23 @@ my $mid = json(request('POST', "/pub/$mch", body => 'meta!',
 $f = ws_recv_data($m, 5);
 ok t_cmp($f && $f->{payload}, "id: $mid\ncontent-type: text/x-meta\n\nmeta!", 'meta framing');
 close $m->{sock};
+# ws+meta.push (push.js offers it first): nchan's framing plus the event
+# name; a message without one is framed exactly as ws+meta.nchan frames it.
+my $pm = ws_connect("/sub/$mch", protocol => 'ws+meta.push, ws+meta.nchan');
+ok t_cmp($pm->{headers}{'sec-websocket-protocol'}, 'ws+meta.push',
+         'ws+meta.push preferred when both are offered');
+my $eid = json(request('POST', "/pub/$mch", body => 'scored',
+    headers => { 'Content-Type' => 'text/x-meta',
+                 'X-EventSource-Event' => 'goal' })->{body})->{last_message_id};
+my $nid = json(request('POST', "/pub/$mch", body => 'plain')->{body})->{last_message_id};
+$f = ws_recv_data($pm, 5);
+# The first message still buffered comes first: skip to ours.
+$f = ws_recv_data($pm, 5) while $f && $f->{payload} !~ /^id: \Q$eid\E\n/;
+ok t_cmp($f && $f->{payload}, "id: $eid\ncontent-type: text/x-meta\nevent: goal\n\nscored",
+         'ws+meta.push framing: the event line');
+$f = ws_recv_data($pm, 5);
+ok t_cmp($f && $f->{payload}, "id: $nid\n\nplain", 'ws+meta.push framing: no event, no line');
+close $pm->{sock};
 my $nm = ws_connect("/sub/$ch", protocol => 'chat');
 ok t_cmp($nm->{status}, 101, 'only chat offered: status');
 ok t_cmp($nm ? $nm->{headers}{'sec-websocket-protocol'} : 'no response', undef,
