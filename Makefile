@@ -27,8 +27,10 @@ PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC)
 GLUE_SRC  = mod_push.c mod_push_config.c mod_push_http.c mod_push_pub.c \
             mod_push_store.c mod_push_store_shm.c mod_push_transport.c \
             mod_push_sub.c mod_push_admit.c mod_push_conn.c mod_push_workers.c \
-            mod_push_poll.c mod_push_sse.c mod_push_ws.c
-MODULE_SRC = $(GLUE_SRC) $(PURE_SRC)
+            mod_push_poll.c mod_push_sse.c mod_push_ws.c mod_push_client.c
+# The browser client, built into the module (SetHandler push-client).
+CLIENT_SRC = build/push_client_js.c
+MODULE_SRC = $(GLUE_SRC) $(PURE_SRC) $(CLIENT_SRC)
 HEADERS   = $(wildcard *.h lib/*.h store/*.h core/*.h)
 
 UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
@@ -78,6 +80,9 @@ run: .libs/mod_push.so
 
 build:
 	mkdir -p build
+
+build/push_client_js.c: client/push.js tools/embed.sh | build
+	tools/embed.sh client/push.js push_client_js > $@.tmp && mv $@.tmp $@
 
 build/test_id: t/unit/test_id.c t/unit/check.h lib/push_id.c lib/push_id.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_id.c lib/push_id.c
