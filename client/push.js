@@ -266,11 +266,20 @@ var PushSubscriber = (function () {
     function finish(how) {
       if (!done) {
         done = true;
+        clearTimeout(held);
         abort.abort();
         how.opened = opened;
         ctx.close(how);
       }
     }
+    // A long poll is answered when there is a message: one the server
+    // has held for a moment was accepted (a refusal comes at once).
+    var held = long ? setTimeout(function () {
+      if (!opened && !done) {
+        opened = true;
+        ctx.open();
+      }
+    }, 250) : null;
     (async function () {
       while (!done) {
         var resp = await fetch(withParam(sub.url, "last_event_id", sub.lastEventId), {
@@ -314,7 +323,7 @@ var PushSubscriber = (function () {
     })().catch(function (e) {
       finish({ reason: (long ? "longpoll: " : "poll: ") + (e && e.message) });
     });
-    return { close: function () { done = true; abort.abort(); }, send: null };
+    return { close: function () { done = true; clearTimeout(held); abort.abort(); }, send: null };
   }
 
   var OPENERS = {
