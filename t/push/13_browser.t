@@ -14,177 +14,39 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
+use PushBrowser;
 use Encode ();
-use IO::Select ();
 use JSON::PP ();
-use POSIX ();
 use Time::HiRes qw(time sleep);
 
-my $chromium = $ENV{PUSH_CHROMIUM} || '/usr/bin/chromium';
-sub in_path {
-    my $prog = shift;
-    for my $d (split /:/, $ENV{PATH} || '') {
-        return "$d/$prog" if length $d && -x "$d/$prog" && !-d _;
-    }
-    return undef;
-}
-my $node = in_path('node');
-my $node_ok = $node && do {
-    my $v = `'$node' --version 2>/dev/null` || '';
-    $v =~ /^v(\d+)\./ && $1 >= 18;
-};
-
-my $vars = Apache::Test::config()->{vars};
-my $bdir = "$vars->{serverroot}/browser";
-my $logs = $vars->{t_logs};
-my @transports = qw(websocket eventsource longpoll);
 my $per_transport = 15;
+my @transports = qw(websocket eventsource longpoll);
 
-plan tests => 1 + $per_transport * @transports,
-    need { "Chromium at $chromium (PUSH_CHROMIUM to change)" => -x $chromium,
-           'Node.js 18 or later' => $node_ok,
-           'npm, to install t/browser/node_modules'
-               => (in_path('npm') || -d "$bdir/node_modules") };
+plan tests => 1 + $per_transport * @transports, need PushBrowser::need();
 
 my $J = JSON::PP->new->utf8->canonical;
 
-# --- t/browser/node_modules: npm ci unless it holds what the lock says. ---
-sub modules_current {
-    my $lock = eval {
-        open my $fh, '<', "$bdir/package-lock.json" or die;
-        local $/;
-        $J->decode(<$fh>);
-    } or return 0;
-    for my $k (grep { m{^node_modules/} } keys %{ $lock->{packages} }) {
-        my $have = eval {
-            open my $fh, '<', "$bdir/$k/package.json" or die;
-            local $/;
-            $J->decode(<$fh>)->{version};
-        };
-        return 0 unless defined $have && $have eq $lock->{packages}{$k}{version};
-    }
-    return 1;
-}
-
-sub install_modules {
-    return 1 if modules_current();
-    # npm's cache under HOME when it is writable, else under t/logs.
-    my $cache = ($ENV{HOME} && -d $ENV{HOME} && -w $ENV{HOME})
-        ? "$ENV{HOME}/.npm" : "$logs/npm-cache";
-    local $ENV{npm_config_cache} = $cache;
-    local $ENV{npm_config_update_notifier} = 'false';
-    local $ENV{npm_config_fund} = 'false';
-    local $ENV{npm_config_audit} = 'false';
-    my $log = "$logs/npm-ci.log";
-    t_debug("npm ci in $bdir (cache $cache, log $log)");
-    my $rc = system("cd '$bdir' && npm ci --no-audit --no-fund >'$log' 2>&1");
-    if ($rc != 0) {
-        print STDERR "# npm ci failed (exit " . ($rc >> 8) . "):\n";
-        if (open my $fh, '<', $log) { print STDERR "#   $_" while <$fh> }
-        return 0;
-    }
-    return modules_current();
-}
-
-unless (ok t_cmp(install_modules(), 1, 'npm ci: t/browser/node_modules as locked')) {
+unless (ok t_cmp(PushBrowser::install_modules(), 1,
+                 'npm ci: t/browser/node_modules as locked')) {
     print STDERR "# t/browser/node_modules could not be installed; "
         . "the browser runs cannot start\n";
     exit 0;
 }
 
-# --- The driver: node t/browser/run.mjs, one JSON line each way. ---
-my %drivers;
-$SIG{PIPE} = 'IGNORE';
-
+# The driver: node t/browser/run.mjs, one JSON line each way.
 sub driver_start {
     my ($transport, $ch) = @_;
-    my $log = "$logs/browser-$transport.log";
-    pipe(my $from_r, my $from_w) or die "pipe: $!";
-    pipe(my $to_r, my $to_w) or die "pipe: $!";
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if (!$pid) {
-        POSIX::setsid();
-        close $from_r;
-        close $to_w;
-        open STDIN, '<&', $to_r or POSIX::_exit(126);
-        open STDOUT, '>&', $from_w or POSIX::_exit(126);
-        open STDERR, '>', $log or POSIX::_exit(126);
-        exec $node, "$bdir/run.mjs", '--base', 'http://' . Apache::TestRequest::hostport(),
-            '--transport', $transport, '--channel', $ch,
-            '--chromium', $chromium, '--limit', 40
-            or POSIX::_exit(127);
-    }
-    close $to_r;
-    close $from_w;
-    $to_w->autoflush(1);
-    my $d = { pid => $pid, in => $to_w, out => $from_r, buf => '',
-              log => $log, transport => $transport };
-    $drivers{$pid} = $d;
-    my $r = driver_read($d, 40);
+    my ($d, $r) = PushBrowser->start(
+        script => 'run.mjs', log => "browser-$transport.log",
+        args => ['--base', 'http://' . Apache::TestRequest::hostport(),
+                 '--transport', $transport, '--channel', $ch, '--limit', 40]);
     return ($d, $r);
 }
+sub driver_cmd { my $d = shift; $d->cmd(@_) }
+sub driver_end { $_[0]->end if $_[0] }
+sub show_log { $_[0]->show_log }
 
-# The next JSON line from the driver, or undef after $timeout seconds.
-sub driver_read {
-    my ($d, $timeout) = @_;
-    my $deadline = time + $timeout;
-    for (;;) {
-        if ($d->{buf} =~ s/^([^\n]*)\n//) {
-            my $line = $1;
-            my $v = eval { $J->decode($line) };
-            return $v if $v;
-            t_debug("driver said: $line");
-            next;
-        }
-        my $left = $deadline - time;
-        return undef if $left <= 0;
-        IO::Select->new($d->{out})->can_read($left) or return undef;
-        my $n = sysread($d->{out}, my $chunk, 1 << 20);
-        return undef unless $n;
-        $d->{buf} .= $chunk;
-    }
-}
-
-sub driver_cmd {
-    my ($d, $cmd, $timeout) = @_;
-    print { $d->{in} } $J->encode($cmd) . "\n" or return undef;
-    return driver_read($d, $timeout || 30);
-}
-
-sub driver_end {
-    my ($d) = @_;
-    return unless $d && $drivers{ $d->{pid} };
-    print { $d->{in} } qq({"cmd":"quit"}\n);
-    close $d->{in};
-    my $deadline = time + 15;
-    my $gone = 0;
-    while (time < $deadline) {
-        if (waitpid($d->{pid}, POSIX::WNOHANG()) != 0) { $gone = 1; last }
-        sleep 0.05;
-    }
-    unless ($gone) {
-        kill 'TERM', -$d->{pid};
-        sleep 3;
-        kill 'KILL', -$d->{pid};
-        waitpid($d->{pid}, 0);
-    }
-    close $d->{out};
-    delete $drivers{ $d->{pid} };
-}
-
-END {
-    for my $d (values %drivers) {
-        kill 'TERM', -$d->{pid};
-        waitpid($d->{pid}, 0);
-    }
-}
-
-sub show_log {
-    my ($d) = @_;
-    print STDERR "# --- $d->{log}:\n";
-    if (open my $fh, '<', $d->{log}) { print STDERR "#   $_" while <$fh> }
-}
+my $logs = Apache::Test::config()->{vars}{t_logs};
 
 # --- Server side. ---
 sub channel_subs {
