@@ -24,51 +24,20 @@ import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import readline from "node:readline";
+import { CHROMIUM_ARGS, logger, parseArgs, serve } from "./driver.mjs";
 
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) {
-  args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
-}
+const args = parseArgs(process.argv);
 const base = args.base;
 const limitMs = Number(args.limit || 300) * 1000;
 if (!base) {
   console.error("usage: pages.mjs --base URL");
   process.exit(2);
 }
-const t0 = Date.now();
-const log = (s) => console.error(`[pages.mjs +${Date.now() - t0}ms] ${s}`);
-const send = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const log = logger("pages.mjs");
 
 let browser = null;
 const home = mkdtempSync(join(tmpdir(), "mod_push-chromium-"));
 const pages = new Map();   // name -> {context, page, errors}
-
-let closing = null;
-function cleanup() {
-  closing ||= (async () => {
-    try {
-      await browser?.close();
-    }
-    catch (e) {
-      log(`close: ${e.message}`);
-    }
-    rmSync(home, { recursive: true, force: true });
-  })();
-  return closing;
-}
-async function finish(code) {
-  await cleanup();
-  process.exit(code);
-}
-const watchdog = setTimeout(() => {
-  log(`time limit of ${limitMs} ms reached`);
-  send({ ok: false, why: `pages.mjs time limit (${limitMs} ms)` });
-  finish(3);
-}, limitMs);
-for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) {
-  process.on(sig, () => finish(4));
-}
 
 function get(name) {
   const p = pages.get(name);
@@ -128,61 +97,30 @@ const commands = {
   },
 };
 
-try {
-  log(`launching ${args.chromium || "/usr/bin/chromium"}`);
-  browser = await chromium.launch({
-    executablePath: args.chromium || "/usr/bin/chromium",
-    headless: true,
-    timeout: 30000,
-    // Chromium's own state (crash reports, caches) in a directory of ours.
-    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, "config"),
-           XDG_CACHE_HOME: join(home, "cache") },
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
-  log(`browser ${browser.version()}`);
-}
-catch (e) {
-  log(`launch failed: ${e.stack || e}`);
-  send({ ok: false, why: `launch failed: ${e.message}` });
-  await finish(1);
-}
-send({ ok: true, ready: true });
+// Every answer about a page carries its errors so far.
+const withErrors = Object.fromEntries(Object.entries(commands).map(([name, fn]) => [
+  name, async (c) => ({ ...(await fn(c)), errors: pages.get(c.page)?.errors || [] }),
+]));
 
-const rl = readline.createInterface({ input: process.stdin });
-for await (const line of rl) {
-  if (!line.trim()) {
-    continue;
-  }
-  let c;
-  try {
-    c = JSON.parse(line);
-  }
-  catch (e) {
-    send({ ok: false, why: `bad command: ${line}` });
-    continue;
-  }
-  if (c.cmd === "quit") {
-    break;
-  }
-  const fn = commands[c.cmd];
-  if (!fn) {
-    send({ ok: false, why: `unknown command ${c.cmd}` });
-    continue;
-  }
-  log(`command ${line.length > 300 ? line.slice(0, 300) + "..." : line}`);
-  try {
-    const r = await fn(c);
-    r.errors = c.page && pages.has(c.page) ? pages.get(c.page).errors : [];
-    send(r);
-  }
-  catch (e) {
-    log(`${c.cmd} failed: ${e.stack || e}`);
-    send({ ok: false, why: `${c.cmd}: ${e.message}` });
-  }
-}
-clearTimeout(watchdog);
-await cleanup();
-send({ ok: true, bye: true });
-process.exit(0);
+await serve({
+  log, limitMs, commands: withErrors,
+  async launch() {
+    log(`launching ${args.chromium || "/usr/bin/chromium"}`);
+    browser = await chromium.launch({
+      executablePath: args.chromium || "/usr/bin/chromium",
+      headless: true,
+      timeout: 30000,
+      // Chromium's own state (crash reports, caches) in a directory of ours.
+      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, "config"),
+             XDG_CACHE_HOME: join(home, "cache") },
+      args: CHROMIUM_ARGS,
+    });
+    log(`browser ${browser.version()}`);
+  },
+  async close() {
+    await browser?.close().catch((e) => log(`close: ${e.message}`));
+    rmSync(home, { recursive: true, force: true });
+  },
+  fail: (why) => ({ ok: false, why }),
+  ready: { ok: true, ready: true },
+});

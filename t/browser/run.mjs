@@ -29,12 +29,9 @@ import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import readline from "node:readline";
+import { CHROMIUM_ARGS, logger, parseArgs, serve } from "./driver.mjs";
 
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) {
-  args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
-}
+const args = parseArgs(process.argv);
 const base = args.base;
 const transport = args.transport;
 const channel = args.channel;
@@ -44,51 +41,10 @@ if (!base || !transport || !channel) {
   console.error("usage: run.mjs --base URL --transport T --channel ID");
   process.exit(2);
 }
-
-const t0 = Date.now();
-function log(s) {
-  console.error(`[run.mjs ${transport} +${Date.now() - t0}ms] ${s}`);
-}
-function send(obj) {
-  process.stdout.write(JSON.stringify(obj) + "\n");
-}
+const log = logger(`run.mjs ${transport}`);
 
 let context = null;
 let profile = null;
-let closing = null;
-function cleanup() {
-  if (!closing) {
-    closing = (async () => {
-      if (context) {
-        try {
-          await context.close();
-        } catch (e) {
-          log(`close: ${e.message}`);
-        }
-      }
-      if (profile) {
-        rmSync(profile, { recursive: true, force: true });
-      }
-    })();
-  }
-  return closing;
-}
-async function finish(code) {
-  await cleanup();
-  process.exit(code);
-}
-
-const watchdog = setTimeout(() => {
-  log(`time limit of ${limitMs} ms reached`);
-  send({ ev: "error", message: `run.mjs time limit (${limitMs} ms)` });
-  finish(3);
-}, limitMs);
-for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) {
-  process.on(sig, () => {
-    log(`${sig}`);
-    finish(4);
-  });
-}
 
 const pageErrors = [];
 let page = null;
@@ -175,7 +131,7 @@ const commands = {
   },
 };
 
-try {
+async function launch() {
   profile = mkdtempSync(join(tmpdir(), "mod_push-chromium-"));
   log(`launching ${executablePath}, profile ${profile}`);
   // A persistent context is how Playwright takes a user data dir: a
@@ -191,16 +147,7 @@ try {
       XDG_CACHE_HOME: join(profile, "xdg-cache"),
     },
     timeout: 30000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: ["--headless", ...CHROMIUM_ARGS],
   });
   page = context.pages()[0] || (await context.newPage());
   page.on("pageerror", (e) => {
@@ -209,43 +156,19 @@ try {
   });
   page.on("console", (m) => log(`console.${m.type()}: ${m.text()}`));
   log(`browser ${context.browser() ? context.browser().version() : "?"}`);
-} catch (e) {
-  log(`launch failed: ${e.stack || e}`);
-  send({ ev: "error", message: `launch failed: ${e.message}` });
-  await finish(1);
 }
 
-send({ ev: "ready" });
-
-const rl = readline.createInterface({ input: process.stdin });
-for await (const line of rl) {
-  if (!line.trim()) {
-    continue;
+async function close() {
+  if (context) {
+    await context.close().catch((e) => log(`close: ${e.message}`));
   }
-  let c;
-  try {
-    c = JSON.parse(line);
-  } catch (e) {
-    send({ ev: "error", message: `bad command: ${line}` });
-    continue;
-  }
-  if (c.cmd === "quit") {
-    break;
-  }
-  const fn = commands[c.cmd];
-  if (!fn) {
-    send({ ev: "error", message: `unknown command ${c.cmd}` });
-    continue;
-  }
-  log(`command ${line}`);
-  try {
-    send(await fn(c));
-  } catch (e) {
-    log(`${c.cmd} failed: ${e.stack || e}`);
-    send({ ev: "error", message: `${c.cmd}: ${e.message}`, pageErrors });
+  if (profile) {
+    rmSync(profile, { recursive: true, force: true });
   }
 }
-clearTimeout(watchdog);
-await cleanup();
-send({ ev: "bye" });
-process.exit(0);
+
+await serve({
+  log, limitMs, launch, close, commands,
+  fail: (message) => ({ ev: "error", message, pageErrors }),
+  ready: { ev: "ready" },
+});
