@@ -119,23 +119,26 @@ var PushSubscriber = (function () {
       ctx.open();
     };
     ws.onmessage = function (e) {
-      var text, bytes = null;
-      if (typeof e.data === "string") {
-        text = e.data;
-      }
-      else {
-        // A binary message: its meta prefix is ASCII.
-        bytes = new Uint8Array(e.data);
-        text = String.fromCharCode.apply(null, bytes.subarray(0, Math.min(bytes.length, 1024)));
+      var binary = typeof e.data !== "string";
+      var text = e.data, skip = 0;
+      if (binary) {
+        // A binary message: its meta prefix is text, up to a blank line.
+        var bytes = new Uint8Array(e.data);
+        var end = 0;
+        while (end + 1 < bytes.length && !(bytes[end] === 10 && bytes[end + 1] === 10)) {
+          end++;
+        }
+        text = new TextDecoder().decode(bytes.subarray(0, end + 2));
+        skip = end + 2;
       }
       var m = ws.protocol ? parseMeta(text) : null;
       var meta = { id: null, event: null, contentType: null, channel: sub.channel };
-      var body = bytes ? e.data : text;
+      var body = e.data;
       if (m) {
         meta.id = m[0].id;
         meta.event = m[0].event || null;
         meta.contentType = m[0]["content-type"] || null;
-        body = bytes ? e.data.slice(m[1]) : text.slice(m[1]);
+        body = binary ? e.data.slice(skip) : text.slice(m[1]);
       }
       if (meta.contentType === GAP_TYPE) {
         ctx.gap(meta.id);
@@ -200,12 +203,10 @@ var PushSubscriber = (function () {
           break;
         }
         buf += decoder.decode(chunk.value, { stream: true });
-        var lines = buf.split(/\r\n|\r|\n/);
-        // A CR at the very end may be the first half of a CRLF.
-        buf = lines.pop();
-        if (buf === "" && /\r$/.test(lines[lines.length - 1] || "")) {
-          buf = "";
-        }
+        // A CR at the very end may be the first half of a CRLF: it waits.
+        var cr = /\r$/.test(buf) ? "\r" : "";
+        var lines = (cr ? buf.slice(0, -1) : buf).split(/\r\n|\r|\n/);
+        buf = lines.pop() + cr;
         for (var i = 0; i < lines.length && !done; i++) {
           dispatchLine(lines[i], ev);
         }
@@ -579,6 +580,7 @@ var PushSubscriber = (function () {
     // The transport that worked last, while the server still offers it;
     // otherwise the next one down the list.
     var name = list.indexOf(this._proven) >= 0 ? this._proven : list[this._pick % list.length];
+    var openedAt = 0;
     var ctx = {
       open: function () {
         if (gen !== self._gen) {
@@ -589,7 +591,7 @@ var PushSubscriber = (function () {
         self._proven = name;
         self._provenFailures = 0;
         self._connected = true;
-        self._failures = 0;
+        openedAt = Date.now();
         if (previous !== name) {
           self._emit("transport", name, previous);
         }
@@ -613,6 +615,12 @@ var PushSubscriber = (function () {
         }
         self._conn = null;
         var was = self._connected;
+        // A connection that lasted ends the run of failures; one that
+        // ends at once (a server that accepts and drops) backs off more.
+        var lasted = was && Date.now() - openedAt >= 1000;
+        if (lasted) {
+          self._failures = 0;
+        }
         self._connected = false;
         if (was) {
           self._emit("disconnect", how.reason);
@@ -641,7 +649,7 @@ var PushSubscriber = (function () {
         if (!self.options.reconnect) {
           return self.stop();
         }
-        self._reconnect(how.soon && was ? Math.round(50 + Math.random() * 250) : self._backoff());
+        self._reconnect(how.soon && lasted ? Math.round(50 + Math.random() * 250) : self._backoff());
       },
     };
     this._conn = OPENERS[name](this, ctx);
