@@ -8,8 +8,10 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
+use PushBrowser ();
+use JSON::PP ();
 
-plan tests => 27;
+plan tests => 29;
 
 my $root = Apache::Test::config()->{vars}{serverroot};
 my $file = do {
@@ -84,3 +86,27 @@ ok t_cmp([$b->{body}, $b->{headers}{'x-eventsource-event'} // '(none)'], ['no na
          'long poll: no event name, no header');
 ok t_cmp($cors->{headers}{'access-control-expose-headers'}, qr/X-EventSource-Event/,
          'CORS: X-EventSource-Event exposed');
+
+# The same file as a bundler takes it: client/package.json names files
+# that exist, and Node imports the module (no browser globals needed).
+my $pkg = eval {
+    open my $fh, '<', "$root/../client/package.json" or die;
+    local $/;
+    JSON::PP::decode_json(<$fh>);
+} || {};
+ok t_cmp({ map { $_ => (defined $pkg->{$_} && -f "$root/../client/$pkg->{$_}") ? 'exists' : 'missing' }
+           qw(main module types) },
+         { main => 'exists', module => 'exists', types => 'exists' },
+         'client/package.json: main, module and types name its files');
+if (my $node = PushBrowser::node()) {
+    my $js = "import('$root/../client/push.js').then((m) => { const s = new m.PushSubscriber("
+        . "'http://example.test/sub/room7'); console.log(typeof m.PushSubscriber, s.channel, "
+        . "s.transport, m.PushSubscriber.TRANSPORTS.join()); })";
+    my $out = `'$node' -e "$js" 2>&1`;
+    chomp $out;
+    ok t_cmp($out, 'function room7 null websocket,eventsource,longpoll,poll',
+             'Node imports client/push.js as a module');
+}
+else {
+    skip('Node.js 18 or later is not here', 1);
+}
