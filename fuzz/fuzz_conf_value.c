@@ -1,12 +1,15 @@
 /* fuzz_conf_value.c — libFuzzer target for the directive value grammars
  * (lib/push_conf_value.c): what an httpd.conf line may hand them.
  *
- * Input: byte 0 picks the parser, the rest is the value (cut at its
+ * Input: byte 0 picks the parser (size, count, duration, origin: byte 0
+ * mod 4; its other bits set the range), the rest is the value (cut at its
  * first NUL, as a configuration line is).  Promises checked against an
  * independent reading of the same grammar, in 128-bit arithmetic: a size
  * or count is accepted exactly when it is digits (and for a size, an
- * optional K/M/G and B) whose value fits, and then equals that value; an
- * accepted origin holds "://" and no '/', '?', '#', '@' or blank after it. */
+ * optional K/M/G and B) whose value fits, and then equals that value; a
+ * duration likewise, as bare digits or digit runs each followed by a unit
+ * of w d h m s in falling order; an accepted origin holds "://" and no
+ * '/', '?', '#', '@' or blank after it. */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +53,43 @@ static __int128 reference(const char *s, int suffixes)
     return v * mult;
 }
 
+/* A duration's seconds, or -1. */
+static __int128 reference_seconds(const char *s)
+{
+    static const char order[] = "wdhms";
+    static const __int128 mult[] = {604800, 86400, 3600, 60, 1};
+    __int128 total = 0;
+    const char *p = s, *u;
+    int last = -1;
+
+    if (reference(s, 0) >= 0) {
+        return reference(s, 0);
+    }
+    while (*p) {
+        __int128 v = 0;
+
+        if (!isdigit((unsigned char)*p)) {
+            return -1;
+        }
+        for (; isdigit((unsigned char)*p); p++) {
+            v = v * 10 + (*p - '0');
+            if (v > INT64_MAX) {
+                return -1;
+            }
+        }
+        if (!*p || !(u = strchr(order, *p)) || u - order <= last) {
+            return -1;
+        }
+        last = (int)(u - order);
+        total += v * mult[last];
+        if (total > INT64_MAX) {
+            return -1;
+        }
+        p++;
+    }
+    return p == s ? -1 : total;
+}
+
 static void check_origin(const char *s)
 {
     const char *rest;
@@ -78,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 4096 || !(s = fuzz_value(data, size, &n, 1))) {
         return 0;
     }
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         got = push_parse_size(s);
         want = reference(s, 1);
@@ -92,6 +132,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hi = lo + (data[0] >> 4) * 1000;
         got = push_parse_count(s, lo, hi);
         want = reference(s, 0);
+        if (want < lo || want > hi) {
+            want = -1;
+        }
+        if ((__int128)got != want) {
+            abort();
+        }
+        break;
+    case 2:
+        lo = data[0] >> 3;
+        hi = data[0] & 0x80 ? INT64_MAX : lo + (data[0] >> 4) * 100000;
+        got = push_parse_seconds(s, lo, hi);
+        want = reference_seconds(s);
         if (want < lo || want > hi) {
             want = -1;
         }

@@ -59,6 +59,44 @@ int64_t push_parse_count(const char *s, int64_t min, int64_t max)
     return n;
 }
 
+int64_t push_parse_seconds(const char *s, int64_t min, int64_t max)
+{
+    static const struct { char unit; int64_t mult; } units[] = {
+        {'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}
+    };
+    int64_t total = 0, n;
+    size_t next = 0, i;
+    const char *end = digits(s, &n);
+
+    if (end && !*end) {
+        total = n;                  /* bare digits: seconds */
+    }
+    else {
+        while (end) {
+            /* Units in falling order, each once: "1h30m", not "30m1h". */
+            for (i = next; i < sizeof(units) / sizeof(units[0]); i++) {
+                if (*end == units[i].unit) {
+                    break;
+                }
+            }
+            if (i == sizeof(units) / sizeof(units[0])
+                || n > (INT64_MAX - total) / units[i].mult) {
+                return -1;
+            }
+            total += n * units[i].mult;
+            next = i + 1;
+            if (!*++end) {
+                break;
+            }
+            end = digits(end, &n);
+        }
+        if (!end) {
+            return -1;
+        }
+    }
+    return total < min || total > max ? -1 : total;
+}
+
 /* Host of an origin, up to its end or ':': a name or IPv4 address, or
  * "[...]" holding hex digits, ':' and '.'.  The byte after it, or NULL. */
 static const char *origin_host(const char *s)

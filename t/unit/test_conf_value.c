@@ -36,6 +36,36 @@ static void test_size(void)
     CHECK_EQ(push_parse_size("99999999999999999999999"), -1);
 }
 
+static void test_seconds(void)
+{
+    CHECK_EQ(push_parse_seconds("0", 0, 100), 0);
+    CHECK_EQ(push_parse_seconds("90", 0, 100), 90);
+    CHECK_EQ(push_parse_seconds("30s", 0, 100), 30);
+    CHECK_EQ(push_parse_seconds("5m", 0, 86400), 300);
+    CHECK_EQ(push_parse_seconds("1h", 0, 86400), 3600);
+    CHECK_EQ(push_parse_seconds("1h30m", 0, 86400), 5400);
+    CHECK_EQ(push_parse_seconds("2d12h", 0, INT64_MAX), 216000);
+    CHECK_EQ(push_parse_seconds("1w1d1h1m1s", 0, INT64_MAX), 694861);
+    CHECK_EQ(push_parse_seconds("0m", 0, 10), 0);
+    /* out of range, malformed */
+    CHECK_EQ(push_parse_seconds("2m", 0, 100), -1);
+    CHECK_EQ(push_parse_seconds("0", 1, 100), -1);
+    CHECK_EQ(push_parse_seconds("", 0, 100), -1);
+    CHECK_EQ(push_parse_seconds("m", 0, 100), -1);
+    CHECK_EQ(push_parse_seconds("30m1h", 0, 86400), -1);
+    CHECK_EQ(push_parse_seconds("1m1m", 0, 86400), -1);
+    CHECK_EQ(push_parse_seconds("5 m", 0, 86400), -1);
+    CHECK_EQ(push_parse_seconds("5M", 0, 86400), -1);
+    CHECK_EQ(push_parse_seconds("5m3", 0, 86400), -1);
+    CHECK_EQ(push_parse_seconds("-5m", 0, 86400), -1);
+    CHECK_EQ(push_parse_seconds("1ms", 0, 86400), -1);
+    CHECK_EQ(push_parse_seconds("15250284452472w", 0, INT64_MAX), -1);
+    CHECK_EQ(push_parse_seconds("15250284452471w1s", 0, INT64_MAX), INT64_C(9223372036854460801));
+    CHECK_EQ(push_parse_seconds("15250284452471w6d", 0, INT64_MAX), -1);
+    CHECK_EQ(push_parse_seconds("9223372036854775807", 0, INT64_MAX), INT64_MAX);
+    CHECK_EQ(push_parse_seconds("9223372036854775807s", 0, INT64_MAX), INT64_MAX);
+}
+
 static void test_count(void)
 {
     CHECK_EQ(push_parse_count("0", 0, 10), 0);
@@ -88,6 +118,7 @@ int main(void)
 {
     test_size();
     test_count();
+    test_seconds();
     test_origin();
     return CHECK_DONE("test_conf_value");
 }
