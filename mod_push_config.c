@@ -52,6 +52,9 @@ struct push_dir_conf {
     apr_array_header_t *allow_origins;   /* of const char * */
     int                 ws_publish;
     int                 ws_deflate;
+    /* PushWebSocketClientHeartbeat: hb_in NULL with hb_set is "Off". */
+    int                 hb_set;
+    const char         *hb_in, *hb_out;
 };
 
 void *push_config_create_server(apr_pool_t *p, server_rec *s)
@@ -122,6 +125,16 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(ping_interval);
     MERGE_INT(ws_publish);
     MERGE_INT(ws_deflate);
+    if (add->hb_set) {
+        conf->hb_set = 1;
+        conf->hb_in = add->hb_in;
+        conf->hb_out = add->hb_out;
+    }
+    else {
+        conf->hb_set = base->hb_set;
+        conf->hb_in = base->hb_in;
+        conf->hb_out = base->hb_out;
+    }
     conf->first_message = add->first_message != PUSH_FIRST_UNSET
                           ? add->first_message : base->first_message;
     conf->allow_origins = add->allow_origins ? add->allow_origins
@@ -191,6 +204,12 @@ int push_conf_ws_publish(const push_dir_conf *c)
 {
     return c->ws_publish == 1;
 }
+const char *push_conf_ws_heartbeat(const push_dir_conf *c, const char **out)
+{
+    *out = c->hb_out;
+    return c->hb_in;
+}
+
 int push_conf_ws_deflate(const push_dir_conf *c)
 {
     return c->ws_deflate != 0;
@@ -346,18 +365,21 @@ static const count_directive buffer_length_arg = {
     APR_OFFSETOF(push_dir_conf, buffer_length), 1, 1000000,
     "a whole number of messages from 1 to 1000000"
 };
+/* Durations: seconds, or with units (5m, 1h30m, 2d). */
 static const count_directive message_timeout_arg = {
     APR_OFFSETOF(push_dir_conf, message_timeout), 0, 10L * 365 * 86400,
-    "a whole number of seconds (0 keeps messages until they are pushed "
-    "out of the buffer)"
+    "a duration up to 10 years: seconds, or with units such as 90s, 5m, "
+    "1h30m, 2d (0 keeps messages until they are pushed out of the buffer)"
 };
 static const count_directive longpoll_timeout_arg = {
     APR_OFFSETOF(push_dir_conf, longpoll_timeout), 0, 365L * 86400,
-    "a whole number of seconds (0 waits for ever)"
+    "a duration up to a year: seconds, or with units such as 90s, 5m, "
+    "1h (0 waits for ever)"
 };
 static const count_directive ping_interval_arg = {
     APR_OFFSETOF(push_dir_conf, ping_interval), 0, 86400,
-    "a whole number of seconds (0 turns keep-alive pings off)"
+    "a duration up to a day: seconds, or with units such as 30s, 5m "
+    "(0 turns keep-alive pings off)"
 };
 
 static const char *set_count(cmd_parms *cmd, void *dconf, const char *arg)
@@ -368,6 +390,20 @@ static const char *set_count(cmd_parms *cmd, void *dconf, const char *arg)
     if (n < 0) {
         return apr_psprintf(cmd->pool, "%s: expects %s", cmd->cmd->name,
                             d->expects);
+    }
+    *(apr_int64_t *)((char *)dconf + d->offset) = n;
+    return NULL;
+}
+
+static const char *set_duration(cmd_parms *cmd, void *dconf,
+                                const char *arg)
+{
+    const count_directive *d = cmd->info;
+    apr_int64_t n = push_parse_seconds(arg, d->min, d->max);
+
+    if (n < 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not %s", cmd->cmd->name,
+                            arg, d->expects);
     }
     *(apr_int64_t *)((char *)dconf + d->offset) = n;
     return NULL;
@@ -435,6 +471,32 @@ static const char *add_allow_origin(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* PushWebSocketClientHeartbeat <in> <out> | Off.  A heartbeat fits in
+ * one small frame each way, as a ping would. */
+static const char *set_heartbeat(cmd_parms *cmd, void *dconf,
+                                 const char *in, const char *out)
+{
+    push_dir_conf *conf = dconf;
+
+    conf->hb_set = 1;
+    if (!out && !strcasecmp(in, "off")) {
+        conf->hb_in = conf->hb_out = NULL;
+        return NULL;
+    }
+    if (!out) {
+        return "PushWebSocketClientHeartbeat: expects two texts, the "
+               "client's heartbeat and the answer (or Off)";
+    }
+    if (!*in || !*out || strlen(in) > PUSH_WS_HEARTBEAT_MAX
+        || strlen(out) > PUSH_WS_HEARTBEAT_MAX) {
+        return apr_psprintf(cmd->pool, "PushWebSocketClientHeartbeat: each "
+                            "text must be 1 to %d bytes", PUSH_WS_HEARTBEAT_MAX);
+    }
+    conf->hb_in = in;
+    conf->hb_out = out;
+    return NULL;
+}
+
 /* On|Off into the int that cmd->info points at within the record (as
  * ap_set_flag_slot does; the record's unset value is -1, not 0). */
 static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
@@ -469,10 +531,11 @@ const command_rec push_config_cmds[] = {
                   (void *)&buffer_length_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Messages a channel keeps (default 10)"),
-    AP_INIT_TAKE1("PushMessageTimeout", set_count,
+    AP_INIT_TAKE1("PushMessageTimeout", set_duration,
                   (void *)&message_timeout_arg,
                   RSRC_CONF | ACCESS_CONF,
-                  "Seconds a message is kept (default 3600, 0: no expiry)"),
+                  "How long a message is kept: seconds or 5m, 1h... "
+                  "(default 3600, 0: no expiry)"),
     AP_INIT_TAKE1("PushMaxMessageSize", set_size,
                   (void *)&max_message_size_arg,
                   RSRC_CONF | ACCESS_CONF,
@@ -481,11 +544,11 @@ const command_rec push_config_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "Undelivered messages a connected subscriber may fall "
                   "behind by before it is told of a gap (default 1M)"),
-    AP_INIT_TAKE1("PushLongPollTimeout", set_count,
+    AP_INIT_TAKE1("PushLongPollTimeout", set_duration,
                   (void *)&longpoll_timeout_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Seconds a long poll waits before 304 (default 0: for ever)"),
-    AP_INIT_TAKE1("PushPingInterval", set_count,
+    AP_INIT_TAKE1("PushPingInterval", set_duration,
                   (void *)&ping_interval_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Seconds of idle stream before a keep-alive ping "
@@ -500,6 +563,10 @@ const command_rec push_config_cmds[] = {
                  (void *)APR_OFFSETOF(push_dir_conf, ws_publish),
                  RSRC_CONF | ACCESS_CONF,
                  "On: WebSocket clients may publish to the channel"),
+    AP_INIT_TAKE12("PushWebSocketClientHeartbeat", set_heartbeat, NULL,
+                   RSRC_CONF | ACCESS_CONF,
+                   "A WebSocket client's heartbeat text and the answer it "
+                   "gets (or Off)"),
     AP_INIT_FLAG("PushWebSocketDeflate", set_flag,
                  (void *)APR_OFFSETOF(push_dir_conf, ws_deflate),
                  RSRC_CONF | ACCESS_CONF,

@@ -42,6 +42,10 @@ int                       push_conf_first_newest(const push_dir_conf *c);
 const apr_array_header_t *push_conf_allow_origins(const push_dir_conf *c);
 int                       push_conf_ws_publish(const push_dir_conf *c);
 int                       push_conf_ws_deflate(const push_dir_conf *c);
+/* PushWebSocketClientHeartbeat: the client's text (NULL: none) and, in
+ * *out, the answer.  Each at most PUSH_WS_HEARTBEAT_MAX bytes. */
+#define PUSH_WS_HEARTBEAT_MAX 125
+const char *push_conf_ws_heartbeat(const push_dir_conf *c, const char **out);
 
 /* Server-wide (the main server's). */
 const char *push_conf_store(const server_rec *s);    /* PushStore */

@@ -328,6 +328,24 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
     ws->received_messages++;
 }
 
+/* PushWebSocketClientHeartbeat: a browser cannot send a ping, so a
+ * client may send the configured text instead, and gets the answer as
+ * a text frame (neither is published).  1 when m was the heartbeat. */
+static int ws_heartbeat(push_sub_t *s, const push_ws_message_t *m)
+{
+    ws_conn *ws = s->tstate;
+    const char *out, *in = push_conf_ws_heartbeat(ws->conf, &out);
+    unsigned char hdr[PUSH_WS_MAX_HEADER];
+    apr_size_t n;
+
+    if (!in || m->len != strlen(in) || memcmp(m->data, in, m->len)) {
+        return 0;
+    }
+    n = push_ws_frame_header(hdr, PUSH_WS_OP_TEXT, 0, strlen(out));
+    ws_write(s, hdr, n, out, strlen(out));
+    return 1;
+}
+
 /* The complete messages and control frames in data[0..len) (unmasked in
  * place); 1 once the connection is finished. */
 static int ws_on_input(push_sub_t *s, unsigned char *data, size_t len)
@@ -347,6 +365,9 @@ static int ws_on_input(push_sub_t *s, unsigned char *data, size_t len)
         case PUSH_WS_MSG_BINARY:
             if (ws->closing) {
                 break;   /* after our Close, data is dropped */
+            }
+            if (m.type == PUSH_WS_MSG_TEXT && ws_heartbeat(s, &m)) {
+                break;
             }
             if (!push_conf_ws_publish(ws->conf)) {
                 ws_send_close(s, PUSH_WS_CLOSE_POLICY, "this channel does "

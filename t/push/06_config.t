@@ -18,13 +18,21 @@ my @cases = (
     ['<Location /x>\nPushMessageBufferLength 0\n</Location>',
                                         qr/PushMessageBufferLength: expects/],
     ['<Location /x>\nPushMessageTimeout soon\n</Location>',
-                                        qr/PushMessageTimeout: expects/],
+                                        qr/PushMessageTimeout: 'soon' is not a duration up to 10 years: seconds, or with units such as 90s, 5m, 1h30m, 2d/],
+    ['<Location /x>\nPushMessageTimeout 30m1h\n</Location>',
+                                        qr/PushMessageTimeout: '30m1h' is not a duration/],
+    ['<Location /x>\nPushPingInterval 2d\n</Location>',
+                                        qr/PushPingInterval: '2d' is not a duration up to a day/],
     ['<Location /x>\nPushMaxMessageSize 2G\n</Location>',
                                         qr/PushMaxMessageSize: '2G'/],
     ['<Location /x>\nPushSubscriberBacklog 100\n</Location>',
                                         qr/PushSubscriberBacklog: '100' is not a size from 1K to 1G/],
     ['<Location /x>\nPushLongPollTimeout -1\n</Location>',
-                                        qr/PushLongPollTimeout: expects/],
+                                        qr/PushLongPollTimeout: '-1' is not a duration up to a year/],
+    ['<Location /x>\nPushWebSocketClientHeartbeat ping\n</Location>',
+                                        qr/PushWebSocketClientHeartbeat: expects two texts/],
+    ['<Location /x>\nPushWebSocketClientHeartbeat ping ' . ('x' x 126) . '\n</Location>',
+                                        qr/PushWebSocketClientHeartbeat: each text must be 1 to 125 bytes/],
     ['<Location /x>\nPushFirstMessage middle\n</Location>',
                                         qr/PushFirstMessage: expects 'oldest' or 'newest'/],
     ['<Location /x>\nPushAllowOrigin example.com\n</Location>',
@@ -44,7 +52,7 @@ my @cases = (
     ['<VirtualHost *:1>\nPushStore shm\n</VirtualHost>',
                                         qr/PushStore.*cannot occur within <VirtualHost>/],
 );
-plan tests => 2 * @cases + 1;
+plan tests => 2 * @cases + 2;
 
 my $cfg = Apache::Test::config();
 my $vars = $cfg->{vars};
@@ -74,6 +82,9 @@ sub check {
 
 my ($rc, $out) = check('PushStore shm\nPushSharedMemorySize 8M');
 ok t_cmp($rc, 0, "a good config passes: $out");
+($rc, $out) = check('<Location /x>\nPushMessageTimeout 1h30m\nPushLongPollTimeout 5m\n'
+                    . 'PushPingInterval 30s\n</Location>');
+ok t_cmp($rc, 0, "durations with units pass: $out");
 for my $case (@cases) {
     my ($rc, $out) = check($case->[0]);
     ok t_num($rc, '!=', 0, "$case->[0]: httpd -t exit status");

@@ -9,7 +9,7 @@ use PushWS;
 use Compress::Raw::Zlib;
 use Time::HiRes qw(time sleep);
 
-plan tests => 152;
+plan tests => 157;
 
 sub ws_subs { push_status()->{subscribers}{websocket} }
 
@@ -148,6 +148,44 @@ ok t_cmp($nm->{status}, 101, 'only chat offered: status');
 ok t_cmp($nm ? $nm->{headers}{'sec-websocket-protocol'} : 'no response', undef,
          'only chat offered: no Sec-WebSocket-Protocol');
 close $nm->{sock};
+
+# --- PushWebSocketClientHeartbeat: the text is answered, not published. ---
+{
+    my $hch = fresh_channel('hb');
+    my $h = ws_connect("/wshb/$hch");
+    ws_send($h, 1, 'ping?');
+    my $f = ws_recv_data($h, 5);
+    ok t_cmp([$f && $f->{opcode}, $f && $f->{payload}], [1, 'pong!'],
+             'heartbeat: a text frame with the answer');
+    publish($hch, 'after the heartbeat');
+    $f = ws_recv_data($h, 5);
+    ok t_cmp($f && $f->{payload}, 'after the heartbeat', 'heartbeat: the socket stays, messages flow');
+    ws_send($h, 1, 'ping? ');
+    $f = ws_recv_data($h, 5);
+    ok t_cmp([$f && $f->{opcode}, $f && (ws_close_payload($f->{payload}))[0]], [8, 1008],
+             'heartbeat: any other text still closes with 1008 (PushWebSocketPublish Off)');
+    close $h->{sock};
+
+    my $p = ws_connect("/wshbpub/$hch");
+    ws_send($p, 1, 'ping?');
+    $f = ws_recv_data($p, 5);
+    my $skip = 0;
+    # What the channel had is delivered first.
+    $f = ws_recv_data($p, 5) while $f && $f->{payload} ne 'pong!' && ++$skip < 5;
+    ws_send($p, 1, 'published');
+    my $e = ws_recv_data($p, 5);
+    ok t_cmp([$f && $f->{payload}, $e && $e->{payload},
+              json(request('GET', "/pub/$hch")->{body})->{messages}],
+             ['pong!', 'published', 2],
+             'heartbeat where clients publish: answered, and not published (2 messages: one POST, one sent)');
+    close $p->{sock};
+    my $o = ws_connect("/wshbpub/off/$hch");
+    ws_send($o, 1, 'ping?');
+    $f = ws_recv_data($o, 5);
+    $f = ws_recv_data($o, 5) while $f && $f->{payload} ne 'ping?' && ++$skip < 10;
+    ok t_cmp($f && $f->{payload}, 'ping?', 'PushWebSocketClientHeartbeat Off: the text is a message like any other');
+    close $o->{sock};
+}
 
 # --- Frame rules: each violation closes with the right code. ---
 my $pch = fresh_channel('wsrules');
