@@ -27,7 +27,8 @@ PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC)
 GLUE_SRC  = mod_push.c mod_push_config.c mod_push_http.c mod_push_pub.c \
             mod_push_store.c mod_push_store_shm.c mod_push_transport.c \
             mod_push_sub.c mod_push_admit.c mod_push_conn.c mod_push_workers.c \
-            mod_push_poll.c mod_push_sse.c mod_push_ws.c mod_push_client.c
+            mod_push_poll.c mod_push_sse.c mod_push_ws.c mod_push_client.c \
+            mod_push_status.c
 # The browser client, built into the module (SetHandler push-client).
 CLIENT_SRC = build/push_client_js.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC) $(CLIENT_SRC)
@@ -116,7 +117,7 @@ build/test_frame_cache: t/unit/test_frame_cache.c t/unit/check.h lib/push_frame_
 # libFuzzer targets, one per parser of what clients send: the WebSocket
 # frames (with and without permessage-deflate), cursors and channel ids,
 # the handshake headers, SSE framing (what a body may do to it), and the
-# directive values (sizes, counts, origins).
+# directive values (sizes, counts, durations, origins).
 FUZZ_TARGETS = ws_frame cursor handshake sse conf_value
 
 build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build

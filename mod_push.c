@@ -6,7 +6,8 @@
  *
  *   mod_push_config.c     directives, merges, accessors
  *   mod_push_http.c       replies, CORS, channel ids, cursors, bodies, JSON
- *   mod_push_pub.c        push-publisher and push-status
+ *   mod_push_pub.c        push-publisher
+ *   mod_push_status.c     push-status, push-stub-status, mod_status
  *   mod_push_store.c      the store engine's life in httpd (PushStore)
  *   mod_push_store_shm.c  the shared-memory engine's segment
  *   mod_push_transport.c  the registry of transports
@@ -38,6 +39,7 @@
 #include "mod_push_conn.h"
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
+#include "mod_push_status.h"
 #include "mod_push_store.h"
 #include "mod_push_admit.h"
 #include "mod_push_sub.h"
@@ -182,7 +184,8 @@ static int push_translate_name(request_rec *r)
     h = ap_expr_str_exec(r, d->expr_handler, &err);
     if (!err && h && !strncmp(h, "push-", 5)
         && (!strcmp(h + 5, "subscriber") || !strcmp(h + 5, "publisher")
-            || !strcmp(h + 5, "status") || !strcmp(h + 5, "client"))) {
+            || !strcmp(h + 5, "status") || !strcmp(h + 5, "client")
+            || !strcmp(h + 5, "stub-status"))) {
         ap_set_module_config(r->request_config, &push_module, (void *)h);
     }
     return DECLINED;
@@ -208,6 +211,7 @@ static void push_register_hooks(apr_pool_t *p)
                            APR_HOOK_REALLY_FIRST);
     ap_hook_map_to_storage(push_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     push_pub_register_hooks(p);
+    push_status_register_hooks(p);
     push_client_register_hooks(p);
     ap_hook_handler(subscriber_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

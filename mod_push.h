@@ -16,6 +16,9 @@
 #include "httpd.h"
 #include "http_config.h"
 
+/* Said by push-stub-status (and wherever a version is shown). */
+#define MOD_PUSH_VERSION "1.0.0"
+
 extern module AP_MODULE_DECLARE_DATA push_module;
 
 #endif

@@ -1,8 +1,5 @@
-/* mod_push_pub.c — the publisher and the status page.
- *
- *   push-publisher   POST/PUT publish, GET channel info, DELETE channel
- *   push-status      store-wide counters as JSON
- */
+/* mod_push_pub.c — the publisher: POST/PUT publish, GET channel info,
+ * DELETE channel (SetHandler push-publisher). */
 #include "apr_strings.h"
 
 #include "httpd.h"
@@ -191,91 +188,8 @@ static int publisher_handler(request_rec *r)
     }
 }
 
-/* Subscribers by transport, and the encodings of this server's
- * processes, from the counters every child shares. */
-static apr_uint64_t status_subscribers(request_rec *r)
-{
-    const push_env_t *env = push_env();
-    const push_counters_t *c = env ? env->counters : NULL;
-    apr_uint64_t total = 0;
-    unsigned id;
-
-    for (id = 0; id < PUSH_TRANSPORTS_MAX; id++) {
-        const push_transport_t *t = push_transport_by_id(id);
-        apr_uint32_t n = c ? __atomic_load_n(&c->subscribers[id],
-                                             __ATOMIC_RELAXED) : 0;
-
-        if (t) {
-            ap_rprintf(r, "\"%s\":%u,", t->name, n);
-            total += n;
-        }
-    }
-    return total;
-}
-
-static int status_handler(request_rec *r)
-{
-    const push_env_t *env;
-    push_store_stats_t st;
-    apr_uint64_t total, built = 0, reused = 0, gaps = 0;
-
-    if (strcmp(r->handler, "push-status")) {
-        return DECLINED;
-    }
-    if (r->method_number != M_GET) {
-        apr_table_setn(r->headers_out, "Allow", "GET");
-        return push_reply_text(r, HTTP_METHOD_NOT_ALLOWED,
-                               "Method %s not allowed: status takes GET.",
-                               r->method);
-    }
-    if (!push_store()) {
-        return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
-                               "The push store is not available.");
-    }
-    push_store_stats(push_store(), apr_time_sec(apr_time_now()), &st);
-    ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-    if (r->header_only) {
-        return OK;
-    }
-    if ((env = push_env()) && env->counters) {
-        built = __atomic_load_n(&env->counters->encoded, __ATOMIC_RELAXED);
-        reused = __atomic_load_n(&env->counters->encoded_reused,
-                                 __ATOMIC_RELAXED);
-        gaps = __atomic_load_n(&env->counters->gaps, __ATOMIC_RELAXED);
-    }
-    ap_rprintf(r, "{\"channels\":%u,\"channel_slots\":%u,"
-               "\"messages\":%" APR_UINT64_T_FMT ",\"subscribers\":{",
-               st.channels, st.channel_slots, (apr_uint64_t)st.messages);
-    total = status_subscribers(r);
-    ap_rprintf(r, "\"total\":%" APR_UINT64_T_FMT "},"
-               "\"published\":%" APR_UINT64_T_FMT ","
-               "\"evicted\":%" APR_UINT64_T_FMT ","
-               "\"expired\":%" APR_UINT64_T_FMT ","
-               "\"store_bytes_used\":%" APR_UINT64_T_FMT ","
-               "\"store_bytes_total\":%" APR_UINT64_T_FMT ","
-               "\"store_bytes_ring\":%" APR_UINT64_T_FMT ","
-               "\"store_created\":%" APR_INT64_T_FMT ","
-               "\"lock_recoveries\":%" APR_UINT64_T_FMT ","
-               "\"encodings_built\":%" APR_UINT64_T_FMT ","
-               "\"encodings_reused\":%" APR_UINT64_T_FMT ","
-               "\"subscriber_gaps\":%" APR_UINT64_T_FMT ","
-               "\"child_subscribers\":%u,\"child_subscriber_cap\":%d,"
-               "\"child_parked_streams\":%u,"
-               "\"child_parked_connections\":%u}\n",
-               total, (apr_uint64_t)st.published, (apr_uint64_t)st.evicted,
-               (apr_uint64_t)st.expired, (apr_uint64_t)st.bytes_used,
-               (apr_uint64_t)st.bytes_total, (apr_uint64_t)st.bytes_ring,
-               (apr_int64_t)st.created,
-               (apr_uint64_t)st.recoveries, built, reused, gaps,
-               push_admit_held(), push_admit_cap(),
-               push_park_count(), push_park_connections());
-    return OK;
-}
-
 void push_pub_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_handler(publisher_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -1,4 +1,4 @@
-/* mod_push_pub.h — the publisher and status handlers (mod_push_pub.c). */
+/* mod_push_pub.h — the publisher handler (mod_push_pub.c). */
 #ifndef MOD_PUSH_PUB_H
 #define MOD_PUSH_PUB_H
 
