@@ -52,6 +52,8 @@ struct push_dir_conf {
     apr_array_header_t *allow_origins;   /* of const char * */
     int                 ws_publish;
     int                 ws_deflate;
+    apr_int64_t         max_channel_subscribers;   /* 0: no limit */
+    int                 existing_only;
     /* PushWebSocketClientHeartbeat: hb_in NULL with hb_set is "Off". */
     int                 hb_set;
     const char         *hb_in, *hb_out;
@@ -103,6 +105,8 @@ void *push_config_create_dir(apr_pool_t *p, char *dir)
     conf->first_message = PUSH_FIRST_UNSET;
     conf->ws_publish = -1;
     conf->ws_deflate = -1;
+    conf->max_channel_subscribers = -1;
+    conf->existing_only = -1;
     return conf;
 }
 
@@ -125,6 +129,8 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(ping_interval);
     MERGE_INT(ws_publish);
     MERGE_INT(ws_deflate);
+    MERGE_INT(max_channel_subscribers);
+    MERGE_INT(existing_only);
     if (add->hb_set) {
         conf->hb_set = 1;
         conf->hb_in = add->hb_in;
@@ -204,6 +210,16 @@ int push_conf_ws_publish(const push_dir_conf *c)
 {
     return c->ws_publish == 1;
 }
+apr_int64_t push_conf_max_channel_subscribers(const push_dir_conf *c)
+{
+    return c->max_channel_subscribers > 0 ? c->max_channel_subscribers : 0;
+}
+
+int push_conf_existing_only(const push_dir_conf *c)
+{
+    return c->existing_only == 1;
+}
+
 const char *push_conf_ws_heartbeat(const push_dir_conf *c, const char **out)
 {
     *out = c->hb_out;
@@ -366,6 +382,10 @@ static const count_directive buffer_length_arg = {
     "a whole number of messages from 1 to 1000000"
 };
 /* Durations: seconds, or with units (5m, 1h30m, 2d). */
+static const count_directive max_channel_subscribers_arg = {
+    APR_OFFSETOF(push_dir_conf, max_channel_subscribers), 0, 100000000,
+    "a whole number of subscribers from 0 (no limit) to 100000000"
+};
 static const count_directive message_timeout_arg = {
     APR_OFFSETOF(push_dir_conf, message_timeout), 0, 10L * 365 * 86400,
     "a duration up to 10 years: seconds, or with units such as 90s, 5m, "
@@ -563,6 +583,16 @@ const command_rec push_config_cmds[] = {
                  (void *)APR_OFFSETOF(push_dir_conf, ws_publish),
                  RSRC_CONF | ACCESS_CONF,
                  "On: WebSocket clients may publish to the channel"),
+    AP_INIT_TAKE1("PushMaxChannelSubscribers", set_count,
+                  (void *)&max_channel_subscribers_arg,
+                  RSRC_CONF | ACCESS_CONF,
+                  "Subscribers a channel may have, on every transport and "
+                  "process (default 0: no limit); more get 403"),
+    AP_INIT_FLAG("PushSubscribeExistingChannelsOnly", set_flag,
+                 (void *)APR_OFFSETOF(push_dir_conf, existing_only),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On: subscribing to a channel with neither messages nor "
+                 "subscribers is refused with 403 (default Off)"),
     AP_INIT_TAKE12("PushWebSocketClientHeartbeat", set_heartbeat, NULL,
                    RSRC_CONF | ACCESS_CONF,
                    "A WebSocket client's heartbeat text and the answer it "

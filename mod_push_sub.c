@@ -29,6 +29,39 @@ APLOG_USE_MODULE(push);
 /* ------------------------------------------------------------------ */
 /* Start and end                                                        */
 
+/* The channel's own limits, as nchan has them: before subscribing
+ * (subscribed 0), PushSubscribeExistingChannelsOnly; once counted
+ * (subscribed 1, *info the channel then, this subscriber included),
+ * PushMaxChannelSubscribers.  0, after replying 403, when refused. */
+static int channel_admits(request_rec *r, const push_env_t *env,
+                          const char *channel, int subscribed,
+                          const push_channel_info_t *info)
+{
+    const push_dir_conf *conf = push_conf(r);
+    apr_int64_t max = push_conf_max_channel_subscribers(conf);
+    push_channel_info_t now;
+
+    if (!subscribed && push_conf_existing_only(conf)
+        && push_store_info(&env->store, channel, strlen(channel),
+                           apr_time_sec(apr_time_now()), &now)
+           == PUSH_NOT_FOUND) {
+        push_reply_text(r, HTTP_FORBIDDEN, "Channel %s does not exist "
+                        "(PushSubscribeExistingChannelsOnly): it has "
+                        "neither messages nor subscribers.", channel);
+        return 0;
+    }
+    if (subscribed && max && info->subscribers > max) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "channel %s: refusing "
+                      "a subscriber past PushMaxChannelSubscribers %"
+                      APR_INT64_T_FMT, channel, max);
+        push_reply_text(r, HTTP_FORBIDDEN, "Channel %s has as many "
+                        "subscribers as it may (PushMaxChannelSubscribers %"
+                        APR_INT64_T_FMT ").", channel, max);
+        return 0;
+    }
+    return 1;
+}
+
 int push_sub_begin(request_rec *r, const push_transport_t *t,
                    const char *channel, push_sub_t *s,
                    push_channel_info_t *info)
@@ -47,6 +80,7 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
     s->r = r;
     s->channel = channel;
     if ((s->has_cursor = push_request_cursor(r, &s->cursor)) < 0
+        || !channel_admits(r, env, channel, 0, NULL)
         || !push_admit_take(r)) {
         return 0;
     }
@@ -61,6 +95,11 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
                         "as many channels as it may, all with messages or "
                         "subscribers (PushMaxChannels, "
                         "PushSharedMemorySize).");
+        return 0;
+    }
+    if (!channel_admits(r, env, channel, 1, info)) {
+        push_store_unsubscribe(&env->store, &s->ref);
+        push_admit_release();
         return 0;
     }
     push_sub_count(s, 1);
