@@ -477,9 +477,9 @@ static const char *add_allow_origin(cmd_parms *cmd, void *dconf,
 {
     push_dir_conf *conf = dconf;
 
-    if (!push_origin_valid(arg)) {
+    if (strcasecmp(arg, "echo") && !push_origin_valid(arg)) {
         return apr_psprintf(cmd->pool, "PushAllowOrigin: '%s' is neither "
-                            "'*' nor an origin as browsers send it, "
+                            "'*', 'echo' nor an origin as browsers send it, "
                             "scheme://host[:port] with no path (such as "
                             "https://example.com)", arg);
     }
@@ -487,7 +487,8 @@ static const char *add_allow_origin(cmd_parms *cmd, void *dconf,
         /* this section's own list: it replaces an inherited one */
         conf->allow_origins = apr_array_make(cmd->pool, 2, sizeof(char *));
     }
-    APR_ARRAY_PUSH(conf->allow_origins, const char *) = arg;
+    APR_ARRAY_PUSH(conf->allow_origins, const char *) =
+        strcasecmp(arg, "echo") ? arg : "echo";
     return NULL;
 }
 
@@ -578,7 +579,8 @@ const command_rec push_config_cmds[] = {
                   "Where a subscriber without a cursor starts: oldest|newest"),
     AP_INIT_ITERATE("PushAllowOrigin", add_allow_origin, NULL,
                     RSRC_CONF | ACCESS_CONF,
-                    "Origins allowed cross-origin access (CORS), or *"),
+                    "Origins allowed cross-origin access (CORS), * (any, no "
+                    "credentials) or echo (any, with credentials)"),
     AP_INIT_FLAG("PushWebSocketPublish", set_flag,
                  (void *)APR_OFFSETOF(push_dir_conf, ws_publish),
                  RSRC_CONF | ACCESS_CONF,

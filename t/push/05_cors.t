@@ -4,8 +4,9 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
+use PushWS;
 
-plan tests => 16;
+plan tests => 21;
 
 my $ch = fresh_channel('cors');
 publish($ch, 'c');
@@ -54,3 +55,22 @@ ok t_cmp($r ? $r->{headers}{'access-control-allow-origin'} : 'no response', unde
 $r = request('OPTIONS', "/pub/$ch");
 ok t_cmp($r->{status}, 204, 'publisher preflight: status');
 ok t_cmp($r->{headers}{allow}, qr/POST/, 'publisher preflight: Allow has POST');
+
+# --- PushAllowOrigin echo: any origin named back, with credentials (as
+#     nchan does by default). ---
+my $ech = fresh_channel('echo');
+publish($ech, 'e');
+my $e = request('GET', "/subecho/$ech", headers => { Origin => 'https://anywhere.example:8443' });
+ok t_cmp([$e->{status}, $e->{headers}{'access-control-allow-origin'},
+          $e->{headers}{'access-control-allow-credentials'}],
+         [200, 'https://anywhere.example:8443', 'true'], 'echo: the Origin named back, with credentials');
+ok t_cmp($e->{headers}{vary}, qr/Origin/, 'echo: Vary: Origin');
+my $ep = request('OPTIONS', "/subecho/$ech", headers => {
+    Origin => 'http://other.test', 'Access-Control-Request-Method' => 'GET' });
+ok t_cmp([$ep->{status}, $ep->{headers}{'access-control-allow-origin'}],
+         [204, 'http://other.test'], 'echo: preflight');
+my $ew = ws_connect("/subecho/$ech", headers => { Origin => 'https://anywhere.example' });
+ok t_cmp($ew && $ew->{status}, 101, 'echo: a WebSocket from any origin');
+close $ew->{sock} if $ew;
+my $no = request('GET', "/subecho/$ech", headers => { 'Last-Event-ID' => '0:0' });
+ok t_cmp($no->{headers}{'access-control-allow-origin'}, undef, 'echo: no Origin, no CORS headers');
