@@ -26,7 +26,8 @@ APLOG_USE_MODULE(push);
 
 #define PUSH_DEFAULT_SHM_SIZE (32 * 1024 * 1024)
 
-enum { PUSH_FIRST_UNSET = 0, PUSH_FIRST_OLDEST, PUSH_FIRST_NEWEST };
+/* PushFirstMessage: unset, or a position (see push_conf_first_message). */
+#define PUSH_FIRST_UNSET INT64_MIN
 
 typedef struct {
     const char *store;                 /* PushStore; NULL: unset */
@@ -48,7 +49,7 @@ struct push_dir_conf {
     apr_off_t           backlog;
     apr_int64_t         longpoll_timeout;
     apr_int64_t         ping_interval;
-    int                 first_message;
+    apr_int64_t         first_message;
     apr_array_header_t *allow_origins;   /* of const char * */
     int                 ws_publish;
     int                 ws_deflate;
@@ -198,9 +199,10 @@ apr_int64_t push_conf_ping_interval(const push_dir_conf *c)
 {
     return c->ping_interval != -1 ? c->ping_interval : 15;
 }
-int push_conf_first_newest(const push_dir_conf *c)
+apr_int64_t push_conf_first_message(const push_dir_conf *c)
 {
-    return c->first_message == PUSH_FIRST_NEWEST;
+    return c->first_message != PUSH_FIRST_UNSET ? c->first_message
+                                                : PUSH_FIRST_OLDEST;
 }
 const apr_array_header_t *push_conf_allow_origins(const push_dir_conf *c)
 {
@@ -459,6 +461,8 @@ static const char *set_first_message(cmd_parms *cmd, void *dconf,
 {
     push_dir_conf *conf = dconf;
 
+    apr_int64_t n;
+
     (void)cmd;
     if (!strcasecmp(arg, "oldest")) {
         conf->first_message = PUSH_FIRST_OLDEST;
@@ -466,8 +470,16 @@ static const char *set_first_message(cmd_parms *cmd, void *dconf,
     else if (!strcasecmp(arg, "newest")) {
         conf->first_message = PUSH_FIRST_NEWEST;
     }
+    else if ((n = push_parse_count(arg[0] == '-' ? arg + 1 : arg, 0,
+                                   1000000)) >= 0) {
+        /* nchan's numbers: N from the oldest, -N from the newest, 0 the
+         * newest. */
+        conf->first_message = arg[0] == '-' ? -n : n;
+    }
     else {
-        return "PushFirstMessage: expects 'oldest' or 'newest'";
+        return "PushFirstMessage: expects 'oldest', 'newest', N (the Nth "
+               "buffered message from the oldest) or -N (the Nth from the "
+               "newest), N up to 1000000";
     }
     return NULL;
 }
@@ -576,7 +588,8 @@ const command_rec push_config_cmds[] = {
                   "(default 15, 0: off)"),
     AP_INIT_TAKE1("PushFirstMessage", set_first_message, NULL,
                   RSRC_CONF | ACCESS_CONF,
-                  "Where a subscriber without a cursor starts: oldest|newest"),
+                  "Where a subscriber without a cursor starts: "
+                  "oldest|newest|N|-N"),
     AP_INIT_ITERATE("PushAllowOrigin", add_allow_origin, NULL,
                     RSRC_CONF | ACCESS_CONF,
                     "Origins allowed cross-origin access (CORS), * (any, no "

@@ -37,7 +37,13 @@ apr_off_t                 push_conf_max_message_size(const push_dir_conf *c);
 apr_off_t                 push_conf_backlog(const push_dir_conf *c);
 apr_int64_t               push_conf_longpoll_timeout(const push_dir_conf *c);
 apr_int64_t               push_conf_ping_interval(const push_dir_conf *c);
-int                       push_conf_first_newest(const push_dir_conf *c);
+/* PushFirstMessage, where a subscriber without a cursor starts:
+ * PUSH_FIRST_OLDEST (1: the first buffered message), N > 0 the Nth from
+ * the oldest, -N the Nth from the newest, PUSH_FIRST_NEWEST (0: the next
+ * one published). */
+#define PUSH_FIRST_OLDEST 1
+#define PUSH_FIRST_NEWEST 0
+apr_int64_t               push_conf_first_message(const push_dir_conf *c);
 /* NULL when PushAllowOrigin is not set; else its list (of const char *). */
 const apr_array_header_t *push_conf_allow_origins(const push_dir_conf *c);
 int                       push_conf_ws_publish(const push_dir_conf *c);

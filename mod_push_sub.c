@@ -62,6 +62,32 @@ static int channel_admits(request_rec *r, const push_env_t *env,
     return 1;
 }
 
+/* PushFirstMessage for a subscriber without a cursor: the cursor just
+ * before the message it starts at (none for the oldest), found by
+ * walking the buffer's ids (no copies) from its oldest. */
+static void first_cursor(push_sub_t *s, apr_int64_t first,
+                         const push_channel_info_t *info)
+{
+    apr_int64_t skip;
+    push_message_t m;
+    int64_t now = apr_time_sec(apr_time_now());
+
+    if (first == PUSH_FIRST_NEWEST || first > (apr_int64_t)info->messages) {
+        /* Everything after what the channel has now. */
+        s->cursor = info->last_id;
+        s->has_cursor = 1;
+        return;
+    }
+    skip = first > 0 ? first - 1 : (apr_int64_t)info->messages + first;
+    while (skip-- > 0
+           && push_store_next(&s->env->store, &s->ref,
+                              s->has_cursor ? &s->cursor : NULL, now, NULL,
+                              NULL, &m, NULL, NULL) == PUSH_FOUND) {
+        s->cursor = m.id;
+        s->has_cursor = 1;
+    }
+}
+
 int push_sub_begin(request_rec *r, const push_transport_t *t,
                    const char *channel, push_sub_t *s,
                    push_channel_info_t *info)
@@ -103,10 +129,8 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
         return 0;
     }
     push_sub_count(s, 1);
-    if (!s->has_cursor && push_conf_first_newest(push_conf(r))) {
-        /* "newest": everything after what the channel has now. */
-        s->cursor = info->last_id;
-        s->has_cursor = 1;
+    if (!s->has_cursor) {
+        first_cursor(s, push_conf_first_message(push_conf(r)), info);
     }
     else if (s->has_cursor && push_msgid_cmp(&s->cursor, &info->last_id) > 0) {
         /* A cursor past anything the channel ever issued (a clock, a

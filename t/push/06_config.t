@@ -38,7 +38,11 @@ my @cases = (
     ['<Location /x>\nPushSubscribeExistingChannelsOnly maybe\n</Location>',
                                         qr/PushSubscribeExistingChannelsOnly must be On or Off/],
     ['<Location /x>\nPushFirstMessage middle\n</Location>',
-                                        qr/PushFirstMessage: expects 'oldest' or 'newest'/],
+                                        qr/PushFirstMessage: expects 'oldest', 'newest', N \(the Nth buffered message from the oldest\) or -N/],
+    ['<Location /x>\nPushFirstMessage 1000001\n</Location>',
+                                        qr/PushFirstMessage: expects .*N up to 1000000/],
+    ['<Location /x>\nPushFirstMessage --2\n</Location>',
+                                        qr/PushFirstMessage: expects/],
     ['<Location /x>\nPushAllowOrigin example.com\n</Location>',
                                         qr/PushAllowOrigin: 'example.com'/],
     # An Origin header never has a path: this would never match.
