@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 300
 # Pure parts: no httpd types, unit-tested and fuzzed alone.
 LIB_SRC   = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
             lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c \
-            lib/push_conf_value.c
+            lib/push_conf_value.c lib/push_channel_info.c
 SHM_SRC   = store/push_store_shm.c store/push_store_shm_chan.c \
             store/push_store_shm_hold.c store/push_store_shm_lock.c
 STORE_SRC = $(SHM_SRC) store/push_notify.c
@@ -38,7 +38,8 @@ UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -I.
 UNIT_TESTS  = build/test_id build/test_store build/test_sse \
               build/test_ws_codec build/test_ws_deflate build/test_frame_cache \
-              build/test_notify build/test_loop build/test_conf_value
+              build/test_notify build/test_loop build/test_conf_value \
+              build/test_channel_info
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 8
@@ -94,6 +95,9 @@ build/test_store: t/unit/test_store.c t/unit/check.h $(SHM_SRC) lib/push_id.c $(
 
 build/test_conf_value: t/unit/test_conf_value.c t/unit/check.h lib/push_conf_value.c lib/push_conf_value.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_conf_value.c lib/push_conf_value.c
+
+build/test_channel_info: t/unit/test_channel_info.c t/unit/check.h lib/push_channel_info.c lib/push_channel_info.h | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_channel_info.c lib/push_channel_info.c
 
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c
