@@ -49,6 +49,8 @@ typedef struct {
     push_msgid_t last_id;       /* newest id ever published; {0,0}: none */
     push_msgid_t oldest_id;     /* oldest buffered; {0,0} when empty */
     uint32_t     version;       /* the channel's change counter then */
+    int64_t      last_seen;     /* unix time a subscriber last came (every
+                                 * poll counts); 0: never */
 } push_channel_info_t;
 
 /* A message, as given to publish and as copied out by next.  Strings are

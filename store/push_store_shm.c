@@ -559,6 +559,7 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
     c = slot_at(s, i);
     shm_chan_expire(s, c, now);
     c->last_used = now;
+    c->last_seen = now;
     c->subscribers++;
     s->subscribers++;
     ref->chan = i;

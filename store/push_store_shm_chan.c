@@ -15,6 +15,7 @@ void shm_chan_fill_info(push_shm_t *s, const chan_t *c,
     info->messages = c->count;
     info->subscribers = c->subscribers;
     info->last_id = c->last_id;
+    info->last_seen = c->last_seen;
     info->version = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
     if (c->first != NO_REC) {
         info->oldest_id = rec_id(rec_at(s, c->first));
@@ -127,6 +128,7 @@ static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
     c->last_dropped = c->last_id;
     c->born = s->floor;
     c->last_used = now;
+    c->last_seen = 0;
     c->pos = 0;
     c->keep = UINT32_MAX;
     c->readers = NO_READER;

@@ -19,7 +19,7 @@
 #include "store/push_store_shm.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  6u            /* bump on any change to the layout */
+#define STORE_LAYOUT  7u            /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
@@ -74,6 +74,7 @@ typedef struct {
     push_msgid_t last_dropped; /* newest id ever dropped, any reason */
     int64_t      born;         /* the id floor when the channel was made */
     int64_t      last_used;
+    int64_t      last_seen;    /* a subscriber last came; 0: never */
     uint64_t     pos;          /* record bytes ever published here: the
                                 * unit of hold positions and bounds */
     uint32_t     keep;         /* the last publish's buffer length */
