@@ -54,6 +54,7 @@ struct push_dir_conf {
     int                 ws_publish;
     int                 ws_deflate;
     apr_int64_t         max_channel_subscribers;   /* 0: no limit */
+    int                 info_text;       /* PushChannelInfoFormat text */
     int                 existing_only;
     /* PushWebSocketClientHeartbeat: hb_in NULL with hb_set is "Off". */
     int                 hb_set;
@@ -108,6 +109,7 @@ void *push_config_create_dir(apr_pool_t *p, char *dir)
     conf->ws_deflate = -1;
     conf->max_channel_subscribers = -1;
     conf->existing_only = -1;
+    conf->info_text = -1;
     return conf;
 }
 
@@ -132,6 +134,7 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(ws_deflate);
     MERGE_INT(max_channel_subscribers);
     MERGE_INT(existing_only);
+    MERGE_INT(info_text);
     if (add->hb_set) {
         conf->hb_set = 1;
         conf->hb_in = add->hb_in;
@@ -215,6 +218,11 @@ int push_conf_ws_publish(const push_dir_conf *c)
 apr_int64_t push_conf_max_channel_subscribers(const push_dir_conf *c)
 {
     return c->max_channel_subscribers > 0 ? c->max_channel_subscribers : 0;
+}
+
+int push_conf_info_text(const push_dir_conf *c)
+{
+    return c->info_text == 1;
 }
 
 int push_conf_existing_only(const push_dir_conf *c)
@@ -530,6 +538,20 @@ static const char *set_heartbeat(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *set_info_format(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    push_dir_conf *conf = dconf;
+
+    (void)cmd;
+    if (!strcasecmp(arg, "json") || !strcasecmp(arg, "text")) {
+        conf->info_text = !strcasecmp(arg, "text");
+        return NULL;
+    }
+    return "PushChannelInfoFormat: expects 'json' (mod_push's) or 'text' "
+           "(nchan's)";
+}
+
 /* On|Off into the int that cmd->info points at within the record (as
  * ap_set_flag_slot does; the record's unset value is -1, not 0). */
 static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
@@ -608,6 +630,10 @@ const command_rec push_config_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "On: subscribing to a channel with neither messages nor "
                  "subscribers is refused with 403 (default Off)"),
+    AP_INIT_TAKE1("PushChannelInfoFormat", set_info_format, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "A publisher's answer when Accept names no format: json "
+                  "(default) or text (nchan's)"),
     AP_INIT_TAKE12("PushWebSocketClientHeartbeat", set_heartbeat, NULL,
                    RSRC_CONF | ACCESS_CONF,
                    "A WebSocket client's heartbeat text and the answer it "

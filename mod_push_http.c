@@ -1,6 +1,6 @@
 /* mod_push_http.c — the HTTP pieces every handler shares: plain-text
  * replies, CORS, the channel a request names, the client's cursor, the
- * request body and the channel-info JSON. */
+ * request body and the channel info (in the format Accept names). */
 #include "apr_strings.h"
 #include "apr_date.h"
 #include "apr_lib.h"
@@ -17,6 +17,7 @@
 #include "mod_push.h"
 #include "mod_push_config.h"
 #include "mod_push_http.h"
+#include "lib/push_channel_info.h"
 
 APLOG_USE_MODULE(push);
 
@@ -175,21 +176,38 @@ void push_reply_channel_info(request_rec *r, const char *channel,
                              const push_channel_info_t *info,
                              const char *last_id)
 {
-    char last[PUSH_MSGID_MAX_LEN];
+    char last[PUSH_MSGID_MAX_LEN], buf[1024];
+    int text_json;
+    push_info_format_e f = push_info_format(apr_table_get(r->headers_in,
+                                                          "Accept"),
+                                            &text_json);
+    push_info_t in;
+    apr_size_t n;
 
     if (!last_id) {
         push_msgid_format(&info->last_id, last);
         last_id = last;
     }
-    ap_set_content_type(r, "application/json");
+    if (f == PUSH_INFO_NONE) {
+        f = push_conf_info_text(push_conf(r)) ? PUSH_INFO_TEXT
+                                              : PUSH_INFO_JSON;
+    }
+    apr_table_mergen(r->headers_out, "Vary", "Accept");
+    ap_set_content_type(r, push_info_content_type(f, text_json));
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
     if (r->header_only) {
         return;
     }
     /* Channel ids are restricted to characters that need no escaping. */
-    ap_rprintf(r, "{\"channel\":\"%s\",\"messages\":%u,\"subscribers\":%u,"
-               "\"last_message_id\":\"%s\"}\n", channel, info->messages,
-               info->subscribers, last_id);
+    in.channel = channel;
+    in.messages = info->messages;
+    in.subscribers = info->subscribers;
+    in.requested = info->last_seen
+        ? apr_time_sec(apr_time_now()) - info->last_seen : -1;
+    in.last_id = last_id;
+    if ((n = push_info_render(buf, sizeof(buf), f, &in)) > 0) {
+        ap_rwrite(buf, (int)n, r);
+    }
 }
 
 

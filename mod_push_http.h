@@ -37,8 +37,9 @@ void push_set_cursor_headers(request_rec *r, const push_msgid_t *id);
 int push_read_body(request_rec *r, apr_off_t max, char **buf,
                    apr_size_t *len);
 
-/* The channel as JSON (200 unless r->status says otherwise).  last_id,
- * when not NULL, is info->last_id already formatted. */
+/* The channel's info, in the format Accept names (200 unless r->status
+ * says otherwise).  last_id, when not NULL, is info->last_id already
+ * formatted. */
 void push_reply_channel_info(request_rec *r, const char *channel,
                              const push_channel_info_t *info,
                              const char *last_id);

@@ -37,6 +37,8 @@ my @cases = (
                                         qr/PushMaxChannelSubscribers: expects a whole number of subscribers from 0 \(no limit\)/],
     ['<Location /x>\nPushSubscribeExistingChannelsOnly maybe\n</Location>',
                                         qr/PushSubscribeExistingChannelsOnly must be On or Off/],
+    ['<Location /x>\nPushChannelInfoFormat yaml\n</Location>',
+                                        qr/PushChannelInfoFormat: expects 'json' \(mod_push's\) or 'text' \(nchan's\)/],
     ['<Location /x>\nPushFirstMessage middle\n</Location>',
                                         qr/PushFirstMessage: expects 'oldest', 'newest', N \(the Nth buffered message from the oldest\) or -N/],
     ['<Location /x>\nPushFirstMessage 1000001\n</Location>',
