@@ -35,6 +35,7 @@ LoadModule authz_core_module $moddir/mod_authz_core.so
 LoadModule authz_host_module $moddir/mod_authz_host.so
 LoadModule mime_module $moddir/mod_mime.so
 LoadModule dir_module $moddir/mod_dir.so
+LoadModule setenvif_module $moddir/mod_setenvif.so
 TypesConfig /etc/mime.types
 LoadModule push_module "$here/.libs/mod_push.so"
 DocumentRoot "$here/demo"
