@@ -8,6 +8,7 @@
  *   mod_push_http.c       replies, CORS, channel ids, cursors, bodies, JSON
  *   mod_push_pub.c        push-publisher
  *   mod_push_status.c     push-status, push-stub-status, mod_status
+ *   mod_push_events.c     PushChannelEventsChannel: channel events
  *   mod_push_store.c      the store engine's life in httpd (PushStore)
  *   mod_push_store_shm.c  the shared-memory engine's segment
  *   mod_push_transport.c  the registry of transports
@@ -115,7 +116,11 @@ static int subscriber_handler(request_rec *r)
     const char *channel;
     unsigned allowed;
 
-    if (strcmp(r->handler, "push-subscriber")) {
+    /* push-pubsub: GET subscribes; POST, PUT and DELETE are the
+     * publisher handler's (mod_push_pub.c). */
+    if (strcmp(r->handler, "push-subscriber")
+        && !(push_is_pubsub(r) && r->method_number != M_POST
+             && r->method_number != M_PUT && r->method_number != M_DELETE)) {
         return DECLINED;
     }
     conf = push_conf(r);
@@ -132,19 +137,27 @@ static int subscriber_handler(request_rec *r)
         for (t = push_transports(); *t; t++) {
             if (((*t)->flags & PUSH_T_READS) && (allowed & (1u << (*t)->id))) {
                 apr_table_setn(r->headers_out, "X-Push-WebSocket-Publish",
-                               push_conf_ws_publish(conf) ? "On" : "Off");
+                               push_clients_publish(r, conf) ? "On" : "Off");
             }
         }
-        return push_reply_preflight(r, conf, "GET, OPTIONS",
+        return push_reply_preflight(r, conf, push_is_pubsub(r)
+                                    ? "GET, POST, PUT, DELETE, OPTIONS"
+                                    : "GET, OPTIONS",
                                     "If-Modified-Since, If-None-Match, "
                                     "Last-Event-ID, Cache-Control");
     }
     if (r->method_number != M_GET) {
-        apr_table_setn(r->headers_out, "Allow", "GET, OPTIONS");
+        const char *allow = push_is_pubsub(r)
+                            ? "GET, POST, PUT, DELETE, OPTIONS"
+                            : "GET, OPTIONS";
+
+        apr_table_setn(r->headers_out, "Allow", allow);
         return push_reply_text(r, HTTP_METHOD_NOT_ALLOWED, "Method %s not "
-                               "allowed: a subscriber takes GET.", r->method);
+                               "allowed here: %s.", r->method, allow);
     }
-    if (!(channel = push_request_channel(r, conf))) {
+    if (!(channel = push_request_channel(r, conf, push_is_pubsub(r)
+                                         ? PUSH_ROLE_SUBSCRIBER
+                                         : PUSH_ROLE_ANY))) {
         return OK;
     }
     /* The first transport this request asks for, by precedence, that the
@@ -185,7 +198,7 @@ static int push_translate_name(request_rec *r)
     if (!err && h && !strncmp(h, "push-", 5)
         && (!strcmp(h + 5, "subscriber") || !strcmp(h + 5, "publisher")
             || !strcmp(h + 5, "status") || !strcmp(h + 5, "client")
-            || !strcmp(h + 5, "stub-status"))) {
+            || !strcmp(h + 5, "stub-status") || !strcmp(h + 5, "pubsub"))) {
         ap_set_module_config(r->request_config, &push_module, (void *)h);
     }
     return DECLINED;

@@ -42,6 +42,9 @@ struct push_dir_conf {
      * channel is the one segment below it. */
     const char         *section;
     ap_expr_info_t     *channel;
+    ap_expr_info_t     *pub_channel;     /* PushPublisherChannel */
+    ap_expr_info_t     *sub_channel;     /* PushSubscriberChannel */
+    ap_expr_info_t     *events_channel;  /* PushChannelEventsChannel */
     unsigned            transports;      /* 1 << transport id; 0: unset */
     apr_int64_t         buffer_length;
     apr_int64_t         message_timeout;
@@ -122,6 +125,12 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     push_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
 
     conf->channel = add->channel ? add->channel : base->channel;
+    conf->pub_channel = add->pub_channel ? add->pub_channel
+                                         : base->pub_channel;
+    conf->sub_channel = add->sub_channel ? add->sub_channel
+                                         : base->sub_channel;
+    conf->events_channel = add->events_channel ? add->events_channel
+                                               : base->events_channel;
     conf->transports = add->transports ? add->transports : base->transports;
     conf->section = add->section ? add->section : base->section;
     MERGE_INT(buffer_length);
@@ -167,6 +176,24 @@ static const push_server_conf *server_conf(const server_rec *s)
 const char *push_conf_section(const push_dir_conf *c)
 {
     return c->section;
+}
+
+const ap_expr_info_t *push_conf_role_channel(const push_dir_conf *c,
+                                             int publisher)
+{
+    const ap_expr_info_t *e = publisher ? c->pub_channel : c->sub_channel;
+
+    return e ? e : c->channel;
+}
+
+const ap_expr_info_t *push_conf_events_channel(const push_dir_conf *c)
+{
+    return c->events_channel;
+}
+
+int push_conf_ws_publish_set(const push_dir_conf *c)
+{
+    return c->ws_publish;
 }
 
 const ap_expr_info_t *push_conf_channel(const push_dir_conf *c)
@@ -328,16 +355,19 @@ static const char *set_server_count(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* PushChannel, PushPublisherChannel, PushSubscriberChannel: a string
+ * expression into the field cmd->info names. */
 static const char *set_channel(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    push_dir_conf *conf = dconf;
+    ap_expr_info_t **field = (ap_expr_info_t **)((char *)dconf
+                                                 + (apr_size_t)cmd->info);
     const char *err = NULL;
 
-    conf->channel = ap_expr_parse_cmd(cmd, arg, AP_EXPR_FLAG_STRING_RESULT,
-                                      &err, NULL);
+    *field = ap_expr_parse_cmd(cmd, arg, AP_EXPR_FLAG_STRING_RESULT, &err,
+                               NULL);
     if (err) {
-        return apr_psprintf(cmd->pool, "PushChannel: cannot parse string "
-                            "expression '%s': %s", arg, err);
+        return apr_psprintf(cmd->pool, "%s: cannot parse string expression "
+                            "'%s': %s", cmd->cmd->name, arg, err);
     }
     return NULL;
 }
@@ -575,9 +605,26 @@ const command_rec push_config_cmds[] = {
                   (void *)&subscribers_per_child_arg, RSRC_CONF,
                   "A further cap on subscribers holding a worker thread in "
                   "one child (default: admission alone decides)"),
-    AP_INIT_TAKE1("PushChannel", set_channel, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PushChannel", set_channel,
+                  (void *)APR_OFFSETOF(push_dir_conf, channel),
+                  RSRC_CONF | ACCESS_CONF,
                   "String expression giving the channel id (default: the "
                   "last segment of the URL path)"),
+    AP_INIT_TAKE1("PushPublisherChannel", set_channel,
+                  (void *)APR_OFFSETOF(push_dir_conf, pub_channel),
+                  RSRC_CONF | ACCESS_CONF,
+                  "On a push-pubsub location: the channel publishing goes "
+                  "to (a string expression; default PushChannel's)"),
+    AP_INIT_TAKE1("PushChannelEventsChannel", set_channel,
+                  (void *)APR_OFFSETOF(push_dir_conf, events_channel),
+                  RSRC_CONF | ACCESS_CONF,
+                  "The channel this location's channel events are "
+                  "published to (a string expression; default none)"),
+    AP_INIT_TAKE1("PushSubscriberChannel", set_channel,
+                  (void *)APR_OFFSETOF(push_dir_conf, sub_channel),
+                  RSRC_CONF | ACCESS_CONF,
+                  "On a push-pubsub location: the channel subscribing "
+                  "reads (a string expression; default PushChannel's)"),
     AP_INIT_ITERATE("PushTransports", add_transport, NULL,
                     RSRC_CONF | ACCESS_CONF,
                     "Subscriber transports: websocket eventsource longpoll "

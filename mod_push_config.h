@@ -25,6 +25,15 @@ const push_dir_conf *push_conf(const request_rec *r);
 
 /* Per directory (the location the request maps to). */
 const ap_expr_info_t     *push_conf_channel(const push_dir_conf *c);
+/* A push-pubsub location's channel for one side: PushPublisherChannel
+ * (publisher 1) or PushSubscriberChannel, else PushChannel; NULL when
+ * none is set. */
+const ap_expr_info_t     *push_conf_role_channel(const push_dir_conf *c,
+                                                 int publisher);
+/* PushChannelEventsChannel; NULL when unset. */
+const ap_expr_info_t     *push_conf_events_channel(const push_dir_conf *c);
+/* PushWebSocketPublish as set: 1 On, 0 Off, -1 unset. */
+int                       push_conf_ws_publish_set(const push_dir_conf *c);
 /* The URL path of the most specific <Location> that applies, or NULL. */
 const char               *push_conf_section(const push_dir_conf *c);
 /* The transports served here: a bit (1 << id) each. */

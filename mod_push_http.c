@@ -119,15 +119,30 @@ int push_reply_preflight(request_rec *r, const push_dir_conf *conf,
     return OK;
 }
 
+int push_is_pubsub(const request_rec *r)
+{
+    return r->handler && !strcmp(r->handler, "push-pubsub");
+}
+
+int push_clients_publish(const request_rec *r, const push_dir_conf *conf)
+{
+    int set = push_conf_ws_publish_set(conf);
+
+    return push_is_pubsub(r) ? set != 0 : set == 1;
+}
+
 /* The channel a request addresses: PushChannel's expression, or the one
  * path segment below the location (the last segment of the URL path
  * where no <Location> path applies).  NULL, after replying 400, when
  * invalid.  More than one segment is refused: /sub/a/C and /sub/b/C must
  * not both read C, or a <Location /sub/a> with its own Require would
  * protect nothing. */
-const char *push_request_channel(request_rec *r, const push_dir_conf *conf)
+const char *push_request_channel(request_rec *r, const push_dir_conf *conf,
+                                 push_role_e role)
 {
-    const ap_expr_info_t *expr = push_conf_channel(conf);
+    const ap_expr_info_t *expr =
+        role == PUSH_ROLE_ANY ? push_conf_channel(conf)
+        : push_conf_role_channel(conf, role == PUSH_ROLE_PUBLISHER);
     const char *id;
 
     if (expr) {

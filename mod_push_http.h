@@ -22,7 +22,21 @@ int  push_reply_preflight(request_rec *r, const push_dir_conf *conf,
 
 /* The request's channel id (PushChannel, or the last segment of the URL
  * path), or NULL after replying 400/500. */
-const char *push_request_channel(request_rec *r, const push_dir_conf *conf);
+/* Which side asks, on a push-pubsub location: its PushPublisherChannel or
+ * PushSubscriberChannel applies (PushChannel where it has none).  A
+ * plain publisher or subscriber location asks as PUSH_ROLE_ANY. */
+typedef enum {
+    PUSH_ROLE_ANY, PUSH_ROLE_PUBLISHER, PUSH_ROLE_SUBSCRIBER
+} push_role_e;
+
+const char *push_request_channel(request_rec *r, const push_dir_conf *conf,
+                                 push_role_e role);
+/* 1 when r is served by SetHandler push-pubsub. */
+int push_is_pubsub(const request_rec *r);
+/* 1 when a WebSocket client's messages are published here:
+ * PushWebSocketPublish On, or on a push-pubsub location unless it says
+ * Off. */
+int push_clients_publish(const request_rec *r, const push_dir_conf *conf);
 
 /* The client's cursor, from If-Modified-Since + If-None-Match,
  * Last-Event-ID or ?last_event_id=: 1 given, 0 none, -1 malformed (400

@@ -13,6 +13,7 @@
 #include "mod_push_admit.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
+#include "mod_push_events.h"
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
 #include "mod_push_store.h"
@@ -123,6 +124,7 @@ static int publish(request_rec *r, const push_dir_conf *conf,
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "published %s to %s "
                   "(%" APR_SIZE_T_FMT " bytes, %u subscribers)",
                   id_str, channel, len, info.subscribers);
+    push_event(r, PUSH_EV_CHANNEL_PUBLISH, channel);
     r->status = info.subscribers ? HTTP_CREATED : HTTP_ACCEPTED;
     apr_table_setn(r->headers_out, "X-Push-Message-Id", id_str);
     push_reply_channel_info(r, channel, &info, id_str);
@@ -136,7 +138,12 @@ static int publisher_handler(request_rec *r)
     push_channel_info_t info;
     static const char allow[] = "GET, POST, PUT, DELETE, OPTIONS";
 
-    if (strcmp(r->handler, "push-publisher")) {
+    /* push-pubsub: its POST, PUT and DELETE are a publisher's; GET and
+     * OPTIONS go to the subscriber handler. */
+    if (strcmp(r->handler, "push-publisher")
+        && !(push_is_pubsub(r) && (r->method_number == M_POST
+                                   || r->method_number == M_PUT
+                                   || r->method_number == M_DELETE))) {
         return DECLINED;
     }
     conf = push_conf(r);
@@ -157,7 +164,9 @@ static int publisher_handler(request_rec *r)
                                "Method %s not allowed: a publisher takes "
                                "%s.", r->method, allow);
     }
-    if (!(channel = push_request_channel(r, conf))) {
+    if (!(channel = push_request_channel(r, conf, push_is_pubsub(r)
+                                         ? PUSH_ROLE_PUBLISHER
+                                         : PUSH_ROLE_ANY))) {
         return OK;
     }
     switch (r->method_number) {
@@ -171,6 +180,7 @@ static int publisher_handler(request_rec *r)
             return push_reply_text(r, HTTP_NOT_FOUND, "Channel '%s' not "
                                    "found.", channel);
         }
+        push_event(r, PUSH_EV_CHANNEL_DELETE, channel);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "deleted channel %s "
                       "(%u messages, %u subscribers)", channel,
                       info.messages, info.subscribers);

@@ -18,6 +18,7 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
+#include "mod_push_events.h"
 #include "mod_push_store.h"
 
 APLOG_USE_MODULE(push);
@@ -206,6 +207,7 @@ void push_store_child_init(apr_pool_t *pchild, server_rec *s)
     env.stopping = push_stopping;
     env.gap = log_gap;
     env.stalled = log_stalled;
+    env.left = push_event_left;
     env.notify = push_notify_start(&store, push_stopping);
     if (!env.notify) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,

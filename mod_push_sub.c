@@ -20,6 +20,7 @@
 #include "mod_push_admit.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
+#include "mod_push_events.h"
 #include "mod_push_http.h"
 #include "mod_push_store.h"
 #include "mod_push_sub.h"
@@ -129,6 +130,7 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
         return 0;
     }
     push_sub_count(s, 1);
+    push_event(r, PUSH_EV_SUBSCRIBER_ENQUEUE, channel);
     if (!s->has_cursor) {
         first_cursor(s, push_conf_first_message(push_conf(r)), info);
     }

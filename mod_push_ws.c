@@ -38,6 +38,7 @@
 #include "mod_push.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
+#include "mod_push_events.h"
 #include "mod_push_http.h"
 #include "mod_push_sub.h"
 #include "mod_push_transport.h"
@@ -71,6 +72,8 @@ typedef struct {
     push_ws_pmd_t        pmd;
     push_ws_inflater_t  *inflater;
     int                  meta;         /* WS_META_*: the subprotocol */
+    const char          *pub_channel;  /* where its messages go; NULL:
+                                        * they are refused (1008) */
     int                  closing;      /* our Close was sent */
     int                  done;         /* the connection is finished */
     int                  ping_due_answer;  /* a ping is unanswered */
@@ -314,7 +317,8 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
     msg.content_type_len = strlen(msg.content_type);
     limits.buffer_length = push_conf_buffer_length(ws->conf);
     limits.timeout = push_conf_message_timeout(ws->conf);
-    st = push_store_publish(&s->env->store, s->channel, strlen(s->channel),
+    st = push_store_publish(&s->env->store, ws->pub_channel,
+                            strlen(ws->pub_channel),
                             &msg, &limits, apr_time_sec(apr_time_now()), NULL,
                             NULL);
     if (st != PUSH_OK) {
@@ -324,6 +328,9 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
                                             : PUSH_WS_CLOSE_INTERNAL_ERROR,
                       "message refused by the push store");
         ws->done = 1;
+    }
+    else {
+        push_event(ws->r, PUSH_EV_CHANNEL_PUBLISH, ws->pub_channel);
     }
     ws->received_messages++;
 }
@@ -369,7 +376,7 @@ static int ws_on_input(push_sub_t *s, unsigned char *data, size_t len)
             if (m.type == PUSH_WS_MSG_TEXT && ws_heartbeat(s, &m)) {
                 break;
             }
-            if (!push_conf_ws_publish(ws->conf)) {
+            if (!ws->pub_channel) {
                 ws_send_close(s, PUSH_WS_CLOSE_POLICY, "this channel does "
                               "not accept messages from subscribers "
                               "(PushWebSocketPublish Off)");
@@ -585,6 +592,16 @@ static int ws_handle(request_rec *r, const char *channel)
     ws = apr_pcalloc(r->pool, sizeof(*ws));
     ws->r = r;
     ws->conf = conf;
+    /* Its messages go to its own channel, or on a push-pubsub location
+     * to PushPublisherChannel's (refused with 400 before the handshake
+     * when that is no channel id). */
+    if (push_clients_publish(r, conf)) {
+        ws->pub_channel = push_is_pubsub(r)
+            ? push_request_channel(r, conf, PUSH_ROLE_PUBLISHER) : channel;
+        if (!ws->pub_channel) {
+            return OK;
+        }
+    }
     if (ws_negotiate(ws, &ext) != OK) {
         ws_cleanup(ws);
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -22,6 +22,9 @@ void push_sub_release(push_sub_t *s)
 {
     push_sub_count(s, -1);
     push_store_unsubscribe(&s->env->store, &s->ref);
+    if (s->env->left) {
+        s->env->left(s);
+    }
 }
 
 int push_sub_hold(push_sub_t *s, uint64_t bound)

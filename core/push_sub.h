@@ -38,6 +38,8 @@ typedef struct {
     /* A stream is closed: its client took none of what waited for it
      * for `waited` microseconds (the write timeout); may be NULL. */
     void              (*stalled)(const struct push_sub *s, int64_t waited);
+    /* A subscriber is gone (released); may be NULL. */
+    void              (*left)(const struct push_sub *s);
 } push_env_t;
 
 struct push_sub {

@@ -54,6 +54,8 @@ my @cases = (
                                         qr/PushMaxMessageSize: '1.5M' is not a size/],
     ['PushSharedMemorySize 99999999999999999999M',
                                         qr/PushSharedMemorySize: '99999999999999999999M' is not a size/],
+    ['<Location /x>\nPushPublisherChannel "%{unbalanced"\n</Location>',
+                                        qr/PushPublisherChannel: cannot parse/],
     ['<Location /x>\nPushChannel "%{unbalanced"\n</Location>',
                                         qr/PushChannel: cannot parse/],
     ['<VirtualHost *:1>\nPushSharedMemorySize 8M\n</VirtualHost>',
