@@ -17,6 +17,9 @@
  *   mod_push_poll.c       long and short polling
  *   mod_push_sse.c        Server-Sent Events
  *   mod_push_ws.c         WebSocket
+ *   mod_push_chunked.c    chunked (TE: chunked), a chunk a message
+ *   mod_push_multipart.c  multipart/mixed, a part a message
+ *   mod_push_rawstream.c  http-raw-stream, bodies and a separator
  *   mod_push_client.c     push-client: the browser client, push.js
  *
  * The pure parts, with no httpd types, are in core/ (the subscriber, the
@@ -219,6 +222,9 @@ static void push_register_hooks(apr_pool_t *p)
     push_ws_register(p);
     push_sse_register(p);
     push_poll_register(p);
+    push_chunked_register(p);
+    push_multipart_register(p);
+    push_rawstream_register(p);
     push_conn_register_hooks(p);
     ap_hook_translate_name(push_translate_name, NULL, NULL,
                            APR_HOOK_REALLY_FIRST);

@@ -58,6 +58,7 @@ struct push_dir_conf {
     int                 ws_deflate;
     apr_int64_t         max_channel_subscribers;   /* 0: no limit */
     int                 info_text;       /* PushChannelInfoFormat text */
+    const char         *raw_separator;   /* PushRawStreamSeparator */
     int                 existing_only;
     /* PushWebSocketClientHeartbeat: hb_in NULL with hb_set is "Off". */
     int                 hb_set;
@@ -144,6 +145,8 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(max_channel_subscribers);
     MERGE_INT(existing_only);
     MERGE_INT(info_text);
+    conf->raw_separator = add->raw_separator ? add->raw_separator
+                                             : base->raw_separator;
     if (add->hb_set) {
         conf->hb_set = 1;
         conf->hb_in = add->hb_in;
@@ -245,6 +248,11 @@ int push_conf_ws_publish(const push_dir_conf *c)
 apr_int64_t push_conf_max_channel_subscribers(const push_dir_conf *c)
 {
     return c->max_channel_subscribers > 0 ? c->max_channel_subscribers : 0;
+}
+
+const char *push_conf_raw_separator(const push_dir_conf *c)
+{
+    return c->raw_separator ? c->raw_separator : "\n";
 }
 
 int push_conf_info_text(const push_dir_conf *c)
@@ -568,6 +576,37 @@ static const char *set_heartbeat(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* PushRawStreamSeparator: C-style escapes (\n, \r, \t, \\) read, 1 to
+ * 255 bytes after them. */
+static const char *set_raw_separator(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
+{
+    push_dir_conf *conf = dconf;
+    char *out = apr_palloc(cmd->pool, strlen(arg) + 1), *o = out;
+
+    for (; *arg; arg++) {
+        if (*arg != '\\') {
+            *o++ = *arg;
+            continue;
+        }
+        switch (*++arg) {
+        case 'n':  *o++ = '\n'; break;
+        case 'r':  *o++ = '\r'; break;
+        case 't':  *o++ = '\t'; break;
+        case '\\': *o++ = '\\'; break;
+        default:
+            return "PushRawStreamSeparator: the escapes are \\n, \\r, "
+                   "\\t and \\\\";
+        }
+    }
+    *o = '\0';
+    if (!*out || o - out > 255) {
+        return "PushRawStreamSeparator: expects 1 to 255 bytes";
+    }
+    conf->raw_separator = out;
+    return NULL;
+}
+
 static const char *set_info_format(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
@@ -677,6 +716,10 @@ const command_rec push_config_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "On: subscribing to a channel with neither messages nor "
                  "subscribers is refused with 403 (default Off)"),
+    AP_INIT_TAKE1("PushRawStreamSeparator", set_raw_separator, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "What follows each message of an http-raw-stream "
+                  "(default \\n; \\n \\r \\t \\\\ escapes)"),
     AP_INIT_TAKE1("PushChannelInfoFormat", set_info_format, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "A publisher's answer when Accept names no format: json "

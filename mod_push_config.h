@@ -59,6 +59,8 @@ int                       push_conf_ws_publish(const push_dir_conf *c);
 int                       push_conf_ws_deflate(const push_dir_conf *c);
 /* PushMaxChannelSubscribers (0: none); PushSubscribeExistingChannelsOnly. */
 apr_int64_t push_conf_max_channel_subscribers(const push_dir_conf *c);
+/* PushRawStreamSeparator, escapes read (default "\n"). */
+const char *push_conf_raw_separator(const push_dir_conf *c);
 /* PushChannelInfoFormat text: nchan's text when Accept names no format. */
 int         push_conf_info_text(const push_dir_conf *c);
 int         push_conf_existing_only(const push_dir_conf *c);

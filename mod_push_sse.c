@@ -96,23 +96,6 @@ static push_end_e sse_on_end(push_sub_t *s, push_stop_e why)
     return PUSH_END_NOW;
 }
 
-/* Compressing or buffering filters (mod_deflate, mod_brotli, SSI, ...)
- * would hold events back or mangle them: an event stream passes only
- * through the protocol, transcoding (chunking) and connection filters. */
-static void strip_content_filters(request_rec *r)
-{
-    ap_filter_t *f = r->output_filters;
-
-    while (f && f->frec->ftype < AP_FTYPE_PROTOCOL) {
-        ap_filter_t *next = f->next;
-
-        ap_remove_output_filter(f);
-        f = next;
-    }
-    apr_table_setn(r->subprocess_env, "no-gzip", "1");
-    apr_table_setn(r->subprocess_env, "no-brotli", "1");
-}
-
 static int sse_detect(request_rec *r)
 {
     const char *accept = apr_table_get(r->headers_in, "Accept");
@@ -131,7 +114,7 @@ static int sse_handle(request_rec *r, const char *channel)
     if (!push_sub_begin(r, &sse_transport, channel, s, &info)) {
         return OK;
     }
-    strip_content_filters(r);
+    push_strip_content_filters(r);
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/event-stream; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache, no-transform");

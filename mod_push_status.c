@@ -172,6 +172,25 @@ static int stub_handler(request_rec *r)
     return OK;
 }
 
+/* "websocket" -> "Websocket", "http-raw-stream" -> "HttpRawStream", as
+ * mod_status's keys go. */
+static const char *status_key(apr_pool_t *p, const char *name)
+{
+    char *k = apr_palloc(p, strlen(name) + 1), *o = k;
+    int up = 1;
+
+    for (; *name; name++) {
+        if (*name == '-') {
+            up = 1;
+            continue;
+        }
+        *o++ = up ? apr_toupper(*name) : *name;
+        up = 0;
+    }
+    *o = '\0';
+    return k;
+}
+
 /* mod_status: a section of server-status, or "Push...: value" lines in
  * its machine-readable ?auto form. */
 static int status_hook(request_rec *r, int flags)
@@ -197,10 +216,8 @@ static int status_hook(request_rec *r, int flags)
                    (apr_uint64_t)s.st.published, s.total);
         for (id = 0; id < PUSH_TRANSPORTS_MAX; id++) {
             if ((t = push_transport_by_id(id)) != NULL) {
-                /* "PushSubscribersWebsocket", as mod_status names go */
-                ap_rprintf(r, "PushSubscribers%c%s: %u\n",
-                           apr_toupper(t->name[0]), t->name + 1,
-                           s.subscribers[id]);
+                ap_rprintf(r, "PushSubscribers%s: %u\n",
+                           status_key(r->pool, t->name), s.subscribers[id]);
             }
         }
         ap_rprintf(r, "PushStoreBytesUsed: %" APR_UINT64_T_FMT "\n"

@@ -162,6 +162,23 @@ void push_sub_end(push_sub_t *s)
     push_admit_release();
 }
 
+/* Compressing or buffering filters (mod_deflate, mod_brotli, SSI, ...)
+ * would hold events back or mangle them: an event stream passes only
+ * through the protocol, transcoding (chunking) and connection filters. */
+void push_strip_content_filters(request_rec *r)
+{
+    ap_filter_t *f = r->output_filters;
+
+    while (f && f->frec->ftype < AP_FTYPE_PROTOCOL) {
+        ap_filter_t *next = f->next;
+
+        ap_remove_output_filter(f);
+        f = next;
+    }
+    apr_table_setn(r->subprocess_env, "no-gzip", "1");
+    apr_table_setn(r->subprocess_env, "no-brotli", "1");
+}
+
 /* ------------------------------------------------------------------ */
 /* The filter sink and source                                           */
 

@@ -41,6 +41,12 @@ typedef struct {
 void push_filter_source_init(push_filter_source_t *src, request_rec *r,
                              ap_filter_t *filters);
 
+/* Compressing or buffering filters (mod_deflate, mod_brotli, SSI, ...)
+ * are removed from a stream's response, and no-gzip is set: a stream
+ * passes only through the protocol, transcoding (chunking) and
+ * connection filters. */
+void push_strip_content_filters(request_rec *r);
+
 /* A stream whose headers (or 101) went out through `out`: parked in the
  * stream loop when the MPM, connection and filters allow (SUSPENDED; r is
  * the loop's from then on), or run on this thread until it ends (OK).

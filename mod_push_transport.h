@@ -11,6 +11,9 @@
 void push_poll_register(apr_pool_t *p);
 void push_sse_register(apr_pool_t *p);
 void push_ws_register(apr_pool_t *p);
+void push_chunked_register(apr_pool_t *p);
+void push_multipart_register(apr_pool_t *p);
+void push_rawstream_register(apr_pool_t *p);
 
 void push_transport_register(apr_pool_t *p, const push_transport_t *t);
 /* By PushTransports keyword (any case); NULL when there is none. */

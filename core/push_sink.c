@@ -77,6 +77,10 @@ static push_sink_rc socket_write(push_sink_t *k, const struct iovec *bufs,
     for (i = 0; i < nbufs; i++) {
         body += bufs[i].iov_len;
     }
+    if (s->chunked && body == 0) {
+        /* Nothing to say; written, it would be the last chunk. */
+        return PUSH_SINK_SENT;
+    }
     if (s->chunked) {
         vec[n].iov_base = head;
         vec[n++].iov_len = (size_t)snprintf(head, sizeof(head), "%zx\r\n",

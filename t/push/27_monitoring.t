@@ -49,7 +49,8 @@ my %a = map { /^(Push\w+): (.*)$/ ? ($1 => $2) : () } split /\n/, $auto->{body};
 ok t_cmp([sort keys %a],
          [sort qw(PushChannels PushChannelSlots PushMessages PushPublished PushSubscribers
                   PushSubscribersWebsocket PushSubscribersEventsource PushSubscribersLongpoll
-                  PushSubscribersPoll PushStoreBytesUsed PushStoreBytesRing PushEvicted
+                  PushSubscribersPoll PushSubscribersChunked PushSubscribersMultipartMixed
+                  PushSubscribersHttpRawStream PushStoreBytesUsed PushStoreBytesRing PushEvicted
                   PushExpired PushSubscriberGaps)],
          "server-status?auto: mod_push's keys");
 my $now = push_status();

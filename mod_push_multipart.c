@@ -1,0 +1,168 @@
+/* mod_push_multipart.c — nchan's "multipart-mixed" transport: a GET with
+ * "Accept: multipart/mixed" on a location whose PushTransports includes
+ * multipart-mixed is one long multipart/mixed response, each message one
+ * part, framed as nchan frames it:
+ *
+ *   --BOUNDARY                       (at the start)
+ *   \r\nLast-Modified: <its time>\r\nEtag: <its n>\r\n
+ *   Content-Type: <its type>\r\n     (when it has one)
+ *   \r\n<body>\r\n--BOUNDARY         (each message)
+ *   --\r\n                           (at the end)
+ *
+ * so a client resumes like a long poll, from Last-Modified and Etag.  A
+ * loss is said in the stream, as the WebSocket meta notice says it: a
+ * part of type application/x-push-gap whose Last-Modified and Etag are
+ * the newest lost id.  The boundary is random, one per process: every
+ * subscriber of the process takes the same bytes. */
+#include "apr_strings.h"
+#include "apr_general.h"
+
+#include "httpd.h"
+#include "http_protocol.h"
+#include "util_time.h"
+
+#include "mod_push.h"
+#include "mod_push_http.h"
+#include "mod_push_sub.h"
+#include "mod_push_transport.h"
+
+#define MP_GAP_TYPE "application/x-push-gap"
+
+static char boundary[33];
+
+static const char *mp_boundary(void)
+{
+    if (!boundary[0]) {
+        unsigned char b[16];
+        int i;
+
+        if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
+            memcpy(b, "mod_push.bound.y", sizeof(b));
+        }
+        for (i = 0; i < 16; i++) {
+            apr_snprintf(boundary + 2 * i, 3, "%02x", b[i]);
+        }
+    }
+    return boundary;
+}
+
+static apr_uint32_t mp_variant(const push_sub_t *s)
+{
+    (void)s;
+    return 0x500;
+}
+
+/* A part's head: \r\nLast-Modified, Etag[, Content-Type]\r\n\r\n. */
+static size_t mp_head(char *buf, size_t cap, const push_msgid_t *id,
+                      const char *type, size_t type_len)
+{
+    char date[APR_RFC822_DATE_LEN];
+    int n;
+
+    apr_rfc822_date(date, apr_time_from_sec(id->time));
+    n = type_len
+        ? apr_snprintf(buf, cap, "\r\nLast-Modified: %s\r\nEtag: %u\r\n"
+                       "Content-Type: %.*s\r\n\r\n", date, (unsigned)id->tag,
+                       (int)type_len, type)
+        : apr_snprintf(buf, cap, "\r\nLast-Modified: %s\r\nEtag: %u\r\n\r\n",
+                       date, (unsigned)id->tag);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static push_frame_t *mp_encode(const push_sub_t *s, const push_message_t *m)
+{
+    char head[APR_RFC822_DATE_LEN + 320];
+    const char *b = mp_boundary();
+    size_t hlen = mp_head(head, sizeof(head), &m->id, m->content_type,
+                          m->content_type_len);
+    size_t blen = strlen(b);
+    push_frame_t *f = push_frame_alloc(hlen + m->body_len + 4 + blen);
+
+    (void)s;
+    if (f) {
+        unsigned char *p = f->data;
+
+        memcpy(p, head, hlen);
+        p += hlen;
+        memcpy(p, m->body, m->body_len);
+        p += m->body_len;
+        memcpy(p, "\r\n--", 4);
+        memcpy(p + 4, b, blen);
+        f->len = hlen + m->body_len + 4 + blen;
+    }
+    return f;
+}
+
+static size_t mp_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
+                            char *buf, size_t cap)
+{
+    const char *b = mp_boundary();
+    size_t blen = strlen(b);
+    size_t hlen = mp_head(buf, cap, gap_id, MP_GAP_TYPE,
+                          sizeof(MP_GAP_TYPE) - 1);
+
+    (void)s;
+    if (!hlen || hlen + 4 + blen > cap) {
+        return 0;
+    }
+    memcpy(buf + hlen, "\r\n--", 4);
+    memcpy(buf + hlen + 4, b, blen);
+    return hlen + 4 + blen;
+}
+
+static int mp_on_idle(push_sub_t *s)
+{
+    (void)s;
+    return 0;
+}
+
+static push_end_e mp_on_end(push_sub_t *s, push_stop_e why)
+{
+    (void)why;
+    /* The closing delimiter: the boundary already written gets "--". */
+    push_sink_write1(s->sink, "--\r\n", 4);
+    return PUSH_END_NOW;
+}
+
+static int mp_detect(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+
+    return accept && ap_strcasestr(accept, "multipart/mixed");
+}
+
+static const push_transport_t mp_transport;
+
+static int mp_handle(request_rec *r, const char *channel)
+{
+    push_sub_t *s = apr_palloc(r->pool, sizeof(*s));
+    push_filter_sink_t out;
+    push_channel_info_t info;
+    const char *b = mp_boundary();
+
+    if (!push_sub_begin(r, &mp_transport, channel, s, &info)) {
+        return OK;
+    }
+    push_strip_content_filters(r);
+    r->status = HTTP_OK;
+    ap_set_content_type(r, apr_pstrcat(r->pool, "multipart/mixed; boundary=",
+                                       b, NULL));
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache, no-transform");
+    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
+    push_filter_sink_init(&out, r, r->output_filters);
+    push_sink_write1(&out.sink, apr_pstrcat(r->pool, "--", b, NULL),
+                     2 + strlen(b));
+    return push_sub_stream(r, s, &out, NULL, r->chunked);
+}
+
+static const push_transport_t mp_transport = {
+    "multipart-mixed", 5, PUSH_T_STREAM | PUSH_T_EXCLUSIVE, 24,
+    "multipart/mixed (Accept: multipart/mixed)",
+    mp_detect, mp_handle, NULL,
+    mp_variant, mp_encode, mp_gap_notice, mp_on_idle, mp_on_end, NULL
+};
+
+void push_multipart_register(apr_pool_t *p)
+{
+    push_transport_register(p, &mp_transport);
+}

@@ -1,0 +1,102 @@
+/* mod_push_rawstream.c — nchan's "http-raw-stream" transport: on a
+ * location whose PushTransports includes http-raw-stream, a GET is one
+ * long response of the channel's message bodies as published, each
+ * followed by PushRawStreamSeparator (default a newline), for clients
+ * that read a plain stream (curl, a script).  No ids, types or events;
+ * a client that was connected for a loss of messages is disconnected. */
+#include "apr_strings.h"
+
+#include "httpd.h"
+#include "http_protocol.h"
+
+#include "mod_push.h"
+#include "mod_push_config.h"
+#include "mod_push_sub.h"
+#include "mod_push_transport.h"
+
+/* Subscribers with the same separator take the same bytes. */
+static apr_uint32_t raw_variant(const push_sub_t *s)
+{
+    const char *sep = push_conf_raw_separator(push_conf(s->r));
+    apr_uint32_t h = 2166136261u;
+
+    for (; *sep; sep++) {
+        h = (h ^ (unsigned char)*sep) * 16777619u;
+    }
+    return 0x80000000u | (h & 0x7fffffffu);
+}
+
+static push_frame_t *raw_encode(const push_sub_t *s, const push_message_t *m)
+{
+    const char *sep = push_conf_raw_separator(push_conf(s->r));
+    size_t seplen = strlen(sep);
+    push_frame_t *f = push_frame_alloc(m->body_len + seplen);
+
+    if (f) {
+        memcpy(f->data, m->body, m->body_len);
+        memcpy(f->data + m->body_len, sep, seplen);
+        f->len = m->body_len + seplen;
+    }
+    return f;
+}
+
+static size_t raw_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
+                             char *buf, size_t cap)
+{
+    (void)gap_id;
+    (void)buf;
+    (void)cap;
+    return s->live ? PUSH_NOTICE_END : 0;
+}
+
+static int raw_on_idle(push_sub_t *s)
+{
+    (void)s;
+    return 0;    /* anything written would read as a message */
+}
+
+static push_end_e raw_on_end(push_sub_t *s, push_stop_e why)
+{
+    (void)s;
+    (void)why;
+    return PUSH_END_NOW;
+}
+
+/* Any GET, where the location serves it. */
+static int raw_detect(request_rec *r)
+{
+    (void)r;
+    return 1;
+}
+
+static const push_transport_t raw_transport;
+
+static int raw_handle(request_rec *r, const char *channel)
+{
+    push_sub_t *s = apr_palloc(r->pool, sizeof(*s));
+    push_filter_sink_t out;
+    push_channel_info_t info;
+
+    if (!push_sub_begin(r, &raw_transport, channel, s, &info)) {
+        return OK;
+    }
+    push_strip_content_filters(r);
+    r->status = HTTP_OK;
+    ap_set_content_type(r, "text/plain");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache, no-transform");
+    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
+    push_filter_sink_init(&out, r, r->output_filters);
+    push_sink_write1(&out.sink, "", 0);
+    return push_sub_stream(r, s, &out, NULL, r->chunked);
+}
+
+static const push_transport_t raw_transport = {
+    "http-raw-stream", 6, PUSH_T_STREAM, 26, NULL,
+    raw_detect, raw_handle, NULL,
+    raw_variant, raw_encode, raw_gap_notice, raw_on_idle, raw_on_end, NULL
+};
+
+void push_rawstream_register(apr_pool_t *p)
+{
+    push_transport_register(p, &raw_transport);
+}
