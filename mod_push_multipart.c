@@ -110,12 +110,6 @@ static size_t mp_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
     return hlen + 4 + blen;
 }
 
-static int mp_on_idle(push_sub_t *s)
-{
-    (void)s;
-    return 0;
-}
-
 static push_end_e mp_on_end(push_sub_t *s, push_stop_e why)
 {
     (void)why;
@@ -136,30 +130,22 @@ static const push_transport_t mp_transport;
 static int mp_handle(request_rec *r, const char *channel)
 {
     push_sub_t *s = apr_palloc(r->pool, sizeof(*s));
-    push_filter_sink_t out;
     push_channel_info_t info;
     const char *b = mp_boundary();
 
     if (!push_sub_begin(r, &mp_transport, channel, s, &info)) {
         return OK;
     }
-    push_strip_content_filters(r);
-    r->status = HTTP_OK;
-    ap_set_content_type(r, apr_pstrcat(r->pool, "multipart/mixed; boundary=",
-                                       b, NULL));
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache, no-transform");
-    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
-    push_filter_sink_init(&out, r, r->output_filters);
-    push_sink_write1(&out.sink, apr_pstrcat(r->pool, "--", b, NULL),
-                     2 + strlen(b));
-    return push_sub_stream(r, s, &out, NULL, r->chunked);
+    return push_sub_stream_response(
+        r, s, apr_pstrcat(r->pool, "multipart/mixed; boundary=", b, NULL),
+        apr_pstrcat(r->pool, "--", b, NULL), 2 + strlen(b));
 }
 
 static const push_transport_t mp_transport = {
     "multipart-mixed", 5, PUSH_T_STREAM | PUSH_T_EXCLUSIVE, 24,
     "multipart/mixed (Accept: multipart/mixed)",
     mp_detect, mp_handle, NULL,
-    mp_variant, mp_encode, mp_gap_notice, mp_on_idle, mp_on_end, NULL
+    mp_variant, mp_encode, mp_gap_notice, push_stream_idle_quiet, mp_on_end, NULL
 };
 
 void push_multipart_register(apr_pool_t *p)

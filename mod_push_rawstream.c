@@ -40,28 +40,6 @@ static push_frame_t *raw_encode(const push_sub_t *s, const push_message_t *m)
     return f;
 }
 
-static size_t raw_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
-                             char *buf, size_t cap)
-{
-    (void)gap_id;
-    (void)buf;
-    (void)cap;
-    return s->live ? PUSH_NOTICE_END : 0;
-}
-
-static int raw_on_idle(push_sub_t *s)
-{
-    (void)s;
-    return 0;    /* anything written would read as a message */
-}
-
-static push_end_e raw_on_end(push_sub_t *s, push_stop_e why)
-{
-    (void)s;
-    (void)why;
-    return PUSH_END_NOW;
-}
-
 /* Any GET, where the location serves it. */
 static int raw_detect(request_rec *r)
 {
@@ -74,26 +52,19 @@ static const push_transport_t raw_transport;
 static int raw_handle(request_rec *r, const char *channel)
 {
     push_sub_t *s = apr_palloc(r->pool, sizeof(*s));
-    push_filter_sink_t out;
     push_channel_info_t info;
 
     if (!push_sub_begin(r, &raw_transport, channel, s, &info)) {
         return OK;
     }
-    push_strip_content_filters(r);
-    r->status = HTTP_OK;
-    ap_set_content_type(r, "text/plain");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache, no-transform");
-    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
-    push_filter_sink_init(&out, r, r->output_filters);
-    push_sink_write1(&out.sink, "", 0);
-    return push_sub_stream(r, s, &out, NULL, r->chunked);
+    return push_sub_stream_response(r, s, "text/plain", "", 0);
 }
 
 static const push_transport_t raw_transport = {
     "http-raw-stream", 6, PUSH_T_STREAM, 26, NULL,
     raw_detect, raw_handle, NULL,
-    raw_variant, raw_encode, raw_gap_notice, raw_on_idle, raw_on_end, NULL
+    raw_variant, raw_encode, push_stream_gap_ends, push_stream_idle_quiet,
+    push_stream_end_quiet, NULL
 };
 
 void push_rawstream_register(apr_pool_t *p)

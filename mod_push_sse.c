@@ -108,21 +108,15 @@ static const push_transport_t sse_transport;
 static int sse_handle(request_rec *r, const char *channel)
 {
     push_sub_t *s = apr_palloc(r->pool, sizeof(*s));
-    push_filter_sink_t out;
     push_channel_info_t info;
 
     if (!push_sub_begin(r, &sse_transport, channel, s, &info)) {
         return OK;
     }
-    push_strip_content_filters(r);
-    r->status = HTTP_OK;
-    ap_set_content_type(r, "text/event-stream; charset=utf-8");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache, no-transform");
-    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
     /* The first flush sends the headers: the EventSource opens at once. */
-    push_filter_sink_init(&out, r, r->output_filters);
-    push_sink_write1(&out.sink, PUSH_SSE_RETRY, sizeof(PUSH_SSE_RETRY) - 1);
-    return push_sub_stream(r, s, &out, NULL, r->chunked);
+    return push_sub_stream_response(r, s, "text/event-stream; charset=utf-8",
+                                    PUSH_SSE_RETRY,
+                                    sizeof(PUSH_SSE_RETRY) - 1);
 }
 
 static const push_transport_t sse_transport = {

@@ -179,6 +179,46 @@ void push_strip_content_filters(request_rec *r)
     apr_table_setn(r->subprocess_env, "no-brotli", "1");
 }
 
+int push_sub_stream_response(request_rec *r, push_sub_t *s,
+                             const char *content_type, const char *preamble,
+                             apr_size_t preamble_len)
+{
+    push_filter_sink_t out;
+
+    push_strip_content_filters(r);
+    r->status = HTTP_OK;
+    if (content_type) {
+        ap_set_content_type(r, content_type);
+    }
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache, no-transform");
+    apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
+    push_filter_sink_init(&out, r, r->output_filters);
+    push_sink_write1(&out.sink, preamble, preamble_len);
+    return push_sub_stream(r, s, &out, NULL, r->chunked);
+}
+
+size_t push_stream_gap_ends(push_sub_t *s, const push_msgid_t *gap_id,
+                            char *buf, size_t cap)
+{
+    (void)gap_id;
+    (void)buf;
+    (void)cap;
+    return s->live ? PUSH_NOTICE_END : 0;
+}
+
+int push_stream_idle_quiet(push_sub_t *s)
+{
+    (void)s;
+    return 0;   /* anything written would read as a message */
+}
+
+push_end_e push_stream_end_quiet(push_sub_t *s, push_stop_e why)
+{
+    (void)s;
+    (void)why;
+    return PUSH_END_NOW;
+}
+
 /* ------------------------------------------------------------------ */
 /* The filter sink and source                                           */
 

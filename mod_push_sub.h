@@ -47,6 +47,22 @@ void push_filter_source_init(push_filter_source_t *src, request_rec *r,
  * connection filters. */
 void push_strip_content_filters(request_rec *r);
 
+/* A streaming transport's handler, after push_sub_begin: a 200 with
+ * content_type (NULL: none), no content filters, no caching; the headers
+ * flushed with preamble (may be empty) so the client knows at once; then
+ * push_sub_stream. */
+int  push_sub_stream_response(request_rec *r, push_sub_t *s,
+                              const char *content_type, const char *preamble,
+                              apr_size_t preamble_len);
+
+/* Table entries shared by streams that cannot say anything but messages
+ * (chunked, http-raw-stream): a gap while connected ends the stream; no
+ * keep-alive; nothing to say at the end. */
+size_t     push_stream_gap_ends(push_sub_t *s, const push_msgid_t *gap_id,
+                                char *buf, size_t cap);
+int        push_stream_idle_quiet(push_sub_t *s);
+push_end_e push_stream_end_quiet(push_sub_t *s, push_stop_e why);
+
 /* A stream whose headers (or 101) went out through `out`: parked in the
  * stream loop when the MPM, connection and filters allow (SUSPENDED; r is
  * the loop's from then on), or run on this thread until it ends (OK).
