@@ -73,7 +73,7 @@ for mpm in "$@"; do
     # and for an assertion that failed, the lines that say what it
     # expected and what came (TEST_VERBOSE=1 shows everything).
     perl t/TEST.PL -apxs "$apxs" ${httpd_opt[@]+"${httpd_opt[@]}"} \
-        -httpd_conf "$conf" -port select -verbose \
+        -httpd_conf "$conf" -port "${PUSH_TEST_PORT:-select}" -verbose \
         ${TEST_FILES:-} 2>&1 | tee "$log" | brief
     rc=${PIPESTATUS[0]}
     # prove-style summary: "Files=N, Tests=N" and "Result: PASS|FAIL"
