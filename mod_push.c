@@ -9,6 +9,7 @@
  *   mod_push_pub.c        push-publisher
  *   mod_push_status.c     push-status, push-stub-status, mod_status
  *   mod_push_events.c     PushChannelEventsChannel: channel events
+ *   mod_push_authz.c      PushAuthorizeRequest: the application decides
  *   mod_push_store.c      the store engine's life in httpd (PushStore)
  *   mod_push_store_shm.c  the shared-memory engine's segment
  *   mod_push_transport.c  the registry of transports
@@ -38,6 +39,7 @@
 #include "mpm_common.h"
 
 #include "mod_push.h"
+#include "mod_push_authz.h"
 #include "mod_push_client.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
@@ -163,6 +165,9 @@ static int subscriber_handler(request_rec *r)
                                          : PUSH_ROLE_ANY))) {
         return OK;
     }
+    if (push_authorize(r, conf, channel, "subscriber") != OK) {
+        return OK;
+    }
     /* The first transport this request asks for, by precedence, that the
      * location serves; one that must be asked for by name and is not
      * served ends the search. */
@@ -231,6 +236,7 @@ static void push_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(push_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     push_pub_register_hooks(p);
     push_status_register_hooks(p);
+    push_authz_register_hooks(p);
     push_client_register_hooks(p);
     ap_hook_handler(subscriber_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

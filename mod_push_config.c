@@ -45,6 +45,7 @@ struct push_dir_conf {
     ap_expr_info_t     *pub_channel;     /* PushPublisherChannel */
     ap_expr_info_t     *sub_channel;     /* PushSubscriberChannel */
     ap_expr_info_t     *events_channel;  /* PushChannelEventsChannel */
+    ap_expr_info_t     *authorize;       /* PushAuthorizeRequest */
     unsigned            transports;      /* 1 << transport id; 0: unset */
     apr_int64_t         buffer_length;
     apr_int64_t         message_timeout;
@@ -132,6 +133,7 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
                                          : base->sub_channel;
     conf->events_channel = add->events_channel ? add->events_channel
                                                : base->events_channel;
+    conf->authorize = add->authorize ? add->authorize : base->authorize;
     conf->transports = add->transports ? add->transports : base->transports;
     conf->section = add->section ? add->section : base->section;
     MERGE_INT(buffer_length);
@@ -187,6 +189,11 @@ const ap_expr_info_t *push_conf_role_channel(const push_dir_conf *c,
     const ap_expr_info_t *e = publisher ? c->pub_channel : c->sub_channel;
 
     return e ? e : c->channel;
+}
+
+const ap_expr_info_t *push_conf_authorize(const push_dir_conf *c)
+{
+    return c->authorize;
 }
 
 const ap_expr_info_t *push_conf_events_channel(const push_dir_conf *c)
@@ -654,6 +661,11 @@ const command_rec push_config_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "On a push-pubsub location: the channel publishing goes "
                   "to (a string expression; default PushChannel's)"),
+    AP_INIT_TAKE1("PushAuthorizeRequest", set_channel,
+                  (void *)APR_OFFSETOF(push_dir_conf, authorize),
+                  RSRC_CONF | ACCESS_CONF,
+                  "A local URL (a string expression) asked before each "
+                  "subscribe and publish; 2xx allows"),
     AP_INIT_TAKE1("PushChannelEventsChannel", set_channel,
                   (void *)APR_OFFSETOF(push_dir_conf, events_channel),
                   RSRC_CONF | ACCESS_CONF,

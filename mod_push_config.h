@@ -30,6 +30,8 @@ const ap_expr_info_t     *push_conf_channel(const push_dir_conf *c);
  * none is set. */
 const ap_expr_info_t     *push_conf_role_channel(const push_dir_conf *c,
                                                  int publisher);
+/* PushAuthorizeRequest; NULL when unset. */
+const ap_expr_info_t     *push_conf_authorize(const push_dir_conf *c);
 /* PushChannelEventsChannel; NULL when unset. */
 const ap_expr_info_t     *push_conf_events_channel(const push_dir_conf *c);
 /* PushWebSocketPublish as set: 1 On, 0 Off, -1 unset. */

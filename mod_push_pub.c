@@ -10,6 +10,7 @@
 #include "http_request.h"
 
 #include "mod_push.h"
+#include "mod_push_authz.h"
 #include "mod_push_admit.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
@@ -167,6 +168,9 @@ static int publisher_handler(request_rec *r)
     if (!(channel = push_request_channel(r, conf, push_is_pubsub(r)
                                          ? PUSH_ROLE_PUBLISHER
                                          : PUSH_ROLE_ANY))) {
+        return OK;
+    }
+    if (push_authorize(r, conf, channel, "publisher") != OK) {
         return OK;
     }
     switch (r->method_number) {

@@ -59,7 +59,7 @@ for mpm in "$@"; do
         echo "LoadModule mpm_${mpm}_module $moddir/mod_mpm_${mpm}.so"
         for m in authz_core authz_host authn_core mime env setenvif headers \
                  filter deflate reqtimeout socache_shmcb ssl http2 alias dir \
-                 status; do
+                 status proxy proxy_http; do
             [ -f "$moddir/mod_$m.so" ] && echo "LoadModule ${m}_module $moddir/mod_$m.so"
         done
         echo "TypesConfig /etc/mime.types"
