@@ -60,6 +60,9 @@ struct push_dir_conf {
     apr_int64_t         max_channel_subscribers;   /* 0: no limit */
     int                 info_text;       /* PushChannelInfoFormat text */
     const char         *raw_separator;   /* PushRawStreamSeparator */
+    const char         *es_event;        /* PushEventSourceEvent */
+    const char         *es_ping_event;   /* PushEventSourcePing event */
+    const char         *es_ping_data;
     int                 existing_only;
     /* PushWebSocketClientHeartbeat: hb_in NULL with hb_set is "Off". */
     int                 hb_set;
@@ -149,6 +152,15 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(info_text);
     conf->raw_separator = add->raw_separator ? add->raw_separator
                                              : base->raw_separator;
+    conf->es_event = add->es_event ? add->es_event : base->es_event;
+    if (add->es_ping_event) {
+        conf->es_ping_event = add->es_ping_event;
+        conf->es_ping_data = add->es_ping_data;
+    }
+    else {
+        conf->es_ping_event = base->es_ping_event;
+        conf->es_ping_data = base->es_ping_data;
+    }
     if (add->hb_set) {
         conf->hb_set = 1;
         conf->hb_in = add->hb_in;
@@ -255,6 +267,17 @@ int push_conf_ws_publish(const push_dir_conf *c)
 apr_int64_t push_conf_max_channel_subscribers(const push_dir_conf *c)
 {
     return c->max_channel_subscribers > 0 ? c->max_channel_subscribers : 0;
+}
+
+const char *push_conf_es_event(const push_dir_conf *c)
+{
+    return c->es_event;
+}
+
+const char *push_conf_es_ping(const push_dir_conf *c, const char **data)
+{
+    *data = c->es_ping_data;
+    return c->es_ping_event && *c->es_ping_event ? c->es_ping_event : NULL;
 }
 
 const char *push_conf_raw_separator(const push_dir_conf *c)
@@ -614,6 +637,47 @@ static const char *set_raw_separator(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* An EventSource event name: one line of at most 255 bytes. */
+static int es_name_ok(const char *s)
+{
+    return *s && strlen(s) <= 255 && !strpbrk(s, "\r\n");
+}
+
+static const char *set_es_event(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    push_dir_conf *conf = dconf;
+
+    (void)cmd;
+    if (!es_name_ok(arg)) {
+        return "PushEventSourceEvent: expects an event name of 1 to 255 "
+               "bytes on one line";
+    }
+    conf->es_event = arg;
+    return NULL;
+}
+
+/* PushEventSourcePing comment | event <name> [<data>] */
+static const char *set_es_ping(cmd_parms *cmd, void *dconf, const char *how,
+                               const char *name, const char *data)
+{
+    push_dir_conf *conf = dconf;
+
+    (void)cmd;
+    if (!strcasecmp(how, "comment") && !name) {
+        conf->es_ping_event = "";     /* set: the comment, overriding */
+        conf->es_ping_data = NULL;
+        return NULL;
+    }
+    if (strcasecmp(how, "event") || !name || !es_name_ok(name)
+        || (data && (strlen(data) > 255 || strpbrk(data, "\r\n")))) {
+        return "PushEventSourcePing: expects 'comment', or 'event <name> "
+               "[<data>]' (each one line of at most 255 bytes)";
+    }
+    conf->es_ping_event = name;
+    conf->es_ping_data = data;
+    return NULL;
+}
+
 static const char *set_info_format(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
@@ -728,6 +792,14 @@ const command_rec push_config_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "On: subscribing to a channel with neither messages nor "
                  "subscribers is refused with 403 (default Off)"),
+    AP_INIT_TAKE1("PushEventSourceEvent", set_es_event, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "The event name of every message: published here, or "
+                  "sent to event streams here"),
+    AP_INIT_TAKE123("PushEventSourcePing", set_es_ping, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "An event stream's keep-alive: comment (default), or "
+                    "event <name> [<data>]"),
     AP_INIT_TAKE1("PushRawStreamSeparator", set_raw_separator, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "What follows each message of an http-raw-stream "

@@ -61,6 +61,11 @@ int                       push_conf_ws_publish(const push_dir_conf *c);
 int                       push_conf_ws_deflate(const push_dir_conf *c);
 /* PushMaxChannelSubscribers (0: none); PushSubscribeExistingChannelsOnly. */
 apr_int64_t push_conf_max_channel_subscribers(const push_dir_conf *c);
+/* PushEventSourceEvent (NULL: unset); PushEventSourcePing: its event
+ * name (NULL: the ": ping" comment) and, in *data, its data (may be
+ * NULL). */
+const char *push_conf_es_event(const push_dir_conf *c);
+const char *push_conf_es_ping(const push_dir_conf *c, const char **data);
 /* PushRawStreamSeparator, escapes read (default "\n"). */
 const char *push_conf_raw_separator(const push_dir_conf *c);
 /* PushChannelInfoFormat text: nchan's text when Accept names no format. */

@@ -57,7 +57,9 @@ static int publish(request_rec *r, const push_dir_conf *conf,
                    const char *channel)
 {
     const char *ctype = apr_table_get(r->headers_in, "Content-Type");
-    const char *event = apr_table_get(r->headers_in, "X-EventSource-Event");
+    const char *event = push_conf_es_event(conf)
+                        ? push_conf_es_event(conf)
+                        : apr_table_get(r->headers_in, "X-EventSource-Event");
     apr_off_t max = push_conf_max_message_size(conf);
     const char *id_str;
     push_channel_info_t info;

@@ -18,6 +18,7 @@
 
 #include "lib/push_sse.h"
 #include "mod_push.h"
+#include "mod_push_config.h"
 #include "mod_push_conn.h"
 #include "mod_push_http.h"
 #include "mod_push_sub.h"
@@ -41,10 +42,20 @@ static size_t sse_notice(const char *event, const char *data, char *buf,
     return push_sse_event(buf, NULL, 0, event, elen, data, dlen);
 }
 
+/* Event streams take the same bytes, but where PushEventSourceEvent
+ * names every message's event. */
 static apr_uint32_t sse_variant(const push_sub_t *s)
 {
-    (void)s;
-    return 0x100;   /* every event stream takes the same bytes */
+    const char *ev = push_conf_es_event(push_conf(s->r));
+    apr_uint32_t h = 2166136261u;
+
+    if (!ev) {
+        return 0x100;
+    }
+    for (; *ev; ev++) {
+        h = (h ^ (unsigned char)*ev) * 16777619u;
+    }
+    return 0x40000000u | (h & 0x3fffffffu);
 }
 
 /* The event of one message: the same bytes for every subscriber, so it
@@ -53,13 +64,15 @@ static push_frame_t *sse_encode(const push_sub_t *s, const push_message_t *m)
 {
     char id[PUSH_MSGID_MAX_LEN];
     apr_size_t id_len = push_msgid_format(&m->id, id);
+    const char *ev = push_conf_es_event(push_conf(s->r));
+    const char *event = ev ? ev : m->event;
+    size_t event_len = ev ? strlen(ev) : m->event_len;
     push_frame_t *f = push_frame_alloc(push_sse_event_size(
-        id_len, m->event_len, m->body, m->body_len));
+        id_len, event_len, m->body, m->body_len));
 
-    (void)s;
     if (f) {
-        f->len = push_sse_event((char *)f->data, id, id_len, m->event,
-                                m->event_len, m->body, m->body_len);
+        f->len = push_sse_event((char *)f->data, id, id_len, event,
+                                event_len, m->body, m->body_len);
     }
     return f;
 }
@@ -76,8 +89,16 @@ static size_t sse_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
     return sse_notice("push-gap", id, buf, cap);
 }
 
+/* The keep-alive: a comment, or PushEventSourcePing's event. */
 static int sse_on_idle(push_sub_t *s)
 {
+    const char *data, *ev = push_conf_es_ping(push_conf(s->r), &data);
+    char buf[PUSH_NOTICE_MAX + 600];
+    size_t n;
+
+    if (ev && (n = sse_notice(ev, data ? data : "", buf, sizeof(buf)))) {
+        return push_sink_write1(s->sink, buf, n) == PUSH_SINK_GONE;
+    }
     return push_sink_write1(s->sink, PUSH_SSE_PING,
                             sizeof(PUSH_SSE_PING) - 1) == PUSH_SINK_GONE;
 }

@@ -43,6 +43,8 @@ my @cases = (
                                         qr/PushRawStreamSeparator: the escapes are/],
     ['<Location /x>\nPushRawStreamSeparator ""\n</Location>',
                                         qr/PushRawStreamSeparator takes one argument/],
+    ['<Location /x>\nPushEventSourcePing beep\n</Location>',
+                                        qr/PushEventSourcePing: expects 'comment', or 'event <name> \[<data>\]'/],
     ['<Location /x>\nPushFirstMessage middle\n</Location>',
                                         qr/PushFirstMessage: expects 'oldest', 'newest', N \(the Nth buffered message from the oldest\) or -N/],
     ['<Location /x>\nPushFirstMessage 1000001\n</Location>',
