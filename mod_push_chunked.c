@@ -62,7 +62,8 @@ static int chunked_handle(request_rec *r, const char *channel)
 }
 
 static const push_transport_t chunked_transport = {
-    "chunked", 4, PUSH_T_STREAM | PUSH_T_EXCLUSIVE, 22, "chunked (TE: chunked)",
+    "chunked", 4, PUSH_T_STREAM | PUSH_T_EXCLUSIVE | PUSH_T_ONE_A_WRITE, 22,
+    "chunked (TE: chunked)",
     chunked_detect, chunked_handle, NULL,
     chunked_variant, chunked_encode, push_stream_gap_ends,
     push_stream_idle_quiet, push_stream_end_quiet, NULL

@@ -216,7 +216,9 @@ push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now)
         size_t bytes = 0;
         int nf = 0, nv = 0, noticed = 0, i;
 
-        while (nf < DELIVER_BATCH && bytes < DELIVER_BATCH_BYTES) {
+        int batch = s->t->flags & PUSH_T_ONE_A_WRITE ? 1 : DELIVER_BATCH;
+
+        while (nf < batch && bytes < DELIVER_BATCH_BYTES) {
             deliver_look d;
             push_message_t msg;
             push_msgid_t gap_id;
