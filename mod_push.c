@@ -124,8 +124,7 @@ static int subscriber_handler(request_rec *r)
     /* push-pubsub: GET subscribes; POST, PUT and DELETE are the
      * publisher handler's (mod_push_pub.c). */
     if (strcmp(r->handler, "push-subscriber")
-        && !(push_is_pubsub(r) && r->method_number != M_POST
-             && r->method_number != M_PUT && r->method_number != M_DELETE)) {
+        && !(push_is_pubsub(r) && !push_pubsub_publishes(r))) {
         return DECLINED;
     }
     conf = push_conf(r);
@@ -146,26 +145,19 @@ static int subscriber_handler(request_rec *r)
             }
         }
         return push_reply_preflight(r, conf, push_is_pubsub(r)
-                                    ? "GET, POST, PUT, DELETE, OPTIONS"
-                                    : "GET, OPTIONS",
+                                    ? PUSH_PUBSUB_METHODS : "GET, OPTIONS",
                                     "If-Modified-Since, If-None-Match, "
                                     "Last-Event-ID, Cache-Control");
     }
     if (r->method_number != M_GET) {
-        const char *allow = push_is_pubsub(r)
-                            ? "GET, POST, PUT, DELETE, OPTIONS"
-                            : "GET, OPTIONS";
+        const char *allow = push_is_pubsub(r) ? PUSH_PUBSUB_METHODS
+                                              : "GET, OPTIONS";
 
         apr_table_setn(r->headers_out, "Allow", allow);
         return push_reply_text(r, HTTP_METHOD_NOT_ALLOWED, "Method %s not "
                                "allowed here: %s.", r->method, allow);
     }
-    if (!(channel = push_request_channel(r, conf, push_is_pubsub(r)
-                                         ? PUSH_ROLE_SUBSCRIBER
-                                         : PUSH_ROLE_ANY))) {
-        return OK;
-    }
-    if (push_authorize(r, conf, channel, "subscriber") != OK) {
+    if (!(channel = push_authorized_channel(r, conf, 0))) {
         return OK;
     }
     /* The first transport this request asks for, by precedence, that the

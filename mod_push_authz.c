@@ -81,8 +81,8 @@ static int copy_header(void *rec, const char *key, const char *value)
     return 1;
 }
 
-int push_authorize(request_rec *r, const push_dir_conf *conf,
-                   const char *channel, const char *role)
+static int authorize(request_rec *r, const push_dir_conf *conf,
+                     const char *channel, const char *role)
 {
     const ap_expr_info_t *expr = push_conf_authorize(conf);
     const char *url, *err = NULL;
@@ -143,6 +143,21 @@ int push_authorize(request_rec *r, const push_dir_conf *conf,
     }
     ap_destroy_sub_req(sub);
     return status;
+}
+
+const char *push_authorized_channel(request_rec *r,
+                                    const push_dir_conf *conf, int publisher)
+{
+    const char *channel = push_request_channel(
+        r, conf, !push_is_pubsub(r) ? PUSH_ROLE_ANY
+                 : publisher ? PUSH_ROLE_PUBLISHER : PUSH_ROLE_SUBSCRIBER);
+
+    if (!channel || authorize(r, conf, channel, publisher ? "publisher"
+                                                          : "subscriber")
+                    != OK) {
+        return NULL;
+    }
+    return channel;
 }
 
 void push_authz_register_hooks(apr_pool_t *p)

@@ -6,12 +6,14 @@
 
 #include "mod_push_config.h"
 
-/* Asks the location's PushAuthorizeRequest URL whether r may subscribe
- * to or publish on channel (role "subscriber" or "publisher").  OK when
- * it may (or no URL is set); otherwise the answer was given to the
- * client (the authorizer's, as it was) and the handler returns OK. */
-int push_authorize(request_rec *r, const push_dir_conf *conf,
-                   const char *channel, const char *role);
+/* The channel a subscriber (publisher 0) or publisher request names
+ * (on a push-pubsub location, its side's: push_request_channel), once
+ * the location's PushAuthorizeRequest URL, if it has one, allowed r to
+ * use it.  NULL when the request was answered instead: a bad channel id,
+ * or the authorizer's refusal, as it gave it; the handler returns OK. */
+const char *push_authorized_channel(request_rec *r,
+                                    const push_dir_conf *conf,
+                                    int publisher);
 
 void push_authz_register_hooks(apr_pool_t *p);
 

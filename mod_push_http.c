@@ -124,6 +124,20 @@ int push_is_pubsub(const request_rec *r)
     return r->handler && !strcmp(r->handler, "push-pubsub");
 }
 
+int push_request_accepts(const request_rec *r, const char *type)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+
+    return accept && ap_strcasestr(accept, type);
+}
+
+int push_pubsub_publishes(const request_rec *r)
+{
+    return push_is_pubsub(r) && (r->method_number == M_POST
+                                 || r->method_number == M_PUT
+                                 || r->method_number == M_DELETE);
+}
+
 int push_clients_publish(const request_rec *r, const push_dir_conf *conf)
 {
     int set = push_conf_ws_publish_set(conf);

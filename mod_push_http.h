@@ -31,8 +31,16 @@ typedef enum {
 
 const char *push_request_channel(request_rec *r, const push_dir_conf *conf,
                                  push_role_e role);
-/* 1 when r is served by SetHandler push-pubsub. */
+/* 1 when r is served by SetHandler push-pubsub; push_pubsub_publishes:
+ * and its method is a publisher's (POST, PUT, DELETE), which the
+ * publisher handler serves. */
 int push_is_pubsub(const request_rec *r);
+int push_pubsub_publishes(const request_rec *r);
+/* 1 when the request's Accept names type (how a transport is asked
+ * for: EventSource, multipart/mixed). */
+int push_request_accepts(const request_rec *r, const char *type);
+/* What a push-pubsub location takes (Allow). */
+#define PUSH_PUBSUB_METHODS "GET, POST, PUT, DELETE, OPTIONS"
 /* 1 when a WebSocket client's messages are published here:
  * PushWebSocketPublish On, or on a push-pubsub location unless it says
  * Off. */

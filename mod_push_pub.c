@@ -11,15 +11,11 @@
 
 #include "mod_push.h"
 #include "mod_push_authz.h"
-#include "mod_push_admit.h"
 #include "mod_push_config.h"
-#include "mod_push_conn.h"
 #include "mod_push_events.h"
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
 #include "mod_push_store.h"
-#include "mod_push_sub.h"
-#include "mod_push_transport.h"
 
 APLOG_USE_MODULE(push);
 
@@ -57,9 +53,11 @@ static int publish(request_rec *r, const push_dir_conf *conf,
                    const char *channel)
 {
     const char *ctype = apr_table_get(r->headers_in, "Content-Type");
-    const char *event = push_conf_es_event(conf)
-                        ? push_conf_es_event(conf)
-                        : apr_table_get(r->headers_in, "X-EventSource-Event");
+    const char *event = push_conf_es_event(conf, NULL);
+
+    if (!event) {
+        event = apr_table_get(r->headers_in, "X-EventSource-Event");
+    }
     apr_off_t max = push_conf_max_message_size(conf);
     const char *id_str;
     push_channel_info_t info;
@@ -143,10 +141,7 @@ static int publisher_handler(request_rec *r)
 
     /* push-pubsub: its POST, PUT and DELETE are a publisher's; GET and
      * OPTIONS go to the subscriber handler. */
-    if (strcmp(r->handler, "push-publisher")
-        && !(push_is_pubsub(r) && (r->method_number == M_POST
-                                   || r->method_number == M_PUT
-                                   || r->method_number == M_DELETE))) {
+    if (strcmp(r->handler, "push-publisher") && !push_pubsub_publishes(r)) {
         return DECLINED;
     }
     conf = push_conf(r);
@@ -167,12 +162,7 @@ static int publisher_handler(request_rec *r)
                                "Method %s not allowed: a publisher takes "
                                "%s.", r->method, allow);
     }
-    if (!(channel = push_request_channel(r, conf, push_is_pubsub(r)
-                                         ? PUSH_ROLE_PUBLISHER
-                                         : PUSH_ROLE_ANY))) {
-        return OK;
-    }
-    if (push_authorize(r, conf, channel, "publisher") != OK) {
+    if (!(channel = push_authorized_channel(r, conf, 1))) {
         return OK;
     }
     switch (r->method_number) {
