@@ -60,7 +60,9 @@ struct push_dir_conf {
     apr_int64_t         max_channel_subscribers;   /* 0: no limit */
     int                 info_text;       /* PushChannelInfoFormat text */
     const char         *raw_separator;   /* PushRawStreamSeparator */
+    apr_uint32_t        raw_tag;         /*   its frame-cache tag */
     const char         *es_event;        /* PushEventSourceEvent */
+    apr_uint32_t        es_event_tag;    /*   its frame-cache tag */
     const char         *es_ping_event;   /* PushEventSourcePing event */
     const char         *es_ping_data;
     int                 existing_only;
@@ -152,7 +154,10 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(info_text);
     conf->raw_separator = add->raw_separator ? add->raw_separator
                                              : base->raw_separator;
+    conf->raw_tag = add->raw_separator ? add->raw_tag : base->raw_tag;
     conf->es_event = add->es_event ? add->es_event : base->es_event;
+    conf->es_event_tag = add->es_event ? add->es_event_tag
+                                       : base->es_event_tag;
     if (add->es_ping_event) {
         conf->es_ping_event = add->es_ping_event;
         conf->es_ping_data = add->es_ping_data;
@@ -260,17 +265,16 @@ const apr_array_header_t *push_conf_allow_origins(const push_dir_conf *c)
 {
     return c->allow_origins;
 }
-int push_conf_ws_publish(const push_dir_conf *c)
-{
-    return c->ws_publish == 1;
-}
 apr_int64_t push_conf_max_channel_subscribers(const push_dir_conf *c)
 {
     return c->max_channel_subscribers > 0 ? c->max_channel_subscribers : 0;
 }
 
-const char *push_conf_es_event(const push_dir_conf *c)
+const char *push_conf_es_event(const push_dir_conf *c, apr_uint32_t *tag)
 {
+    if (tag) {
+        *tag = c->es_event_tag;
+    }
     return c->es_event;
 }
 
@@ -280,8 +284,11 @@ const char *push_conf_es_ping(const push_dir_conf *c, const char **data)
     return c->es_ping_event && *c->es_ping_event ? c->es_ping_event : NULL;
 }
 
-const char *push_conf_raw_separator(const push_dir_conf *c)
+const char *push_conf_raw_separator(const push_dir_conf *c, apr_uint32_t *tag)
 {
+    if (tag) {
+        *tag = c->raw_separator ? c->raw_tag : 0;
+    }
     return c->raw_separator ? c->raw_separator : "\n";
 }
 
@@ -606,6 +613,18 @@ static const char *set_heartbeat(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* A configured text's frame-cache tag (FNV-1a, never 0): computed once
+ * here, not for every message a transport encodes. */
+static apr_uint32_t text_tag(const char *s)
+{
+    apr_uint32_t h = 2166136261u;
+
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    }
+    return h ? h : 1;
+}
+
 /* PushRawStreamSeparator: C-style escapes (\n, \r, \t, \\) read, 1 to
  * 255 bytes after them. */
 static const char *set_raw_separator(cmd_parms *cmd, void *dconf,
@@ -634,6 +653,7 @@ static const char *set_raw_separator(cmd_parms *cmd, void *dconf,
         return "PushRawStreamSeparator: expects 1 to 255 bytes";
     }
     conf->raw_separator = out;
+    conf->raw_tag = text_tag(out);
     return NULL;
 }
 
@@ -653,6 +673,7 @@ static const char *set_es_event(cmd_parms *cmd, void *dconf, const char *arg)
                "bytes on one line";
     }
     conf->es_event = arg;
+    conf->es_event_tag = text_tag(arg);
     return NULL;
 }
 

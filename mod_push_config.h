@@ -57,17 +57,18 @@ apr_int64_t               push_conf_ping_interval(const push_dir_conf *c);
 apr_int64_t               push_conf_first_message(const push_dir_conf *c);
 /* NULL when PushAllowOrigin is not set; else its list (of const char *). */
 const apr_array_header_t *push_conf_allow_origins(const push_dir_conf *c);
-int                       push_conf_ws_publish(const push_dir_conf *c);
 int                       push_conf_ws_deflate(const push_dir_conf *c);
 /* PushMaxChannelSubscribers (0: none); PushSubscribeExistingChannelsOnly. */
 apr_int64_t push_conf_max_channel_subscribers(const push_dir_conf *c);
-/* PushEventSourceEvent (NULL: unset); PushEventSourcePing: its event
- * name (NULL: the ": ping" comment) and, in *data, its data (may be
- * NULL). */
-const char *push_conf_es_event(const push_dir_conf *c);
+/* PushEventSourceEvent (NULL: unset) and, in *tag (tag may be NULL), a
+ * number telling it from other names (0 when unset), for frame-cache
+ * variants; PushEventSourcePing: its event name (NULL: the ": ping"
+ * comment) and, in *data, its data (may be NULL). */
+const char *push_conf_es_event(const push_dir_conf *c, apr_uint32_t *tag);
 const char *push_conf_es_ping(const push_dir_conf *c, const char **data);
-/* PushRawStreamSeparator, escapes read (default "\n"). */
-const char *push_conf_raw_separator(const push_dir_conf *c);
+/* PushRawStreamSeparator, escapes read (default "\n"), and its tag as
+ * push_conf_es_event's (0 for the default). */
+const char *push_conf_raw_separator(const push_dir_conf *c, apr_uint32_t *tag);
 /* PushChannelInfoFormat text: nchan's text when Accept names no format. */
 int         push_conf_info_text(const push_dir_conf *c);
 int         push_conf_existing_only(const push_dir_conf *c);

@@ -17,18 +17,15 @@
 /* Subscribers with the same separator take the same bytes. */
 static apr_uint32_t raw_variant(const push_sub_t *s)
 {
-    const char *sep = push_conf_raw_separator(push_conf(s->r));
-    apr_uint32_t h = 2166136261u;
+    apr_uint32_t tag;
 
-    for (; *sep; sep++) {
-        h = (h ^ (unsigned char)*sep) * 16777619u;
-    }
-    return 0x80000000u | (h & 0x7fffffffu);
+    push_conf_raw_separator(push_conf(s->r), &tag);
+    return 0x80000000u | (tag & 0x7fffffffu);
 }
 
 static push_frame_t *raw_encode(const push_sub_t *s, const push_message_t *m)
 {
-    const char *sep = push_conf_raw_separator(push_conf(s->r));
+    const char *sep = push_conf_raw_separator(push_conf(s->r), NULL);
     size_t seplen = strlen(sep);
     push_frame_t *f = push_frame_alloc(m->body_len + seplen);
 

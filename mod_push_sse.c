@@ -14,7 +14,6 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "util_filter.h"
 
 #include "lib/push_sse.h"
 #include "mod_push.h"
@@ -46,16 +45,10 @@ static size_t sse_notice(const char *event, const char *data, char *buf,
  * names every message's event. */
 static apr_uint32_t sse_variant(const push_sub_t *s)
 {
-    const char *ev = push_conf_es_event(push_conf(s->r));
-    apr_uint32_t h = 2166136261u;
+    apr_uint32_t tag;
 
-    if (!ev) {
-        return 0x100;
-    }
-    for (; *ev; ev++) {
-        h = (h ^ (unsigned char)*ev) * 16777619u;
-    }
-    return 0x40000000u | (h & 0x3fffffffu);
+    return push_conf_es_event(push_conf(s->r), &tag)
+           ? 0x40000000u | (tag & 0x3fffffffu) : 0x100;
 }
 
 /* The event of one message: the same bytes for every subscriber, so it
@@ -64,7 +57,7 @@ static push_frame_t *sse_encode(const push_sub_t *s, const push_message_t *m)
 {
     char id[PUSH_MSGID_MAX_LEN];
     apr_size_t id_len = push_msgid_format(&m->id, id);
-    const char *ev = push_conf_es_event(push_conf(s->r));
+    const char *ev = push_conf_es_event(push_conf(s->r), NULL);
     const char *event = ev ? ev : m->event;
     size_t event_len = ev ? strlen(ev) : m->event_len;
     push_frame_t *f = push_frame_alloc(push_sse_event_size(
@@ -119,9 +112,7 @@ static push_end_e sse_on_end(push_sub_t *s, push_stop_e why)
 
 static int sse_detect(request_rec *r)
 {
-    const char *accept = apr_table_get(r->headers_in, "Accept");
-
-    return accept && ap_strcasestr(accept, "text/event-stream");
+    return push_request_accepts(r, "text/event-stream");
 }
 
 static const push_transport_t sse_transport;
