@@ -60,8 +60,11 @@ static void snapshot(status_t *s)
     s->gaps = __atomic_load_n(&c->gaps, __ATOMIC_RELAXED);
 }
 
-/* The handlers' common start: GET only, a store to read. */
-static int refuse(request_rec *r, const char *what)
+/* The handlers' common start: GET only, a store to read, the snapshot
+ * and the headers.  DECLINED when the body is to be written; otherwise
+ * what the handler returns. */
+static int begin(request_rec *r, const char *what, const char *type,
+                 status_t *s)
 {
     if (r->method_number != M_GET) {
         apr_table_setn(r->headers_out, "Allow", "GET");
@@ -72,7 +75,10 @@ static int refuse(request_rec *r, const char *what)
         return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
                                "The push store is not available.");
     }
-    return DECLINED;
+    snapshot(s);
+    ap_set_content_type(r, type);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    return r->header_only ? OK : DECLINED;
 }
 
 static int json_handler(request_rec *r)
@@ -84,14 +90,8 @@ static int json_handler(request_rec *r)
     if (strcmp(r->handler, "push-status")) {
         return DECLINED;
     }
-    if ((rc = refuse(r, "status")) != DECLINED) {
+    if ((rc = begin(r, "status", "application/json", &s)) != DECLINED) {
         return rc;
-    }
-    snapshot(&s);
-    ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-    if (r->header_only) {
-        return OK;
     }
     ap_rprintf(r, "{\"channels\":%u,\"channel_slots\":%u,"
                "\"messages\":%" APR_UINT64_T_FMT ",\"subscribers\":{",
@@ -141,14 +141,8 @@ static int stub_handler(request_rec *r)
     if (strcmp(r->handler, "push-stub-status")) {
         return DECLINED;
     }
-    if ((rc = refuse(r, "stub status")) != DECLINED) {
+    if ((rc = begin(r, "stub status", "text/plain", &s)) != DECLINED) {
         return rc;
-    }
-    snapshot(&s);
-    ap_set_content_type(r, "text/plain");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-    if (r->header_only) {
-        return OK;
     }
     ap_rprintf(r, "total published messages: %" APR_UINT64_T_FMT "\n"
                "stored messages: %" APR_UINT64_T_FMT "\n"
