@@ -120,9 +120,7 @@ static push_end_e mp_on_end(push_sub_t *s, push_stop_e why)
 
 static int mp_detect(request_rec *r)
 {
-    const char *accept = apr_table_get(r->headers_in, "Accept");
-
-    return accept && ap_strcasestr(accept, "multipart/mixed");
+    return push_request_accepts(r, "multipart/mixed");
 }
 
 static const push_transport_t mp_transport;
