@@ -30,19 +30,14 @@ APLOG_USE_MODULE(push);
 /* ------------------------------------------------------------------ */
 /* Start and end                                                        */
 
-/* The channel's own limits, as nchan has them: before subscribing
- * (subscribed 0), PushSubscribeExistingChannelsOnly; once counted
- * (subscribed 1, *info the channel then, this subscriber included),
- * PushMaxChannelSubscribers.  0, after replying 403, when refused. */
-static int channel_admits(request_rec *r, const push_env_t *env,
-                          const char *channel, int subscribed,
-                          const push_channel_info_t *info)
+/* The channel's own limits, as nchan has them, each 0 after replying 403
+ * when it refuses.  Before subscribing: PushSubscribeExistingChannelsOnly. */
+static int channel_exists_ok(request_rec *r, const push_env_t *env,
+                             const char *channel)
 {
-    const push_dir_conf *conf = push_conf(r);
-    apr_int64_t max = push_conf_max_channel_subscribers(conf);
     push_channel_info_t now;
 
-    if (!subscribed && push_conf_existing_only(conf)
+    if (push_conf_existing_only(push_conf(r))
         && push_store_info(&env->store, channel, strlen(channel),
                            apr_time_sec(apr_time_now()), &now)
            == PUSH_NOT_FOUND) {
@@ -51,7 +46,17 @@ static int channel_admits(request_rec *r, const push_env_t *env,
                         "neither messages nor subscribers.", channel);
         return 0;
     }
-    if (subscribed && max && info->subscribers > max) {
+    return 1;
+}
+
+/* Once counted (*info: the channel then, this subscriber included):
+ * PushMaxChannelSubscribers. */
+static int channel_room_ok(request_rec *r, const char *channel,
+                           const push_channel_info_t *info)
+{
+    apr_int64_t max = push_conf_max_channel_subscribers(push_conf(r));
+
+    if (max && info->subscribers > max) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "channel %s: refusing "
                       "a subscriber past PushMaxChannelSubscribers %"
                       APR_INT64_T_FMT, channel, max);
@@ -107,7 +112,7 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
     s->r = r;
     s->channel = channel;
     if ((s->has_cursor = push_request_cursor(r, &s->cursor)) < 0
-        || !channel_admits(r, env, channel, 0, NULL)
+        || !channel_exists_ok(r, env, channel)
         || !push_admit_take(r)) {
         return 0;
     }
@@ -124,7 +129,7 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
                         "PushSharedMemorySize).");
         return 0;
     }
-    if (!channel_admits(r, env, channel, 1, info)) {
+    if (!channel_room_ok(r, channel, info)) {
         push_store_unsubscribe(&env->store, &s->ref);
         push_admit_release();
         return 0;
@@ -165,7 +170,7 @@ void push_sub_end(push_sub_t *s)
 /* Compressing or buffering filters (mod_deflate, mod_brotli, SSI, ...)
  * would hold events back or mangle them: an event stream passes only
  * through the protocol, transcoding (chunking) and connection filters. */
-void push_strip_content_filters(request_rec *r)
+static void strip_content_filters(request_rec *r)
 {
     ap_filter_t *f = r->output_filters;
 
@@ -185,7 +190,7 @@ int push_sub_stream_response(request_rec *r, push_sub_t *s,
 {
     push_filter_sink_t out;
 
-    push_strip_content_filters(r);
+    strip_content_filters(r);
     r->status = HTTP_OK;
     if (content_type) {
         ap_set_content_type(r, content_type);

@@ -41,14 +41,9 @@ typedef struct {
 void push_filter_source_init(push_filter_source_t *src, request_rec *r,
                              ap_filter_t *filters);
 
-/* Compressing or buffering filters (mod_deflate, mod_brotli, SSI, ...)
- * are removed from a stream's response, and no-gzip is set: a stream
- * passes only through the protocol, transcoding (chunking) and
- * connection filters. */
-void push_strip_content_filters(request_rec *r);
-
 /* A streaming transport's handler, after push_sub_begin: a 200 with
- * content_type (NULL: none), no content filters, no caching; the headers
+ * content_type (NULL: none), without the filters that compress or
+ * buffer (mod_deflate, mod_brotli, SSI; no-gzip set), no caching; the headers
  * flushed with preamble (may be empty) so the client knows at once; then
  * push_sub_stream. */
 int  push_sub_stream_response(request_rec *r, push_sub_t *s,
