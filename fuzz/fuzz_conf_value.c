@@ -20,21 +20,31 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The digits at *p (one at least) into *v, *p moved past them; 0 when
+ * there are none or their value is beyond INT64_MAX. */
+static int ref_digits(const char **p, __int128 *v)
+{
+    if (!isdigit((unsigned char)**p)) {
+        return 0;
+    }
+    for (*v = 0; isdigit((unsigned char)**p); (*p)++) {
+        *v = *v * 10 + (**p - '0');
+        if (*v > INT64_MAX) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The value of s's digits up to its end, or of its digits then one
  * suffix; -1 when the grammar says no. */
 static __int128 reference(const char *s, int suffixes)
 {
-    __int128 v = 0, mult = 1;
+    __int128 v, mult = 1;
     const char *p = s;
 
-    if (!isdigit((unsigned char)*p)) {
+    if (!ref_digits(&p, &v)) {
         return -1;
-    }
-    for (; isdigit((unsigned char)*p); p++) {
-        v = v * 10 + (*p - '0');
-        if (v > INT64_MAX) {
-            return -1;
-        }
     }
     if (suffixes) {
         switch (*p) {
@@ -66,16 +76,10 @@ static __int128 reference_seconds(const char *s)
         return reference(s, 0);
     }
     while (*p) {
-        __int128 v = 0;
+        __int128 v;
 
-        if (!isdigit((unsigned char)*p)) {
+        if (!ref_digits(&p, &v)) {
             return -1;
-        }
-        for (; isdigit((unsigned char)*p); p++) {
-            v = v * 10 + (*p - '0');
-            if (v > INT64_MAX) {
-                return -1;
-            }
         }
         if (!*p || !(u = strchr(order, *p)) || u - order <= last) {
             return -1;
