@@ -101,9 +101,14 @@ request('DELETE', "/pub/$mch");
 my $end = text_until($m, qr/--\r\n\z/);
 ok t_cmp(substr($end, -(length($boundary) + 8)), "\r\n--$boundary--\r\n", 'a delete closes the multipart body');
 close $m->{sock};
-my $plain = request('GET', "/mp/" . fresh_channel('mpnone'), timeout => 2);
-ok t_cmp($plain ? $plain->{status} : 'no answer yet', 'no answer yet',
-         'no Accept: multipart/mixed: a long poll, which waits');
+my $pch = fresh_channel('mpnone');
+my $plain = start_request('GET', "/mp/$pch");
+wait_for(sub { my $x = request('GET', "/pub/$pch"); $x->{status} == 200 && json($x->{body})->{subscribers} == 1 }, 10);
+publish($pch, 'to the long poll');
+my $pr = read_response($plain, 10);
+close $plain->{sock};
+ok t_cmp($pr ? "$pr->{status} " . ($pr->{headers}{'content-type'} // '-') . " $pr->{body}" : 'no answer',
+         qr{^200 (?!multipart)\S+ to the long poll$}, 'no Accept: multipart/mixed: the long poll answers, one message');
 
 # --- http-raw-stream ---
 my $rch = fresh_channel('raw');
