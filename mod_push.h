@@ -6,8 +6,8 @@
  *   -> its wake-up (store/push_notify.c) -> a driver: the stream loop
  *   (mod_push_conn.c over core/push_loop.c and core/push_stream.c) or a
  *   worker thread (mod_push_sub.c) -> the one delivery step
- *   (core/push_sub.c) -> the transport's table (mod_push_sse.c,
- *   mod_push_ws.c, mod_push_poll.c) -> a sink (core/push_sink.c, or the
+ *   (core/push_sub.c) -> the transport's table (mod_push_<transport>.c:
+ *   sse, ws, poll, chunked, multipart, rawstream) -> a sink (core/push_sink.c, or the
  *   filter sink in mod_push_sub.c).
  */
 #ifndef MOD_PUSH_H

@@ -33,13 +33,13 @@ typedef struct push_sub push_sub_t;
 #define PUSH_T_READS      0x04   /* the client sends too: on_input */
 #define PUSH_T_EXCLUSIVE  0x08   /* a request that asks for it cannot be
                                   * served by another transport */
-#define PUSH_T_ONE_A_WRITE 0x20  /* each message is a write of its own (a
-                                  * chunk of its own, for chunked), never
-                                  * batched with the next */
 #define PUSH_T_PING_FIXED 0x10   /* on_idle is a liveness check: due every
                                   * PushPingInterval, whatever is written;
                                   * otherwise a keep-alive, due after that
                                   * much silence */
+#define PUSH_T_ONE_A_WRITE 0x20  /* each message is a write of its own (a
+                                  * chunk of its own, for chunked), never
+                                  * batched with the next */
 
 /* Why a stream stops receiving messages. */
 typedef enum {
