@@ -39,6 +39,7 @@
 #include "mpm_common.h"
 
 #include "mod_push.h"
+#include "mod_push_accel.h"
 #include "mod_push_authz.h"
 #include "mod_push_client.h"
 #include "mod_push_config.h"
@@ -229,6 +230,7 @@ static void push_register_hooks(apr_pool_t *p)
     push_pub_register_hooks(p);
     push_status_register_hooks(p);
     push_authz_register_hooks(p);
+    push_accel_register_hooks(p);
     push_client_register_hooks(p);
     ap_hook_handler(subscriber_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -66,6 +66,7 @@ struct push_dir_conf {
     const char         *es_ping_event;   /* PushEventSourcePing event */
     const char         *es_ping_data;
     int                 existing_only;
+    int                 x_accel;         /* PushXAccelRedirect */
     /* PushWebSocketClientHeartbeat: hb_in NULL with hb_set is "Off". */
     int                 hb_set;
     const char         *hb_in, *hb_out;
@@ -119,6 +120,7 @@ void *push_config_create_dir(apr_pool_t *p, char *dir)
     conf->ws_deflate = -1;
     conf->max_channel_subscribers = -1;
     conf->existing_only = -1;
+    conf->x_accel = -1;
     conf->info_text = -1;
     return conf;
 }
@@ -151,6 +153,7 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(ws_deflate);
     MERGE_INT(max_channel_subscribers);
     MERGE_INT(existing_only);
+    MERGE_INT(x_accel);
     MERGE_INT(info_text);
     conf->raw_separator = add->raw_separator ? add->raw_separator
                                              : base->raw_separator;
@@ -300,6 +303,11 @@ int push_conf_info_text(const push_dir_conf *c)
 int push_conf_existing_only(const push_dir_conf *c)
 {
     return c->existing_only == 1;
+}
+
+int push_conf_x_accel(const push_dir_conf *c)
+{
+    return c->x_accel == 1;
 }
 
 const char *push_conf_ws_heartbeat(const push_dir_conf *c, const char **out)
@@ -813,6 +821,12 @@ const command_rec push_config_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "On: subscribing to a channel with neither messages nor "
                  "subscribers is refused with 403 (default Off)"),
+    AP_INIT_FLAG("PushXAccelRedirect", set_flag,
+                 (void *)APR_OFFSETOF(push_dir_conf, x_accel),
+                 RSRC_CONF | ACCESS_CONF,
+                 "On: a response here (from mod_proxy, CGI, ...) with "
+                 "X-Accel-Redirect hands the client to that local URL by "
+                 "an internal redirect (default Off)"),
     AP_INIT_TAKE1("PushEventSourceEvent", set_es_event, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "The event name of every message: published here, or "

@@ -51,6 +51,7 @@
 #include "core/push_loop.h"
 #include "core/push_stream.h"
 #include "mod_push.h"
+#include "mod_push_accel.h"
 #include "mod_push_conn.h"
 #include "mod_push_store.h"
 #include "mod_push_workers.h"
@@ -239,9 +240,9 @@ static void longpoll_end(park_conn *s, int rc)
     s->r = NULL;
     apr_atomic_dec32(&park->parked);
     ap_die(rc, r);
-    /* Logs the request and frees its pool; the connection state says
-     * what comes next. */
-    ap_process_request_after_handler(r);
+    /* Logs the request (the client's, of any internal redirects) and
+     * frees its pool; the connection state says what comes next. */
+    ap_process_request_after_handler(push_accel_first(r));
 }
 
 static int longpoll_respond(park_conn *s)
@@ -676,8 +677,9 @@ static void conn_finish(park_conn *s)
             c->aborted = 1;
         }
         c->keepalive = AP_CONN_CLOSE;
-        /* Logs the request and frees its pool. */
-        ap_process_request_after_handler(r);
+        /* Logs the request (the client's, of any internal redirects)
+         * and frees its pool. */
+        ap_process_request_after_handler(push_accel_first(r));
     }
     /* The MPM counts a suspended connection until its pool goes. */
     if (c->cs) {
@@ -794,7 +796,8 @@ int push_park_possible(request_rec *r)
     park_conn *held = ap_get_module_config(c->conn_config, &push_module);
 
     return park && !push_loop_is_stopping(park->loop)
-           && !c->master && c->cs && !c->aborted && !r->main && !r->prev
+           && !c->master && c->cs && !c->aborted && !r->main
+           && (!r->prev || push_accel_may_suspend(r))
            && ap_get_conn_socket(c) && !ap_ssl_conn_is_ssl(c)
            && (!held || !held->handing);
 }
@@ -835,6 +838,7 @@ static park_conn *park_subscriber(request_rec *r, const push_sub_t *sub)
     s->subscribed = 1;
     s->handing = 1;
     s->item.ended = PUSH_ENDED_NOT;
+    push_accel_suspended(r);
     apr_socket_timeout_set(s->sock, 0);
     apr_atomic_inc32(&park->parked);
     return s;
@@ -882,6 +886,9 @@ static void push_conn_suspended(conn_rec *c, request_rec *r)
     }
     ap_set_module_config(c->conn_config, &push_module, NULL);
     s->handing = 0;
+    if (s->r) {
+        push_accel_restore(s->r);
+    }
     s->item.since = apr_time_now();
     push_loop_handover(park->loop, &s->item);
 }

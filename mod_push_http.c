@@ -14,6 +14,7 @@
 #include "util_script.h"
 #include "ap_expr.h"
 
+#include "mod_push_accel.h"
 #include "mod_push.h"
 #include "mod_push_config.h"
 #include "mod_push_http.h"
@@ -258,6 +259,9 @@ int push_read_body(request_rec *r, apr_off_t max, char **buf,
     char *data;
     int rv;
 
+    if (push_accel_kept_body(r, max, buf, len, &rv)) {
+        return rv;      /* the application read the client's */
+    }
     if ((rv = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
         return rv;
     }
