@@ -18,6 +18,8 @@ FUZZ_SECONDS ?= 300
 LIB_SRC   = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
             lib/push_utf8.c lib/push_ws_codec.c lib/push_ws_deflate.c \
             lib/push_conf_value.c lib/push_channel_info.c
+# Channel ids are checked as UTF-8: the id grammar needs the UTF-8 check.
+ID_SRC    = lib/push_id.c lib/push_utf8.c
 SHM_SRC   = store/push_store_shm.c store/push_store_shm_chan.c \
             store/push_store_shm_hold.c store/push_store_shm_lock.c
 STORE_SRC = $(SHM_SRC) store/push_notify.c
@@ -88,12 +90,12 @@ build:
 build/push_client_js.c: client/push.js tools/embed.sh | build
 	tools/embed.sh client/push.js push_client_js > $@.tmp && mv $@.tmp $@
 
-build/test_id: t/unit/test_id.c t/unit/check.h lib/push_id.c lib/push_id.h | build
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_id.c lib/push_id.c
+build/test_id: t/unit/test_id.c t/unit/check.h $(ID_SRC) lib/push_id.h | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_id.c $(ID_SRC)
 
-build/test_store: t/unit/test_store.c t/unit/check.h $(SHM_SRC) lib/push_id.c $(HEADERS) | build
+build/test_store: t/unit/test_store.c t/unit/check.h $(SHM_SRC) $(ID_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_store.c \
-	    $(SHM_SRC) lib/push_id.c -lpthread
+	    $(SHM_SRC) $(ID_SRC) -lpthread
 
 build/test_conf_value: t/unit/test_conf_value.c t/unit/check.h lib/push_conf_value.c lib/push_conf_value.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_conf_value.c lib/push_conf_value.c
@@ -104,12 +106,12 @@ build/test_channel_info: t/unit/test_channel_info.c t/unit/check.h lib/push_chan
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c
 
-build/test_notify: t/unit/test_notify.c t/unit/check.h $(STORE_SRC) lib/push_id.c $(HEADERS) | build
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_notify.c $(STORE_SRC) lib/push_id.c -lpthread
+build/test_notify: t/unit/test_notify.c t/unit/check.h $(STORE_SRC) $(ID_SRC) $(HEADERS) | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_notify.c $(STORE_SRC) $(ID_SRC) -lpthread
 
-build/test_loop: t/unit/test_loop.c t/unit/check.h $(CORE_SRC) $(STORE_SRC) lib/push_frame_cache.c lib/push_buf.c lib/push_id.c $(HEADERS) | build
+build/test_loop: t/unit/test_loop.c t/unit/check.h $(CORE_SRC) $(STORE_SRC) lib/push_frame_cache.c lib/push_buf.c $(ID_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_loop.c $(CORE_SRC) $(STORE_SRC) \
-	    lib/push_frame_cache.c lib/push_buf.c lib/push_id.c -lpthread
+	    lib/push_frame_cache.c lib/push_buf.c $(ID_SRC) -lpthread
 
 build/test_ws_codec: t/unit/test_ws_codec.c t/unit/ws_wire.h t/unit/check.h $(WS_CODEC_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_ws_codec.c $(WS_CODEC_SRC) -lz
@@ -129,8 +131,8 @@ FUZZ_TARGETS = ws_frame cursor handshake sse conf_value
 build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) -lz
 
-build/fuzz_cursor: fuzz/fuzz_cursor.c fuzz/fuzz_input.h lib/push_id.c $(HEADERS) | build
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_cursor.c lib/push_id.c
+build/fuzz_cursor: fuzz/fuzz_cursor.c fuzz/fuzz_input.h $(ID_SRC) $(HEADERS) | build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_cursor.c $(ID_SRC)
 
 build/fuzz_handshake: fuzz/fuzz_handshake.c fuzz/fuzz_input.h $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_handshake.c $(WS_CODEC_SRC) -lz

@@ -58,6 +58,7 @@ struct push_dir_conf {
     int                 ws_publish;
     int                 ws_deflate;
     apr_int64_t         max_channel_subscribers;   /* 0: no limit */
+    apr_int64_t         max_channel_id;  /* PushMaxChannelIdLength */
     int                 info_text;       /* PushChannelInfoFormat text */
     const char         *raw_separator;   /* PushRawStreamSeparator */
     apr_uint32_t        raw_tag;         /*   its frame-cache tag */
@@ -119,6 +120,7 @@ void *push_config_create_dir(apr_pool_t *p, char *dir)
     conf->ws_publish = -1;
     conf->ws_deflate = -1;
     conf->max_channel_subscribers = -1;
+    conf->max_channel_id = -1;
     conf->existing_only = -1;
     conf->x_accel = -1;
     conf->info_text = -1;
@@ -152,6 +154,7 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(ws_publish);
     MERGE_INT(ws_deflate);
     MERGE_INT(max_channel_subscribers);
+    MERGE_INT(max_channel_id);
     MERGE_INT(existing_only);
     MERGE_INT(x_accel);
     MERGE_INT(info_text);
@@ -268,6 +271,12 @@ const apr_array_header_t *push_conf_allow_origins(const push_dir_conf *c)
 {
     return c->allow_origins;
 }
+apr_size_t push_conf_max_channel_id(const push_dir_conf *c)
+{
+    return c->max_channel_id > 0 ? (apr_size_t)c->max_channel_id
+                                 : PUSH_CHANNEL_ID_MAX;
+}
+
 apr_int64_t push_conf_max_channel_subscribers(const push_dir_conf *c)
 {
     return c->max_channel_subscribers > 0 ? c->max_channel_subscribers : 0;
@@ -478,6 +487,10 @@ static const count_directive buffer_length_arg = {
 static const count_directive max_channel_subscribers_arg = {
     APR_OFFSETOF(push_dir_conf, max_channel_subscribers), 0, 100000000,
     "a whole number of subscribers from 0 (no limit) to 100000000"
+};
+static const count_directive max_channel_id_arg = {
+    APR_OFFSETOF(push_dir_conf, max_channel_id), 1, PUSH_CHANNEL_ID_MAX,
+    "a whole number of bytes from 1 to " APR_STRINGIFY(PUSH_CHANNEL_ID_MAX)
 };
 static const count_directive message_timeout_arg = {
     APR_OFFSETOF(push_dir_conf, message_timeout), 0, 10L * 365 * 86400,
@@ -811,6 +824,11 @@ const command_rec push_config_cmds[] = {
                  (void *)APR_OFFSETOF(push_dir_conf, ws_publish),
                  RSRC_CONF | ACCESS_CONF,
                  "On: WebSocket clients may publish to the channel"),
+    AP_INIT_TAKE1("PushMaxChannelIdLength", set_count,
+                  (void *)&max_channel_id_arg, RSRC_CONF | ACCESS_CONF,
+                  "Longest channel id, in bytes (default and most: "
+                  APR_STRINGIFY(PUSH_CHANNEL_ID_MAX) "); longer ones get "
+                  "400"),
     AP_INIT_TAKE1("PushMaxChannelSubscribers", set_count,
                   (void *)&max_channel_subscribers_arg,
                   RSRC_CONF | ACCESS_CONF,

@@ -72,6 +72,8 @@ const char *push_conf_raw_separator(const push_dir_conf *c, apr_uint32_t *tag);
 /* PushChannelInfoFormat text: nchan's text when Accept names no format. */
 int         push_conf_info_text(const push_dir_conf *c);
 int         push_conf_existing_only(const push_dir_conf *c);
+/* PushMaxChannelIdLength: bytes (at most PUSH_CHANNEL_ID_MAX). */
+apr_size_t  push_conf_max_channel_id(const push_dir_conf *c);
 /* PushXAccelRedirect On (mod_push_accel.c). */
 int         push_conf_x_accel(const push_dir_conf *c);
 /* PushWebSocketClientHeartbeat: the client's text (NULL: none) and, in

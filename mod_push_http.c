@@ -159,6 +159,7 @@ const char *push_request_channel(request_rec *r, const push_dir_conf *conf,
         role == PUSH_ROLE_ANY ? push_conf_channel(conf)
         : push_conf_role_channel(conf, role == PUSH_ROLE_PUBLISHER);
     const char *id;
+    apr_size_t max;
 
     if (expr) {
         const char *err = NULL;
@@ -193,10 +194,24 @@ const char *push_request_channel(request_rec *r, const push_dir_conf *conf,
             id = slash ? slash + 1 : r->uri;
         }
     }
-    if (!id || !push_channel_id_valid(id, strlen(id))) {
-        push_reply_text(r, HTTP_BAD_REQUEST,
-                        "Invalid channel id '%s': use 1 to 255 characters "
-                        "of A-Z a-z 0-9 _ . ~ -", id ? id : "");
+    if (!id || !*id) {
+        push_reply_text(r, HTTP_BAD_REQUEST, "No channel id: the request "
+                        "names none (%s).", expr ? "PushChannel's expression "
+                        "gives an empty string" : "the URL path ends in /");
+        return NULL;
+    }
+    max = push_conf_max_channel_id(conf);
+    if (strlen(id) > max) {
+        push_reply_text(r, HTTP_BAD_REQUEST, "Channel id too long: %"
+                        APR_SIZE_T_FMT " bytes, at most %" APR_SIZE_T_FMT
+                        " (PushMaxChannelIdLength).", strlen(id), max);
+        return NULL;
+    }
+    if (!push_channel_id_valid(id, strlen(id))) {
+        /* Not echoed: it is what cannot be shown safely. */
+        push_reply_text(r, HTTP_BAD_REQUEST, "Invalid channel id: it must "
+                        "be UTF-8 without control characters (after "
+                        "%%-decoding).");
         return NULL;
     }
     return id;
@@ -206,7 +221,7 @@ void push_reply_channel_info(request_rec *r, const char *channel,
                              const push_channel_info_t *info,
                              const char *last_id)
 {
-    char last[PUSH_MSGID_MAX_LEN], buf[1024];
+    char last[PUSH_MSGID_MAX_LEN], buf[PUSH_INFO_MAX];
     int text_json;
     push_info_format_e f = push_info_format(apr_table_get(r->headers_in,
                                                           "Accept"),

@@ -110,13 +110,7 @@ static int publish(request_rec *r, const push_dir_conf *conf,
                                "(PushSharedMemorySize) even after evicting "
                                "every other message.");
     case PUSH_NO_CHANNEL_SLOT:
-        push_limit_warn(r, PUSH_LIMIT_CHANNELS, "the push store holds as many "
-                        "channels as it may (PushMaxChannels, "
-                        "PushSharedMemorySize); new ones are refused");
-        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
-                               "The push store holds as many channels as it "
-                               "may, all with messages or subscribers "
-                               "(PushMaxChannels, PushSharedMemorySize).");
+        return push_reply_no_channel(r, channel);
     default:
         return push_reply_text(r, HTTP_BAD_REQUEST, "Message refused.");
     }

@@ -19,7 +19,9 @@
 #include "mod_push.h"
 #include "mod_push_config.h"
 #include "mod_push_events.h"
+#include "mod_push_http.h"
 #include "mod_push_store.h"
+#include "store/push_store_shm.h"
 
 APLOG_USE_MODULE(push);
 
@@ -143,6 +145,29 @@ void push_limit_warn(request_rec *r, unsigned limit, const char *what)
     ap_log_rerror(APLOG_MARK, first ? APLOG_WARNING : APLOG_DEBUG, 0, r,
                   "%s%s", what, first ? " (said once until the server "
                   "restarts; later ones at debug)" : "");
+}
+
+int push_reply_no_channel(request_rec *r, const char *channel)
+{
+    if (strlen(channel) > PUSH_SHM_ID_INLINE) {
+        push_limit_warn(r, PUSH_LIMIT_CHANNELS, "the push store holds as "
+                        "many channels with ids over "
+                        APR_STRINGIFY(PUSH_SHM_ID_INLINE) " bytes as it may "
+                        "(one for every eighth channel slot: "
+                        "PushSharedMemorySize); new ones are refused");
+        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE, "The push "
+                               "store holds as many channels with ids over "
+                               APR_STRINGIFY(PUSH_SHM_ID_INLINE) " bytes as "
+                               "it may, all with messages or subscribers "
+                               "(PushSharedMemorySize).");
+    }
+    push_limit_warn(r, PUSH_LIMIT_CHANNELS, "the push store holds as many "
+                    "channels as it may (PushMaxChannels, "
+                    "PushSharedMemorySize); new ones are refused");
+    return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE, "The push store "
+                           "holds as many channels as it may, all with "
+                           "messages or subscribers (PushMaxChannels, "
+                           "PushSharedMemorySize).");
 }
 
 /* A subscriber was told it missed messages: which channel, for whoever

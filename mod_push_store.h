@@ -46,6 +46,11 @@ int  push_stopping(void);
  * server does not flood its log. */
 void push_limit_warn(request_rec *r, unsigned limit, const char *what);
 
+/* The store had no room for a new channel (PUSH_NO_CHANNEL_SLOT): said
+ * in the log (push_limit_warn) and answered 507 with the reason, which
+ * names the long-id table for an id over what a slot holds. */
+int  push_reply_no_channel(request_rec *r, const char *channel);
+
 /* Copies handed out by a look, in a pool (push_copy_fn). */
 void *push_pool_copy(void *pool, const push_msgid_t *id, apr_size_t size);
 

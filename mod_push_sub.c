@@ -120,13 +120,7 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
                              apr_time_sec(apr_time_now()), &s->ref, info)
         != PUSH_OK) {
         push_admit_release();
-        push_limit_warn(r, PUSH_LIMIT_CHANNELS, "the push store holds as many "
-                        "channels as it may (PushMaxChannels, "
-                        "PushSharedMemorySize); new ones are refused");
-        push_reply_text(r, HTTP_INSUFFICIENT_STORAGE, "The push store holds "
-                        "as many channels as it may, all with messages or "
-                        "subscribers (PushMaxChannels, "
-                        "PushSharedMemorySize).");
+        push_reply_no_channel(r, channel);
         return 0;
     }
     if (!channel_room_ok(r, channel, info)) {

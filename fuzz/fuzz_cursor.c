@@ -89,16 +89,30 @@ static void check_channel(const char *s, size_t n)
     if (n == 0 || n > PUSH_CHANNEL_ID_MAX) {
         abort();
     }
+    /* An accepted id is safe wherever it goes: no control byte, and
+     * UTF-8 (checked here the long way: each lead byte's continuation
+     * bytes, and no surrogate or overlong form). */
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        size_t k, more = c < 0x80 ? 0 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+        uint32_t cp = more == 0 ? c : more == 1 ? (c & 0x1fu)
+                      : more == 2 ? (c & 0x0fu) : (c & 0x07u);
 
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || strchr("_.~-", c))) {
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xc2) || c > 0xf4
+            || i + more >= n) {
             abort();
         }
-        if (c == 0) {
+        for (k = 1; k <= more; k++) {
+            if (((unsigned char)s[i + k] & 0xc0) != 0x80) {
+                abort();
+            }
+            cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3fu);
+        }
+        if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000)
+            || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
             abort();
         }
+        i += more;
     }
 }
 

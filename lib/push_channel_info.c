@@ -57,9 +57,42 @@ const char *push_info_content_type(push_info_format_e f, int text_json)
     }
 }
 
+/* s as the inside of a JSON string: " and \ escaped, and any control
+ * character as \u00XX (channel ids have none; cheap to be sure).  Its
+ * length, or 0 when it does not fit in cap (with the NUL). */
+static size_t json_escape(const char *s, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (n + 7 > cap) {
+            return 0;
+        }
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        }
+        else if (c < 0x20) {
+            memcpy(out + n, "\\u00", 4);
+            out[n + 4] = hex[c >> 4];
+            out[n + 5] = hex[c & 15];
+            n += 6;
+        }
+        else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
 size_t push_info_render(char *buf, size_t cap, push_info_format_e f,
                         const push_info_t *in)
 {
+    char chan[6 * 1024 + 1];
     int n;
 
     switch (f) {
@@ -87,9 +120,12 @@ size_t push_info_render(char *buf, size_t cap, push_info_format_e f,
         break;
     default:
         /* mod_push's JSON: the channel, then nchan's fields. */
+        if (!json_escape(in->channel, chan, sizeof(chan)) && *in->channel) {
+            return 0;
+        }
         n = snprintf(buf, cap, "{\"channel\":\"%s\",\"messages\":%u,"
                      "\"requested\":%lld,\"subscribers\":%u,"
-                     "\"last_message_id\":\"%s\"}\n", in->channel,
+                     "\"last_message_id\":\"%s\"}\n", chan,
                      in->messages, (long long)in->requested,
                      in->subscribers, in->last_id);
         break;

@@ -27,7 +27,7 @@ push_info_format_e push_info_format(const char *accept, int *text_json);
 const char *push_info_content_type(push_info_format_e f, int text_json);
 
 typedef struct {
-    const char *channel;       /* characters that need no escaping */
+    const char *channel;       /* UTF-8; escaped here for JSON */
     uint32_t    messages;
     uint32_t    subscribers;
     int64_t     requested;     /* seconds since a subscriber came; -1 never */
@@ -35,7 +35,9 @@ typedef struct {
 } push_info_t;
 
 /* Writes the answer into buf (NUL-terminated); its length, or 0 when
- * cap is too small. */
+ * cap is too small (PUSH_INFO_MAX is always enough for a channel id of
+ * at most 1024 bytes). */
+#define PUSH_INFO_MAX 8192
 size_t push_info_render(char *buf, size_t cap, push_info_format_e f,
                         const push_info_t *in);
 

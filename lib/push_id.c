@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/push_id.h"
+#include "lib/push_utf8.h"
 
 int push_msgid_cmp(const push_msgid_t *a, const push_msgid_t *b)
 {
@@ -127,13 +128,9 @@ int push_channel_id_valid(const char *s, size_t len)
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        /* Spelled out rather than isalnum(): the locale must not widen
-         * the set, and the id ends up in URLs and log lines unescaped. */
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9')
-              || c == '_' || c == '.' || c == '~' || c == '-')) {
+        if (c < 0x20 || c == 0x7f) {
             return 0;
         }
     }
-    return 1;
+    return push_utf8_valid(s, len);
 }

@@ -17,7 +17,8 @@ typedef struct {
 
 /* Longest formatted id: 19 digits, ':', 10 digits, NUL. */
 #define PUSH_MSGID_MAX_LEN 32
-#define PUSH_CHANNEL_ID_MAX 255
+/* Longest channel id (nchan's nchan_max_channel_id_length default). */
+#define PUSH_CHANNEL_ID_MAX 1024
 
 /* -1, 0 or 1 as a is before, equal to, or after b. */
 int push_msgid_cmp(const push_msgid_t *a, const push_msgid_t *b);
@@ -35,8 +36,11 @@ size_t push_msgid_format(const push_msgid_t *id, char *buf);
  * surrounding spaces allowed.  Returns 0 and the tag, or -1. */
 int push_etag_parse(const char *s, size_t len, uint32_t *tag);
 
-/* 1 when s[0..len) is a valid channel id: 1..255 bytes of
- * A-Z a-z 0-9 _ . ~ -   ; else 0. */
+/* 1 when s[0..len) is a valid channel id: 1..PUSH_CHANNEL_ID_MAX bytes
+ * of UTF-8 with no control character (U+0000-U+001F, U+007F), so that it
+ * can go into a header, an event stream's line, a log line or JSON
+ * without breaking one; else 0.  Anything else nchan takes (: / @ %
+ * spaces, any script) is an id. */
 int push_channel_id_valid(const char *s, size_t len);
 
 #endif

@@ -6,6 +6,8 @@
  *   uint32_t[nbuckets]    channel hash buckets (slot index or NO_SLOT)
  *   chan_t[nslots]        channel slab, about 1/8 of the region
  *   reader_t[nreaders]    holds of connected subscribers
+ *   longid_t[nlong]       ids longer than a slot holds (an eighth of the
+ *                         slots may have one)
  *   ring                  message records, the rest
  *
  * Every link inside the region is an offset or an index, never a pointer,
@@ -66,8 +68,11 @@ static int geometry(uint64_t size, geometry_t *g)
      * thread: twice the channels, with room for small stores. */
     g->nreaders = (uint32_t)(nslots * 2 + 16);
     g->readers_off = ALIGN64(g->slots_off + nslots * sizeof(chan_t));
-    g->ring_off = ALIGN64(g->readers_off
+    g->nlong = (uint32_t)(nslots / 8 + 4);
+    g->long_off = ALIGN64(g->readers_off
                           + (uint64_t)g->nreaders * sizeof(reader_t));
+    g->ring_off = ALIGN64(g->long_off
+                          + (uint64_t)g->nlong * sizeof(longid_t));
     if (g->ring_off + RING_MIN > size) {
         return -1;
     }
@@ -215,6 +220,8 @@ push_shm_t *push_shm_format(void *mem, size_t size, int64_t now)
     s->slots_off = g.slots_off;
     s->nreaders = g.nreaders;
     s->readers_off = g.readers_off;
+    s->nlong = g.nlong;
+    s->long_off = g.long_off;
     s->ring_off = g.ring_off;
     s->ring_size = g.ring_size;
     s->created = now;
@@ -227,12 +234,18 @@ push_shm_t *push_shm_format(void *mem, size_t size, int64_t now)
     memset(buckets(s), 0xff, (size_t)g.nbuckets * sizeof(uint32_t));
     for (i = 0; i < g.nslots; i++) {
         slot_at(s, i)->hnext = i + 1 < g.nslots ? i + 1 : NO_SLOT;
+        slot_at(s, i)->long_ix = NO_SLOT;
     }
     s->free_slot = 0;
     for (i = 0; i < g.nreaders; i++) {
         reader_at(s, i)->next = i + 1 < g.nreaders ? i + 1 : NO_READER;
     }
     s->free_reader = 0;
+    for (i = 0; i < g.nlong; i++) {
+        longid_at(s, i)->slot = NO_SLOT;
+        longid_at(s, i)->next = i + 1 < g.nlong ? i + 1 : NO_SLOT;
+    }
+    s->free_long = 0;
 
     /* Last, so an attach racing with us never sees a half-made store. */
     s->layout = STORE_LAYOUT;
@@ -254,6 +267,7 @@ push_shm_t *push_shm_attach(void *mem, size_t size)
         || s->nslots != g.nslots || s->nbuckets != g.nbuckets
         || s->buckets_off != g.buckets_off || s->slots_off != g.slots_off
         || s->nreaders != g.nreaders || s->readers_off != g.readers_off
+        || s->nlong != g.nlong || s->long_off != g.long_off
         || s->ring_off != g.ring_off || s->ring_size != g.ring_size) {
         return NULL;
     }

@@ -34,6 +34,9 @@ extern const push_store_engine_t push_shm_engine;
 
 /* Smallest region push_shm_format accepts. */
 #define PUSH_SHM_MIN_SIZE (64 * 1024)
+/* Channel ids up to this long live in their channel's slot; longer ones
+ * (to PUSH_CHANNEL_ID_MAX) in a table of one record per eight slots. */
+#define PUSH_SHM_ID_INLINE 255
 
 /* Lays a fresh, empty store over mem[0..size).  Ids it hands out are all
  * after `now` - 1 (a store re-created in the same second as its

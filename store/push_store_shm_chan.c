@@ -35,7 +35,7 @@ static uint32_t chan_find(push_shm_t *s, const char *id, size_t len,
         chan_t *c = slot_at(s, i);
 
         if (c->hash == hash && c->id_len == len
-            && memcmp(c->id, id, len) == 0) {
+            && memcmp(chan_id(s, c), id, len) == 0) {
             return i;
         }
         i = c->hnext;
@@ -58,16 +58,19 @@ static void chan_unhash(push_shm_t *s, uint32_t i)
 }
 
 /* Frees the least recently used channel that has neither messages nor
- * subscribers; NO_SLOT when there is none.  Linear in the slot count, but
- * it runs only when a new channel finds the slab full. */
-static uint32_t chan_reclaim(push_shm_t *s, int64_t now)
+ * subscribers (with a long id, when `long_id`: one whose record a new
+ * long id can take); NO_SLOT when there is none.  Linear in the slot
+ * count, but it runs only when a new channel finds the slab (or the
+ * long-id table) full. */
+static uint32_t chan_reclaim(push_shm_t *s, int64_t now, int long_id)
 {
     uint32_t i, best = NO_SLOT;
     chan_t *c;
 
     for (i = 0; i < s->nslots; i++) {
         c = slot_at(s, i);
-        if (!c->in_use || c->subscribers != 0) {
+        if (!c->in_use || c->subscribers != 0
+            || (long_id && c->long_ix == NO_SLOT)) {
             continue;
         }
         shm_chan_expire(s, c, now);
@@ -88,6 +91,14 @@ static uint32_t chan_reclaim(push_shm_t *s, int64_t now)
     chan_unhash(s, best);
     shm_chan_drop_readers(s, c);
     c->in_use = 0;
+    if (c->long_ix != NO_SLOT) {
+        longid_t *l = longid_at(s, c->long_ix);
+
+        l->slot = NO_SLOT;
+        l->next = s->free_long;
+        s->free_long = c->long_ix;
+        c->long_ix = NO_SLOT;
+    }
     /* Holders of an old sub for this slot (all unsubscribed or deleted,
      * else we would not be here) must see the slot as another channel;
      * neither counter ever goes back, waiters compare them. */
@@ -102,22 +113,38 @@ static uint32_t chan_reclaim(push_shm_t *s, int64_t now)
 static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
                             uint32_t hash, int64_t now)
 {
-    uint32_t i = s->free_slot, *bucket;
+    uint32_t i, *bucket;
     chan_t *c;
 
-    if (i == NO_SLOT
+    if (s->free_slot == NO_SLOT
         || (s->max_channels && s->channels >= s->max_channels)) {
         /* The slab, or the limit, is full: an empty channel makes way. */
-        if (chan_reclaim(s, now) == NO_SLOT) {
+        if (chan_reclaim(s, now, 0) == NO_SLOT) {
             return NO_SLOT;
         }
-        i = s->free_slot;
     }
+    if (len > SHM_ID_INLINE && s->free_long == NO_SLOT
+        && chan_reclaim(s, now, 1) == NO_SLOT) {
+        return NO_SLOT;         /* every long-id record is in use */
+    }
+    i = s->free_slot;
     c = slot_at(s, i);
+    if (len > SHM_ID_INLINE) {
+        longid_t *l;
+
+        c->long_ix = s->free_long;
+        l = longid_at(s, c->long_ix);
+        s->free_long = l->next;
+        l->slot = i;
+        memcpy(l->id, id, len);
+    }
+    else {
+        c->long_ix = NO_SLOT;
+        memcpy(c->id, id, len);
+    }
     s->free_slot = c->hnext;
 
     c->id_len = (uint32_t)len;
-    memcpy(c->id, id, len);
     c->hash = hash;
     c->first = NO_REC;
     c->last = NO_REC;

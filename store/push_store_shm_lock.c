@@ -70,6 +70,17 @@ static int ring_check(push_shm_t *s)
     return 1;
 }
 
+/* Whether channel slot i's id is where it says: in the slot when short,
+ * else in a long-id record that names the slot back. */
+static int long_id_ok(push_shm_t *s, const chan_t *c, uint32_t i)
+{
+    if (c->long_ix == NO_SLOT) {
+        return c->id_len <= SHM_ID_INLINE;
+    }
+    return c->id_len > SHM_ID_INLINE && c->long_ix < s->nlong
+           && longid_at(s, c->long_ix)->slot == i;
+}
+
 /* Rebuilds everything derived after a lock holder died mid-change. */
 static void shm_repair(push_shm_t *s)
 {
@@ -90,7 +101,8 @@ static void shm_repair(push_shm_t *s)
         if (c->last_id.time > newest) {
             newest = c->last_id.time;
         }
-        if (c->in_use && (c->id_len == 0 || c->id_len > PUSH_CHANNEL_ID_MAX)) {
+        if (c->in_use && (c->id_len == 0 || c->id_len > PUSH_CHANNEL_ID_MAX
+                          || !long_id_ok(s, c, i))) {
             c->in_use = 0;
         }
         if (!c->in_use) {
@@ -98,7 +110,7 @@ static void shm_repair(push_shm_t *s)
             s->free_slot = i;
             continue;
         }
-        c->hash = chan_hash(c->id, c->id_len);
+        c->hash = chan_hash(chan_id(s, c), c->id_len);
         c->hnext = b[c->hash & (s->nbuckets - 1)];
         b[c->hash & (s->nbuckets - 1)] = i;
         c->first = NO_REC;
@@ -107,6 +119,20 @@ static void shm_repair(push_shm_t *s)
         c->readers = NO_READER;
         s->subscribers += c->subscribers;
         s->channels++;
+    }
+    /* Long ids: a record is its channel's when that channel, in use,
+     * names it; the rest is free. */
+    s->free_long = NO_SLOT;
+    i = s->nlong;
+    while (i-- > 0) {
+        longid_t *l = longid_at(s, i);
+        chan_t *c = l->slot < s->nslots ? slot_at(s, l->slot) : NULL;
+
+        if (!c || !c->in_use || c->long_ix != i) {
+            l->slot = NO_SLOT;
+            l->next = s->free_long;
+            s->free_long = i;
+        }
     }
     /* Holds: a record in use for a live channel incarnation is relinked;
      * the rest is free.  (A half-made one may be lost, or kept: a hold

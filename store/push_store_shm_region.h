@@ -19,11 +19,13 @@
 #include "store/push_store_shm.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  7u            /* bump on any change to the layout */
+#define STORE_LAYOUT  8u            /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
 #define NO_READER     PUSH_NO_READER_ID
+
+#define SHM_ID_INLINE PUSH_SHM_ID_INLINE
 
 /* Record kinds carry a constant high half so that recovery can tell a
  * record header from stale or torn bytes with some confidence. */
@@ -79,8 +81,20 @@ typedef struct {
                                 * unit of hold positions and bounds */
     uint32_t     keep;         /* the last publish's buffer length */
     uint32_t     readers;      /* its holds, a list through reader_t */
-    char         id[PUSH_CHANNEL_ID_MAX];
+    /* The id: here when at most SHM_ID_INLINE bytes, else in long-id
+     * record long_ix (NO_SLOT: here). */
+    uint32_t     long_ix;
+    char         id[SHM_ID_INLINE];
 } chan_t;
+
+/* A channel id longer than a slot holds (up to PUSH_CHANNEL_ID_MAX):
+ * few channels have one, so they have a small table of their own
+ * instead of every slot growing fourfold. */
+typedef struct {
+    uint32_t slot;         /* its channel; NO_SLOT when free */
+    uint32_t next;         /* the free list */
+    char     id[PUSH_CHANNEL_ID_MAX];
+} longid_t;
 
 /* A hold (push_store.h): the messages of channel `slot` after `pos` are
  * not trimmed or expired while pos is at most `bound` behind the
@@ -114,6 +128,8 @@ struct push_store_inst {
     uint64_t        slots_off;
     uint32_t        nreaders;
     uint64_t        readers_off;
+    uint32_t        nlong;
+    uint64_t        long_off;
     uint64_t        ring_off;
     uint64_t        ring_size;
 
@@ -130,6 +146,7 @@ struct push_store_inst {
     uint32_t        free_slot;     /* head of the free-slot list */
     uint32_t        max_channels;  /* PushMaxChannels; 0: nslots */
     uint32_t        free_reader;   /* head of the free-reader list */
+    uint32_t        free_long;     /* head of the free long-id list */
     uint32_t        channels;
     uint64_t        messages;
     uint32_t        subscribers;
@@ -146,6 +163,8 @@ typedef struct {
     uint64_t buckets_off;
     uint64_t slots_off;
     uint64_t readers_off;
+    uint32_t nlong;
+    uint64_t long_off;
     uint64_t ring_off;
     uint64_t ring_size;
 } geometry_t;
@@ -180,6 +199,17 @@ static inline chan_t *slot_at(push_shm_t *s, uint32_t i)
 static inline reader_t *reader_at(push_shm_t *s, uint32_t i)
 {
     return (reader_t *)((char *)s + s->readers_off) + i;
+}
+
+static inline longid_t *longid_at(push_shm_t *s, uint32_t i)
+{
+    return (longid_t *)((char *)s + s->long_off) + i;
+}
+
+/* Channel c's id (c->id_len bytes). */
+static inline const char *chan_id(push_shm_t *s, const chan_t *c)
+{
+    return c->long_ix == NO_SLOT ? c->id : longid_at(s, c->long_ix)->id;
 }
 
 static inline rec_t *rec_at(push_shm_t *s, uint64_t off)

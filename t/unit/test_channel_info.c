@@ -71,6 +71,24 @@ static void test_render(void)
     CHECK(strstr(buf, "last requested: -1 sec. ago") != NULL);
     /* Too small a buffer: nothing, not a cut answer. */
     CHECK_EQ(push_info_render(buf, 10, PUSH_INFO_XML, &in), 0);
+
+    /* Any id nchan takes is valid JSON here: quotes and backslashes
+     * escaped, UTF-8 as it is. */
+    in.channel = "say \"hi\" \\ caf\xc3\xa9/in:42";
+    CHECK(push_info_render(buf, sizeof(buf), PUSH_INFO_JSON, &in) > 0);
+    {
+        const char *want = "{\"channel\":\"say \\\"hi\\\" \\\\ caf\xc3\xa9/in:42\",";
+
+        CHECK(!strncmp(buf, want, strlen(want)));
+    }
+    /* The longest id, all quotes, fits PUSH_INFO_MAX. */
+    {
+        static char id[1025], big[PUSH_INFO_MAX];
+
+        memset(id, '"', 1024);
+        in.channel = id;
+        CHECK(push_info_render(big, sizeof(big), PUSH_INFO_JSON, &in) > 2048);
+    }
 }
 
 int main(void)
