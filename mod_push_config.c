@@ -52,6 +52,7 @@ struct push_dir_conf {
     apr_off_t           max_message_size;
     apr_off_t           backlog;
     apr_int64_t         longpoll_timeout;
+    apr_int64_t         subscriber_timeout;   /* PushSubscriberTimeout */
     apr_int64_t         ping_interval;
     apr_int64_t         first_message;
     apr_array_header_t *allow_origins;   /* of const char * */
@@ -115,6 +116,7 @@ void *push_config_create_dir(apr_pool_t *p, char *dir)
     conf->max_message_size = -1;
     conf->backlog = -1;
     conf->longpoll_timeout = -1;
+    conf->subscriber_timeout = -1;
     conf->ping_interval = -1;
     conf->first_message = PUSH_FIRST_UNSET;
     conf->ws_publish = -1;
@@ -150,6 +152,7 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(max_message_size);
     MERGE_INT(backlog);
     MERGE_INT(longpoll_timeout);
+    MERGE_INT(subscriber_timeout);
     MERGE_INT(ping_interval);
     MERGE_INT(ws_publish);
     MERGE_INT(ws_deflate);
@@ -249,6 +252,11 @@ apr_off_t push_conf_max_message_size(const push_dir_conf *c)
 {
     return c->max_message_size != -1 ? c->max_message_size : 1024 * 1024;
 }
+apr_int64_t push_conf_subscriber_timeout(const push_dir_conf *c)
+{
+    return c->subscriber_timeout > 0 ? c->subscriber_timeout : 0;
+}
+
 apr_int64_t push_conf_longpoll_timeout(const push_dir_conf *c)
 {
     return c->longpoll_timeout != -1 ? c->longpoll_timeout : 0;
@@ -496,6 +504,11 @@ static const count_directive message_timeout_arg = {
     APR_OFFSETOF(push_dir_conf, message_timeout), 0, 10L * 365 * 86400,
     "a duration up to 10 years: seconds, or with units such as 90s, 5m, "
     "1h30m, 2d (0 keeps messages until they are pushed out of the buffer)"
+};
+static const count_directive subscriber_timeout_arg = {
+    APR_OFFSETOF(push_dir_conf, subscriber_timeout), 0, 365L * 86400,
+    "a duration up to a year: seconds, or with units such as 90s, 5m, "
+    "1h (0: never)"
 };
 static const count_directive longpoll_timeout_arg = {
     APR_OFFSETOF(push_dir_conf, longpoll_timeout), 0, 365L * 86400,
@@ -807,6 +820,12 @@ const command_rec push_config_cmds[] = {
                   (void *)&longpoll_timeout_arg,
                   RSRC_CONF | ACCESS_CONF,
                   "Seconds a long poll waits before 304 (default 0: for ever)"),
+    AP_INIT_TAKE1("PushSubscriberTimeout", set_duration,
+                  (void *)&subscriber_timeout_arg,
+                  RSRC_CONF | ACCESS_CONF,
+                  "A subscriber that gets no message for this long is "
+                  "ended: a long poll with 408, a stream closed (default "
+                  "0: never)"),
     AP_INIT_TAKE1("PushPingInterval", set_duration,
                   (void *)&ping_interval_arg,
                   RSRC_CONF | ACCESS_CONF,

@@ -47,6 +47,8 @@ apr_off_t                 push_conf_max_message_size(const push_dir_conf *c);
  * connected subscriber may be behind before it is told of a gap. */
 apr_off_t                 push_conf_backlog(const push_dir_conf *c);
 apr_int64_t               push_conf_longpoll_timeout(const push_dir_conf *c);
+/* PushSubscriberTimeout, seconds; 0: none. */
+apr_int64_t               push_conf_subscriber_timeout(const push_dir_conf *c);
 apr_int64_t               push_conf_ping_interval(const push_dir_conf *c);
 /* PushFirstMessage, where a subscriber without a cursor starts:
  * PUSH_FIRST_OLDEST (1: the first buffered message), N > 0 the Nth from

@@ -52,6 +52,7 @@
 #include "core/push_stream.h"
 #include "mod_push.h"
 #include "mod_push_accel.h"
+#include "mod_push_config.h"
 #include "mod_push_conn.h"
 #include "mod_push_store.h"
 #include "mod_push_workers.h"
@@ -715,6 +716,15 @@ static void op_due(push_loop_item_t *it, int64_t now)
     conn_due(CONN_OF(it), now);
 }
 
+static void op_expired(push_loop_item_t *it, int64_t now)
+{
+    park_conn *s = CONN_OF(it);
+
+    if (s->mode == PM_STREAM) {
+        push_stream_expired(&s->u.stream, now);
+    }
+}
+
 static void op_wake(push_loop_item_t *it)
 {
     park_conn *s = CONN_OF(it);
@@ -759,7 +769,8 @@ static void op_finish(push_loop_item_t *it)
 }
 
 static const push_loop_ops_t conn_ops = {
-    op_adopt, op_io, op_due, op_wake, op_unwatchable, op_stopping, op_finish
+    op_adopt, op_io, op_due, op_wake, op_unwatchable, op_stopping, op_finish,
+    op_expired
 };
 
 /* ------------------------------------------------------------------ */
@@ -856,6 +867,8 @@ int push_park_stream(request_rec *r, const push_sub_t *sub, int chunked,
     s->mode = PM_STREAM;
     push_stream_init(&s->u.stream, &s->sub, &s->item, chunked, ping_every,
                      r->server->timeout);
+    s->u.stream.idle_limit =
+        apr_time_from_sec(push_conf_subscriber_timeout(push_conf(r)));
     return 1;
 }
 

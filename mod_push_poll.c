@@ -63,6 +63,9 @@ static int reply_not_modified(request_rec *r, const push_msgid_t *cursor)
  * none, the channel's newest id when it asked. */
 typedef struct {
     push_msgid_t idle;
+    /* PushSubscriberTimeout ends its wait: 408, as nchan answers, not
+     * PushLongPollTimeout's 304. */
+    apr_int64_t  expiry;
 } poll_state;
 
 /* The answer to a poll once its wait is over. */
@@ -95,6 +98,13 @@ static int poll_respond(push_sub_t *s, push_outcome_e outcome,
         /* The client polls again at once, from the same cursor, and
          * reaches a live process. */
         r->connection->keepalive = AP_CONN_CLOSE;
+        return reply_not_modified(r, &ps->idle);
+    case PUSH_OUTCOME_TIMEOUT:
+        if (ps->expiry) {
+            return push_reply_text(r, HTTP_REQUEST_TIME_OUT, "No message "
+                                   "within %" APR_INT64_T_FMT " s "
+                                   "(PushSubscriberTimeout).", ps->expiry);
+        }
         /* fall through */
     default:
         return reply_not_modified(r, &ps->idle);
@@ -105,6 +115,7 @@ static int poll_serve(request_rec *r, const char *channel,
                       const push_transport_t *t, int wait)
 {
     apr_int64_t timeout = push_conf_longpoll_timeout(push_conf(r));
+    apr_int64_t expiry = push_conf_subscriber_timeout(push_conf(r));
     push_channel_info_t info;
     push_outcome_e outcome;
     push_message_t msg;
@@ -119,6 +130,10 @@ static int poll_serve(request_rec *r, const char *channel,
     }
     ps = apr_palloc(r->pool, sizeof(*ps));
     ps->idle = s.has_cursor ? s.cursor : info.last_id;
+    ps->expiry = 0;
+    if (wait && expiry && (!timeout || expiry <= timeout)) {
+        ps->expiry = timeout = expiry;
+    }
     s.tstate = ps;
     /* A client polling again right after its last message (the usual
      * case) is known to be caught up: no need to look before waiting. */

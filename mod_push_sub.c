@@ -453,6 +453,12 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
     push_notify_gen_t *gen = push_env_watch(s->env, s->ref.chan);
     thread_timer tt;
     int closing = 0, client_gone = 0, more_input = 0;
+    /* PushSubscriberTimeout: from the start, and again from each
+     * message. */
+    apr_interval_time_t idle =
+        apr_time_from_sec(push_conf_subscriber_timeout(push_conf(r)));
+    apr_time_t expires = idle ? apr_time_now() + idle : 0;
+    unsigned long seen = s->delivered;
 
     tt.every = ping_every;
     tt.due = ping_every ? apr_time_now() + ping_every : 0;
@@ -462,6 +468,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
     for (;;) {
         push_stop_e why = PUSH_STOP_STOPPING;
         int saw, stop = !gen && !closing;
+        apr_time_t until;
 
         if (!closing) {
             /* Stopping too: what the store has goes out first, and the
@@ -475,6 +482,14 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
             if (d == PUSH_DELIVER_GONE || d == PUSH_DELIVER_GAP) {
                 why = d == PUSH_DELIVER_GONE ? PUSH_STOP_DELETED
                                              : PUSH_STOP_GAP;
+                stop = 1;
+            }
+            else if (idle && s->delivered != seen) {
+                seen = s->delivered;
+                expires = apr_time_now() + idle;
+            }
+            else if (expires && apr_time_now() >= expires) {
+                why = PUSH_STOP_TIMEOUT;
                 stop = 1;
             }
         }
@@ -492,8 +507,12 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
         }
         /* More input already read (the filters may hold it where poll
          * cannot see): what it published went out above; on with it. */
+        until = tt.due;
+        if (!closing && expires && (!until || expires < until)) {
+            until = expires;
+        }
         saw = wait_once(gen, fd, reads ? POLLIN | POLLRDHUP : POLLRDHUP,
-                        more_input ? apr_time_now() : tt.due);
+                        more_input ? apr_time_now() : until);
         if (saw & SAW_ERROR) {
             client_gone = 1;
             break;

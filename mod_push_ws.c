@@ -495,6 +495,10 @@ static push_end_e ws_on_end(push_sub_t *s, push_stop_e why)
         ws_send_close(s, PUSH_WS_CLOSE_GAP, "messages lost: reconnect "
                       "with your last message id");
     }
+    else if (why == PUSH_STOP_TIMEOUT) {
+        /* nchan's words for PushSubscriberTimeout. */
+        ws_send_close(s, PUSH_WS_CLOSE_NORMAL, "408 Request Timeout");
+    }
     else {
         ws_send_close(s, PUSH_WS_CLOSE_GOING_AWAY, "server restarting");
     }

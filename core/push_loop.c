@@ -58,7 +58,7 @@ struct push_loop {
     int64_t            grace;
     void             (*turn)(void *);
     void              *baton;
-    push_loop_timer_t *timers;
+    push_loop_timer_t *timers[PUSH_DL_KINDS];
     push_loop_item_t  *reap;          /* ended, to finish */
     push_loop_chan_t **buckets;       /* channels by chan */
     uint32_t           nbuckets;      /* a power of two */
@@ -70,71 +70,104 @@ struct push_loop {
 /* ------------------------------------------------------------------ */
 /* Deadlines                                                            */
 
-void push_loop_untimed(push_loop_item_t *it)
+static void dl_unset(push_loop_item_t *it, push_loop_dl_e k)
 {
-    push_loop_timer_t *t = it->timer;
+    push_loop_deadline_t *d = &it->dl[k];
+    push_loop_timer_t *t = d->timer;
 
     if (!t) {
         return;
     }
-    if (it->t_prev) it->t_prev->t_next = it->t_next; else t->head = it->t_next;
-    if (it->t_next) it->t_next->t_prev = it->t_prev; else t->tail = it->t_prev;
-    it->t_prev = it->t_next = NULL;
-    it->timer = NULL;
+    if (d->prev) d->prev->dl[k].next = d->next; else t->head = d->next;
+    if (d->next) d->next->dl[k].prev = d->prev; else t->tail = d->prev;
+    d->prev = d->next = NULL;
+    d->timer = NULL;
 }
 
-void push_loop_timer(push_loop_item_t *it, int64_t every, int64_t now)
+static void dl_set(push_loop_item_t *it, push_loop_dl_e k, int64_t every,
+                   int64_t now)
 {
     push_loop_t *l = it->loop;
+    push_loop_deadline_t *d = &it->dl[k];
     push_loop_timer_t *t;
 
-    push_loop_untimed(it);
+    dl_unset(it, k);
     if (every <= 0) {
         return;
     }
-    for (t = l->timers; t && t->every != every; t = t->next)
+    for (t = l->timers[k]; t && t->every != every; t = t->next)
         ;
     if (!t) {
         if (!(t = calloc(1, sizeof(*t)))) {
             return;
         }
         t->every = every;
-        t->next = l->timers;
-        l->timers = t;
+        t->next = l->timers[k];
+        l->timers[k] = t;
     }
-    it->timer = t;
-    it->due = now + every;
-    it->t_prev = t->tail;
-    it->t_next = NULL;
-    if (t->tail) t->tail->t_next = it; else t->head = it;
+    d->timer = t;
+    d->due = now + every;
+    d->prev = t->tail;
+    d->next = NULL;
+    if (t->tail) t->tail->dl[k].next = it; else t->head = it;
     t->tail = it;
+}
+
+void push_loop_untimed(push_loop_item_t *it)
+{
+    dl_unset(it, PUSH_DL_TIMER);
+}
+
+void push_loop_timer(push_loop_item_t *it, int64_t every, int64_t now)
+{
+    dl_set(it, PUSH_DL_TIMER, every, now);
 }
 
 void push_loop_touch(push_loop_item_t *it, int64_t now)
 {
-    if (it->timer) {
-        push_loop_timer(it, it->timer->every, now);
+    if (it->dl[PUSH_DL_TIMER].timer) {
+        dl_set(it, PUSH_DL_TIMER, it->dl[PUSH_DL_TIMER].timer->every, now);
     }
+}
+
+void push_loop_expiry(push_loop_item_t *it, int64_t every, int64_t now)
+{
+    dl_set(it, PUSH_DL_EXPIRY, every, now);
+}
+
+void push_loop_unexpire(push_loop_item_t *it)
+{
+    dl_unset(it, PUSH_DL_EXPIRY);
 }
 
 /* Runs what is due; the time until the next deadline, or -1. */
 static int64_t timers_due(push_loop_t *l, int64_t now)
 {
     int64_t wait = -1;
-    push_loop_timer_t *t;
+    int k;
 
-    for (t = l->timers; t; t = t->next) {
-        push_loop_item_t *it;
+    for (k = 0; k < PUSH_DL_KINDS; k++) {
+        push_loop_timer_t *t;
 
-        /* due takes it off this list or puts it at the end, later. */
-        while ((it = t->head) != NULL && it->due <= now) {
-            it->ops->due(it, now);
-            if (t->head == it && it->due <= now) {
-                push_loop_untimed(it);   /* nothing re-armed it */
+        for (t = l->timers[k]; t; t = t->next) {
+            push_loop_item_t *it;
+
+            /* The callback takes it off this list or puts it at the end,
+             * later. */
+            while ((it = t->head) != NULL && it->dl[k].due <= now) {
+                if (k == PUSH_DL_TIMER) {
+                    it->ops->due(it, now);
+                }
+                else if (it->ops->expired) {
+                    it->ops->expired(it, now);
+                }
+                if (t->head == it && it->dl[k].due <= now) {
+                    dl_unset(it, (push_loop_dl_e)k);   /* not re-armed */
+                }
             }
-        }
-        if (it && (wait < 0 || it->due - now < wait)) {
-            wait = it->due - now;
+            if (it && (wait < 0 || it->dl[k].due - now < wait)) {
+                wait = it->dl[k].due - now;
+            }
         }
     }
     return wait;
@@ -479,6 +512,7 @@ void push_loop_end(push_loop_item_t *it, push_ended_e how)
     it->ended = how;
     push_loop_unfollow(it);
     push_loop_untimed(it);
+    push_loop_unexpire(it);
     push_loop_unwatch(it);
     it->next = l->reap;
     l->reap = it;
@@ -536,11 +570,11 @@ static void stop_timed(push_loop_t *l)
 {
     push_loop_timer_t *t;
 
-    for (t = l->timers; t; t = t->next) {
+    for (t = l->timers[PUSH_DL_TIMER]; t; t = t->next) {
         push_loop_item_t *it, *next;
 
         for (it = t->head; it; it = next) {
-            next = it->t_next;
+            next = it->dl[PUSH_DL_TIMER].next;
             if (it->ops->stopping) {
                 it->ops->stopping(it);
             }
@@ -708,6 +742,7 @@ void push_loop_destroy(push_loop_t *l)
     uint64_t one = 1;
     push_loop_timer_t *t, *next;
     uint32_t i;
+    int k;
 
     pthread_mutex_lock(&l->lock);
     l->quit = 1;
@@ -731,9 +766,11 @@ void push_loop_destroy(push_loop_t *l)
             free(ch);
         }
     }
-    for (t = l->timers; t; t = next) {
-        next = t->next;
-        free(t);
+    for (k = 0; k < PUSH_DL_KINDS; k++) {
+        for (t = l->timers[k]; t; t = next) {
+            next = t->next;
+            free(t);
+        }
     }
     while (l->dead_chans) {
         push_loop_chan_t *ch = l->dead_chans;

@@ -33,6 +33,21 @@ typedef struct push_loop_item push_loop_item_t;
 typedef struct push_loop_chan push_loop_chan_t;
 typedef struct push_loop_timer push_loop_timer_t;
 
+/* An item's deadlines: the timer (keep-alives, write and close waits,
+ * long-poll timeouts) and the expiry (PushSubscriberTimeout), each on
+ * the loop's lists of items due after the same interval. */
+typedef enum {
+    PUSH_DL_TIMER = 0,
+    PUSH_DL_EXPIRY,
+    PUSH_DL_KINDS
+} push_loop_dl_e;
+
+typedef struct {
+    push_loop_timer_t     *timer;
+    struct push_loop_item *prev, *next;
+    int64_t                due;
+} push_loop_deadline_t;
+
 /* How an item ended. */
 typedef enum {
     PUSH_ENDED_NOT = 0,
@@ -45,7 +60,7 @@ typedef struct {
     void (*adopt)(push_loop_item_t *it);
     /* The descriptor is ready (epoll events). */
     void (*io)(push_loop_item_t *it, uint32_t events);
-    /* Its deadline passed. */
+    /* Its timer's deadline passed. */
     void (*due)(push_loop_item_t *it, int64_t now);
     /* A channel it follows changed. */
     void (*wake)(push_loop_item_t *it);
@@ -57,6 +72,8 @@ typedef struct {
     void (*stopping)(push_loop_item_t *it);
     /* Ended, and its grace is over: free it.  The loop forgets it. */
     void (*finish)(push_loop_item_t *it);
+    /* Its expiry passed (may be NULL for items never given one). */
+    void (*expired)(push_loop_item_t *it, int64_t now);
 } push_loop_ops_t;
 
 struct push_loop_item {
@@ -71,10 +88,8 @@ struct push_loop_item {
      * than the loop's grace after it. */
     int64_t                since;
 
-    /* The loop's: deadline, channel and list links. */
-    push_loop_timer_t     *timer;
-    push_loop_item_t      *t_prev, *t_next;
-    int64_t                due;
+    /* The loop's: deadlines, channel and list links. */
+    push_loop_deadline_t   dl[PUSH_DL_KINDS];
     push_loop_chan_t      *chan;
     push_loop_item_t      *c_prev, *c_next;
     push_loop_item_t      *next;
@@ -121,6 +136,11 @@ void push_loop_timer(push_loop_item_t *it, int64_t every, int64_t now);
 /* Moves its deadline one interval from now (it was not idle). */
 void push_loop_touch(push_loop_item_t *it, int64_t now);
 void push_loop_untimed(push_loop_item_t *it);
+/* The same for the item's expiry: ops->expired `every` from now (again
+ * from now at each call: a subscriber's timeout restarts with each
+ * message); none when every <= 0. */
+void push_loop_expiry(push_loop_item_t *it, int64_t every, int64_t now);
+void push_loop_unexpire(push_loop_item_t *it);
 /* Follows the channel of ref: 0, or -1 (stopping, out of descriptors).
  * An item with a sub joins the channel's hold, which then covers the
  * sub's position: the sub's own hold, if it had one, ends. */

@@ -105,6 +105,7 @@ static void settle(push_stream_t *st)
 static void stop(push_stream_t *st, push_stop_e why)
 {
     push_loop_unfollow(st->it);
+    push_loop_unexpire(st->it);
     if (st->sub->t->on_end(st->sub, why) == PUSH_END_AWAIT_CLOSE) {
         st->closing = 1;
         push_loop_timer(st->it, PUSH_CLOSE_WAIT_USEC, push_now());
@@ -120,12 +121,16 @@ static void stop(push_stream_t *st, push_stop_e why)
 static void deliver(push_stream_t *st)
 {
     push_deliver_e d;
+    unsigned long before = st->sub->delivered;
 
     if (st->closing || !st->it->chan || st->it->ended) {
         return;
     }
     d = push_sub_deliver(st->sub, push_now());
     push_loop_moved(st->it);    /* the channel's hold follows */
+    if (st->idle_limit && st->sub->delivered != before) {
+        push_loop_expiry(st->it, st->idle_limit, push_now());
+    }
     switch (d) {
     case PUSH_DELIVER_GONE:
         stop(st, PUSH_STOP_DELETED);
@@ -168,6 +173,7 @@ void push_stream_init(push_stream_t *st, push_sub_t *sub,
     st->write_timeout = write_timeout;
     st->stalled_since = 0;
     st->closing = 0;
+    st->idle_limit = 0;
     sub->sink = &st->out.sink;
     it->sub = sub;
 }
@@ -179,6 +185,7 @@ int push_stream_start(push_stream_t *st)
         return -1;
     }
     push_loop_timer(st->it, st->ping_every, push_now());
+    push_loop_expiry(st->it, st->idle_limit, push_now());
     /* Whatever came in since the handler last looked. */
     deliver(st);
     return 0;
@@ -270,6 +277,14 @@ void push_stream_due(push_stream_t *st, int64_t now)
         return;
     }
     settle(st);
+}
+
+void push_stream_expired(push_stream_t *st, int64_t now)
+{
+    (void)now;
+    if (!st->closing && !st->it->ended) {
+        stop(st, PUSH_STOP_TIMEOUT);
+    }
 }
 
 void push_stream_wake(push_stream_t *st)

@@ -40,6 +40,9 @@ typedef struct {
     int64_t               stalled_since;  /* output waits since; 0: none */
     int64_t               unsent_seen;    /* in the socket at the last look */
     int                   closing;    /* awaiting the client's Close */
+    /* PushSubscriberTimeout: a stream that gets no message for this long
+     * ends (PUSH_STOP_TIMEOUT); 0: never. */
+    int64_t               idle_limit;
 } push_stream_t;
 
 /* Sets the stream up on the connection's descriptor (before hand-over).
@@ -54,6 +57,8 @@ void push_stream_init(push_stream_t *st, push_sub_t *sub,
 int  push_stream_start(push_stream_t *st);
 void push_stream_io(push_stream_t *st, uint32_t events);
 void push_stream_due(push_stream_t *st, int64_t now);
+/* Its expiry (idle_limit, set with push_stream_init's caller) passed. */
+void push_stream_expired(push_stream_t *st, int64_t now);
 void push_stream_wake(push_stream_t *st);
 void push_stream_unwatchable(push_stream_t *st);
 /* After the item ended: the chunked body's last chunk when the stream

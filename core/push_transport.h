@@ -45,9 +45,10 @@ typedef struct push_sub push_sub_t;
 typedef enum {
     PUSH_STOP_DELETED,     /* its channel was deleted */
     PUSH_STOP_STOPPING,    /* the server is stopping or restarting */
-    PUSH_STOP_GAP          /* messages were lost to it, and its transport
+    PUSH_STOP_GAP,         /* messages were lost to it, and its transport
                             * cannot say so in the stream (gap_notice
                             * returned PUSH_NOTICE_END) */
+    PUSH_STOP_TIMEOUT      /* no message for PushSubscriberTimeout */
 } push_stop_e;
 
 /* What on_end asks of the driver. */

@@ -96,7 +96,7 @@ $r = request('GET', "/sub/$ch", headers => {
 ok t_cmp($r->{status}, 400, 'If-None-Match: xyz');
 $r = request('GET', "/sub/$ch?last_event_id=nope");
 ok t_cmp($r->{status}, 400, '?last_event_id=nope');
-ok t_cmp(request('GET', "/sub/bad*channel")->{status}, 400, 'a bad channel id');
+ok t_cmp(request('GET', "/sub/bad%01channel")->{status}, 400, 'a bad channel id');
 $r = request('POST', "/sub/$ch", body => 'x');
 ok t_cmp($r->{status}, 405, 'POST to a subscriber: status');
 ok t_cmp($r->{headers}{allow}, qr/GET/, 'POST to a subscriber: Allow has GET');

@@ -19,10 +19,10 @@ my $s = request('GET', "/qsub?x=1&id=$ch", timeout => 5);
 ok t_cmp("$s->{status} $s->{body}", '200 by query', 'GET /qsub?x=1&id=CH: its message');
 my $none = request('GET', '/qsub', timeout => 5);
 ok t_cmp([$none->{status}, $none->{body}], [400, qr/No channel id/], 'no id in the query: 400 with a reason');
-my $enc = request('POST', "/qpub?id=in%3A$ch%2F7", body => 'decoded');
-ok t_cmp([$enc->{status}, json(request('GET', "/deep/in:$ch/7/pub")->{body})->{channel}],
-         [202, "in:$ch/7"], 'an id %-decoded from the query: in%3A..%2F7 is in:../7');
-my $es = request('GET', "/qsub?id=in%3A$ch%2F7", timeout => 5);
+my $enc = request('POST', "/qpub?id=in%3A$ch%20x", body => 'decoded');
+ok t_cmp([$enc->{status}, json(request('GET', "/pub/in:$ch%20x")->{body})->{channel}],
+         [202, "in:$ch x"], 'an id %-decoded from the query: in%3A..%20x is "in:.. x"');
+my $es = request('GET', "/qsub?id=in%3A$ch%20x", timeout => 5);
 ok t_cmp("$es->{status} $es->{body}", '200 decoded', 'subscribed by the same encoded id');
 my $bad = request('GET', '/qsub?id=a%0Ab', timeout => 5);
 ok t_cmp([$bad->{status}, $bad->{body}], [400, qr/control characters/],

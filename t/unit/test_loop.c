@@ -99,7 +99,8 @@ static int fake_on_idle(push_sub_t *s)
 static push_end_e fake_on_end(push_sub_t *s, push_stop_e why)
 {
     const char *say = why == PUSH_STOP_DELETED ? "BYE deleted\n"
-                                               : "BYE stopping\n";
+                      : why == PUSH_STOP_TIMEOUT ? "BYE timeout\n"
+                      : "BYE stopping\n";
 
     BUMP(ends, 1);
     push_sink_write1(s->sink, say, strlen(say));
@@ -193,6 +194,12 @@ static void op_due(push_loop_item_t *it, int64_t now)
     probe(OWNER(it), 0);
 }
 
+static void op_expired(push_loop_item_t *it, int64_t now)
+{
+    push_stream_expired(&OWNER(it)->stream, now);
+    probe(OWNER(it), 0);
+}
+
 static void op_wake(push_loop_item_t *it)
 {
     push_stream_wake(&OWNER(it)->stream);
@@ -223,7 +230,8 @@ static void op_finish(push_loop_item_t *it)
 }
 
 static const push_loop_ops_t owner_ops = {
-    op_adopt, op_io, op_due, op_wake, op_unwatchable, NULL, op_finish
+    op_adopt, op_io, op_due, op_wake, op_unwatchable, NULL, op_finish,
+    op_expired
 };
 
 typedef int (*pred_fn)(const owner_t *o);
@@ -688,6 +696,59 @@ static void test_write_timeout(void)
     free(body);
 }
 
+/* PushSubscriberTimeout: a stream with no message for idle_limit ends
+ * (on_end says why); each message starts the wait again, and pings do
+ * not count as messages. */
+#define IDLE_USEC 300000
+static void test_subscriber_timeout(void)
+{
+    fixture_t f;
+    owner_t idle, fed;
+    int64_t start;
+    int i, finished;
+
+    setup(&f);
+    owner_open(&f, &idle, &fake_stream, "idle", IDLE_USEC / 4, 0);
+    owner_open(&f, &fed, &fake_stream, "fed", 0, 0);
+    idle.stream.idle_limit = IDLE_USEC;
+    fed.stream.idle_limit = IDLE_USEC;
+    start = push_now();
+    owner_go(&f, &idle);
+    owner_go(&f, &fed);
+    /* Fed every third of the limit, for three limits. */
+    for (i = 0; i < 9; i++) {
+        char body[16];
+
+        usleep(IDLE_USEC / 3);
+        snprintf(body, sizeof(body), "%d m", i);
+        CHECK_EQ(publish(&f, "fed", body, strlen(body)), PUSH_OK);
+    }
+    CHECK(wait_until(&idle, is_finished, WAIT_MS));
+    CHECK_EQ(idle.ended, PUSH_ENDED_SERVER);
+    CHECK_OP(push_now() - start, >=, IDLE_USEC);
+    {
+        char buf[4096];
+        ssize_t n = read(idle.client, buf, sizeof(buf) - 1);
+
+        buf[n > 0 ? n : 0] = '\0';
+        CHECK(n > 0 && strstr(buf, "PING\n") != NULL
+              && strstr(buf, "BYE timeout\n") != NULL);
+    }
+    pthread_mutex_lock(&lock);
+    finished = fed.finished;
+    pthread_mutex_unlock(&lock);
+    CHECK_EQ(finished, 0);
+    /* Then left alone, it ends too, with every message. */
+    CHECK(wait_until(&fed, is_finished, WAIT_MS));
+    CHECK_EQ(fed.ended, PUSH_ENDED_SERVER);
+    CHECK_EQ(fed.delivered, 9);
+    {
+        owner_t *all[] = { &idle, &fed };
+
+        teardown(&f, all, 2);
+    }
+}
+
 int main(void)
 {
     test_wake_and_delete();
@@ -697,5 +758,6 @@ int main(void)
     test_reads_and_hangup();
     test_stopping();
     test_write_timeout();
+    test_subscriber_timeout();
     return CHECK_DONE("test_loop");
 }
