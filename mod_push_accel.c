@@ -42,6 +42,7 @@ APLOG_USE_MODULE(push);
 typedef struct {
     const char  *target;      /* the application's X-Accel-Redirect */
     int          redirecting; /* inside our ap_internal_redirect */
+    int          passed;      /* the response went out: no redirect */
     int          parked;      /* its target returned SUSPENDED */
     ap_filter_t *hidden;      /* the parked target's output filters */
     /* The body, kept: `kept_len` bytes, all of it when complete; the
@@ -135,6 +136,7 @@ static apr_status_t accel_out(ap_filter_t *f, apr_bucket_brigade *bb)
     accel_ctx *x = f->ctx;
 
     if (!x->target && !(x->target = accel_header(f->r))) {
+        x->passed = 1;
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
@@ -161,7 +163,7 @@ static int keep_body(request_rec *r, accel_ctx *x, apr_off_t max)
     apr_size_t cap = 8192;
 
     x->has_body = 1;
-    x->kept = apr_palloc(r->pool, cap);
+    x->kept = apr_palloc(r->pool, cap + 1);
     while (!x->complete && (apr_off_t)x->kept_len <= max) {
         apr_status_t rv = ap_get_brigade(r->input_filters, bb,
                                          AP_MODE_READBYTES, APR_BLOCK_READ,
@@ -195,7 +197,7 @@ static int keep_body(request_rec *r, accel_ctx *x, apr_off_t max)
                 while (x->kept_len + n > cap) {
                     cap *= 2;
                 }
-                bigger = apr_palloc(r->pool, cap);
+                bigger = apr_palloc(r->pool, cap + 1);
                 memcpy(bigger, x->kept, x->kept_len);
                 x->kept = bigger;
             }
@@ -204,6 +206,7 @@ static int keep_body(request_rec *r, accel_ctx *x, apr_off_t max)
         }
         apr_brigade_cleanup(bb);
     }
+    x->kept[x->kept_len] = '\0';   /* as push_read_body gives a body */
     return OK;
 }
 
@@ -279,8 +282,10 @@ static int accel_handler(request_rec *r)
     int rc;
 
     if (r->main || r->prev || !conf || !push_conf_x_accel(conf)
-        || ctx_of(r)) {
-        return DECLINED;    /* not here, or the run of the handler below */
+        || ctx_of(r) || (r->handler && !strncmp(r->handler, "push-", 5))) {
+        /* Not here, the run of the handler below, or a push location
+         * itself (inheriting the directive): nothing to hand over. */
+        return DECLINED;
     }
     x = apr_pcalloc(r->pool, sizeof(*x));
     apr_pool_userdata_setn(x, ACCEL_KEY, NULL, r->pool);
@@ -295,6 +300,14 @@ static int accel_handler(request_rec *r)
     rc = ap_run_handler(r);
 
     target = x->target ? x->target : accel_header(r);
+    if (target && x->passed) {
+        /* Added after the response began (an output filter's header):
+         * it went to the client; a second response cannot follow. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "X-Accel-Redirect "
+                      "'%s' came after the response of %s began; not "
+                      "followed", target, r->uri);
+        return rc;
+    }
     if (!target || (rc != OK && rc != DONE)) {
         return rc;
     }

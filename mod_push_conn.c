@@ -785,7 +785,8 @@ static int filters_bypassable(request_rec *r)
 {
     static const char *const ok[] = {
         "chunk", "http_outerror", "byterange", "content_length",
-        "http_header", "log_input_output", "reqtimeout", "core", NULL
+        "http_header", "log_input_output", "reqtimeout", "core",
+        "push_x_accel", NULL
     };
     ap_filter_t *f;
 
@@ -876,12 +877,15 @@ int push_park_longpoll(request_rec *r, const push_sub_t *sub,
                        apr_interval_time_t timeout)
 {
     park_conn *s;
+    /* Looked at before parking hides an internally redirected request's
+     * filters (push_accel_suspended). */
+    int inline_ok = filters_bypassable(r);
 
     if (!push_park_possible(r) || !(s = park_subscriber(r, sub))) {
         return 0;
     }
     s->mode = PM_LONGPOLL;
-    s->u.lp.inline_ok = filters_bypassable(r);
+    s->u.lp.inline_ok = inline_ok;
     s->u.lp.timeout = timeout;
     return 1;
 }

@@ -94,6 +94,7 @@ static uint32_t chan_reclaim(push_shm_t *s, int64_t now, int long_id)
     if (c->long_ix != NO_SLOT) {
         longid_t *l = longid_at(s, c->long_ix);
 
+        CRASH_POINT(6);     /* the channel gone, its record not freed */
         l->slot = NO_SLOT;
         l->next = s->free_long;
         s->free_long = c->long_ix;
@@ -116,16 +117,19 @@ static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
     uint32_t i, *bucket;
     chan_t *c;
 
-    if (s->free_slot == NO_SLOT
-        || (s->max_channels && s->channels >= s->max_channels)) {
+    if (len > SHM_ID_INLINE && s->free_long == NO_SLOT) {
+        /* Every long-id record is in use: an empty channel with a long
+         * id makes way (its slot too), or nothing does. */
+        if (chan_reclaim(s, now, 1) == NO_SLOT) {
+            return NO_SLOT;
+        }
+    }
+    else if (s->free_slot == NO_SLOT
+             || (s->max_channels && s->channels >= s->max_channels)) {
         /* The slab, or the limit, is full: an empty channel makes way. */
         if (chan_reclaim(s, now, 0) == NO_SLOT) {
             return NO_SLOT;
         }
-    }
-    if (len > SHM_ID_INLINE && s->free_long == NO_SLOT
-        && chan_reclaim(s, now, 1) == NO_SLOT) {
-        return NO_SLOT;         /* every long-id record is in use */
     }
     i = s->free_slot;
     c = slot_at(s, i);
@@ -137,6 +141,7 @@ static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
         s->free_long = l->next;
         l->slot = i;
         memcpy(l->id, id, len);
+        CRASH_POINT(5);     /* the record taken, the channel not made */
     }
     else {
         c->long_ix = NO_SLOT;

@@ -1236,6 +1236,15 @@ static void test_long_ids(void)
     CHECK(info_of(s, b, 1000, &info) == PUSH_OK && info.messages == 1);
     push_shm_stats(s, 1000, &st);
     CHECK(st.recoveries == 1 && st.channels == 3);
+    /* ... and dying with its long-id record taken, the channel not yet
+     * made: the record is free again, the channel made once. */
+    c[300] = 'c';
+    c[400] = '\0';
+    CHECK(crash_publish(s, 5, c, "crash", 5));
+    CHECK(pub(s, c, "after", 10, 0, 1000, NULL) == PUSH_OK);
+    CHECK(info_of(s, c, 1000, &info) == PUSH_OK && info.messages == 1);
+    push_shm_stats(s, 1000, &st);
+    CHECK(st.recoveries == 2 && st.channels == 4);
 
     /* The table fills before the slab: long ids are refused, short ones
      * still made. */
@@ -1252,14 +1261,23 @@ static void test_long_ids(void)
     push_shm_stats(s, 1000, &st);
     CHECK(st.channels < st.channel_slots);
     CHECK(pub(s, "short", "x", 10, 0, 1000, NULL) == PUSH_OK);
-    /* An emptied long-id channel makes way for a new long id. */
+    /* An emptied long-id channel makes way for a new long id; dying
+     * while it does (the old channel gone, its record not yet free)
+     * loses neither. */
     snprintf(id, 12, "%010d", 0);
     id[10] = 'x';
     CHECK(push_shm_delete(s, id, strlen(id), 1000, NULL) == PUSH_OK);
     snprintf(id, 12, "%010d", n);
     id[10] = 'x';
+    CHECK(crash_publish(s, 6, id, "crash", 5));
     CHECK(pub(s, id, "x", 10, 0, 1000, NULL) == PUSH_OK);
     CHECK(info_of(s, id, 1000, &info) == PUSH_OK && info.messages == 1);
+    push_shm_stats(s, 1000, &st);
+    CHECK(st.recoveries == 3);
+    /* The table is full again, and refuses one more. */
+    snprintf(id, 12, "%010d", n + 1);
+    id[10] = 'x';
+    CHECK(pub(s, id, "x", 10, 0, 1000, NULL) == PUSH_NO_CHANNEL_SLOT);
     CHECK(info_of(s, a, 1000, &info) == PUSH_OK && info.messages == 2);
     munmap(mem, size);
 }
