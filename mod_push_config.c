@@ -69,6 +69,7 @@ struct push_dir_conf {
     const char         *es_ping_data;
     int                 existing_only;
     int                 x_accel;         /* PushXAccelRedirect */
+    int                 lp_multi;        /* PushLongPollMultipart */
     /* PushWebSocketClientHeartbeat: hb_in NULL with hb_set is "Off". */
     int                 hb_set;
     const char         *hb_in, *hb_out;
@@ -125,6 +126,7 @@ void *push_config_create_dir(apr_pool_t *p, char *dir)
     conf->max_channel_id = -1;
     conf->existing_only = -1;
     conf->x_accel = -1;
+    conf->lp_multi = -1;
     conf->info_text = -1;
     return conf;
 }
@@ -160,6 +162,7 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(max_channel_id);
     MERGE_INT(existing_only);
     MERGE_INT(x_accel);
+    MERGE_INT(lp_multi);
     MERGE_INT(info_text);
     conf->raw_separator = add->raw_separator ? add->raw_separator
                                              : base->raw_separator;
@@ -320,6 +323,11 @@ int push_conf_info_text(const push_dir_conf *c)
 int push_conf_existing_only(const push_dir_conf *c)
 {
     return c->existing_only == 1;
+}
+
+int push_conf_longpoll_multipart(const push_dir_conf *c)
+{
+    return c->lp_multi > 0 ? c->lp_multi : PUSH_LP_ONE;
 }
 
 int push_conf_x_accel(const push_dir_conf *c)
@@ -747,6 +755,28 @@ static const char *set_info_format(cmd_parms *cmd, void *dconf,
            "(nchan's)";
 }
 
+static const char *set_lp_multi(cmd_parms *cmd, void *dconf,
+                                const char *arg)
+{
+    push_dir_conf *conf = dconf;
+
+    (void)cmd;
+    if (!strcasecmp(arg, "off")) {
+        conf->lp_multi = PUSH_LP_ONE;
+    }
+    else if (!strcasecmp(arg, "on")) {
+        conf->lp_multi = PUSH_LP_MULTIPART;
+    }
+    else if (!strcasecmp(arg, "raw")) {
+        conf->lp_multi = PUSH_LP_RAW;
+    }
+    else {
+        return "PushLongPollMultipart: expects off, on (multipart/mixed) or "
+               "raw (PushRawStreamSeparator after each message)";
+    }
+    return NULL;
+}
+
 /* On|Off into the int that cmd->info points at within the record (as
  * ap_set_flag_slot does; the record's unset value is -1, not 0). */
 static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
@@ -826,6 +856,11 @@ const command_rec push_config_cmds[] = {
                   "A subscriber that gets no message for this long is "
                   "ended: a long poll with 408, a stream closed (default "
                   "0: never)"),
+    AP_INIT_TAKE1("PushLongPollMultipart", set_lp_multi, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "off (default: one message a poll's answer), on (every "
+                  "waiting message, multipart/mixed) or raw (separated by "
+                  "PushRawStreamSeparator)"),
     AP_INIT_TAKE1("PushPingInterval", set_duration,
                   (void *)&ping_interval_arg,
                   RSRC_CONF | ACCESS_CONF,

@@ -76,6 +76,12 @@ int         push_conf_info_text(const push_dir_conf *c);
 int         push_conf_existing_only(const push_dir_conf *c);
 /* PushMaxChannelIdLength: bytes (at most PUSH_CHANNEL_ID_MAX). */
 apr_size_t  push_conf_max_channel_id(const push_dir_conf *c);
+/* PushLongPollMultipart (nchan's nchan_longpoll_multipart_response):
+ * what a poll answers when several messages wait. */
+#define PUSH_LP_ONE       1
+#define PUSH_LP_MULTIPART 2
+#define PUSH_LP_RAW       3
+int         push_conf_longpoll_multipart(const push_dir_conf *c);
 /* PushXAccelRedirect On (mod_push_accel.c). */
 int         push_conf_x_accel(const push_dir_conf *c);
 /* PushWebSocketClientHeartbeat: the client's text (NULL: none) and, in

@@ -264,6 +264,24 @@ const char *push_msgid_str(apr_pool_t *p, const push_msgid_t *id)
     return buf;
 }
 
+const char *push_multipart_boundary(void)
+{
+    static char boundary[33];
+
+    if (!boundary[0]) {
+        unsigned char b[16];
+        int i;
+
+        if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
+            memcpy(b, "mod_push.bound.y", sizeof(b));
+        }
+        for (i = 0; i < 16; i++) {
+            apr_snprintf(boundary + 2 * i, 3, "%02x", b[i]);
+        }
+    }
+    return boundary;
+}
+
 /* Reads the whole request body, at most `max` bytes.  Returns OK, or the
  * status to answer with (413 when over the limit). */
 int push_read_body(request_rec *r, apr_off_t max, char **buf,

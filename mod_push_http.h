@@ -56,6 +56,10 @@ void push_set_cursor_headers(request_rec *r, const push_msgid_t *id);
 
 /* The whole request body, at most `max` bytes: OK, or the status to
  * answer with (413 when over the limit). */
+/* A random multipart boundary, 32 hex digits, one per process (so the
+ * encoding of a message can be shared by every subscriber). */
+const char *push_multipart_boundary(void);
+
 int push_read_body(request_rec *r, apr_off_t max, char **buf,
                    apr_size_t *len);
 

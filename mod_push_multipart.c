@@ -28,24 +28,6 @@
 
 #define MP_GAP_TYPE "application/x-push-gap"
 
-static char boundary[33];
-
-static const char *mp_boundary(void)
-{
-    if (!boundary[0]) {
-        unsigned char b[16];
-        int i;
-
-        if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
-            memcpy(b, "mod_push.bound.y", sizeof(b));
-        }
-        for (i = 0; i < 16; i++) {
-            apr_snprintf(boundary + 2 * i, 3, "%02x", b[i]);
-        }
-    }
-    return boundary;
-}
-
 static apr_uint32_t mp_variant(const push_sub_t *s)
 {
     (void)s;
@@ -72,7 +54,7 @@ static size_t mp_head(char *buf, size_t cap, const push_msgid_t *id,
 static push_frame_t *mp_encode(const push_sub_t *s, const push_message_t *m)
 {
     char head[APR_RFC822_DATE_LEN + 320];
-    const char *b = mp_boundary();
+    const char *b = push_multipart_boundary();
     size_t hlen = mp_head(head, sizeof(head), &m->id, m->content_type,
                           m->content_type_len);
     size_t blen = strlen(b);
@@ -96,7 +78,7 @@ static push_frame_t *mp_encode(const push_sub_t *s, const push_message_t *m)
 static size_t mp_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
                             char *buf, size_t cap)
 {
-    const char *b = mp_boundary();
+    const char *b = push_multipart_boundary();
     size_t blen = strlen(b);
     size_t hlen = mp_head(buf, cap, gap_id, MP_GAP_TYPE,
                           sizeof(MP_GAP_TYPE) - 1);
@@ -129,7 +111,7 @@ static int mp_handle(request_rec *r, const char *channel)
 {
     push_sub_t *s = apr_palloc(r->pool, sizeof(*s));
     push_channel_info_t info;
-    const char *b = mp_boundary();
+    const char *b = push_multipart_boundary();
 
     if (!push_sub_begin(r, &mp_transport, channel, s, &info)) {
         return OK;

@@ -1,6 +1,8 @@
 /* mod_push_poll.c — the polling transports: a long poll waits for the
  * next message after the client's cursor; a short poll answers at once.
- * One message per response, the cursor in Last-Modified and Etag.
+ * One message per response, the cursor in Last-Modified and Etag; or,
+ * with PushLongPollMultipart, every message waiting (up to a bound), as
+ * multipart/mixed parts or separated raw, the cursor the last one's.
  *
  * Under the event MPM a long poll with nothing to answer yet is parked
  * (mod_push_conn.c): it holds no thread while it waits, and the loop
@@ -51,6 +53,112 @@ static int reply_message(request_rec *r, const push_message_t *msg,
     return OK;
 }
 
+/* What one multi-message answer carries at most; the rest waits for the
+ * next poll, which comes at once. */
+#define MULTI_MAX_MESSAGES 256
+#define MULTI_MAX_BYTES    ((apr_size_t)4 << 20)
+
+/* PushLongPollMultipart: first and the messages after it that the store
+ * has now (none after a gap: the next poll is told of it), in one
+ * answer.  One message alone is answered as usual, as nchan does. */
+static int reply_messages(request_rec *r, push_sub_t *s,
+                          const push_message_t *first, int gap,
+                          const push_msgid_t *gap_id, int mode)
+{
+    apr_array_header_t *all = apr_array_make(r->pool, 8,
+                                             sizeof(push_message_t));
+    apr_size_t bytes = first->body_len, len = 0;
+    const push_message_t *last;
+    const char *b = push_multipart_boundary(), *sep = NULL;
+    char *body, *p;
+    int i;
+
+    APR_ARRAY_PUSH(all, push_message_t) = *first;
+    s->cursor = first->id;
+    s->has_cursor = 1;
+    while (all->nelts < MULTI_MAX_MESSAGES && bytes < MULTI_MAX_BYTES) {
+        push_message_t m;
+        push_msgid_t gid;
+        int g = 0;
+
+        if (push_sub_look(s, apr_time_now(), push_pool_copy, r->pool, &m,
+                          &g, &gid) != PUSH_FOUND || g) {
+            break;
+        }
+        APR_ARRAY_PUSH(all, push_message_t) = m;
+        s->cursor = m.id;
+        bytes += m.body_len;
+    }
+    if (all->nelts == 1) {
+        return reply_message(r, first, gap, gap_id);
+    }
+    last = &APR_ARRAY_IDX(all, all->nelts - 1, push_message_t);
+    if (mode == PUSH_LP_RAW) {
+        sep = push_conf_raw_separator(push_conf(r), NULL);
+    }
+    /* The parts: "--B[\r\nContent-Type: t]\r\n\r\n<body>", joined by
+     * "\r\n", then "\r\n--B--\r\n" (nchan's framing, which
+     * NchanSubscriber.js reads); raw: each body and the separator. */
+    for (i = 0; i < all->nelts; i++) {
+        const push_message_t *m = &APR_ARRAY_IDX(all, i, push_message_t);
+
+        len += m->body_len + (sep ? strlen(sep)
+                              : (i ? 2 : 0) + 2 + 32 + 4
+                                + (m->content_type_len
+                                   ? 16 + m->content_type_len : 0));
+    }
+    len += sep ? 0 : 2 + 2 + 32 + 4;
+    p = body = apr_palloc(r->pool, len + 1);
+    for (i = 0; i < all->nelts; i++) {
+        const push_message_t *m = &APR_ARRAY_IDX(all, i, push_message_t);
+
+        if (!sep) {
+            p += apr_snprintf(p, len + 1 - (apr_size_t)(p - body), "%s--%s",
+                              i ? "\r\n" : "", b);
+            if (m->content_type_len) {
+                p += apr_snprintf(p, len + 1 - (apr_size_t)(p - body),
+                                  "\r\nContent-Type: %.*s",
+                                  (int)m->content_type_len, m->content_type);
+            }
+            memcpy(p, "\r\n\r\n", 4);
+            p += 4;
+        }
+        memcpy(p, m->body, m->body_len);
+        p += m->body_len;
+        if (sep) {
+            memcpy(p, sep, strlen(sep));
+            p += strlen(sep);
+        }
+    }
+    if (!sep) {
+        p += apr_snprintf(p, len + 1 - (apr_size_t)(p - body),
+                          "\r\n--%s--\r\n", b);
+    }
+    push_set_cursor_headers(r, &last->id);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    apr_table_setn(r->headers_out, "X-Push-Message-Id",
+                   push_msgid_str(r->pool, &last->id));
+    apr_table_setn(r->headers_out, "X-Push-Messages",
+                   apr_itoa(r->pool, all->nelts));
+    if (gap) {
+        apr_table_setn(r->headers_out, "X-Push-Gap",
+                       push_msgid_str(r->pool, gap_id));
+    }
+    if (!sep) {
+        ap_set_content_type(r, apr_pstrcat(r->pool, "multipart/mixed; "
+                                           "boundary=", b, NULL));
+    }
+    else if (first->content_type_len) {
+        ap_set_content_type(r, first->content_type);
+    }
+    ap_set_content_length(r, (apr_off_t)(p - body));
+    r->status = HTTP_OK;
+    if (!r->header_only) {
+        ap_rwrite(body, (int)(p - body), r);
+    }
+    return OK;
+}
+
 static int reply_not_modified(request_rec *r, const push_msgid_t *cursor)
 {
     push_set_cursor_headers(r, cursor);
@@ -83,6 +191,10 @@ static int poll_respond(push_sub_t *s, push_outcome_e outcome,
             if (s->env->gap) {
                 s->env->gap(s, gap_id);
             }
+        }
+        if (push_conf_longpoll_multipart(push_conf(r)) != PUSH_LP_ONE) {
+            return reply_messages(r, s, msg, gap, gap_id,
+                                  push_conf_longpoll_multipart(push_conf(r)));
         }
         return reply_message(r, msg, gap, gap_id);
     case PUSH_OUTCOME_GONE:
@@ -123,7 +235,7 @@ static int poll_serve(request_rec *r, const char *channel,
     push_status_e st;
     push_sub_t s;
     poll_state *ps;
-    int gap = 0;
+    int gap = 0, rc;
 
     if (!push_sub_begin(r, t, channel, &s, &info)) {
         return OK;
@@ -163,8 +275,11 @@ static int poll_serve(request_rec *r, const char *channel,
                                 ? apr_time_now() + apr_time_from_sec(timeout)
                                 : 0, &msg, &gap, &gap_id);
     }
+    /* Answered while still subscribed: a multi-message answer looks
+     * further. */
+    rc = poll_respond(&s, outcome, &msg, gap, &gap_id);
     push_sub_end(&s);
-    return poll_respond(&s, outcome, &msg, gap, &gap_id);
+    return rc;
 }
 
 /* Any GET asks for polling: these two are the fallback. */
