@@ -10,50 +10,33 @@ use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
 use PushWS;
-use IO::Socket::INET ();
-use POSIX ();
+use PushApp;
 
 plan tests => 12, need_module 'proxy_http';
 
-my $vars = Apache::Test::config()->{vars};
-my ($port) = do {
-    open my $fh, '<', "$vars->{t_conf}/extra.conf" or die "extra.conf: $!";
-    local $/;
-    <$fh> =~ m{ProxyPass /authapp/ http://127\.0\.0\.1:(\d+)/};
-};
-my $log = "$vars->{t_logs}/authapp.log";
+my $log = Apache::Test::config()->{vars}{t_logs} . '/authapp.log';
 unlink $log;
 
 # The application: allows channels "ok-*" (or any with the cookie
 # token=good), refuses the rest with its own status, header and body;
 # logs what it was asked.
-my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
-                                   Listen => 32, ReuseAddr => 1) or die "listen $port: $!";
-my $app = fork // die "fork: $!";
-if (!$app) {
-    while (my $c = $listen->accept) {
-        my ($head, $line) = ('');
-        while (defined($line = <$c>)) { $head .= $line; last if $line =~ /^\r?\n$/ }
-        my %h = map { /^([^:]+):\s*(.*?)\r?$/ ? (lc $1 => $2) : () } split /\n/, $head;
-        my $ch = $h{'x-push-channel-id'} // '';
-        if (open my $lf, '>>', $log) {
-            print $lf join("\t", $ch, $h{'x-push-role'} // '', $h{'x-original-uri'} // '',
-                           $h{'x-original-method'} // '', $h{cookie} // ''), "\n";
-        }
-        if ($ch =~ /^ok-/ || ($h{cookie} // '') =~ /token=good/) {
-            print $c "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
-        }
-        else {
-            my $body = "no entry for you\n";
-            print $c "HTTP/1.1 403 Forbidden\r\nContent-Type: text/x-app\r\nX-Reason: not-a-member\r\n"
-                . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
-        }
-        close $c;
+my $app = PushApp->start('/authapp/', sub {
+    my ($c, $req) = @_;
+    my %h = %{ $req->{headers} };
+    my $ch = $h{'x-push-channel-id'} // '';
+    if (open my $lf, '>>', $log) {
+        print $lf join("\t", $ch, $h{'x-push-role'} // '', $h{'x-original-uri'} // '',
+                       $h{'x-original-method'} // '', $h{cookie} // ''), "\n";
     }
-    POSIX::_exit(0);
-}
-close $listen;
-END { if ($app) { kill 'TERM', $app; waitpid($app, 0) } }
+    if ($ch =~ /^ok-/ || ($h{cookie} // '') =~ /token=good/) {
+        print $c "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+    }
+    else {
+        my $body = "no entry for you\n";
+        print $c "HTTP/1.1 403 Forbidden\r\nContent-Type: text/x-app\r\nX-Reason: not-a-member\r\n"
+            . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
+    }
+});
 sub asked { open my $fh, '<', $log or return []; [map { chomp; [split /\t/, $_, -1] } <$fh>] }
 
 my $ok = 'ok-' . fresh_channel('az');
@@ -99,8 +82,6 @@ ok t_cmp([$pp->{status} =~ /^20[12]$/ ? 'published' : $pp->{status}, (asked()->[
          ['published', 'publisher'], 'an allowed publisher, asked as publisher');
 
 # The application is down: nothing is allowed.
-kill 'TERM', $app;
-waitpid($app, 0);
-$app = 0;
+$app->stop;
 my $down = request('GET', "/authsub/$ok", timeout => 10);
 ok t_cmp($down ? $down->{status} : 'no answer', qr/^5\d\d$/, 'the application down: refused with a 5xx, not allowed');

@@ -11,68 +11,48 @@ use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
 use PushWS;
-use IO::Socket::INET ();
-use POSIX ();
+use PushApp;
 
 plan tests => 19, need_module 'proxy_http';
 
-my $vars = Apache::Test::config()->{vars};
-my ($port) = do {
-    open my $fh, '<', "$vars->{t_conf}/extra.conf" or die "extra.conf: $!";
-    local $/;
-    <$fh> =~ m{ProxyPass /accelapp/ http://127\.0\.0\.1:(\d+)/};
-};
-my $log = "$vars->{t_logs}/accelapp.log";
+my $log = Apache::Test::config()->{vars}{t_logs} . '/accelapp.log';
 unlink $log;
 
 # The application: members (cookie user=ok) are handed to the room's
 # subscriber location, publishers to its publisher location; /bad names
 # a URL that is not local, /plain is an ordinary answer.  It logs each
 # request's path and body.
-my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
-                                   Listen => 64, ReuseAddr => 1) or die "listen $port: $!";
-my $app = fork // die "fork: $!";
-if (!$app) {
-    while (my $c = $listen->accept) {
-        my ($head, $line) = ('');
-        while (defined($line = <$c>)) { $head .= $line; last if $line =~ /^\r?\n$/ }
-        my ($path) = $head =~ m{^\S+ (\S+)};
-        my %h = map { /^([^:]+):\s*(.*?)\r?$/ ? (lc $1 => $2) : () } split /\n/, $head;
-        my $body = '';
-        read($c, $body, $h{'content-length'}) if $h{'content-length'};
-        if (open my $lf, '>>', $log) { print $lf "$path\t$body\n" }
-        my ($room) = ($path // '') =~ /room=(\w[\w.-]*)/;
-        my $hand = sub {
-            my $to = shift;
-            my $ignored = "the application's own body, not for the client\n";
-            print $c "HTTP/1.1 200 OK\r\nX-Accel-Redirect: $to\r\nX-Accel-Buffering: no\r\n"
-                . "Content-Type: text/plain\r\nContent-Length: " . length($ignored)
-                . "\r\nConnection: close\r\n\r\n$ignored";
-        };
-        if ($path =~ m{^/sub\b} && ($h{cookie} // '') =~ /user=ok/) {
-            $hand->("/internal/sub/$room");
-        }
-        elsif ($path =~ m{^/pub\b}) {
-            $hand->("/internal/pub/$room");
-        }
-        elsif ($path =~ m{^/bad\b}) {
-            $hand->('http://elsewhere.example/sub/x');
-        }
-        elsif ($path =~ m{^/plain\b}) {
-            print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n"
-                . "Connection: close\r\n\r\njust the app\n";
-        }
-        else {
-            my $no = "members only\n";
-            print $c "HTTP/1.1 403 Forbidden\r\nContent-Type: text/x-app\r\nContent-Length: "
-                . length($no) . "\r\nConnection: close\r\n\r\n$no";
-        }
-        close $c;
+PushApp->start('/accelapp/', sub {
+    my ($c, $req) = @_;
+    my ($path, $body, %h) = ($req->{path}, $req->{body}, %{ $req->{headers} });
+    if (open my $lf, '>>', $log) { print $lf "$path\t$body\n" }
+    my ($room) = $path =~ /room=(\w[\w.-]*)/;
+    my $hand = sub {
+        my $to = shift;
+        my $ignored = "the application's own body, not for the client\n";
+        print $c "HTTP/1.1 200 OK\r\nX-Accel-Redirect: $to\r\nX-Accel-Buffering: no\r\n"
+            . "Content-Type: text/plain\r\nContent-Length: " . length($ignored)
+            . "\r\nConnection: close\r\n\r\n$ignored";
+    };
+    if ($path =~ m{^/sub\b} && ($h{cookie} // '') =~ /user=ok/) {
+        $hand->("/internal/sub/$room");
     }
-    POSIX::_exit(0);
-}
-close $listen;
-END { local $?; if ($app) { kill 'TERM', $app; waitpid($app, 0) } }
+    elsif ($path =~ m{^/pub\b}) {
+        $hand->("/internal/pub/$room");
+    }
+    elsif ($path =~ m{^/bad\b}) {
+        $hand->('http://elsewhere.example/sub/x');
+    }
+    elsif ($path =~ m{^/plain\b}) {
+        print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n"
+            . "Connection: close\r\n\r\njust the app\n";
+    }
+    else {
+        my $no = "members only\n";
+        print $c "HTTP/1.1 403 Forbidden\r\nContent-Type: text/x-app\r\nContent-Length: "
+            . length($no) . "\r\nConnection: close\r\n\r\n$no";
+    }
+});
 sub asked { open my $fh, '<', $log or return []; [map { chomp; [split /\t/, $_, -1] } <$fh>] }
 
 my $mpm = Apache::Test::config()->{server}{mpm} // '';
