@@ -878,8 +878,11 @@ int push_park_longpoll(request_rec *r, const push_sub_t *sub,
 {
     park_conn *s;
     /* Looked at before parking hides an internally redirected request's
-     * filters (push_accel_suspended). */
-    int inline_ok = filters_bypassable(r);
+     * filters (push_accel_suspended).  A multi-message answer
+     * (PushLongPollMultipart) may copy megabytes: a worker gives it. */
+    int inline_ok = filters_bypassable(r)
+                    && push_conf_longpoll_multipart(push_conf(r))
+                       == PUSH_LP_ONE;
 
     if (!push_park_possible(r) || !(s = park_subscriber(r, sub))) {
         return 0;
