@@ -26,17 +26,25 @@
 
 APLOG_USE_MODULE(push);
 
-static int reply_message(request_rec *r, const push_message_t *msg,
-                         int gap, const push_msgid_t *gap_id)
+/* The headers of an answer whose last message is `id`: the cursor, its
+ * id, and the gap before it, if any. */
+static void answer_headers(request_rec *r, const push_msgid_t *id, int gap,
+                           const push_msgid_t *gap_id)
 {
-    push_set_cursor_headers(r, &msg->id);
+    push_set_cursor_headers(r, id);
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
     apr_table_setn(r->headers_out, "X-Push-Message-Id",
-                   push_msgid_str(r->pool, &msg->id));
+                   push_msgid_str(r->pool, id));
     if (gap) {
         apr_table_setn(r->headers_out, "X-Push-Gap",
                        push_msgid_str(r->pool, gap_id));
     }
+}
+
+static int reply_message(request_rec *r, const push_message_t *msg,
+                         int gap, const push_msgid_t *gap_id)
+{
+    answer_headers(r, &msg->id, gap, gap_id);
     if (msg->content_type_len) {
         ap_set_content_type(r, msg->content_type);
     }
@@ -58,6 +66,15 @@ static int reply_message(request_rec *r, const push_message_t *msg,
 #define MULTI_MAX_MESSAGES 256
 #define MULTI_MAX_BYTES    ((apr_size_t)4 << 20)
 
+/* One piece of an answer's body. */
+static void add_piece(apr_array_header_t *vec, const void *base, size_t len)
+{
+    struct iovec *v = apr_array_push(vec);
+
+    v->iov_base = (void *)base;
+    v->iov_len = len;
+}
+
 /* PushLongPollMultipart: first and the messages after it that the store
  * has now (none after a gap: the next poll is told of it), in one
  * answer.  One message alone is answered as usual, as nchan does. */
@@ -67,10 +84,11 @@ static int reply_messages(request_rec *r, push_sub_t *s,
 {
     apr_array_header_t *all = apr_array_make(r->pool, 8,
                                              sizeof(push_message_t));
-    apr_size_t bytes = first->body_len, len = 0;
+    apr_array_header_t *vec;
+    apr_size_t bytes = first->body_len, len;
     const push_message_t *last;
     const char *b = push_multipart_boundary(), *sep = NULL;
-    char *body, *p;
+    char *body;
     int i;
 
     APR_ARRAY_PUSH(all, push_message_t) = *first;
@@ -99,51 +117,35 @@ static int reply_messages(request_rec *r, push_sub_t *s,
     /* The parts: "--B[\r\nContent-Type: t]\r\n\r\n<body>", joined by
      * "\r\n", then "\r\n--B--\r\n" (nchan's framing, which
      * NchanSubscriber.js reads); raw: each body and the separator. */
-    for (i = 0; i < all->nelts; i++) {
-        const push_message_t *m = &APR_ARRAY_IDX(all, i, push_message_t);
-
-        len += m->body_len + (sep ? strlen(sep)
-                              : (i ? 2 : 0) + 2 + 32 + 4
-                                + (m->content_type_len
-                                   ? 16 + m->content_type_len : 0));
-    }
-    len += sep ? 0 : 2 + 2 + 32 + 4;
-    p = body = apr_palloc(r->pool, len + 1);
+    vec = apr_array_make(r->pool, all->nelts * 3 + 1, sizeof(struct iovec));
     for (i = 0; i < all->nelts; i++) {
         const push_message_t *m = &APR_ARRAY_IDX(all, i, push_message_t);
 
         if (!sep) {
-            p += apr_snprintf(p, len + 1 - (apr_size_t)(p - body), "%s--%s",
-                              i ? "\r\n" : "", b);
-            if (m->content_type_len) {
-                p += apr_snprintf(p, len + 1 - (apr_size_t)(p - body),
-                                  "\r\nContent-Type: %.*s",
-                                  (int)m->content_type_len, m->content_type);
-            }
-            memcpy(p, "\r\n\r\n", 4);
-            p += 4;
+            const char *head = apr_psprintf(
+                r->pool, "%s--%s%s%.*s\r\n\r\n", i ? "\r\n" : "", b,
+                m->content_type_len ? "\r\nContent-Type: " : "",
+                (int)m->content_type_len,
+                m->content_type_len ? m->content_type : "");
+
+            add_piece(vec, head, strlen(head));
         }
-        memcpy(p, m->body, m->body_len);
-        p += m->body_len;
+        add_piece(vec, m->body, m->body_len);
         if (sep) {
-            memcpy(p, sep, strlen(sep));
-            p += strlen(sep);
+            add_piece(vec, sep, strlen(sep));
         }
     }
     if (!sep) {
-        p += apr_snprintf(p, len + 1 - (apr_size_t)(p - body),
-                          "\r\n--%s--\r\n", b);
+        const char *end = apr_pstrcat(r->pool, "\r\n--", b, "--\r\n",
+                                      NULL);
+
+        add_piece(vec, end, strlen(end));
     }
-    push_set_cursor_headers(r, &last->id);
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-    apr_table_setn(r->headers_out, "X-Push-Message-Id",
-                   push_msgid_str(r->pool, &last->id));
+    body = apr_pstrcatv(r->pool, (struct iovec *)vec->elts, vec->nelts,
+                        &len);
+    answer_headers(r, &last->id, gap, gap_id);
     apr_table_setn(r->headers_out, "X-Push-Messages",
                    apr_itoa(r->pool, all->nelts));
-    if (gap) {
-        apr_table_setn(r->headers_out, "X-Push-Gap",
-                       push_msgid_str(r->pool, gap_id));
-    }
     if (!sep) {
         ap_set_content_type(r, apr_pstrcat(r->pool, "multipart/mixed; "
                                            "boundary=", b, NULL));
@@ -151,10 +153,10 @@ static int reply_messages(request_rec *r, push_sub_t *s,
     else if (first->content_type_len) {
         ap_set_content_type(r, first->content_type);
     }
-    ap_set_content_length(r, (apr_off_t)(p - body));
+    ap_set_content_length(r, (apr_off_t)len);
     r->status = HTTP_OK;
     if (!r->header_only) {
-        ap_rwrite(body, (int)(p - body), r);
+        ap_rwrite(body, (int)len, r);
     }
     return OK;
 }
@@ -183,6 +185,7 @@ static int poll_respond(push_sub_t *s, push_outcome_e outcome,
 {
     request_rec *r = s->r;
     const poll_state *ps = s->tstate;
+    int multi;
 
     switch (outcome) {
     case PUSH_OUTCOME_MESSAGE:
@@ -192,11 +195,10 @@ static int poll_respond(push_sub_t *s, push_outcome_e outcome,
                 s->env->gap(s, gap_id);
             }
         }
-        if (push_conf_longpoll_multipart(push_conf(r)) != PUSH_LP_ONE) {
-            return reply_messages(r, s, msg, gap, gap_id,
-                                  push_conf_longpoll_multipart(push_conf(r)));
-        }
-        return reply_message(r, msg, gap, gap_id);
+        multi = push_conf_longpoll_multipart(push_conf(r));
+        return multi != PUSH_LP_ONE
+               ? reply_messages(r, s, msg, gap, gap_id, multi)
+               : reply_message(r, msg, gap, gap_id);
     case PUSH_OUTCOME_GONE:
         return push_reply_text(r, HTTP_GONE, "Channel '%s' was deleted.",
                                s->channel);
@@ -276,7 +278,7 @@ static int poll_serve(request_rec *r, const char *channel,
                                 : 0, &msg, &gap, &gap_id);
     }
     /* Answered while still subscribed: a multi-message answer looks
-     * further. */
+     * further in the store. */
     rc = poll_respond(&s, outcome, &msg, gap, &gap_id);
     push_sub_end(&s);
     return rc;
