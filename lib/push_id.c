@@ -134,3 +134,170 @@ int push_channel_id_valid(const char *s, size_t len)
     }
     return push_utf8_valid(s, len);
 }
+
+/* ------------------------------------------------------------------ */
+/* Multi-channel ids                                                    */
+
+size_t push_mux_id_format(const push_msgid_t *cursors, const int *has,
+                          unsigned n, unsigned active, char *buf)
+{
+    int64_t t = 0;
+    size_t len;
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        if (has[i] && cursors[i].time > t) {
+            t = cursors[i].time;
+        }
+    }
+    len = (size_t)snprintf(buf, 24, "%" PRId64 ":", t);
+    for (i = 0; i < n; i++) {
+        const char *open = i == active ? "[" : "";
+        const char *close = i == active ? "]" : "";
+        const char *comma = i + 1 < n ? "," : "";
+        int k;
+
+        if (has[i] && cursors[i].time == t) {
+            k = snprintf(buf + len, 16, "%s%" PRIu32 "%s%s", open,
+                         cursors[i].tag, close, comma);
+        }
+        else {
+            k = snprintf(buf + len, 16, "%s-1%s%s", open, close, comma);
+        }
+        len += k > 0 ? (size_t)k : 0;
+    }
+    return len;
+}
+
+/* A cursor that has everything before time t. */
+static push_msgid_t before(int64_t t)
+{
+    push_msgid_t id = {0, 0};
+
+    if (t > 0) {
+        id.time = t - 1;
+        id.tag = UINT32_MAX;
+    }
+    return id;
+}
+
+/* The tags of a multi-id, exactly: "t0,[t1],-1". */
+static int tags_parse(const char *s, size_t len, int64_t time, unsigned n,
+                      push_msgid_t *cursors)
+{
+    size_t i = 0;
+    unsigned k = 0;
+    int bracketed = 0;
+
+    if (len == 0 || n == 0 || time < 0) {
+        return -1;
+    }
+    for (;;) {
+        size_t end = i;
+        int open = 0, close = 0;
+        uint64_t v;
+
+        while (end < len && s[end] != ',') {
+            end++;
+        }
+        if (k == n) {
+            return -1;          /* more tags than channels */
+        }
+        if (end > i && s[i] == '[') {
+            open = 1;
+        }
+        if (end > i + (size_t)open && s[end - 1] == ']') {
+            close = 1;
+        }
+        if (open != close || (open && bracketed++)) {
+            return -1;
+        }
+        {
+            const char *tag = s + i + open;
+            size_t tlen = end - i - (size_t)open - (size_t)close;
+
+            if ((tlen == 1 && tag[0] == '-')
+                || (tlen == 2 && tag[0] == '-' && tag[1] == '1')) {
+                cursors[k] = before(time);
+            }
+            else if (parse_decimal(tag, tlen, UINT32_MAX, &v) == 0) {
+                cursors[k].time = time;
+                cursors[k].tag = (uint32_t)v;
+            }
+            else {
+                return -1;
+            }
+        }
+        k++;
+        if (end == len) {
+            break;
+        }
+        i = end + 1;
+    }
+    while (k < n) {
+        cursors[k++] = before(time);
+    }
+    return 0;
+}
+
+int push_mux_id_parse(const char *s, size_t len, unsigned n,
+                      push_msgid_t *cursors)
+{
+    const char *colon;
+    uint64_t t;
+
+    if (s == NULL || len == 0) {
+        return -1;
+    }
+    colon = memchr(s, ':', len);
+    if (colon == NULL
+        || parse_decimal(s, (size_t)(colon - s), INT64_MAX, &t) != 0) {
+        return -1;
+    }
+    return tags_parse(colon + 1, len - (size_t)(colon - s) - 1, (int64_t)t,
+                      n, cursors);
+}
+
+int push_mux_tags_parse(const char *s, size_t len, int64_t time, unsigned n,
+                        push_msgid_t *cursors)
+{
+    if (s == NULL) {
+        return -1;
+    }
+    while (len > 0 && is_space(s[0])) {
+        s++;
+        len--;
+    }
+    while (len > 0 && is_space(s[len - 1])) {
+        len--;
+    }
+    if (len >= 2 && s[0] == 'W' && s[1] == '/') {
+        s += 2;
+        len -= 2;
+    }
+    if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
+        s++;
+        len -= 2;
+    }
+    return tags_parse(s, len, time, n, cursors);
+}
+
+unsigned push_channel_set_split(char *set, const char **ids, unsigned max)
+{
+    unsigned n = 0;
+    char *p = set;
+
+    for (;;) {
+        char *sep = strchr(p, PUSH_CHANNEL_SET_SEP);
+
+        if (n == max) {
+            return 0;
+        }
+        ids[n++] = p;
+        if (!sep) {
+            return n;
+        }
+        *sep = '\0';
+        p = sep + 1;
+    }
+}

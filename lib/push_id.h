@@ -43,4 +43,40 @@ int push_etag_parse(const char *s, size_t len, uint32_t *tag);
  * spaces, any script) is an id. */
 int push_channel_id_valid(const char *s, size_t len);
 
+/* Multiplexed subscribers (one subscriber, several channels, as nchan's
+ * multi-channel ids).  An id is one time and a tag per channel,
+ * "T:t0,t1,[t2]": the bracketed tag is the channel whose message the id
+ * names; -1 (or "-") is a channel that has nothing at time T, i.e. that
+ * has everything before it.  Up to PUSH_MUX_MAX channels. */
+#define PUSH_MUX_MAX 255
+/* Longest multi-id: time, ':', PUSH_MUX_MAX tags of up to 10 digits and
+ * a comma each, the brackets, NUL. */
+#define PUSH_MUX_ID_MAX (20 + PUSH_MUX_MAX * 11 + 3)
+
+/* Writes the multi-id of a subscriber whose channel i is at cursors[i]
+ * (has[i] 0: nothing taken from it yet), active bracketed, and a NUL into
+ * buf (PUSH_MUX_ID_MAX bytes); returns the length.  T is the newest
+ * cursor's time; a channel whose cursor is older is -1. */
+size_t push_mux_id_format(const push_msgid_t *cursors, const int *has,
+                          unsigned n, unsigned active, char *buf);
+
+/* Parses a multi-id "T:tags" (or the tags alone, as a long poll's
+ * If-None-Match echoes them, quoted or weak, with the time from
+ * If-Modified-Since: push_mux_tags_parse) for n channels into a cursor
+ * per channel: tag k is channel k's {T, k}; -1, and every channel past
+ * the last tag given, is {T-1, 2^32-1} (everything before T).  A plain
+ * "T:N" is channel 0's.  At most one tag bracketed; more tags than
+ * channels, or anything else, is malformed.  0, or -1. */
+int push_mux_id_parse(const char *s, size_t len, unsigned n,
+                      push_msgid_t *cursors);
+int push_mux_tags_parse(const char *s, size_t len, int64_t time, unsigned n,
+                        push_msgid_t *cursors);
+
+/* A set of channel ids, as a multiplexed location names them: the ids
+ * joined by PUSH_CHANNEL_SET_SEP, a control character no id holds.
+ * push_channel_set_split cuts set in place and points ids[0..max) at
+ * its ids; returns how many (0 when there are more than max). */
+#define PUSH_CHANNEL_SET_SEP '\x1f'
+unsigned push_channel_set_split(char *set, const char **ids, unsigned max);
+
 #endif

@@ -76,6 +76,11 @@ typedef struct {
      * far behind the newest a subscriber that took this message is. */
     uint64_t     pos;
     uint64_t     chan_pos;
+    /* Set by next (FOUND): the message's place in the store's publish
+     * order, across channels: a message published later, to any channel,
+     * has a larger seq.  A multiplexed subscriber takes its channels'
+     * messages in this order. */
+    uint64_t     seq;
 } push_message_t;
 
 /* Store-wide counters for push-status. */

@@ -808,6 +808,8 @@ push_status_e push_shm_next(push_shm_t *s, push_store_ref_t *ref,
         }
         msg->pos = r->pos;
         msg->chan_pos = c->pos;
+        /* Records are appended in publish order, under the one lock. */
+        msg->seq = ref->at;
     }
     if (moved) {
         /* After the copy: what it found may go now. */

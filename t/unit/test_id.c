@@ -214,6 +214,99 @@ static void test_channel_id(void)
     CHECK(ok == 95);
 }
 
+/* Channel k of a parsed multi-id is at {t, tag}. */
+static int mux_at(const push_msgid_t *c, unsigned k, int64_t t, uint32_t tag)
+{
+    return c[k].time == t && c[k].tag == tag;
+}
+
+static void test_mux_id(void)
+{
+    push_msgid_t c[4], round[4];
+    int has[4] = {1, 1, 1, 0};
+    char buf[PUSH_MUX_ID_MAX];
+    size_t n;
+    unsigned i;
+
+    /* The newest cursor's time; older channels -1; active bracketed. */
+    c[0].time = 100; c[0].tag = 2;
+    c[1].time = 99;  c[1].tag = 7;
+    c[2].time = 100; c[2].tag = 0;
+    c[3].time = 0;   c[3].tag = 0;
+    n = push_mux_id_format(c, has, 4, 2, buf);
+    CHECK(strcmp(buf, "100:2,-1,[0],-1") == 0);
+    CHECK_EQ(n, strlen("100:2,-1,[0],-1"));
+
+    /* Parsed back: -1 has everything before 100. */
+    CHECK(push_mux_id_parse(buf, n, 4, round) == 0);
+    CHECK(mux_at(round, 0, 100, 2));
+    CHECK(mux_at(round, 1, 99, UINT32_MAX));
+    CHECK(mux_at(round, 2, 100, 0));
+    CHECK(mux_at(round, 3, 99, UINT32_MAX));
+
+    /* nchan's shorthand "-", fewer tags than channels, a plain T:N. */
+    CHECK(push_mux_id_parse("5:-,[3]", 7, 3, round) == 0);
+    CHECK(mux_at(round, 0, 4, UINT32_MAX) && mux_at(round, 1, 5, 3)
+          && mux_at(round, 2, 4, UINT32_MAX));
+    CHECK(push_mux_id_parse("7:1", 3, 2, round) == 0);
+    CHECK(mux_at(round, 0, 7, 1) && mux_at(round, 1, 6, UINT32_MAX));
+    /* Time 0 with -1: before everything. */
+    CHECK(push_mux_id_parse("0:-1,-1", 7, 2, round) == 0);
+    CHECK(mux_at(round, 0, 0, 0) && mux_at(round, 1, 0, 0));
+
+    /* Malformed. */
+    CHECK(push_mux_id_parse("5:1,2,3", 7, 2, round) == -1);  /* 3 tags, 2 */
+    CHECK(push_mux_id_parse("5:[1],[2]", 9, 2, round) == -1);
+    CHECK(push_mux_id_parse("5:1,,2", 6, 3, round) == -1);
+    CHECK(push_mux_id_parse("5:[1", 4, 2, round) == -1);
+    CHECK(push_mux_id_parse("5:1]", 4, 2, round) == -1);
+    CHECK(push_mux_id_parse("5:[]", 4, 2, round) == -1);
+    CHECK(push_mux_id_parse("5:x", 3, 2, round) == -1);
+    CHECK(push_mux_id_parse("5:-2", 4, 2, round) == -1);
+    CHECK(push_mux_id_parse("5", 1, 2, round) == -1);
+    CHECK(push_mux_id_parse(":1", 2, 2, round) == -1);
+    CHECK(push_mux_id_parse("5:1,", 4, 2, round) == -1);
+    CHECK(push_mux_id_parse("5: 1", 4, 2, round) == -1);
+    CHECK(push_mux_id_parse("5:4294967296", 12, 2, round) == -1);
+
+    /* As If-None-Match carries the tags: quoted, weak, spaced. */
+    CHECK(push_mux_tags_parse(" W/\"-1,[4]\" ", 12, 9, 2, round) == 0);
+    CHECK(mux_at(round, 0, 8, UINT32_MAX) && mux_at(round, 1, 9, 4));
+    CHECK(push_mux_tags_parse("\"1,2,3\"", 7, 9, 2, round) == -1);
+
+    /* The longest id fits its buffer and parses back. */
+    {
+        push_msgid_t big[PUSH_MUX_MAX], back[PUSH_MUX_MAX];
+        int bhas[PUSH_MUX_MAX];
+
+        for (i = 0; i < PUSH_MUX_MAX; i++) {
+            big[i].time = INT64_MAX;
+            big[i].tag = UINT32_MAX - i;
+            bhas[i] = 1;
+        }
+        n = push_mux_id_format(big, bhas, PUSH_MUX_MAX, 0, buf);
+        CHECK(n < PUSH_MUX_ID_MAX && strlen(buf) == n);
+        CHECK(push_mux_id_parse(buf, n, PUSH_MUX_MAX, back) == 0);
+        CHECK(mux_at(back, PUSH_MUX_MAX - 1, INT64_MAX,
+                     UINT32_MAX - (PUSH_MUX_MAX - 1)));
+    }
+}
+
+static void test_channel_set(void)
+{
+    char set[] = "shared\x1fuser 7\x1f" "caf\xc3\xa9";
+    char one[] = "a";
+    char three[] = "a\x1f" "b\x1f" "c";
+    const char *ids[3];
+
+    CHECK_EQ(push_channel_set_split(set, ids, 3), 3);
+    CHECK(!strcmp(ids[0], "shared") && !strcmp(ids[1], "user 7")
+          && !strcmp(ids[2], "caf\xc3\xa9"));
+    CHECK_EQ(push_channel_set_split(one, ids, 3), 1);
+    CHECK(!strcmp(ids[0], "a"));
+    CHECK_EQ(push_channel_set_split(three, ids, 2), 0);   /* too many */
+}
+
 int main(void)
 {
     test_msgid_parse();
@@ -221,6 +314,8 @@ int main(void)
     test_msgid_cmp();
     test_etag();
     test_channel_id();
+    test_mux_id();
+    test_channel_set();
 
     return CHECK_DONE("test_id");
 }

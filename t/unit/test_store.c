@@ -1748,6 +1748,58 @@ static void test_next_place(void)
     munmap(mem, size);
 }
 
+/* Messages of different channels come out in the order they were
+ * published (seq), across a wrap of the ring, with or without a copy. */
+static void test_publish_order(void)
+{
+    size_t size = 64 * 1024;
+    void *mem;
+    push_shm_t *s = new_store(size, 1000, &mem);
+    push_store_ref_t a, b;
+    push_msgid_t ca = {0, 0}, cb = {0, 0};
+    push_message_t ma, mb;
+    char body[2000];
+    uint64_t last = 0;
+    int i, ordered = 1, taken = 0;
+
+    memset(body, 'x', sizeof(body));
+    CHECK(sub_to(s, "a", 1000, &a) == PUSH_OK);
+    CHECK(sub_to(s, "b", 1000, &b) == PUSH_OK);
+    for (i = 0; i < 200; i++) {
+        const char *chan = (i % 3 == 0) ? "b" : "a";
+        push_message_t *m;
+
+        CHECK(pub_full(s, chan, body, sizeof(body), NULL, NULL, 100, 0,
+                       1000, NULL, NULL) == PUSH_OK);
+        /* The one just published is the newest for its channel, and it
+         * comes after everything taken before. */
+        if (chan[0] == 'a') {
+            while (push_shm_next(s, &a, &ca, 1000, NULL, NULL, &ma, NULL,
+                                 NULL) == PUSH_FOUND) {
+                ca = ma.id;
+            }
+            m = &ma;
+        }
+        else {
+            while (next_msg(s, &b, &cb, 1000, &mb, NULL, NULL)
+                   == PUSH_FOUND) {
+                cb = mb.id;
+            }
+            m = &mb;
+        }
+        if (m->seq <= last && taken) {
+            ordered = 0;
+        }
+        last = m->seq;
+        taken++;
+    }
+    CHECK(ordered);
+    CHECK(taken == 200);
+    push_shm_unsubscribe(s, &a);
+    push_shm_unsubscribe(s, &b);
+    munmap(mem, size);
+}
+
 int main(void)
 {
     /* A child dying must not take the test down with SIGPIPE and the
@@ -1771,6 +1823,7 @@ int main(void)
     test_too_big();
     test_cursor_walk();
     test_next_place();
+    test_publish_order();
     test_slots();
     test_wait_wake();
     test_concurrent_publish();
