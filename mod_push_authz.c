@@ -4,7 +4,8 @@
  * URL (a local one, which may be proxied to the application) with the
  * client's own headers and cookies, plus:
  *
- *   X-Push-Channel-Id     the channel
+ *   X-Push-Channel-Id     the channel (a multiplexed request: one such
+ *                         header for each of its channels, in order)
  *   X-Push-Role           subscriber | publisher
  *   X-Original-URI        the client's request line's URI
  *   X-Original-Method     its method
@@ -96,7 +97,8 @@ static int authorize(request_rec *r, const push_dir_conf *conf,
     url = ap_expr_str_exec(r, expr, &err);
     if (err || !url || url[0] != '/') {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PushAuthorizeRequest "
-                      "gives no local URL for channel %s: %s", channel,
+                      "gives no local URL for channel %s: %s",
+                      push_channel_shown(r->pool, channel),
                       err ? err : url ? url : "empty");
         push_reply_text(r, HTTP_INTERNAL_SERVER_ERROR, "The authorization "
                         "request could not be made.");
@@ -108,7 +110,16 @@ static int authorize(request_rec *r, const push_dir_conf *conf,
     apr_table_unset(sub->headers_in, "Transfer-Encoding");
     apr_table_unset(sub->headers_in, "Upgrade");
     apr_table_setn(sub->headers_in, "Connection", "close");
-    apr_table_setn(sub->headers_in, "X-Push-Channel-Id", channel);
+    {
+        const char *ids[PUSH_MUX_MAX];
+        unsigned n = push_channel_set_split(apr_pstrdup(r->pool, channel),
+                                            ids, PUSH_MUX_MAX), i;
+
+        apr_table_unset(sub->headers_in, "X-Push-Channel-Id");
+        for (i = 0; i < n; i++) {
+            apr_table_addn(sub->headers_in, "X-Push-Channel-Id", ids[i]);
+        }
+    }
     apr_table_setn(sub->headers_in, "X-Push-Role", role);
     apr_table_setn(sub->headers_in, "X-Original-URI", r->unparsed_uri);
     apr_table_setn(sub->headers_in, "X-Original-Method", r->method);
@@ -123,8 +134,8 @@ static int authorize(request_rec *r, const push_dir_conf *conf,
         return OK;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "%s for channel %s refused "
-                  "by PushAuthorizeRequest %s: %d", role, channel, url,
-                  status);
+                  "by PushAuthorizeRequest %s: %d", role,
+                  push_channel_shown(r->pool, channel), url, status);
     apr_table_do(copy_header, r, sub->headers_out, NULL);
     apr_table_do(copy_header, r, sub->err_headers_out, NULL);
     if (cap->len) {

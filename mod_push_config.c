@@ -41,9 +41,13 @@ struct push_dir_conf {
      * <Location>'s, without a trailing slash), or NULL: the default
      * channel is the one segment below it. */
     const char         *section;
-    ap_expr_info_t     *channel;
-    ap_expr_info_t     *pub_channel;     /* PushPublisherChannel */
-    ap_expr_info_t     *sub_channel;     /* PushSubscriberChannel */
+    /* PushChannel and a push-pubsub location's PushPublisherChannel,
+     * PushSubscriberChannel: arrays of ap_expr_info_t *, one for each
+     * channel of a multiplexed location. */
+    apr_array_header_t *channel;
+    apr_array_header_t *pub_channel;
+    apr_array_header_t *sub_channel;
+    const char         *channel_split;   /* PushChannelSplit */
     ap_expr_info_t     *events_channel;  /* PushChannelEventsChannel */
     ap_expr_info_t     *authorize;       /* PushAuthorizeRequest */
     unsigned            transports;      /* 1 << transport id; 0: unset */
@@ -144,6 +148,8 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
                                          : base->pub_channel;
     conf->sub_channel = add->sub_channel ? add->sub_channel
                                          : base->sub_channel;
+    conf->channel_split = add->channel_split ? add->channel_split
+                                             : base->channel_split;
     conf->events_channel = add->events_channel ? add->events_channel
                                                : base->events_channel;
     conf->authorize = add->authorize ? add->authorize : base->authorize;
@@ -212,12 +218,18 @@ const char *push_conf_section(const push_dir_conf *c)
     return c->section;
 }
 
-const ap_expr_info_t *push_conf_role_channel(const push_dir_conf *c,
-                                             int publisher)
+const apr_array_header_t *push_conf_role_channel(const push_dir_conf *c,
+                                                 int publisher)
 {
-    const ap_expr_info_t *e = publisher ? c->pub_channel : c->sub_channel;
+    const apr_array_header_t *e = publisher ? c->pub_channel
+                                            : c->sub_channel;
 
     return e ? e : c->channel;
+}
+
+const char *push_conf_channel_split(const push_dir_conf *c)
+{
+    return c->channel_split;
 }
 
 const ap_expr_info_t *push_conf_authorize(const push_dir_conf *c)
@@ -235,7 +247,7 @@ int push_conf_ws_publish_set(const push_dir_conf *c)
     return c->ws_publish;
 }
 
-const ap_expr_info_t *push_conf_channel(const push_dir_conf *c)
+const apr_array_header_t *push_conf_channel(const push_dir_conf *c)
 {
     return c->channel;
 }
@@ -447,6 +459,54 @@ static const char *set_channel(cmd_parms *cmd, void *dconf, const char *arg)
         return apr_psprintf(cmd->pool, "%s: cannot parse string expression "
                             "'%s': %s", cmd->cmd->name, arg, err);
     }
+    return NULL;
+}
+
+/* PushChannel, PushPublisherChannel, PushSubscriberChannel: one string
+ * expression per channel (several: a multiplexed location), replacing
+ * what an enclosing section said. */
+static const char *set_channels(cmd_parms *cmd, void *dconf, int argc,
+                                char *const argv[])
+{
+    apr_array_header_t **field = (apr_array_header_t **)(
+        (char *)dconf + (apr_size_t)cmd->info);
+    apr_array_header_t *exprs;
+    int i;
+
+    if (argc < 1 || argc > PUSH_MUX_MAX) {
+        return apr_psprintf(cmd->pool, "%s: expects 1 to %d string "
+                            "expressions, one for each channel",
+                            cmd->cmd->name, PUSH_MUX_MAX);
+    }
+    exprs = apr_array_make(cmd->pool, argc, sizeof(ap_expr_info_t *));
+    for (i = 0; i < argc; i++) {
+        const char *err = NULL;
+        ap_expr_info_t *e = ap_expr_parse_cmd(cmd, argv[i],
+                                              AP_EXPR_FLAG_STRING_RESULT,
+                                              &err, NULL);
+
+        if (err) {
+            return apr_psprintf(cmd->pool, "%s: cannot parse string "
+                                "expression '%s': %s", cmd->cmd->name,
+                                argv[i], err);
+        }
+        APR_ARRAY_PUSH(exprs, ap_expr_info_t *) = e;
+    }
+    *field = exprs;
+    return NULL;
+}
+
+/* PushChannelSplit: 1 to 255 bytes that cut each channel expression's
+ * value into several channel ids. */
+static const char *set_channel_split(cmd_parms *cmd, void *dconf,
+                                     const char *arg)
+{
+    push_dir_conf *conf = dconf;
+
+    if (!*arg || strlen(arg) > 255) {
+        return "PushChannelSplit: expects a delimiter of 1 to 255 bytes";
+    }
+    conf->channel_split = apr_pstrdup(cmd->pool, arg);
     return NULL;
 }
 
@@ -800,16 +860,21 @@ const command_rec push_config_cmds[] = {
                   (void *)&subscribers_per_child_arg, RSRC_CONF,
                   "A further cap on subscribers holding a worker thread in "
                   "one child (default: admission alone decides)"),
-    AP_INIT_TAKE1("PushChannel", set_channel,
-                  (void *)APR_OFFSETOF(push_dir_conf, channel),
+    AP_INIT_TAKE_ARGV("PushChannel", set_channels,
+                      (void *)APR_OFFSETOF(push_dir_conf, channel),
+                      RSRC_CONF | ACCESS_CONF,
+                      "String expressions giving the channel id, or several "
+                      "for a multiplexed location (default: the last "
+                      "segment of the URL path)"),
+    AP_INIT_TAKE1("PushChannelSplit", set_channel_split, NULL,
                   RSRC_CONF | ACCESS_CONF,
-                  "String expression giving the channel id (default: the "
-                  "last segment of the URL path)"),
-    AP_INIT_TAKE1("PushPublisherChannel", set_channel,
-                  (void *)APR_OFFSETOF(push_dir_conf, pub_channel),
-                  RSRC_CONF | ACCESS_CONF,
-                  "On a push-pubsub location: the channel publishing goes "
-                  "to (a string expression; default PushChannel's)"),
+                  "A delimiter that cuts each channel expression's value "
+                  "into several channel ids (default none)"),
+    AP_INIT_TAKE_ARGV("PushPublisherChannel", set_channels,
+                      (void *)APR_OFFSETOF(push_dir_conf, pub_channel),
+                      RSRC_CONF | ACCESS_CONF,
+                      "On a push-pubsub location: the channels publishing "
+                      "goes to (string expressions; default PushChannel's)"),
     AP_INIT_TAKE1("PushAuthorizeRequest", set_channel,
                   (void *)APR_OFFSETOF(push_dir_conf, authorize),
                   RSRC_CONF | ACCESS_CONF,
@@ -820,11 +885,11 @@ const command_rec push_config_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "The channel this location's channel events are "
                   "published to (a string expression; default none)"),
-    AP_INIT_TAKE1("PushSubscriberChannel", set_channel,
-                  (void *)APR_OFFSETOF(push_dir_conf, sub_channel),
-                  RSRC_CONF | ACCESS_CONF,
-                  "On a push-pubsub location: the channel subscribing "
-                  "reads (a string expression; default PushChannel's)"),
+    AP_INIT_TAKE_ARGV("PushSubscriberChannel", set_channels,
+                      (void *)APR_OFFSETOF(push_dir_conf, sub_channel),
+                      RSRC_CONF | ACCESS_CONF,
+                      "On a push-pubsub location: the channels subscribing "
+                      "reads (string expressions; default PushChannel's)"),
     AP_INIT_ITERATE("PushTransports", add_transport, NULL,
                     RSRC_CONF | ACCESS_CONF,
                     "Subscriber transports: websocket eventsource longpoll "

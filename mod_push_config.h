@@ -24,12 +24,16 @@ void *push_config_merge_server(apr_pool_t *p, void *basev, void *addv);
 const push_dir_conf *push_conf(const request_rec *r);
 
 /* Per directory (the location the request maps to). */
-const ap_expr_info_t     *push_conf_channel(const push_dir_conf *c);
-/* A push-pubsub location's channel for one side: PushPublisherChannel
+/* PushChannel's expressions (ap_expr_info_t *), one per channel; NULL
+ * when unset. */
+const apr_array_header_t *push_conf_channel(const push_dir_conf *c);
+/* A push-pubsub location's channels for one side: PushPublisherChannel
  * (publisher 1) or PushSubscriberChannel, else PushChannel; NULL when
  * none is set. */
-const ap_expr_info_t     *push_conf_role_channel(const push_dir_conf *c,
+const apr_array_header_t *push_conf_role_channel(const push_dir_conf *c,
                                                  int publisher);
+/* PushChannelSplit; NULL when unset. */
+const char               *push_conf_channel_split(const push_dir_conf *c);
 /* PushAuthorizeRequest; NULL when unset. */
 const ap_expr_info_t     *push_conf_authorize(const push_dir_conf *c);
 /* PushChannelEventsChannel; NULL when unset. */

@@ -533,7 +533,7 @@ static void conn_adopt(park_conn *s)
         conn_trim(s);
         return;
     case PM_LONGPOLL:
-        if (stopping || push_loop_follow(&s->item, &s->sub.ref) != 0) {
+        if (stopping || push_loop_follow(&s->item, &s->sub) != 0) {
             longpoll_over(s, PUSH_OUTCOME_STOPPING);
             return;
         }

@@ -146,25 +146,112 @@ int push_clients_publish(const request_rec *r, const push_dir_conf *conf)
     return push_is_pubsub(r) ? set != 0 : set == 1;
 }
 
-/* The channel a request addresses: PushChannel's expression, or the one
- * path segment below the location (the last segment of the URL path
- * where no <Location> path applies).  NULL, after replying 400, when
- * invalid.  More than one segment is refused: /sub/a/C and /sub/b/C must
- * not both read C, or a <Location /sub/a> with its own Require would
- * protect nothing. */
+/* 1 when id is a channel id this location takes; else 0, after
+ * replying 400 (what gave it: `from`). */
+static int channel_id_ok(request_rec *r, const push_dir_conf *conf,
+                         const char *id, const char *from)
+{
+    apr_size_t max = push_conf_max_channel_id(conf);
+
+    if (!id || !*id) {
+        push_reply_text(r, HTTP_BAD_REQUEST, "No channel id: the request "
+                        "names none (%s).", from);
+        return 0;
+    }
+    if (strlen(id) > max) {
+        push_reply_text(r, HTTP_BAD_REQUEST, "Channel id too long: %"
+                        APR_SIZE_T_FMT " bytes, at most %" APR_SIZE_T_FMT
+                        " (PushMaxChannelIdLength).", strlen(id), max);
+        return 0;
+    }
+    if (!push_channel_id_valid(id, strlen(id))) {
+        /* Not echoed: it is what cannot be shown safely. */
+        push_reply_text(r, HTTP_BAD_REQUEST, "Invalid channel id: it must "
+                        "be UTF-8 without control characters (after "
+                        "%%-decoding).");
+        return 0;
+    }
+    return 1;
+}
+
+/* The channel of a location without PushChannel: the one path segment
+ * below the location (the last segment of the URL path where no
+ * <Location> path applies).  More than one segment is refused: /sub/a/C
+ * and /sub/b/C must not both read C, or a <Location /sub/a> with its own
+ * Require would protect nothing. */
+static const char *path_channel(request_rec *r, const push_dir_conf *conf)
+{
+    const char *section = push_conf_section(conf);
+    apr_size_t n = section ? strlen(section) : 0;
+    const char *id;
+
+    if (section && !strncmp(r->uri, section, n) && r->uri[n] == '/') {
+        id = r->uri + n + 1;
+        if (strchr(id, '/')) {
+            push_reply_text(r, HTTP_BAD_REQUEST, "'%s' is not a channel "
+                            "id: the channel is the one path segment "
+                            "below %s/ (PushChannel can name it from "
+                            "more of the URL).", id, section);
+            return NULL;
+        }
+    }
+    else {
+        const char *slash = strrchr(r->uri, '/');
+
+        id = slash ? slash + 1 : r->uri;
+    }
+    return channel_id_ok(r, conf, id, "the URL path ends in /") ? id : NULL;
+}
+
+/* Adds id to ids[0..*n) unless it is there already; 0 after replying 400
+ * when there would be more than PUSH_MUX_MAX. */
+static int channel_add(request_rec *r, const char **ids, unsigned *n,
+                       const char *id)
+{
+    unsigned i;
+
+    for (i = 0; i < *n; i++) {
+        if (!strcmp(ids[i], id)) {
+            return 1;
+        }
+    }
+    if (*n == PUSH_MUX_MAX) {
+        push_reply_text(r, HTTP_BAD_REQUEST, "Too many channels: a "
+                        "multiplexed request names at most %d.",
+                        PUSH_MUX_MAX);
+        return 0;
+    }
+    ids[(*n)++] = id;
+    return 1;
+}
+
+/* The channel a request addresses: each of PushChannel's expressions,
+ * each value cut by PushChannelSplit when set, or the path's channel.
+ * Several (a multiplexed request) come as a channel set
+ * (PUSH_CHANNEL_SET_SEP between them), each once, in order.  NULL, after
+ * replying 400, when one is invalid. */
 const char *push_request_channel(request_rec *r, const push_dir_conf *conf,
                                  push_role_e role)
 {
-    const ap_expr_info_t *expr =
+    const apr_array_header_t *exprs =
         role == PUSH_ROLE_ANY ? push_conf_channel(conf)
         : push_conf_role_channel(conf, role == PUSH_ROLE_PUBLISHER);
-    const char *id;
-    apr_size_t max;
+    const char *split = push_conf_channel_split(conf);
+    const char *ids[PUSH_MUX_MAX];
+    unsigned n = 0, i;
+    char *set, *p;
+    apr_size_t len = 0;
+    int k;
 
-    if (expr) {
+    if (!exprs) {
+        return path_channel(r, conf);
+    }
+    for (k = 0; k < exprs->nelts; k++) {
         const char *err = NULL;
+        const char *v = ap_expr_str_exec(
+            r, APR_ARRAY_IDX(exprs, k, ap_expr_info_t *), &err);
+        const char *from = "PushChannel's expression gives an empty string";
 
-        id = ap_expr_str_exec(r, expr, &err);
         if (err) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "PushChannel expression failed for %s: %s",
@@ -173,48 +260,35 @@ const char *push_request_channel(request_rec *r, const push_dir_conf *conf,
                             "The channel id could not be computed.");
             return NULL;
         }
-    }
-    else {
-        const char *section = push_conf_section(conf);
-        apr_size_t n = section ? strlen(section) : 0;
+        while (split && v && (p = strstr(v, split))) {
+            const char *piece = apr_pstrmemdup(r->pool, v, p - v);
 
-        if (section && !strncmp(r->uri, section, n) && r->uri[n] == '/') {
-            id = r->uri + n + 1;
-            if (strchr(id, '/')) {
-                push_reply_text(r, HTTP_BAD_REQUEST, "'%s' is not a channel "
-                                "id: the channel is the one path segment "
-                                "below %s/ (PushChannel can name it from "
-                                "more of the URL).", id, section);
+            if (!channel_id_ok(r, conf, piece, "PushChannelSplit cuts an "
+                               "empty string")
+                || !channel_add(r, ids, &n, piece)) {
                 return NULL;
             }
+            v = p + strlen(split);
         }
-        else {
-            const char *slash = strrchr(r->uri, '/');
+        if (!channel_id_ok(r, conf, v, from) || !channel_add(r, ids, &n, v)) {
+            return NULL;
+        }
+    }
+    if (n == 1) {
+        return ids[0];
+    }
+    for (i = 0; i < n; i++) {
+        len += strlen(ids[i]) + 1;
+    }
+    set = p = apr_palloc(r->pool, len);
+    for (i = 0; i < n; i++) {
+        apr_size_t l = strlen(ids[i]);
 
-            id = slash ? slash + 1 : r->uri;
-        }
+        memcpy(p, ids[i], l);
+        p += l;
+        *p++ = i + 1 < n ? PUSH_CHANNEL_SET_SEP : '\0';
     }
-    if (!id || !*id) {
-        push_reply_text(r, HTTP_BAD_REQUEST, "No channel id: the request "
-                        "names none (%s).", expr ? "PushChannel's expression "
-                        "gives an empty string" : "the URL path ends in /");
-        return NULL;
-    }
-    max = push_conf_max_channel_id(conf);
-    if (strlen(id) > max) {
-        push_reply_text(r, HTTP_BAD_REQUEST, "Channel id too long: %"
-                        APR_SIZE_T_FMT " bytes, at most %" APR_SIZE_T_FMT
-                        " (PushMaxChannelIdLength).", strlen(id), max);
-        return NULL;
-    }
-    if (!push_channel_id_valid(id, strlen(id))) {
-        /* Not echoed: it is what cannot be shown safely. */
-        push_reply_text(r, HTTP_BAD_REQUEST, "Invalid channel id: it must "
-                        "be UTF-8 without control characters (after "
-                        "%%-decoding).");
-        return NULL;
-    }
-    return id;
+    return set;
 }
 
 void push_reply_channel_info(request_rec *r, const char *channel,
@@ -403,15 +477,120 @@ int push_request_cursor(request_rec *r, push_msgid_t *cursor)
     return 0;
 }
 
-/* Last-Modified + Etag say where the client is: the only cursor a plain
- * HTTP client (and nchan's) carries from one poll to the next. */
-void push_set_cursor_headers(request_rec *r, const push_msgid_t *id)
+/* The client's cursors for a multiplexed request's n channels (n > 1):
+ * If-Modified-Since with If-None-Match's tags, or a multi-id in
+ * Last-Event-ID or ?last_event_id= (a plain T:N is the first channel's).
+ * As push_request_cursor. */
+static int request_cursors(request_rec *r, unsigned n, push_msgid_t *cursors)
 {
-    char *lm = apr_palloc(r->pool, APR_RFC822_DATE_LEN);
+    const char *ims = apr_table_get(r->headers_in, "If-Modified-Since");
+    const char *lei = apr_table_get(r->headers_in, "Last-Event-ID");
+    const char *v = NULL, *from = "Last-Event-ID";
+    unsigned i;
 
-    apr_rfc822_date(lm, apr_time_from_sec(id->time));
-    apr_table_setn(r->headers_out, "Last-Modified", lm);
-    apr_table_setn(r->headers_out, "Etag",
-                   apr_psprintf(r->pool, "%u", id->tag));
+    if (ims) {
+        const char *inm = apr_table_get(r->headers_in, "If-None-Match");
+        apr_time_t t = apr_date_parse_http(ims);
+
+        if (t == APR_DATE_BAD && strcasecmp(ims, EPOCH_HTTP_DATE) != 0) {
+            push_reply_text(r, HTTP_BAD_REQUEST, "Malformed "
+                            "If-Modified-Since: '%s' is not an HTTP date.",
+                            ims);
+            return -1;
+        }
+        if (!inm) {
+            for (i = 0; i < n; i++) {
+                cursors[i].time = apr_time_sec(t);
+                cursors[i].tag = 0;
+            }
+            return 1;
+        }
+        if (push_mux_tags_parse(inm, strlen(inm), apr_time_sec(t), n,
+                                cursors) != 0) {
+            push_reply_text(r, HTTP_BAD_REQUEST, "Malformed If-None-Match: "
+                            "'%s' is not the tags of a multi-channel id "
+                            "(t0,[t1],... at most %u of them).", inm, n);
+            return -1;
+        }
+        return 1;
+    }
+    if (lei) {
+        v = lei;
+    }
+    else if (r->args) {
+        apr_table_t *args;
+
+        ap_args_to_table(r, &args);
+        v = apr_table_get(args, "last_event_id");
+        from = "last_event_id";
+    }
+    if (!v) {
+        return 0;
+    }
+    if (push_mux_id_parse(v, strlen(v), n, cursors) != 0) {
+        push_reply_text(r, HTTP_BAD_REQUEST, "Malformed %s: '%s' is not a "
+                        "multi-channel message id (T:t0,[t1],... at most "
+                        "%u tags).", from, v, n);
+        return -1;
+    }
+    return 1;
 }
 
+int push_request_cursors(request_rec *r, unsigned n, push_msgid_t *cursors)
+{
+    return n == 1 ? push_request_cursor(r, cursors)
+                  : request_cursors(r, n, cursors);
+}
+
+/* Last-Modified + Etag say where the client is: the only cursor a plain
+ * HTTP client (and nchan's) carries from one poll to the next.  From an
+ * id's text: "T:N" gives T and N, a multi-id T and its tags. */
+void push_set_cursor_headers(request_rec *r, const char *id)
+{
+    char *lm = apr_palloc(r->pool, APR_RFC822_DATE_LEN);
+    const char *colon = strchr(id, ':');
+
+    apr_rfc822_date(lm, apr_time_from_sec(apr_atoi64(id)));
+    apr_table_setn(r->headers_out, "Last-Modified", lm);
+    apr_table_setn(r->headers_out, "Etag",
+                   apr_pstrdup(r->pool, colon ? colon + 1 : "0"));
+}
+
+const char *push_channel_shown(apr_pool_t *p, const char *set)
+{
+    apr_size_t len = 0, n = 1;
+    const char *c;
+    char *out, *o;
+
+    for (c = set; *c; c++) {
+        n += *c == PUSH_CHANNEL_SET_SEP;
+        len += *c == PUSH_CHANNEL_SET_SEP ? 2 : 1;
+    }
+    if (n == 1) {
+        return set;
+    }
+    if (len > PUSH_CHANNEL_ID_MAX) {
+        return apr_psprintf(p, "%" APR_SIZE_T_FMT " channels", n);
+    }
+    out = o = apr_palloc(p, len + 1);
+    for (c = set; *c; c++) {
+        if (*c == PUSH_CHANNEL_SET_SEP) {
+            *o++ = ',';
+            *o++ = ' ';
+        }
+        else {
+            *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *push_sub_id_str(apr_pool_t *p, const push_sub_t *s,
+                            const push_msgid_t *id)
+{
+    char buf[PUSH_SUB_ID_MAX];
+
+    push_sub_id_text(s, id, buf);
+    return apr_pstrdup(p, buf);
+}

@@ -5,6 +5,7 @@
 #include "httpd.h"
 
 #include "mod_push_config.h"
+#include "core/push_sub.h"
 #include "store/push_store.h"
 
 /* Replies `status` with a one-line plain-text reason; returns OK. */
@@ -21,7 +22,9 @@ int  push_reply_preflight(request_rec *r, const push_dir_conf *conf,
                           const char *methods, const char *headers);
 
 /* The request's channel id (PushChannel, or the last segment of the URL
- * path), or NULL after replying 400/500. */
+ * path), or NULL after replying 400/500.  A multiplexed location's
+ * (several PushChannel expressions, PushChannelSplit) is a channel set:
+ * the ids joined by PUSH_CHANNEL_SET_SEP (lib/push_id.h). */
 /* Which side asks, on a push-pubsub location: its PushPublisherChannel or
  * PushSubscriberChannel applies (PushChannel where it has none).  A
  * plain publisher or subscriber location asks as PUSH_ROLE_ANY. */
@@ -50,9 +53,19 @@ int push_clients_publish(const request_rec *r, const push_dir_conf *conf);
  * Last-Event-ID or ?last_event_id=: 1 given, 0 none, -1 malformed (400
  * sent). */
 int push_request_cursor(request_rec *r, push_msgid_t *cursor);
+/* The same for a request on n channels (a multiplexed one: the tags of
+ * nchan's multi-channel id, lib/push_id.h), a cursor each. */
+int push_request_cursors(request_rec *r, unsigned n, push_msgid_t *cursors);
 
-/* Last-Modified + Etag: where a polling client is, for its next poll. */
-void push_set_cursor_headers(request_rec *r, const push_msgid_t *id);
+/* Last-Modified + Etag: where a polling client is, for its next poll,
+ * from the text of its id (push_sub_id_text). */
+void push_set_cursor_headers(request_rec *r, const char *id);
+/* A channel set as answers and logs show it: its ids joined by ", ",
+ * or "N channels" when that would be longer than an id may be. */
+const char *push_channel_shown(apr_pool_t *p, const char *set);
+/* push_sub_id_text in p. */
+const char *push_sub_id_str(apr_pool_t *p, const push_sub_t *s,
+                            const push_msgid_t *id);
 
 /* The whole request body, at most `max` bytes: OK, or the status to
  * answer with (413 when over the limit). */

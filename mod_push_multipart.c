@@ -34,33 +34,37 @@ static apr_uint32_t mp_variant(const push_sub_t *s)
     return 0x500;
 }
 
-/* A part's head: \r\nLast-Modified, Etag[, Content-Type]\r\n\r\n. */
-static size_t mp_head(char *buf, size_t cap, const push_msgid_t *id,
-                      const char *type, size_t type_len)
+/* A part's head: \r\nLast-Modified, Etag[, Content-Type]\r\n\r\n, the
+ * cursor of s at id (a multiplexed one's: T and the tags). */
+static size_t mp_head(char *buf, size_t cap, const push_sub_t *s,
+                      const push_msgid_t *id, const char *type,
+                      size_t type_len)
 {
-    char date[APR_RFC822_DATE_LEN];
+    char date[APR_RFC822_DATE_LEN], text[PUSH_SUB_ID_MAX];
+    const char *etag;
     int n;
 
-    apr_rfc822_date(date, apr_time_from_sec(id->time));
+    push_sub_id_text(s, id, text);
+    etag = strchr(text, ':') + 1;
+    apr_rfc822_date(date, apr_time_from_sec(apr_atoi64(text)));
     n = type_len
-        ? apr_snprintf(buf, cap, "\r\nLast-Modified: %s\r\nEtag: %u\r\n"
-                       "Content-Type: %.*s\r\n\r\n", date, (unsigned)id->tag,
+        ? apr_snprintf(buf, cap, "\r\nLast-Modified: %s\r\nEtag: %s\r\n"
+                       "Content-Type: %.*s\r\n\r\n", date, etag,
                        (int)type_len, type)
-        : apr_snprintf(buf, cap, "\r\nLast-Modified: %s\r\nEtag: %u\r\n\r\n",
-                       date, (unsigned)id->tag);
+        : apr_snprintf(buf, cap, "\r\nLast-Modified: %s\r\nEtag: %s\r\n\r\n",
+                       date, etag);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
 static push_frame_t *mp_encode(const push_sub_t *s, const push_message_t *m)
 {
-    char head[APR_RFC822_DATE_LEN + 320];
+    char head[APR_RFC822_DATE_LEN + 320 + PUSH_SUB_ID_MAX];
     const char *b = push_multipart_boundary();
-    size_t hlen = mp_head(head, sizeof(head), &m->id, m->content_type,
+    size_t hlen = mp_head(head, sizeof(head), s, &m->id, m->content_type,
                           m->content_type_len);
     size_t blen = strlen(b);
     push_frame_t *f = push_frame_alloc(hlen + m->body_len + 4 + blen);
 
-    (void)s;
     if (f) {
         unsigned char *p = f->data;
 
@@ -80,10 +84,9 @@ static size_t mp_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
 {
     const char *b = push_multipart_boundary();
     size_t blen = strlen(b);
-    size_t hlen = mp_head(buf, cap, gap_id, MP_GAP_TYPE,
+    size_t hlen = mp_head(buf, cap, s, gap_id, MP_GAP_TYPE,
                           sizeof(MP_GAP_TYPE) - 1);
 
-    (void)s;
     if (!hlen || hlen + 4 + blen > cap) {
         return 0;
     }

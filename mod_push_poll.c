@@ -26,25 +26,31 @@
 
 APLOG_USE_MODULE(push);
 
-/* The headers of an answer whose last message is `id`: the cursor, its
- * id, and the gap before it, if any. */
-static void answer_headers(request_rec *r, const push_msgid_t *id, int gap,
-                           const push_msgid_t *gap_id)
+/* The headers of an answer whose last message has the id text `id`: the
+ * cursor, the id, and the gap before it (gap_id's text), if any. */
+static void answer_headers(request_rec *r, const char *id,
+                           const char *gap_id)
 {
     push_set_cursor_headers(r, id);
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-    apr_table_setn(r->headers_out, "X-Push-Message-Id",
-                   push_msgid_str(r->pool, id));
-    if (gap) {
-        apr_table_setn(r->headers_out, "X-Push-Gap",
-                       push_msgid_str(r->pool, gap_id));
+    apr_table_setn(r->headers_out, "X-Push-Message-Id", id);
+    if (gap_id) {
+        apr_table_setn(r->headers_out, "X-Push-Gap", gap_id);
     }
 }
 
-static int reply_message(request_rec *r, const push_message_t *msg,
-                         int gap, const push_msgid_t *gap_id)
+/* The gap's id text, or NULL for none. */
+static const char *gap_text(push_sub_t *s, int gap,
+                            const push_msgid_t *gap_id)
 {
-    answer_headers(r, &msg->id, gap, gap_id);
+    return gap ? push_sub_id_str(s->r->pool, s, gap_id) : NULL;
+}
+
+/* One message, whose id has the text `id`. */
+static int reply_message(request_rec *r, const push_message_t *msg,
+                         const char *id, const char *gap_id)
+{
+    answer_headers(r, id, gap_id);
     if (msg->content_type_len) {
         ap_set_content_type(r, msg->content_type);
     }
@@ -86,14 +92,14 @@ static int reply_messages(request_rec *r, push_sub_t *s,
                                              sizeof(push_message_t));
     apr_array_header_t *vec;
     apr_size_t bytes = first->body_len, len;
-    const push_message_t *last;
     const char *b = push_multipart_boundary(), *sep = NULL;
+    const char *gap_str = gap_text(s, gap, gap_id), *last_id;
     char *body;
     int i;
 
     APR_ARRAY_PUSH(all, push_message_t) = *first;
-    s->cursor = first->id;
-    s->has_cursor = 1;
+    last_id = push_sub_id_str(r->pool, s, &first->id);
+    push_sub_took(s, first);
     while (all->nelts < MULTI_MAX_MESSAGES && bytes < MULTI_MAX_BYTES) {
         push_message_t m;
         push_msgid_t gid;
@@ -104,13 +110,13 @@ static int reply_messages(request_rec *r, push_sub_t *s,
             break;
         }
         APR_ARRAY_PUSH(all, push_message_t) = m;
-        s->cursor = m.id;
+        last_id = push_sub_id_str(r->pool, s, &m.id);
+        push_sub_took(s, &m);
         bytes += m.body_len;
     }
     if (all->nelts == 1) {
-        return reply_message(r, first, gap, gap_id);
+        return reply_message(r, first, last_id, gap_str);
     }
-    last = &APR_ARRAY_IDX(all, all->nelts - 1, push_message_t);
     if (mode == PUSH_LP_RAW) {
         sep = push_conf_raw_separator(push_conf(r), NULL);
     }
@@ -143,7 +149,7 @@ static int reply_messages(request_rec *r, push_sub_t *s,
     }
     body = apr_pstrcatv(r->pool, (struct iovec *)vec->elts, vec->nelts,
                         &len);
-    answer_headers(r, &last->id, gap, gap_id);
+    answer_headers(r, last_id, gap_str);
     apr_table_setn(r->headers_out, "X-Push-Messages",
                    apr_itoa(r->pool, all->nelts));
     if (!sep) {
@@ -161,7 +167,7 @@ static int reply_messages(request_rec *r, push_sub_t *s,
     return OK;
 }
 
-static int reply_not_modified(request_rec *r, const push_msgid_t *cursor)
+static int reply_not_modified(request_rec *r, const char *cursor)
 {
     push_set_cursor_headers(r, cursor);
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
@@ -172,11 +178,37 @@ static int reply_not_modified(request_rec *r, const push_msgid_t *cursor)
 /* What a poll's 304 says: the client's cursor, or for a client that had
  * none, the channel's newest id when it asked. */
 typedef struct {
-    push_msgid_t idle;
+    const char  *idle;          /* its text */
     /* PushSubscriberTimeout ends its wait: 408, as nchan answers, not
      * PushLongPollTimeout's 304. */
     apr_int64_t  expiry;
 } poll_state;
+
+/* Where the client is now, for a 304: its cursor (the channel's newest
+ * id when it had none), or a multiplexed one's multi-id of every
+ * channel's cursor. */
+static const char *poll_where(apr_pool_t *p, push_sub_t *s,
+                              const push_channel_info_t *info)
+{
+    push_msgid_t c[PUSH_MUX_MAX];
+    int has[PUSH_MUX_MAX];
+    char *buf;
+    unsigned i;
+
+    if (!s->nmore) {
+        return push_msgid_str(p, s->has_cursor ? &s->cursor
+                                               : &info->last_id);
+    }
+    for (i = 0; i <= s->nmore; i++) {
+        const push_sub_t *m = push_sub_member(s, i);
+
+        c[i] = m->cursor;
+        has[i] = m->has_cursor;
+    }
+    buf = apr_palloc(p, PUSH_MUX_ID_MAX);
+    push_mux_id_format(c, has, s->nmore + 1, 0, buf);
+    return buf;
+}
 
 /* The answer to a poll once its wait is over. */
 static int poll_respond(push_sub_t *s, push_outcome_e outcome,
@@ -198,10 +230,12 @@ static int poll_respond(push_sub_t *s, push_outcome_e outcome,
         multi = push_conf_longpoll_multipart(push_conf(r));
         return multi != PUSH_LP_ONE
                ? reply_messages(r, s, msg, gap, gap_id, multi)
-               : reply_message(r, msg, gap, gap_id);
+               : reply_message(r, msg, push_sub_id_str(r->pool, s,
+                                                       &msg->id),
+                               gap_text(s, gap, gap_id));
     case PUSH_OUTCOME_GONE:
         return push_reply_text(r, HTTP_GONE, "Channel '%s' was deleted.",
-                               s->channel);
+                               push_sub_member(s, s->active)->channel);
     case PUSH_OUTCOME_CLIENT_GONE:
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "long-poll client on "
                       "channel %s went away", s->channel);
@@ -212,7 +246,7 @@ static int poll_respond(push_sub_t *s, push_outcome_e outcome,
         /* The client polls again at once, from the same cursor, and
          * reaches a live process. */
         r->connection->keepalive = AP_CONN_CLOSE;
-        return reply_not_modified(r, &ps->idle);
+        return reply_not_modified(r, ps->idle);
     case PUSH_OUTCOME_TIMEOUT:
         if (ps->expiry) {
             return push_reply_text(r, HTTP_REQUEST_TIME_OUT, "No message "
@@ -221,7 +255,7 @@ static int poll_respond(push_sub_t *s, push_outcome_e outcome,
         }
         /* fall through */
     default:
-        return reply_not_modified(r, &ps->idle);
+        return reply_not_modified(r, ps->idle);
     }
 }
 
@@ -243,7 +277,7 @@ static int poll_serve(request_rec *r, const char *channel,
         return OK;
     }
     ps = apr_palloc(r->pool, sizeof(*ps));
-    ps->idle = s.has_cursor ? s.cursor : info.last_id;
+    ps->idle = poll_where(r->pool, &s, &info);
     ps->expiry = 0;
     if (wait && expiry && (!timeout || expiry <= timeout)) {
         ps->expiry = timeout = expiry;

@@ -49,6 +49,19 @@ static void pace(request_rec *r, const char *channel)
     }
 }
 
+/* Several channels' info in one, as nchan sums it: subscribers and
+ * messages added up, the latest request; no last id (each channel has
+ * its own). */
+static void info_add(push_channel_info_t *all,
+                     const push_channel_info_t *one)
+{
+    all->messages += one->messages;
+    all->subscribers += one->subscribers;
+    if (one->last_seen > all->last_seen) {
+        all->last_seen = one->last_seen;
+    }
+}
+
 static int publish(request_rec *r, const push_dir_conf *conf,
                    const char *channel)
 {
@@ -59,8 +72,9 @@ static int publish(request_rec *r, const push_dir_conf *conf,
         event = apr_table_get(r->headers_in, "X-EventSource-Event");
     }
     apr_off_t max = push_conf_max_message_size(conf);
-    const char *id_str;
-    push_channel_info_t info;
+    const char *id_str = NULL, *ids[PUSH_MUX_MAX];
+    push_channel_info_t info, all;
+    unsigned n, i;
     push_message_t msg;
     push_limits_t limits;
     push_msgid_t id;
@@ -97,32 +111,89 @@ static int publish(request_rec *r, const push_dir_conf *conf,
     limits.buffer_length = push_conf_buffer_length(conf);
     limits.timeout = push_conf_message_timeout(conf);
 
-    pace(r, channel);
-    st = push_store_publish(push_store(), channel, strlen(channel), &msg,
-                            &limits, apr_time_sec(r->request_time), &id,
-                            &info);
-    switch (st) {
-    case PUSH_OK:
-        break;
-    case PUSH_TOO_BIG:
-        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
-                               "Message cannot fit in the push store "
-                               "(PushSharedMemorySize) even after evicting "
-                               "every other message.");
-    case PUSH_NO_CHANNEL_SLOT:
-        return push_reply_no_channel(r, channel);
-    default:
-        return push_reply_text(r, HTTP_BAD_REQUEST, "Message refused.");
+    memset(&all, 0, sizeof(all));
+    n = push_channel_set_split(apr_pstrdup(r->pool, channel), ids,
+                               PUSH_MUX_MAX);
+    for (i = 0; i < n; i++) {
+        pace(r, ids[i]);
+        st = push_store_publish(push_store(), ids[i], strlen(ids[i]), &msg,
+                                &limits, apr_time_sec(r->request_time), &id,
+                                &info);
+        switch (st) {
+        case PUSH_OK:
+            break;
+        case PUSH_TOO_BIG:
+            return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
+                                   "Message cannot fit in the push store "
+                                   "(PushSharedMemorySize) even after "
+                                   "evicting every other message.");
+        case PUSH_NO_CHANNEL_SLOT:
+            return push_reply_no_channel(r, ids[i]);
+        default:
+            return push_reply_text(r, HTTP_BAD_REQUEST, "Message refused.");
+        }
+        /* Formatted once: the header, the JSON and the trace all say
+         * it. */
+        id_str = push_msgid_str(r->pool, &id);
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "published %s to %s "
+                      "(%" APR_SIZE_T_FMT " bytes, %u subscribers)",
+                      id_str, ids[i], len, info.subscribers);
+        push_event(r, PUSH_EV_CHANNEL_PUBLISH, ids[i]);
+        info_add(&all, &info);
     }
-    /* Formatted once: the header, the JSON and the trace all say it. */
-    id_str = push_msgid_str(r->pool, &id);
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "published %s to %s "
-                  "(%" APR_SIZE_T_FMT " bytes, %u subscribers)",
-                  id_str, channel, len, info.subscribers);
-    push_event(r, PUSH_EV_CHANNEL_PUBLISH, channel);
-    r->status = info.subscribers ? HTTP_CREATED : HTTP_ACCEPTED;
+    r->status = all.subscribers ? HTTP_CREATED : HTTP_ACCEPTED;
+    if (n > 1) {
+        /* Each channel gave it an id of its own: none is the answer's,
+         * as nchan answers a publish to several channels. */
+        push_reply_channel_info(r, push_channel_shown(r->pool, channel),
+                                &all, NULL);
+        return OK;
+    }
     apr_table_setn(r->headers_out, "X-Push-Message-Id", id_str);
     push_reply_channel_info(r, channel, &info, id_str);
+    return OK;
+}
+
+/* DELETE, or GET (del 0): each channel of the request's set; 404 when
+ * none of them exists. */
+static int delete_or_info(request_rec *r, const char *channel, int del)
+{
+    const char *ids[PUSH_MUX_MAX];
+    push_channel_info_t info, all;
+    unsigned n, i, found = 0;
+
+    memset(&all, 0, sizeof(all));
+    n = push_channel_set_split(apr_pstrdup(r->pool, channel), ids,
+                               PUSH_MUX_MAX);
+    for (i = 0; i < n; i++) {
+        push_status_e st = del
+            ? push_store_delete(push_store(), ids[i], strlen(ids[i]),
+                                apr_time_sec(r->request_time), &info)
+            : push_store_info(push_store(), ids[i], strlen(ids[i]),
+                              apr_time_sec(r->request_time), &info);
+
+        if (st != PUSH_OK) {
+            continue;
+        }
+        found++;
+        if (del) {
+            push_event(r, PUSH_EV_CHANNEL_DELETE, ids[i]);
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "deleted channel "
+                          "%s (%u messages, %u subscribers)", ids[i],
+                          info.messages, info.subscribers);
+        }
+        info_add(&all, &info);
+    }
+    if (!found) {
+        return push_reply_text(r, HTTP_NOT_FOUND, "Channel '%s' not found.",
+                               push_channel_shown(r->pool, channel));
+    }
+    if (n == 1) {
+        push_reply_channel_info(r, channel, &info, NULL);
+        return OK;
+    }
+    push_reply_channel_info(r, push_channel_shown(r->pool, channel), &all,
+                            NULL);
     return OK;
 }
 
@@ -130,7 +201,6 @@ static int publisher_handler(request_rec *r)
 {
     const push_dir_conf *conf;
     const char *channel;
-    push_channel_info_t info;
     static const char allow[] = "GET, POST, PUT, DELETE, OPTIONS";
 
     /* push-pubsub: its POST, PUT and DELETE are a publisher's; GET and
@@ -164,27 +234,9 @@ static int publisher_handler(request_rec *r)
     case M_PUT:
         return publish(r, conf, channel);
     case M_DELETE:
-        if (push_store_delete(push_store(), channel, strlen(channel),
-                              apr_time_sec(r->request_time), &info)
-            != PUSH_OK) {
-            return push_reply_text(r, HTTP_NOT_FOUND, "Channel '%s' not "
-                                   "found.", channel);
-        }
-        push_event(r, PUSH_EV_CHANNEL_DELETE, channel);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "deleted channel %s "
-                      "(%u messages, %u subscribers)", channel,
-                      info.messages, info.subscribers);
-        push_reply_channel_info(r, channel, &info, NULL);
-        return OK;
+        return delete_or_info(r, channel, 1);
     default:
-        if (push_store_info(push_store(), channel, strlen(channel),
-                            apr_time_sec(r->request_time), &info)
-            != PUSH_OK) {
-            return push_reply_text(r, HTTP_NOT_FOUND, "Channel '%s' not "
-                                   "found.", channel);
-        }
-        push_reply_channel_info(r, channel, &info, NULL);
-        return OK;
+        return delete_or_info(r, channel, 0);
     }
 }
 

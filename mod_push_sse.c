@@ -55,8 +55,8 @@ static apr_uint32_t sse_variant(const push_sub_t *s)
  * is built once per process. */
 static push_frame_t *sse_encode(const push_sub_t *s, const push_message_t *m)
 {
-    char id[PUSH_MSGID_MAX_LEN];
-    apr_size_t id_len = push_msgid_format(&m->id, id);
+    char id[PUSH_SUB_ID_MAX];
+    apr_size_t id_len = push_sub_id_text(s, &m->id, id);
     const char *ev = push_conf_es_event(push_conf(s->r), NULL);
     const char *event = ev ? ev : m->event;
     size_t event_len = ev ? strlen(ev) : m->event_len;
@@ -75,10 +75,9 @@ static push_frame_t *sse_encode(const push_sub_t *s, const push_message_t *m)
 static size_t sse_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
                              char *buf, size_t cap)
 {
-    char id[PUSH_MSGID_MAX_LEN];
+    char id[PUSH_SUB_ID_MAX];
 
-    (void)s;
-    push_msgid_format(gap_id, id);
+    push_sub_id_text(s, gap_id, id);
     return sse_notice("push-gap", id, buf, cap);
 }
 
@@ -102,7 +101,9 @@ static push_end_e sse_on_end(push_sub_t *s, push_stop_e why)
     size_t n;
 
     if (why == PUSH_STOP_DELETED
-        && (n = sse_notice("push-deleted", s->channel, buf, sizeof(buf)))) {
+        && (n = sse_notice("push-deleted",
+                           push_sub_member(s, s->active)->channel, buf,
+                           sizeof(buf)))) {
         push_sink_write1(s->sink, buf, n);
     }
     /* Stopping: the browser reconnects with Last-Event-ID to a live

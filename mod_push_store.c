@@ -174,6 +174,8 @@ int push_reply_no_channel(request_rec *r, const char *channel)
  * reads the log (it is counted in push-status as subscriber_gaps). */
 static void log_gap(const push_sub_t *s, const push_msgid_t *gap_id)
 {
+    /* A multiplexed subscriber's gap is in the channel the look found. */
+    const push_sub_t *m = s->active ? s->more[s->active - 1] : s;
     char id[PUSH_MSGID_MAX_LEN];
 
     if (!s->r) {
@@ -187,12 +189,12 @@ static void log_gap(const push_sub_t *s, const push_msgid_t *gap_id)
                         "%s while connected: it was more than "
                         "PushSubscriberBacklog behind, or the store ran out "
                         "of room (PushSharedMemorySize); it was told so",
-                        s->t->name, s->channel, id));
+                        s->t->name, m->channel, id));
         return;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, s->r, "%s subscriber on "
                   "channel %s missed messages up to %s (they were gone "
-                  "before it came)", s->t->name, s->channel, id);
+                  "before it came)", s->t->name, m->channel, id);
 }
 
 /* A parked stream's client took nothing of what waited for it for

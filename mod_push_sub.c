@@ -5,6 +5,7 @@
  * httpd's filters, with the same delivery step the stream loop uses. */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 
 #include "apr_atomic.h"
 #include "apr_strings.h"
@@ -94,11 +95,55 @@ static void first_cursor(push_sub_t *s, apr_int64_t first,
     }
 }
 
+/* Subscribes s (one channel of the subscriber) in the store: 0 after
+ * replying when refused (507, PushMaxChannelSubscribers); *info is the
+ * channel then. */
+static int member_subscribe(request_rec *r, push_sub_t *s,
+                            push_channel_info_t *info)
+{
+    if (push_store_subscribe(&s->env->store, s->channel, strlen(s->channel),
+                             apr_time_sec(apr_time_now()), &s->ref, info)
+        != PUSH_OK) {
+        push_reply_no_channel(r, s->channel);
+        return 0;
+    }
+    if (!channel_room_ok(r, s->channel, info)) {
+        push_store_unsubscribe(&s->env->store, &s->ref);
+        return 0;
+    }
+    return 1;
+}
+
+/* Where a newly subscribed channel of the subscriber starts: the
+ * client's cursor, else PushFirstMessage. */
+static void member_cursor(request_rec *r, push_sub_t *s,
+                          const push_channel_info_t *info)
+{
+    if (!s->has_cursor) {
+        first_cursor(s, push_conf_first_message(push_conf(r)), info);
+    }
+    else if (push_msgid_cmp(&s->cursor, &info->last_id) > 0) {
+        /* A cursor past anything the channel ever issued (a clock, a
+         * client or another server's): it would wait for ever.  It
+         * means the newest, as nchan takes it: the next message is
+         * delivered. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s on channel %s: "
+                      "cursor %s is past the channel's last message; "
+                      "taken as its newest", s->t->name, s->channel,
+                      push_msgid_str(r->pool, &s->cursor));
+        s->cursor = info->last_id;
+    }
+}
+
 int push_sub_begin(request_rec *r, const push_transport_t *t,
                    const char *channel, push_sub_t *s,
                    push_channel_info_t *info)
 {
     const push_env_t *env = push_env();
+    const char *ids[PUSH_MUX_MAX];
+    push_msgid_t cursors[PUSH_MUX_MAX];
+    unsigned n = 1, i;
+    int has;
 
     memset(s, 0, sizeof(*s));
     if (!env) {
@@ -107,42 +152,51 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
                         "process.");
         return 0;
     }
-    s->t = t;
-    s->env = env;
-    s->r = r;
-    s->channel = channel;
-    if ((s->has_cursor = push_request_cursor(r, &s->cursor)) < 0
-        || !channel_exists_ok(r, env, channel)
-        || !push_admit_take(r)) {
+    ids[0] = channel;
+    if (strchr(channel, PUSH_CHANNEL_SET_SEP)) {
+        /* A multiplexed request: a subscription per channel. */
+        n = push_channel_set_split(apr_pstrdup(r->pool, channel), ids,
+                                   PUSH_MUX_MAX);
+        s->nmore = n - 1;
+        s->more = apr_pcalloc(r->pool, s->nmore * sizeof(push_sub_t *));
+    }
+    if ((has = push_request_cursors(r, n, cursors)) < 0) {
         return 0;
     }
-    if (push_store_subscribe(&env->store, channel, strlen(channel),
-                             apr_time_sec(apr_time_now()), &s->ref, info)
-        != PUSH_OK) {
-        push_admit_release();
-        push_reply_no_channel(r, channel);
+    for (i = 0; i < n; i++) {
+        push_sub_t *m = i ? (s->more[i - 1] = apr_pcalloc(r->pool,
+                                                           sizeof(*m)))
+                          : s;
+
+        m->t = t;
+        m->env = env;
+        m->r = r;
+        m->channel = ids[i];
+        m->has_cursor = has;
+        m->cursor = cursors[i];
+        if (!channel_exists_ok(r, env, m->channel)) {
+            return 0;
+        }
+    }
+    if (!push_admit_take(r)) {
         return 0;
     }
-    if (!channel_room_ok(r, channel, info)) {
-        push_store_unsubscribe(&env->store, &s->ref);
-        push_admit_release();
-        return 0;
+    for (i = 0; i < n; i++) {
+        push_channel_info_t mine;
+
+        if (!member_subscribe(r, push_sub_member(s, i), i ? &mine : info)) {
+            while (i-- > 0) {
+                push_store_unsubscribe(&env->store,
+                                       &push_sub_member(s, i)->ref);
+            }
+            push_admit_release();
+            return 0;
+        }
+        member_cursor(r, push_sub_member(s, i), i ? &mine : info);
     }
     push_sub_count(s, 1);
-    push_event(r, PUSH_EV_SUBSCRIBER_ENQUEUE, channel);
-    if (!s->has_cursor) {
-        first_cursor(s, push_conf_first_message(push_conf(r)), info);
-    }
-    else if (s->has_cursor && push_msgid_cmp(&s->cursor, &info->last_id) > 0) {
-        /* A cursor past anything the channel ever issued (a clock, a
-         * client or another server's): it would wait for ever.  It
-         * means the newest, as nchan takes it: the next message is
-         * delivered. */
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s on channel %s: "
-                      "cursor %s is past the channel's last message; "
-                      "taken as its newest", t->name, channel,
-                      push_msgid_str(r->pool, &s->cursor));
-        s->cursor = info->last_id;
+    for (i = 0; i < n; i++) {
+        push_event(r, PUSH_EV_SUBSCRIBER_ENQUEUE, ids[i]);
     }
     if ((t->flags & PUSH_T_STREAM)
         && push_sub_hold(s, (uint64_t)push_conf_backlog(push_conf(r))) != 0) {
@@ -150,7 +204,7 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
          * buffer length drops before it is delivered is a gap, said. */
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s on channel %s: "
                       "no room in the push store to hold its messages "
-                      "(raise PushSharedMemorySize)", t->name, channel);
+                      "(raise PushSharedMemorySize)", t->name, s->channel);
     }
     return 1;
 }
@@ -340,18 +394,87 @@ static int client_fd(request_rec *r)
 /* What one wait in poll(2) saw. */
 enum { SAW_CHANNEL = 1, SAW_CLIENT = 2, SAW_HANGUP = 4, SAW_ERROR = 8 };
 
-/* Waits until the channel's registration fires, the client's socket
- * shows `events`, or until `until` (0: no limit). */
-static int wait_once(push_notify_gen_t *gen, int fd, short events,
-                     apr_time_t until)
+/* The wake-up registrations of every channel a subscriber follows (one,
+ * or a multiplexed one's each); ok 0 once the process is stopping (none
+ * is given out then). */
+typedef struct {
+    const push_sub_t   *s;
+    push_notify_gen_t **gen;
+    int                *fired;
+    unsigned            n;
+    int                 ok;
+} sub_watch;
+
+static void watch_close(sub_watch *w)
 {
-    struct pollfd pfd[2];
+    unsigned i;
+
+    for (i = 0; i < w->n; i++) {
+        push_env_unwatch(w->s->env,
+                         push_sub_member((push_sub_t *)w->s, i)->ref.chan,
+                         w->gen[i]);
+        w->gen[i] = NULL;
+    }
+    w->ok = 0;
+}
+
+/* Registered before the subscriber's first look, so a publish after it
+ * wakes it. */
+static void watch_open(sub_watch *w, push_sub_t *s, apr_pool_t *p)
+{
+    unsigned i;
+
+    w->s = s;
+    w->n = s->nmore + 1;
+    w->gen = apr_pcalloc(p, w->n * sizeof(*w->gen));
+    w->fired = apr_pcalloc(p, w->n * sizeof(*w->fired));
+    w->ok = 1;
+    for (i = 0; i < w->n; i++) {
+        if (!(w->gen[i] = push_env_watch(s->env,
+                                         push_sub_member(s, i)->ref.chan))) {
+            watch_close(w);
+            return;
+        }
+    }
+}
+
+/* On the current generation from now: the channels that fired (all: a
+ * check whether the process is stopping). */
+static void watch_renew(sub_watch *w, int all)
+{
+    unsigned i;
+
+    for (i = 0; i < w->n && w->ok; i++) {
+        if (all || w->fired[i]) {
+            w->fired[i] = 0;
+            w->gen[i] = push_env_rewatch(
+                w->s->env, push_sub_member((push_sub_t *)w->s, i)->ref.chan,
+                w->gen[i]);
+            if (!w->gen[i]) {
+                watch_close(w);
+            }
+        }
+    }
+}
+
+/* Waits until a channel's registration fires, the client's socket shows
+ * `events`, or until `until` (0: no limit). */
+static int wait_once(sub_watch *w, int fd, short events, apr_time_t until)
+{
+    struct pollfd one[2], *pfd = one;
     int n, timeout_ms = -1, saw = 0, nfds = 0;
+    unsigned i;
 
     if (until) {
         apr_interval_time_t left = until - apr_time_now();
 
         timeout_ms = left > 0 ? (int)((left + 999) / 1000) : 0;
+    }
+    if (w->ok && w->n > 1) {
+        pfd = malloc((w->n + 1) * sizeof(*pfd));
+        if (!pfd) {
+            return SAW_ERROR;
+        }
     }
     /* POLLRDHUP, not POLLIN, for a client that is only watched: a
      * pipelined request is not a hang-up, and TLS records would look
@@ -361,22 +484,30 @@ static int wait_once(push_notify_gen_t *gen, int fd, short events,
         pfd[nfds].events = events;
         pfd[nfds++].revents = 0;
     }
-    if (gen) {
-        pfd[nfds].fd = push_notify_fd(gen);
+    for (i = 0; w->ok && i < w->n; i++) {
+        pfd[nfds].fd = push_notify_fd(w->gen[i]);
         pfd[nfds].events = POLLIN;
         pfd[nfds++].revents = 0;
     }
     n = poll(pfd, nfds, timeout_ms);
     if (n < 0) {
-        return errno == EINTR ? 0 : SAW_ERROR;
+        saw = errno == EINTR ? 0 : SAW_ERROR;
     }
-    if (fd >= 0 && pfd[0].revents) {
-        saw |= (pfd[0].revents & POLLIN) ? SAW_CLIENT : 0;
-        saw |= (pfd[0].revents & (POLLRDHUP | POLLHUP | POLLERR))
-               ? SAW_HANGUP : 0;
+    else {
+        if (fd >= 0 && pfd[0].revents) {
+            saw |= (pfd[0].revents & POLLIN) ? SAW_CLIENT : 0;
+            saw |= (pfd[0].revents & (POLLRDHUP | POLLHUP | POLLERR))
+                   ? SAW_HANGUP : 0;
+        }
+        for (i = 0; w->ok && i < w->n; i++) {
+            if (pfd[(fd >= 0) + i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                w->fired[i] = 1;
+                saw |= SAW_CHANNEL;
+            }
+        }
     }
-    if (gen && pfd[nfds - 1].revents & (POLLIN | POLLHUP | POLLERR)) {
-        saw |= SAW_CHANNEL;
+    if (pfd != one) {
+        free(pfd);
     }
     return saw;
 }
@@ -386,16 +517,16 @@ push_outcome_e push_sub_wait(request_rec *r, push_sub_t *s,
                              int *gap, push_msgid_t *gap_id)
 {
     int fd = client_fd(r);
-    /* Registered before the look, so a publish after it wakes us. */
-    push_notify_gen_t *gen = push_env_watch(s->env, s->ref.chan);
     push_outcome_e outcome;
+    sub_watch w;
 
+    watch_open(&w, s, r->pool);
     for (;;) {
         push_status_e st = push_sub_look(s, apr_time_now(), push_pool_copy,
                                          r->pool, msg, gap, gap_id);
         int saw;
 
-        if (st == PUSH_FOUND || st == PUSH_GONE || !gen) {
+        if (st == PUSH_FOUND || st == PUSH_GONE || !w.ok) {
             outcome = st == PUSH_FOUND ? PUSH_OUTCOME_MESSAGE
                       : st == PUSH_GONE ? PUSH_OUTCOME_GONE
                       : PUSH_OUTCOME_STOPPING;
@@ -405,21 +536,16 @@ push_outcome_e push_sub_wait(request_rec *r, push_sub_t *s,
             outcome = PUSH_OUTCOME_TIMEOUT;
             break;
         }
-        saw = wait_once(gen, fd, POLLRDHUP, deadline);
+        saw = wait_once(&w, fd, POLLRDHUP, deadline);
         if (saw & (SAW_HANGUP | SAW_ERROR)) {
             outcome = PUSH_OUTCOME_CLIENT_GONE;
             break;
         }
-        if (saw & SAW_CHANNEL) {
-            /* Woken: on the current generation from now, and look again
-             * (nothing, or a message already gone, waits on). */
-            gen = push_env_rewatch(s->env, s->ref.chan, gen);
-        }
-        else if (push_stopping()) {
-            gen = push_env_rewatch(s->env, s->ref.chan, gen);
-        }
+        /* Woken: on the current generation from now, and look again
+         * (nothing, or a message already gone, waits on). */
+        watch_renew(&w, !(saw & SAW_CHANNEL) && push_stopping());
     }
-    push_env_unwatch(s->env, s->ref.chan, gen);
+    watch_close(&w);
     return outcome;
 }
 
@@ -450,7 +576,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
 {
     int reads = (s->t->flags & PUSH_T_READS) != 0;
     int fd = client_fd(r);
-    push_notify_gen_t *gen = push_env_watch(s->env, s->ref.chan);
+    sub_watch w;
     thread_timer tt;
     int closing = 0, client_gone = 0, more_input = 0;
     /* PushSubscriberTimeout: from the start, and again from each
@@ -460,6 +586,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
     apr_time_t expires = idle ? apr_time_now() + idle : 0;
     unsigned long seen = s->delivered;
 
+    watch_open(&w, s, r->pool);
     tt.every = ping_every;
     tt.due = ping_every ? apr_time_now() + ping_every : 0;
     tt.touch = !(s->t->flags & PUSH_T_PING_FIXED);
@@ -467,7 +594,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
     s->sink->baton = &tt;
     for (;;) {
         push_stop_e why = PUSH_STOP_STOPPING;
-        int saw, stop = !gen && !closing;
+        int saw, stop = !w.ok && !closing;
         apr_time_t until;
 
         if (!closing) {
@@ -495,8 +622,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
         }
         if (stop) {
             *ended_by = why;
-            push_env_unwatch(s->env, s->ref.chan, gen);
-            gen = NULL;
+            watch_close(&w);
             if (s->t->on_end(s, why) != PUSH_END_AWAIT_CLOSE
                 || s->sink->gone) {
                 break;
@@ -511,7 +637,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
         if (!closing && expires && (!until || expires < until)) {
             until = expires;
         }
-        saw = wait_once(gen, fd, reads ? POLLIN | POLLRDHUP : POLLRDHUP,
+        saw = wait_once(&w, fd, reads ? POLLIN | POLLRDHUP : POLLRDHUP,
                         more_input ? apr_time_now() : until);
         if (saw & SAW_ERROR) {
             client_gone = 1;
@@ -535,12 +661,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
             client_gone = 1;
             break;
         }
-        if (gen && (saw & SAW_CHANNEL)) {
-            gen = push_env_rewatch(s->env, s->ref.chan, gen);
-        }
-        else if (gen && !saw && push_stopping()) {
-            gen = push_env_rewatch(s->env, s->ref.chan, gen);
-        }
+        watch_renew(&w, !saw && push_stopping());
         if (tt.due && apr_time_now() >= tt.due) {
             if (closing) {
                 break;          /* no Close from the client */
@@ -551,7 +672,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
             }
         }
     }
-    push_env_unwatch(s->env, s->ref.chan, gen);
+    watch_close(&w);
     return client_gone || s->sink->gone;
 }
 

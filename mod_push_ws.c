@@ -74,6 +74,8 @@ typedef struct {
     int                  meta;         /* WS_META_*: the subprotocol */
     const char          *pub_channel;  /* where its messages go; NULL:
                                         * they are refused (1008) */
+    const char         **pub_ids;      /* ... each of its channels */
+    unsigned             npub;
     int                  closing;      /* our Close was sent */
     int                  done;         /* the connection is finished */
     int                  ping_due_answer;  /* a ping is unanswered */
@@ -243,7 +245,7 @@ static apr_uint32_t ws_variant(const push_sub_t *s)
 static push_frame_t *ws_encode(const push_sub_t *s, const push_message_t *m)
 {
     const ws_conn *ws = s->tstate;
-    char prefix[PUSH_MSGID_MAX_LEN + 600];   /* + type and event, 255 each */
+    char prefix[PUSH_SUB_ID_MAX + 600];   /* + type and event, 255 each */
     push_ws_part_t parts[2];
     push_buf_t z = {NULL, 0, 0};
     push_utf8_t u;
@@ -253,11 +255,11 @@ static push_frame_t *ws_encode(const push_sub_t *s, const push_message_t *m)
     int i, rsv1 = 0, np = 0;
 
     if (ws->meta) {
-        char id[PUSH_MSGID_MAX_LEN];
+        char id[PUSH_SUB_ID_MAX];
 
         int with_event = ws->meta == WS_META_PUSH && m->event_len;
 
-        push_msgid_format(&m->id, id);
+        push_sub_id_text(s, &m->id, id);
         parts[np].data = prefix;
         parts[np++].len = (apr_size_t)apr_snprintf(
             prefix, sizeof(prefix), "id: %s\n%s%.*s%s%s%.*s%s\n", id,
@@ -307,6 +309,7 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
     push_message_t msg;
     push_limits_t limits;
     push_status_e st;
+    unsigned i;
 
     memset(&msg, 0, sizeof(msg));
     msg.body = (const char *)m->data;
@@ -317,10 +320,16 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
     msg.content_type_len = strlen(msg.content_type);
     limits.buffer_length = push_conf_buffer_length(ws->conf);
     limits.timeout = push_conf_message_timeout(ws->conf);
-    st = push_store_publish(&s->env->store, ws->pub_channel,
-                            strlen(ws->pub_channel),
-                            &msg, &limits, apr_time_sec(apr_time_now()), NULL,
-                            NULL);
+    /* To each channel of the publisher's (several: a multiplexed
+     * location's set). */
+    for (i = 0, st = PUSH_OK; st == PUSH_OK && i < ws->npub; i++) {
+        st = push_store_publish(&s->env->store, ws->pub_ids[i],
+                                strlen(ws->pub_ids[i]), &msg, &limits,
+                                apr_time_sec(apr_time_now()), NULL, NULL);
+        if (st == PUSH_OK) {
+            push_event(ws->r, PUSH_EV_CHANNEL_PUBLISH, ws->pub_ids[i]);
+        }
+    }
     if (st != PUSH_OK) {
         /* 1009 when it can never fit, 1011 (try later) when the store is
          * out of channel slots. */
@@ -328,9 +337,6 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
                                             : PUSH_WS_CLOSE_INTERNAL_ERROR,
                       "message refused by the push store");
         ws->done = 1;
-    }
-    else {
-        push_event(ws->r, PUSH_EV_CHANNEL_PUBLISH, ws->pub_channel);
     }
     ws->received_messages++;
 }
@@ -459,14 +465,14 @@ static size_t ws_gap_notice(push_sub_t *s, const push_msgid_t *gap_id,
                             char *buf, size_t cap)
 {
     ws_conn *ws = s->tstate;
-    char id[PUSH_MSGID_MAX_LEN], text[PUSH_NOTICE_MAX];
+    char id[PUSH_SUB_ID_MAX], text[PUSH_NOTICE_MAX];
     apr_size_t hlen;
     int n;
 
     if (!ws->meta) {
         return s->live ? PUSH_NOTICE_END : 0;
     }
-    push_msgid_format(gap_id, id);
+    push_sub_id_text(s, gap_id, id);
     n = apr_snprintf(text, sizeof(text), "id: %s\ncontent-type: "
                      WS_GAP_CONTENT_TYPE "\n\n", id);
     if (n <= 0 || (apr_size_t)n + PUSH_WS_MAX_HEADER > cap) {
@@ -605,6 +611,10 @@ static int ws_handle(request_rec *r, const char *channel)
         if (!ws->pub_channel) {
             return OK;
         }
+        ws->pub_ids = apr_palloc(r->pool, PUSH_MUX_MAX * sizeof(char *));
+        ws->npub = push_channel_set_split(apr_pstrdup(r->pool,
+                                                      ws->pub_channel),
+                                          ws->pub_ids, PUSH_MUX_MAX);
     }
     if (ws_negotiate(ws, &ext) != OK) {
         ws_cleanup(ws);

@@ -318,8 +318,15 @@ static void chan_moved(push_loop_t *l, push_loop_chan_t *ch)
 
 void push_loop_moved(push_loop_item_t *it)
 {
+    push_loop_item_t *m;
+
     if (it->chan && it->sub) {
         chan_moved(it->loop, it->chan);
+    }
+    for (m = it->members; m; m = m->m_next) {
+        if (m->chan && m->sub) {
+            chan_moved(m->loop, m->chan);
+        }
     }
 }
 
@@ -390,7 +397,7 @@ static push_loop_chan_t *chan_get(push_loop_t *l, uint32_t chan)
     return ch;
 }
 
-int push_loop_follow(push_loop_item_t *it, const push_store_ref_t *ref)
+static int follow_one(push_loop_item_t *it, const push_store_ref_t *ref)
 {
     push_loop_t *l = it->loop;
     push_loop_chan_t *ch;
@@ -426,7 +433,7 @@ int push_loop_follow(push_loop_item_t *it, const push_store_ref_t *ref)
     return 0;
 }
 
-void push_loop_unfollow(push_loop_item_t *it)
+static void unfollow_one(push_loop_item_t *it)
 {
     push_loop_chan_t *ch = it->chan;
 
@@ -443,6 +450,75 @@ void push_loop_unfollow(push_loop_item_t *it)
     }
     else if (it->sub) {
         chan_moved(it->loop, ch);   /* it may have been the slowest */
+    }
+}
+
+/* A multiplexed subscriber's other channels: each member item passes
+ * what its channel says on to the subscriber's own item. */
+static void member_wake(push_loop_item_t *m)
+{
+    m->owner->ops->wake(m->owner);
+}
+
+static void member_unwatchable(push_loop_item_t *m)
+{
+    push_loop_item_t *owner = m->owner;
+
+    /* It follows nothing any more, as a subscriber told so expects (m is
+     * freed here). */
+    push_loop_unfollow(owner);
+    owner->ops->unwatchable(owner);
+}
+
+static const push_loop_ops_t member_ops = {
+    NULL, NULL, NULL, member_wake, member_unwatchable, NULL, NULL, NULL
+};
+
+int push_loop_follow(push_loop_item_t *it, push_sub_t *s)
+{
+    unsigned i;
+
+    if (follow_one(it, &s->ref) != 0) {
+        return -1;
+    }
+    for (i = 1; i <= s->nmore; i++) {
+        push_sub_t *sub = push_sub_member(s, i);
+        push_loop_item_t *m = calloc(1, sizeof(*m));
+
+        if (!m) {
+            push_loop_unfollow(it);
+            return -1;
+        }
+        m->kind = KIND_ITEM;
+        m->ops = &member_ops;
+        m->loop = it->loop;
+        m->fd = -1;
+        m->owner = it;
+        if (it->sub) {
+            /* Its hold counts this channel's position, with the
+             * subscriber's sink telling whether its client keeps up. */
+            sub->sink = it->sub->sink;
+            m->sub = sub;
+        }
+        m->m_next = it->members;
+        it->members = m;
+        if (follow_one(m, &sub->ref) != 0) {
+            push_loop_unfollow(it);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void push_loop_unfollow(push_loop_item_t *it)
+{
+    unfollow_one(it);
+    while (it->members) {
+        push_loop_item_t *m = it->members;
+
+        it->members = m->m_next;
+        unfollow_one(m);
+        free(m);
     }
 }
 

@@ -97,6 +97,13 @@ struct push_loop_item {
     /* A streaming subscriber, which the channel's hold is for (its pos,
      * chan_pos and bound); NULL for an item that holds nothing. */
     push_sub_t            *sub;
+
+    /* The loop's, for a multiplexed subscriber: an item of its own for
+     * each of its other channels, which follows that channel (and joins
+     * its hold) for it and passes its wake-ups on. */
+    push_loop_item_t      *members;
+    push_loop_item_t      *m_next;
+    push_loop_item_t      *owner;
 };
 
 /* A loop over env's notifier.  grace: how long after its hand-over an
@@ -141,10 +148,11 @@ void push_loop_untimed(push_loop_item_t *it);
  * message); none when every <= 0. */
 void push_loop_expiry(push_loop_item_t *it, int64_t every, int64_t now);
 void push_loop_unexpire(push_loop_item_t *it);
-/* Follows the channel of ref: 0, or -1 (stopping, out of descriptors).
- * An item with a sub joins the channel's hold, which then covers the
- * sub's position: the sub's own hold, if it had one, ends. */
-int  push_loop_follow(push_loop_item_t *it, const push_store_ref_t *ref);
+/* Follows the channels of s (one, or a multiplexed subscriber's each):
+ * 0, or -1 (stopping, out of descriptors or memory).  An item with a
+ * sub (s) joins each channel's hold, which then covers the sub's
+ * position there: the sub's own hold, if it had one, ends. */
+int  push_loop_follow(push_loop_item_t *it, push_sub_t *s);
 void push_loop_unfollow(push_loop_item_t *it);
 /* Its sub's position moved: the channel's hold follows, once per loop
  * turn. */

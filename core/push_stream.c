@@ -180,7 +180,7 @@ void push_stream_init(push_stream_t *st, push_sub_t *sub,
 
 int push_stream_start(push_stream_t *st)
 {
-    if (push_loop_follow(st->it, &st->sub->ref) != 0
+    if (push_loop_follow(st->it, st->sub) != 0
         || push_loop_watch(st->it, stream_events(st)) != 0) {
         return -1;
     }

@@ -20,14 +20,20 @@ void push_sub_count(const push_sub_t *s, int delta)
 
 void push_sub_release(push_sub_t *s)
 {
+    unsigned i;
+
     push_sub_count(s, -1);
-    push_store_unsubscribe(&s->env->store, &s->ref);
-    if (s->env->left) {
-        s->env->left(s);
+    for (i = 0; i <= s->nmore; i++) {
+        push_sub_t *m = push_sub_member(s, i);
+
+        push_store_unsubscribe(&s->env->store, &m->ref);
+        if (s->env->left) {
+            s->env->left(m);
+        }
     }
 }
 
-int push_sub_hold(push_sub_t *s, uint64_t bound)
+static int member_hold(push_sub_t *s, uint64_t bound)
 {
     /* No cursor: it starts at the oldest buffered, all of which it
      * holds. */
@@ -40,6 +46,48 @@ int push_sub_hold(push_sub_t *s, uint64_t bound)
                          s->has_cursor ? &s->cursor : &zero, bound, &pos);
     s->pos = s->chan_pos = pos;
     return st == PUSH_OK ? 0 : -1;
+}
+
+int push_sub_hold(push_sub_t *s, uint64_t bound)
+{
+    int rc = 0;
+    unsigned i;
+
+    for (i = 0; i <= s->nmore; i++) {
+        rc |= member_hold(push_sub_member(s, i), bound);
+    }
+    return rc;
+}
+
+void push_sub_took(push_sub_t *s, const push_message_t *msg)
+{
+    push_sub_t *m = push_sub_member(s, s->active);
+
+    m->cursor = msg->id;
+    m->has_cursor = 1;
+    m->pos = msg->pos;
+    m->chan_pos = msg->chan_pos;
+}
+
+size_t push_sub_id_text(const push_sub_t *s, const push_msgid_t *id,
+                        char *buf)
+{
+    push_msgid_t cursors[PUSH_MUX_MAX];
+    int has[PUSH_MUX_MAX];
+    unsigned i;
+
+    if (!s->nmore) {
+        return push_msgid_format(id, buf);
+    }
+    for (i = 0; i <= s->nmore; i++) {
+        const push_sub_t *m = i ? s->more[i - 1] : s;
+
+        cursors[i] = m->cursor;
+        has[i] = m->has_cursor;
+    }
+    cursors[s->active] = *id;
+    has[s->active] = 1;
+    return push_mux_id_format(cursors, has, s->nmore + 1, s->active, buf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -93,9 +141,10 @@ void push_sub_hint(push_sub_t *s, uint32_t version, const push_msgid_t *after)
     s->hint_after = *after;
 }
 
-push_status_e push_sub_look(push_sub_t *s, int64_t now, push_copy_fn copy,
-                            void *copy_ctx, push_message_t *msg, int *gap,
-                            push_msgid_t *gap_id)
+static push_status_e member_look(push_sub_t *s, int64_t now,
+                                 push_copy_fn copy, void *copy_ctx,
+                                 push_message_t *msg, int *gap,
+                                 push_msgid_t *gap_id)
 {
     push_msgid_t from = look_from(s);
     push_status_e st;
@@ -119,6 +168,49 @@ push_status_e push_sub_look(push_sub_t *s, int64_t now, push_copy_fn copy,
         push_sub_hint(s, msg->version, st == PUSH_FOUND ? &msg->id : &from);
     }
     return st;
+}
+
+push_status_e push_sub_look(push_sub_t *s, int64_t now, push_copy_fn copy,
+                            void *copy_ctx, push_message_t *msg, int *gap,
+                            push_msgid_t *gap_id)
+{
+    push_message_t probe;
+    uint64_t first = UINT64_MAX;
+    unsigned i, found = 0;
+
+    if (!s->nmore) {
+        s->active = 0;
+        return member_look(s, now, copy, copy_ctx, msg, gap, gap_id);
+    }
+    /* Which channel has the message published first: a look at each one
+     * for the id and place only (no copy), then one look with the copy
+     * in that channel alone. */
+    for (i = 0; i <= s->nmore; i++) {
+        push_status_e st = member_look(push_sub_member(s, i), now, NULL,
+                                       NULL, &probe, NULL, NULL);
+
+        if (st == PUSH_GONE) {
+            s->active = i;
+            if (gap) {
+                *gap = 0;
+            }
+            return PUSH_GONE;
+        }
+        if (st == PUSH_FOUND && (!found || probe.seq < first)) {
+            first = probe.seq;
+            s->active = i;
+            found = 1;
+        }
+    }
+    if (!found) {
+        if (gap) {
+            *gap = 0;
+        }
+        memset(msg, 0, sizeof(*msg));
+        return PUSH_NONE;
+    }
+    return member_look(push_sub_member(s, s->active), now, copy, copy_ctx,
+                       msg, gap, gap_id);
 }
 
 /* One delivery's look: the encoding from the cache when this process has
@@ -228,7 +320,9 @@ push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now)
             int gap = 0;
 
             memset(&d, 0, sizeof(d));
-            d.frames = s->env->frames;
+            /* A multiplexed subscriber's ids are its own: its encodings
+             * are not shared. */
+            d.frames = s->nmore ? NULL : s->env->frames;
             d.key.chan = s->ref.chan;
             d.key.gen = s->ref.gen;
             d.key.variant = s->t->variant(s);
@@ -277,10 +371,7 @@ push_deliver_e push_sub_deliver(push_sub_t *s, int64_t now)
             v[nv++].iov_len = f->len;
             frames[nf++] = f;
             bytes += f->len;
-            s->cursor = msg.id;
-            s->has_cursor = 1;
-            s->pos = msg.pos;
-            s->chan_pos = msg.chan_pos;
+            push_sub_took(s, &msg);
             s->delivered++;
         }
         if (nv > 0) {

@@ -69,7 +69,37 @@ struct push_sub {
     /* Past its first look: a gap now is one it was connected for, not
      * history that was gone before it came. */
     int                     live;
+    /* A multiplexed subscriber (several channels, one stream): its other
+     * channels' subscriptions, each a push_sub_t of its own (channel,
+     * ref, cursor, hint, position, hold) with this one's t, env, r and
+     * sink.  This one is the first channel's; nmore is 0 for one
+     * channel.  It takes their messages in publish order (seq), and its
+     * ids are multi-ids made of every channel's cursor. */
+    struct push_sub       **more;
+    unsigned                nmore;
+    /* Whose message the last look found: 0 this one's, i more[i-1]. */
+    unsigned                active;
 };
+
+/* Its channel i (0 itself, 1..nmore the others). */
+static inline push_sub_t *push_sub_member(push_sub_t *s, unsigned i)
+{
+    return i == 0 ? s : s->more[i - 1];
+}
+
+/* The longest id push_sub_id_text writes, with its NUL. */
+#define PUSH_SUB_ID_MAX PUSH_MUX_ID_MAX
+
+/* The id a client of s is given for `id`, a message (or gap) of the
+ * channel the last look found: the id itself ("T:N") for one channel,
+ * else the multi-id of every channel's cursor with that channel at id.
+ * Its length; buf holds PUSH_SUB_ID_MAX bytes. */
+size_t push_sub_id_text(const push_sub_t *s, const push_msgid_t *id,
+                        char *buf);
+
+/* The message the last look found (msg) is taken: its channel's cursor
+ * and position move to it. */
+void push_sub_took(push_sub_t *s, const push_message_t *msg);
 
 /* Counts a subscriber of transport t in, or out (after the engine's
  * subscribe and before its unsubscribe, which the caller does). */
@@ -88,7 +118,9 @@ void push_sub_hint(push_sub_t *s, uint32_t version, const push_msgid_t *after);
 
 /* One look in the store after the cursor (skipped while the hint says
  * nothing changed): PUSH_FOUND with *msg copied where copy says, PUSH_NONE
- * or PUSH_GONE.  The cursor does not move. */
+ * or PUSH_GONE.  The cursor does not move.  A multiplexed subscriber's
+ * looks in each channel and finds the message published first (s->active
+ * says whose); PUSH_GONE when any of its channels was deleted. */
 push_status_e push_sub_look(push_sub_t *s, int64_t now, push_copy_fn copy,
                             void *copy_ctx, push_message_t *msg, int *gap,
                             push_msgid_t *gap_id);

@@ -67,8 +67,9 @@ typedef enum {
     PUSH_OUTCOME_CLIENT_GONE   /* the client hung up */
 } push_outcome_e;
 
-/* Long enough for any notice (its id is at most PUSH_MSGID_MAX_LEN). */
-#define PUSH_NOTICE_MAX 128
+/* Long enough for any notice (its id is at most PUSH_MUX_ID_MAX, a
+ * multiplexed subscriber's). */
+#define PUSH_NOTICE_MAX (128 + PUSH_MUX_ID_MAX)
 /* gap_notice: the stream cannot carry the notice; it ends instead
  * (on_end with PUSH_STOP_GAP), so the client reconnects from its cursor. */
 #define PUSH_NOTICE_END ((size_t)-1)

@@ -6,7 +6,9 @@
  * checked: a parsed id formats to a spelling no longer than the input
  * that reads back the same id, formatting and parsing any id round-trips, the
  * order is total and antisymmetric, a tag parse accepts only what its
- * grammar allows, and a valid channel id holds only its alphabet. */
+ * grammar allows, a valid channel id holds only its alphabet, and a
+ * multi-channel id read for 1 to 8 channels formats to one that reads
+ * back to the same cursors. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,32 @@ static void check_channel(const char *s, size_t n)
     }
 }
 
+static void check_mux(const char *s, size_t n, unsigned chans)
+{
+    push_msgid_t c[8], back[8];
+    int has[8];
+    char buf[PUSH_MUX_ID_MAX];
+    size_t len;
+    unsigned i;
+
+    if (push_mux_id_parse(s, n, chans, c) != 0) {
+        return;
+    }
+    for (i = 0; i < chans; i++) {
+        has[i] = 1;
+    }
+    len = push_mux_id_format(c, has, chans, 0, buf);
+    if (len == 0 || len >= sizeof(buf) || buf[len] != '\0'
+        || push_mux_id_parse(buf, len, chans, back) != 0) {
+        abort();
+    }
+    for (i = 0; i < chans; i++) {
+        if (push_msgid_cmp(&c[i], &back[i]) != 0) {
+            abort();
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s;
@@ -124,11 +152,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!(s = fuzz_value(data, size, &n, 0))) {
         return 0;
     }
-    switch (data[0] & 3) {
+    switch (data[0] & 7) {
     case 0: check_id(s, n);             break;
     case 1: check_etag(s, n);           break;
     case 2: check_channel(s, n);        break;
-    default: check_order(data + 1, n);  break;
+    case 3: check_order(data + 1, n);   break;
+    default: check_mux(s, n, 1 + ((data[0] >> 3) & 7)); break;
     }
     free(s);
     return 0;

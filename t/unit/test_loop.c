@@ -128,6 +128,31 @@ static const push_transport_t fake_reads = {
     .on_input = fake_on_input
 };
 
+/* The same with the subscriber's id: "MSG <id> <body>\n". */
+static push_frame_t *fake_id_encode(const push_sub_t *s,
+                                    const push_message_t *m)
+{
+    char id[PUSH_SUB_ID_MAX];
+    size_t n = push_sub_id_text(s, &m->id, id);
+    push_frame_t *f = push_frame_alloc(4 + n + 1 + m->body_len + 1);
+
+    BUMP(encodes, 1);
+    if (f) {
+        memcpy(f->data, "MSG ", 4);
+        memcpy(f->data + 4, id, n);
+        f->data[4 + n] = ' ';
+        memcpy(f->data + 5 + n, m->body, m->body_len);
+        f->data[5 + n + m->body_len] = '\n';
+    }
+    return f;
+}
+
+static const push_transport_t fake_ids = {
+    .name = "fake-ids", .id = 5, .flags = PUSH_T_STREAM,
+    .variant = fake_variant, .encode = fake_id_encode,
+    .on_idle = fake_on_idle, .on_end = fake_on_end
+};
+
 /* ------------------------------------------------------------------ */
 /* The owner: a parked connection's record, reduced to the stream       */
 
@@ -749,6 +774,85 @@ static void test_subscriber_timeout(void)
     }
 }
 
+/* A multiplexed stream: three channels followed by one item.  Each
+ * channel's messages come in publish order, with multi-ids whose
+ * bracketed tag is the message's channel; a channel it does not follow
+ * wakes nothing; deleting one of its channels ends it. */
+static void test_multiplexed(void)
+{
+    fixture_t f;
+    owner_t o;
+    push_sub_t b, c, *more[2] = { &b, &c };
+    char buf[256];
+    size_t n;
+    int64_t t;
+
+    setup(&f);
+    owner_open(&f, &o, &fake_ids, "mx-a", 0, 0);
+    memset(&b, 0, sizeof(b));
+    memset(&c, 0, sizeof(c));
+    b.t = c.t = &fake_ids;
+    b.env = c.env = &f.env;
+    b.channel = "mx-b";
+    c.channel = "mx-c";
+    CHECK_EQ(push_shm_subscribe(f.shm, "mx-b", 4, push_now() / 1000000,
+                                &b.ref, NULL), PUSH_OK);
+    CHECK_EQ(push_shm_subscribe(f.shm, "mx-c", 4, push_now() / 1000000,
+                                &c.ref, NULL), PUSH_OK);
+    o.sub.more = more;
+    o.sub.nmore = 2;
+    owner_go(&f, &o);
+    t = push_now() / 1000000;
+    /* Published within one second, as a rule: each tag is 0 and the ids
+     * are known. */
+    CHECK_EQ(publish(&f, "mx-c", "c0", 2), PUSH_OK);
+    CHECK_EQ(publish(&f, "mx-other", "x", 1), PUSH_OK);
+    CHECK_EQ(publish(&f, "mx-a", "a0", 2), PUSH_OK);
+    CHECK_EQ(publish(&f, "mx-b", "b0", 2), PUSH_OK);
+    n = (size_t)snprintf(buf, sizeof(buf),
+                         "MSG %lld:-1,-1,[0] c0\n"
+                         "MSG %lld:[0],-1,0 a0\n"
+                         "MSG %lld:0,[0],0 b0\n",
+                         (long long)t, (long long)t, (long long)t);
+    {
+        char got[256];
+        size_t g = read_exact(&o, got, n);
+
+        /* A second may have turned between the publishes: then the ids
+         * differ but the order does not. */
+        if (g == n && memcmp(got, buf, n) != 0) {
+            CHECK(strstr(got, " c0\n") < strstr(got, " a0\n"));
+            CHECK(strstr(got, " a0\n") < strstr(got, " b0\n"));
+        }
+        else {
+            CHECK(g == n && memcmp(got, buf, n) == 0);
+            if (g != n || memcmp(got, buf, n) != 0) {
+                fprintf(stderr, "expected ");
+                show(buf, n);
+                fprintf(stderr, "\ncame ");
+                show(got, g);
+                fprintf(stderr, "\n");
+            }
+        }
+    }
+    CHECK_EQ(publish(&f, "mx-b", "b1", 2), PUSH_OK);
+    {
+        char got[64];
+        size_t g = read_exact(&o, got, 4);
+
+        CHECK(g == 4 && memcmp(got, "MSG ", 4) == 0);
+        g = read_exact(&o, got, sizeof(got));
+        CHECK(g > 4 && memmem(got, g, " b1\n", 4) != NULL);
+    }
+    /* Deleting the second channel ends the whole subscriber. */
+    CHECK_EQ(push_shm_delete(f.shm, "mx-b", 4, push_now() / 1000000, NULL),
+             PUSH_OK);
+    CHECK_NEXT(&o, "BYE deleted\n");
+    CHECK_FINISHED(&o, PUSH_ENDED_SERVER);
+    CHECK_EQ(o.delivered, 4);
+    teardown(&f, (owner_t *[]){ &o }, 1);
+}
+
 int main(void)
 {
     test_wake_and_delete();
@@ -759,5 +863,6 @@ int main(void)
     test_stopping();
     test_write_timeout();
     test_subscriber_timeout();
+    test_multiplexed();
     return CHECK_DONE("test_loop");
 }
