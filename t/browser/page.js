@@ -1,6 +1,7 @@
-// The test page's side of t/push/13_browser.t: one NchanSubscriber on
-// /sub/<channel> with the transport named in the query string, recording
-// what it sees into window.T for t/browser/run.mjs to read.
+// The test page's side of t/push/13_browser.t (and 42_browser_mux.t): one
+// NchanSubscriber on /sub/<channel> (or the query's path) with the
+// transport named in the query string, recording what it sees into
+// window.T for t/browser/run.mjs to read.
 (function () {
   "use strict";
   var q = new URLSearchParams(window.location.search);
@@ -24,7 +25,8 @@
   if (q.get("id")) {
     opt.id = q.get("id");    // resume from this message id
   }
-  var sub = new NchanSubscriber("/sub/" + encodeURIComponent(channel), opt);
+  var sub = new NchanSubscriber(q.get("path")
+                                || "/sub/" + encodeURIComponent(channel), opt);
   window.SUB = sub;
 
   sub.on("transportNativeCreated", function (native, name) {

@@ -35,6 +35,8 @@ const args = parseArgs(process.argv);
 const base = args.base;
 const transport = args.transport;
 const channel = args.channel;
+// A subscriber URL other than /sub/<channel> (a multiplexed location's).
+const path = args.path;
 const executablePath = args.chromium || "/usr/bin/chromium";
 const limitMs = Number(args.limit || 90) * 1000;
 if (!base || !transport || !channel) {
@@ -71,6 +73,9 @@ async function waitFor(fn, arg, timeout) {
 
 async function open(id) {
   const q = new URLSearchParams({ transport, channel });
+  if (path) {
+    q.set("path", path);
+  }
   if (id) {
     q.set("id", id);
   }
