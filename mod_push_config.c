@@ -556,7 +556,7 @@ static const char *set_store(cmd_parms *cmd, void *dummy, const char *arg)
 
 
 static const count_directive buffer_length_arg = {
-    APR_OFFSETOF(push_dir_conf, buffer_length), 1, 1000000,
+    APR_OFFSETOF(push_dir_conf, buffer_length), 0, 1000000,
     "a whole number of messages from 1 to 1000000"
 };
 /* Durations: seconds, or with units (5m, 1h30m, 2d). */

@@ -283,6 +283,18 @@ static int poll_serve(request_rec *r, const char *channel,
         ps->expiry = timeout = expiry;
     }
     s.tstate = ps;
+    if (wait && (push_conf_buffer_length(push_conf(r)) == 0
+                 || info.keep == 0)
+        && push_sub_hold(&s, (apr_uint64_t)push_conf_backlog(push_conf(r)))
+           != 0) {
+        /* No history (PushMessageBufferLength 0): a message reaches the
+         * subscribers that hold for it when it is published, this
+         * waiting poll among them. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "long poll on "
+                      "channel %s: no room in the push store to hold its "
+                      "next message (raise PushSharedMemorySize)",
+                      s.channel);
+    }
     /* A client polling again right after its last message (the usual
      * case) is known to be caught up: no need to look before waiting. */
     if (s.has_cursor && info.last_id.time != 0

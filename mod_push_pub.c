@@ -119,6 +119,15 @@ static int publish(request_rec *r, const push_dir_conf *conf,
         st = push_store_publish(push_store(), ids[i], strlen(ids[i]), &msg,
                                 &limits, apr_time_sec(r->request_time), &id,
                                 &info);
+        if (st != PUSH_OK && i > 0) {
+            /* The channels before this one have it: a retry would give
+             * them a second copy.  Said, so the publisher can tell. */
+            apr_table_setn(r->err_headers_out, "X-Push-Published-To",
+                           apr_psprintf(r->pool, "%u of %u", i, n));
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "publish to %u "
+                          "channels stopped at %s: the %u before it have "
+                          "the message", n, ids[i], i);
+        }
         switch (st) {
         case PUSH_OK:
             break;

@@ -143,9 +143,10 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
     const char *ids[PUSH_MUX_MAX];
     push_msgid_t cursors[PUSH_MUX_MAX];
     unsigned n = 1, i;
-    int has;
+    int has, no_history = 0;
 
     memset(s, 0, sizeof(*s));
+    memset(cursors, 0, sizeof(cursors));
     if (!env) {
         push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
                         "Subscribers are not available in this server "
@@ -157,6 +158,12 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
         /* A multiplexed request: a subscription per channel. */
         n = push_channel_set_split(apr_pstrdup(r->pool, channel), ids,
                                    PUSH_MUX_MAX);
+        if (n == 0) {
+            push_reply_text(r, HTTP_BAD_REQUEST, "Too many channels: a "
+                            "multiplexed request names at most %d.",
+                            PUSH_MUX_MAX);
+            return 0;
+        }
         s->nmore = n - 1;
         s->more = apr_pcalloc(r->pool, s->nmore * sizeof(push_sub_t *));
     }
@@ -193,6 +200,10 @@ int push_sub_begin(request_rec *r, const push_transport_t *t,
             return 0;
         }
         member_cursor(r, push_sub_member(s, i), i ? &mine : info);
+        no_history |= (i ? mine.keep : info->keep) == 0;
+    }
+    if (no_history) {
+        info->keep = 0;     /* one of them keeps no history */
     }
     push_sub_count(s, 1);
     for (i = 0; i < n; i++) {

@@ -13,7 +13,9 @@
  * malformed), admission (503 with Retry-After when the server holds as
  * many as it can, mod_push_admit.c), the store subscription (507), its
  * count, PushFirstMessage newest, and a streaming one's hold.  1 to go
- * on, 0 after a reply. */
+ * on, 0 after a reply.  A channel set (a multiplexed request) subscribes
+ * to each; *info is then the first channel's, but for keep, which is 0
+ * when any of them keeps no history. */
 int  push_sub_begin(request_rec *r, const push_transport_t *t,
                     const char *channel, push_sub_t *s,
                     push_channel_info_t *info);

@@ -163,54 +163,101 @@ static push_status_e member_look(push_sub_t *s, int64_t now,
                          s->has_cursor ? &s->cursor : NULL, now / 1000000,
                          copy, copy_ctx, msg, gap, gap_id);
     s->hint_valid = 0;
-    if ((st == PUSH_FOUND || st == PUSH_NONE) && msg->newest) {
-        /* Nothing after what this look found (or after the cursor). */
+    if ((st == PUSH_NONE
+         || (st == PUSH_FOUND && s->ref.reader == PUSH_NO_READER_ID))
+        && msg->newest) {
+        /* Nothing after what this look found (or after the cursor).  A
+         * subscriber with a hold of its own is not spared the look after
+         * the message it found: that look is what moves its hold past
+         * the message, so that the message can go. */
         push_sub_hint(s, msg->version, st == PUSH_FOUND ? &msg->id : &from);
     }
     return st;
+}
+
+/* Which of a multiplexed subscriber's channels has the message published
+ * first (its index; -1: none has one; -2 after setting s->active to a
+ * deleted one).  A look at each for the id and place only (no copy).
+ * Each look takes the store's lock on its own: a channel found empty may
+ * get a message published before the one chosen was found, so the empty
+ * ones are looked at again until none has an earlier one. */
+static int mux_first(push_sub_t *s, int64_t now)
+{
+    unsigned char empty[PUSH_MUX_MAX];
+    uint64_t first = UINT64_MAX;
+    int best = -1, again = 1;
+    unsigned i, pass;
+
+    memset(empty, 1, s->nmore + 1);
+    for (pass = 0; again && pass <= s->nmore + 1; pass++) {
+        again = 0;
+        for (i = 0; i <= s->nmore; i++) {
+            push_message_t probe;
+            push_status_e st;
+
+            if (!empty[i]) {
+                continue;
+            }
+            st = member_look(push_sub_member(s, i), now, NULL, NULL, &probe,
+                             NULL, NULL);
+            if (st == PUSH_GONE) {
+                s->active = i;
+                return -2;
+            }
+            if (st != PUSH_FOUND) {
+                continue;
+            }
+            empty[i] = 0;
+            if (best < 0 || probe.seq < first) {
+                /* A later pass that finds an earlier one looks again. */
+                again = pass > 0;
+                first = probe.seq;
+                best = (int)i;
+            }
+        }
+        if (best < 0) {
+            return -1;
+        }
+        /* After the first pass, the channels found empty before the
+         * chosen one was found are looked at once more. */
+        again |= pass == 0;
+    }
+    return best;
 }
 
 push_status_e push_sub_look(push_sub_t *s, int64_t now, push_copy_fn copy,
                             void *copy_ctx, push_message_t *msg, int *gap,
                             push_msgid_t *gap_id)
 {
-    push_message_t probe;
-    uint64_t first = UINT64_MAX;
-    unsigned i, found = 0;
+    int tries;
 
     if (!s->nmore) {
         s->active = 0;
         return member_look(s, now, copy, copy_ctx, msg, gap, gap_id);
     }
-    /* Which channel has the message published first: a look at each one
-     * for the id and place only (no copy), then one look with the copy
-     * in that channel alone. */
-    for (i = 0; i <= s->nmore; i++) {
-        push_status_e st = member_look(push_sub_member(s, i), now, NULL,
-                                       NULL, &probe, NULL, NULL);
+    if (gap) {
+        *gap = 0;
+    }
+    memset(msg, 0, sizeof(*msg));
+    for (tries = 0; tries < 4; tries++) {
+        int best = mux_first(s, now);
+        push_status_e st;
 
-        if (st == PUSH_GONE) {
-            s->active = i;
-            if (gap) {
-                *gap = 0;
-            }
+        if (best == -2) {
             return PUSH_GONE;
         }
-        if (st == PUSH_FOUND && (!found || probe.seq < first)) {
-            first = probe.seq;
-            s->active = i;
-            found = 1;
+        if (best < 0) {
+            return PUSH_NONE;
         }
-    }
-    if (!found) {
-        if (gap) {
-            *gap = 0;
+        s->active = (unsigned)best;
+        st = member_look(push_sub_member(s, s->active), now, copy, copy_ctx,
+                         msg, gap, gap_id);
+        if (st != PUSH_NONE) {
+            return st;
         }
-        memset(msg, 0, sizeof(*msg));
-        return PUSH_NONE;
+        /* It went between the looks (expired, evicted): choose again. */
     }
-    return member_look(push_sub_member(s, s->active), now, copy, copy_ctx,
-                       msg, gap, gap_id);
+    return PUSH_NONE;
 }
 
 /* One delivery's look: the encoding from the cache when this process has

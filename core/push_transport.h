@@ -69,7 +69,7 @@ typedef enum {
 
 /* Long enough for any notice (its id is at most PUSH_MUX_ID_MAX, a
  * multiplexed subscriber's). */
-#define PUSH_NOTICE_MAX (128 + PUSH_MUX_ID_MAX)
+#define PUSH_NOTICE_MAX (256 + PUSH_MUX_ID_MAX)
 /* gap_notice: the stream cannot carry the notice; it ends instead
  * (on_end with PUSH_STOP_GAP), so the client reconnects from its cursor. */
 #define PUSH_NOTICE_END ((size_t)-1)

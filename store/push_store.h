@@ -39,7 +39,10 @@ typedef enum {
 
 /* Per-publish limits; they come from the publishing location's config. */
 typedef struct {
-    uint32_t buffer_length;   /* messages a channel keeps (>= 1) */
+    uint32_t buffer_length;   /* messages a channel keeps; 0: none but
+                               * what holds keep (no history: a message
+                               * reaches only the subscribers holding
+                               * for it when it is published) */
     uint32_t timeout;         /* seconds a message is kept; 0 = no expiry */
 } push_limits_t;
 
@@ -51,6 +54,10 @@ typedef struct {
     uint32_t     version;       /* the channel's change counter then */
     int64_t      last_seen;     /* unix time a subscriber last came (every
                                  * poll counts); 0: never */
+    uint32_t     keep;          /* messages it keeps, as its last publish
+                                 * said (buffer_length; 0: none, only the
+                                 * held ones); UINT32_MAX: never
+                                 * published */
 } push_channel_info_t;
 
 /* A message, as given to publish and as copied out by next.  Strings are
@@ -139,7 +146,8 @@ typedef struct push_store_engine {
     const char *name;
 
     /* Publishes msg to the channel (creating it) with the next id: time
-     * max(now, the channel's last id's time, the store's floor), tag 0,
+     * max(now, the channel's last id's time, the store's floor, the
+     * newest time it issued on any channel), tag 0,
      * or the last tag + 1 in the same second.  Drops the channel's
      * messages beyond limits->buffer_length and expired ones, evicts the
      * oldest while room lacks.  *id and *info (after the publish) may be

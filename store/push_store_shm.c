@@ -290,7 +290,6 @@ static push_status_e publish_check(push_shm_t *s, const char *chan,
                                    uint64_t *need)
 {
     if (!chan_arg_ok(s, chan, chan_len) || msg == NULL || limits == NULL
-        || limits->buffer_length == 0
         || msg->content_type_len > 255 || msg->event_len > 255
         || (msg->body == NULL && msg->body_len != 0)
         || (msg->content_type == NULL && msg->content_type_len != 0)
@@ -307,8 +306,11 @@ static push_status_e publish_check(push_shm_t *s, const char *chan,
 }
 
 /* With the lock held: the next id of channel c (slot i) at `now`: never
- * behind the clock, the channel or the store floor, so ids keep
- * increasing when the clock steps back or the slot was reused.  A full
+ * behind the clock, the channel, the store floor or the newest time the
+ * store issued, so ids keep increasing when the clock steps back or the
+ * slot was reused, and a later publish never has an older time than an
+ * earlier one on another channel (a publisher's `now` may be read
+ * before a slow upload).  A full
  * second of tags moves on to the next second. */
 static push_msgid_t next_id(push_shm_t *s, const chan_t *c, int64_t now)
 {
@@ -320,6 +322,9 @@ static push_msgid_t next_id(push_shm_t *s, const chan_t *c, int64_t now)
     }
     if (nid.time < s->floor) {
         nid.time = s->floor;
+    }
+    if (nid.time < s->last_time) {
+        nid.time = s->last_time;
     }
     nid.tag = 0;
     if (nid.time == c->last_id.time) {
@@ -347,7 +352,7 @@ static int append(push_shm_t *s, chan_t *c, uint32_t i,
     /* Room for the new message within the channel's buffer first, then in
      * the ring; both drop the oldest. */
     c->keep = limits->buffer_length;
-    while (c->count >= limits->buffer_length
+    while (c->first != NO_REC && c->count >= limits->buffer_length
            && !(c->readers != NO_READER
                 && shm_chan_held(s, c, rec_at(s, c->first)))) {
         shm_chan_drop_first(s, c);
@@ -402,8 +407,9 @@ static int append(push_shm_t *s, chan_t *c, uint32_t i,
     c->last_id = nid;
     c->pos += need;
     s->published++;
-    /* A hold this message puts past its bound lets go now. */
-    if (c->readers != NO_READER) {
+    /* A hold this message puts past its bound lets go now; with no
+     * history (buffer length 0), what nobody holds goes at once. */
+    if (c->readers != NO_READER || c->keep == 0) {
         shm_chan_trim(s, c);
     }
 
@@ -448,6 +454,9 @@ static push_status_e publish(push_shm_t *s, const char *chan,
     }
     nid = given != NULL ? *given : next_id(s, c, now);
     wake = append(s, c, i, msg, limits, need, nid, now);
+    if (nid.time > s->last_time) {
+        s->last_time = nid.time;
+    }
     if (id != NULL) {
         *id = nid;
     }

@@ -17,6 +17,7 @@ void shm_chan_fill_info(push_shm_t *s, const chan_t *c,
     info->last_id = c->last_id;
     info->last_seen = c->last_seen;
     info->version = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
+    info->keep = c->keep;
     if (c->first != NO_REC) {
         info->oldest_id = rec_id(rec_at(s, c->first));
     }

@@ -19,7 +19,7 @@
 #include "store/push_store_shm.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  8u            /* bump on any change to the layout */
+#define STORE_LAYOUT  9u            /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
@@ -119,6 +119,11 @@ struct push_store_inst {
     uint32_t        dirty;
     uint32_t        seq;           /* the futex word */
     int64_t         floor;         /* no id is issued below {floor, 0} */
+    /* The newest time of any id issued, on any channel: a later publish
+     * anywhere gets a time no older, so that the store's publish order
+     * is its ids' time order too (a multiplexed subscriber's multi-id
+     * says "everything before T" of its other channels). */
+    int64_t         last_time;
     int64_t         created;
 
     /* Geometry, fixed at format time; offsets from the region base. */

@@ -273,9 +273,10 @@ static void test_bad_args(void)
     m.event_len = 255;
     CHECK(push_shm_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
           == PUSH_OK);
+    /* Buffer length 0 is no history, not an error (test_no_history). */
     lim.buffer_length = 0;
     CHECK(push_shm_publish(s, "c", 1, &m, &lim, 1000, NULL, NULL)
-          == PUSH_BAD_ARG);
+          == PUSH_OK);
     CHECK(push_shm_info(s, "c", 0, 1000, &info) == PUSH_BAD_ARG);
     CHECK(push_shm_delete(s, big, PUSH_CHANNEL_ID_MAX + 1, 1000, &info)
           == PUSH_BAD_ARG);
@@ -314,9 +315,10 @@ static void test_ids(void)
           && id_is(&id, 1002, 2));
     CHECK(pub(s, "a", "7", 100, 0, 1500, &id) == PUSH_OK
           && id_is(&id, 1500, 0));
-    /* Channels count independently. */
+    /* Channels count their tags independently, but a later publish
+     * never has an older time than one on any other channel. */
     CHECK(pub(s, "b", "1", 100, 0, 1000, &id) == PUSH_OK
-          && id_is(&id, 1001, 0));
+          && id_is(&id, 1500, 0));
     CHECK(info_of(s, "a", 1500, &info) == PUSH_OK && info.messages == 7
           && id_is(&info.last_id, 1500, 0) && id_is(&info.oldest_id, 1001, 0));
 
@@ -1446,6 +1448,51 @@ static void test_hold_keeps(void)
     munmap(mem, 1 << 20);
 }
 
+/* Buffer length 0 (no history): a message nobody holds goes at once,
+ * and a later subscriber is told it missed it; one held stays until its
+ * holder took it. */
+static void test_no_history(void)
+{
+    void *mem;
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
+    push_message_t m;
+    push_store_ref_t sub;
+    push_channel_info_t info;
+    push_msgid_t zero = {0, 0}, cur, gid, id0, id1, id2;
+    int gap = 0;
+
+    CHECK(pub(s, "n", "gone", 0, 0, 1000, &id0) == PUSH_OK);
+    /* Neither messages nor subscribers: no channel to speak of. */
+    CHECK(info_of(s, "n", 1000, &info) == PUSH_NOT_FOUND);
+
+    CHECK(push_shm_subscribe(s, "n", 1, 1000, &sub, &info) == PUSH_OK);
+    CHECK_EQ(info.messages, 0);
+    CHECK_EQ(info.keep, 0);
+    CHECK(push_msgid_cmp(&info.last_id, &id0) == 0);
+    CHECK(push_shm_hold(s, &sub, &id0, 1 << 20, NULL) == PUSH_OK);
+    CHECK(pub(s, "n", "kept", 0, 0, 1000, &id1) == PUSH_OK);
+    CHECK(pub(s, "n", "kept too", 0, 0, 1000, &id2) == PUSH_OK);
+    CHECK_EQ(msgs_of(s, "n", 1000), 2);
+    cur = id0;
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_FOUND
+          && gap == 0 && strcmp(m.body, "kept") == 0);
+    cur = m.id;
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_FOUND
+          && gap == 0 && strcmp(m.body, "kept too") == 0);
+    cur = m.id;
+    CHECK(next_msg(s, &sub, &cur, 1000, &m, &gap, &gid) == PUSH_NONE);
+    CHECK_EQ(msgs_of(s, "n", 1000), 0);    /* taken: gone */
+
+    /* A cursor from before what went unheld is told of the gap. */
+    CHECK(next_msg(s, &sub, &zero, 1000, &m, &gap, &gid) == PUSH_NONE);
+    push_shm_unsubscribe(s, &sub);
+    CHECK(sub_to(s, "n", 1000, &sub) == PUSH_OK);
+    CHECK(next_msg(s, &sub, &id0, 1000, &m, &gap, &gid) == PUSH_NONE
+          && gap == 1 && push_msgid_cmp(&gid, &id2) == 0);
+    push_shm_unsubscribe(s, &sub);
+    munmap(mem, 1 << 20);
+}
+
 static void test_hold_bound(void)
 {
     void *mem;
@@ -1831,6 +1878,7 @@ int main(void)
     test_long_ids();
     test_soak();
     test_hold_keeps();
+    test_no_history();
     test_hold_bound();
     test_hold_at();
     test_hold_end();
