@@ -10,6 +10,9 @@
  *   mod_push_status.c     push-status, push-stub-status, mod_status
  *   mod_push_events.c     PushChannelEventsChannel: channel events
  *   mod_push_authz.c      PushAuthorizeRequest: the application decides
+ *   mod_push_presence.c   PushSubscribeRequest, PushUnsubscribeRequest
+ *   mod_push_subreq.c     the subrequests these make to the application
+ *   mod_push_accel.c      X-Accel-Redirect: the application hands over
  *   mod_push_store.c      the store engine's life in httpd (PushStore)
  *   mod_push_store_shm.c  the shared-memory engine's segment
  *   mod_push_transport.c  the registry of transports
@@ -41,6 +44,7 @@
 #include "mod_push.h"
 #include "mod_push_accel.h"
 #include "mod_push_authz.h"
+#include "mod_push_subreq.h"
 #include "mod_push_client.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
@@ -229,7 +233,7 @@ static void push_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(push_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     push_pub_register_hooks(p);
     push_status_register_hooks(p);
-    push_authz_register_hooks(p);
+    push_subreq_register_hooks(p);
     push_accel_register_hooks(p);
     push_client_register_hooks(p);
     ap_hook_handler(subscriber_handler, NULL, NULL, APR_HOOK_MIDDLE);

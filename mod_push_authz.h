@@ -15,6 +15,4 @@ const char *push_authorized_channel(request_rec *r,
                                     const push_dir_conf *conf,
                                     int publisher);
 
-void push_authz_register_hooks(apr_pool_t *p);
-
 #endif

@@ -50,6 +50,8 @@ struct push_dir_conf {
     const char         *channel_split;   /* PushChannelSplit */
     ap_expr_info_t     *events_channel;  /* PushChannelEventsChannel */
     ap_expr_info_t     *authorize;       /* PushAuthorizeRequest */
+    ap_expr_info_t     *arrive;          /* PushSubscribeRequest */
+    ap_expr_info_t     *leave;           /* PushUnsubscribeRequest */
     unsigned            transports;      /* 1 << transport id; 0: unset */
     apr_int64_t         buffer_length;
     apr_int64_t         message_timeout;
@@ -148,6 +150,8 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
                                          : base->pub_channel;
     conf->sub_channel = add->sub_channel ? add->sub_channel
                                          : base->sub_channel;
+    conf->arrive = add->arrive ? add->arrive : base->arrive;
+    conf->leave = add->leave ? add->leave : base->leave;
     conf->channel_split = add->channel_split ? add->channel_split
                                              : base->channel_split;
     conf->events_channel = add->events_channel ? add->events_channel
@@ -235,6 +239,12 @@ const char *push_conf_channel_split(const push_dir_conf *c)
 const ap_expr_info_t *push_conf_authorize(const push_dir_conf *c)
 {
     return c->authorize;
+}
+
+const ap_expr_info_t *push_conf_presence(const push_dir_conf *c,
+                                         int leaving)
+{
+    return leaving ? c->leave : c->arrive;
 }
 
 const ap_expr_info_t *push_conf_events_channel(const push_dir_conf *c)
@@ -880,6 +890,16 @@ const command_rec push_config_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "A local URL (a string expression) asked before each "
                   "subscribe and publish; 2xx allows"),
+    AP_INIT_TAKE1("PushSubscribeRequest", set_channel,
+                  (void *)APR_OFFSETOF(push_dir_conf, arrive),
+                  RSRC_CONF | ACCESS_CONF,
+                  "A local URL (a string expression) told of each "
+                  "streaming subscriber that arrives"),
+    AP_INIT_TAKE1("PushUnsubscribeRequest", set_channel,
+                  (void *)APR_OFFSETOF(push_dir_conf, leave),
+                  RSRC_CONF | ACCESS_CONF,
+                  "A local URL (a string expression) told of each "
+                  "streaming subscriber that leaves"),
     AP_INIT_TAKE1("PushChannelEventsChannel", set_channel,
                   (void *)APR_OFFSETOF(push_dir_conf, events_channel),
                   RSRC_CONF | ACCESS_CONF,

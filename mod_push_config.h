@@ -36,6 +36,10 @@ const apr_array_header_t *push_conf_role_channel(const push_dir_conf *c,
 const char               *push_conf_channel_split(const push_dir_conf *c);
 /* PushAuthorizeRequest; NULL when unset. */
 const ap_expr_info_t     *push_conf_authorize(const push_dir_conf *c);
+/* PushSubscribeRequest (leaving 0) or PushUnsubscribeRequest; NULL when
+ * unset. */
+const ap_expr_info_t     *push_conf_presence(const push_dir_conf *c,
+                                             int leaving);
 /* PushChannelEventsChannel; NULL when unset. */
 const ap_expr_info_t     *push_conf_events_channel(const push_dir_conf *c);
 /* PushWebSocketPublish as set: 1 On, 0 Off, -1 unset. */

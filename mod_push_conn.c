@@ -54,6 +54,7 @@
 #include "mod_push_accel.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
+#include "mod_push_presence.h"
 #include "mod_push_store.h"
 #include "mod_push_workers.h"
 
@@ -102,7 +103,9 @@ typedef enum {
 typedef enum {
     JOB_REQUEST,    /* a request came in: process it */
     JOB_FLUSH,      /* the socket has room: write the rest */
-    JOB_ANSWER      /* a long poll's wait is over: respond */
+    JOB_ANSWER,     /* a long poll's wait is over: respond */
+    JOB_LEAVE       /* a stream ended: PushUnsubscribeRequest, then the
+                     * connection is finished */
 } park_job;
 
 typedef struct park_conn park_conn;
@@ -117,6 +120,7 @@ struct park_conn {
     conn_rec           *c;
     apr_socket_t       *sock;
     int                 forget;         /* another module's connection now */
+    int                 told_leave;     /* PushUnsubscribeRequest is done */
     apr_time_t          head_deadline;  /* part of a request head is in:
                                          * the rest is due by then */
 
@@ -150,6 +154,7 @@ static park_state *park;
 static APR_OPTIONAL_FN_TYPE(ap_logio_add_bytes_out) *logio_add_bytes_out;
 
 static void conn_adopt(park_conn *s);
+static void conn_finish(park_conn *s);
 static void conn_end(park_conn *s, push_ended_e how);
 static void longpoll_answer(park_conn *s);
 
@@ -273,6 +278,11 @@ static void worker_run(push_work_t *w, ap_sb_handle_t *sbh)
         ap_update_child_status(sbh, SERVER_BUSY_WRITE, NULL);
         c->cs->state = CONN_STATE_WRITE_COMPLETION;
         break;
+    case JOB_LEAVE:
+        ap_update_child_status(sbh, SERVER_BUSY_WRITE, s->r);
+        push_presence_tell(s->r, &s->sub, 1);
+        conn_finish(s);     /* frees s */
+        return;
     case JOB_ANSWER:
         ap_update_child_status(sbh, SERVER_BUSY_WRITE, s->r);
         if (s->u.lp.outcome == PUSH_OUTCOME_MESSAGE && !s->u.lp.msg.body) {
@@ -652,6 +662,17 @@ static void conn_finish(park_conn *s)
     if (s->forget) {
         free(s);
         apr_atomic_dec32(&park->conns);
+        return;
+    }
+    if (s->subscribed && s->mode == PM_STREAM && !s->told_leave
+        && push_presence_wanted(r, &s->sub, 1)
+        && !push_loop_is_abandoned(park->loop)) {
+        /* The application may take its time to answer: a worker tells
+         * it, then finishes the connection.  The loop forgot it. */
+        s->told_leave = 1;
+        s->job = JOB_LEAVE;
+        s->work.run = worker_run;
+        push_workers_add(park->workers, &s->work);
         return;
     }
     if (s->subscribed) {

@@ -190,23 +190,13 @@ typedef struct {
 static const char *poll_where(apr_pool_t *p, push_sub_t *s,
                               const push_channel_info_t *info)
 {
-    push_msgid_t c[PUSH_MUX_MAX];
-    int has[PUSH_MUX_MAX];
     char *buf;
-    unsigned i;
 
-    if (!s->nmore) {
-        return push_msgid_str(p, s->has_cursor ? &s->cursor
-                                               : &info->last_id);
+    if (!s->nmore && !s->has_cursor) {
+        return push_msgid_str(p, &info->last_id);
     }
-    for (i = 0; i <= s->nmore; i++) {
-        const push_sub_t *m = push_sub_member(s, i);
-
-        c[i] = m->cursor;
-        has[i] = m->has_cursor;
-    }
-    buf = apr_palloc(p, PUSH_MUX_ID_MAX);
-    push_mux_id_format(c, has, s->nmore + 1, 0, buf);
+    buf = apr_palloc(p, PUSH_SUB_ID_MAX);
+    push_sub_where(s, buf);
     return buf;
 }
 

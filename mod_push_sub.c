@@ -23,6 +23,7 @@
 #include "mod_push_conn.h"
 #include "mod_push_events.h"
 #include "mod_push_http.h"
+#include "mod_push_presence.h"
 #include "mod_push_store.h"
 #include "mod_push_sub.h"
 
@@ -697,6 +698,10 @@ int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
     push_stop_e ended_by = PUSH_STOP_STOPPING;
 
     s->sink = &out->sink;
+    if (!client_gone) {
+        /* Its headers are out: the application hears of it now. */
+        push_presence_tell(r, s, 0);
+    }
     if (!client_gone && push_park_stream(r, s, chunked, ping)) {
         /* The subscription is the loop's now; so is r.  It holds no
          * thread: its place is for the next subscriber. */
@@ -706,6 +711,7 @@ int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
     if (!client_gone) {
         client_gone = run_on_thread(r, s, in, ping, &ended_by);
     }
+    push_presence_tell(r, s, 1);
     push_sub_end(s);
     /* The response ends here.  But for a deleted channel's, whose client
      * is told so, the connection closes after it: a client that went

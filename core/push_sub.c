@@ -69,6 +69,26 @@ void push_sub_took(push_sub_t *s, const push_message_t *msg)
     m->chan_pos = msg->chan_pos;
 }
 
+size_t push_sub_where(const push_sub_t *s, char *buf)
+{
+    push_msgid_t cursors[PUSH_MUX_MAX];
+    int has[PUSH_MUX_MAX];
+    unsigned i;
+
+    if (!s->nmore) {
+        push_msgid_t none = {0, 0};
+
+        return push_msgid_format(s->has_cursor ? &s->cursor : &none, buf);
+    }
+    for (i = 0; i <= s->nmore; i++) {
+        const push_sub_t *m = i ? s->more[i - 1] : s;
+
+        cursors[i] = m->cursor;
+        has[i] = m->has_cursor;
+    }
+    return push_mux_id_format(cursors, has, s->nmore + 1, 0, buf);
+}
+
 size_t push_sub_id_text(const push_sub_t *s, const push_msgid_t *id,
                         char *buf)
 {

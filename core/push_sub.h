@@ -97,6 +97,11 @@ static inline push_sub_t *push_sub_member(push_sub_t *s, unsigned i)
 size_t push_sub_id_text(const push_sub_t *s, const push_msgid_t *id,
                         char *buf);
 
+/* Where s is now, as its client would be told: its cursor ("T:N", 0:0
+ * for none), or a multiplexed one's multi-id of every channel's cursor.
+ * Its length; buf holds PUSH_SUB_ID_MAX bytes. */
+size_t push_sub_where(const push_sub_t *s, char *buf);
+
 /* The message the last look found (msg) is taken: its channel's cursor
  * and position move to it. */
 void push_sub_took(push_sub_t *s, const push_message_t *msg);

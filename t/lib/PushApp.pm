@@ -2,7 +2,8 @@
 # listens on the port that extra.conf's "ProxyPass <prefix>
 # http://127.0.0.1:<port>/" names, in a process of its own, one connection
 # at a time, and $handler->($c, $req) answers each request on socket $c,
-# where $req is { method, path, headers => { lc name => value }, body }.
+# where $req is { method, path, headers => { lc name => value }, body,
+# head } (head: the request line and headers as they came).
 # Stopped at the end of the test, or earlier with ->stop.
 package PushApp;
 use strict;
@@ -33,7 +34,7 @@ sub start {
             my $body = '';
             read($c, $body, $h{'content-length'}) if $h{'content-length'};
             $handler->($c, { method => $method // '', path => $path // '',
-                             headers => \%h, body => $body });
+                             headers => \%h, body => $body, head => $head });
             close $c;
         }
         POSIX::_exit(0);

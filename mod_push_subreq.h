@@ -1,0 +1,37 @@
+/* mod_push_subreq.h — the GET subrequests mod_push makes to a local URL
+ * on a client's behalf (mod_push_subreq.c): PushAuthorizeRequest,
+ * PushSubscribeRequest, PushUnsubscribeRequest. */
+#ifndef MOD_PUSH_SUBREQ_H
+#define MOD_PUSH_SUBREQ_H
+
+#include "httpd.h"
+#include "ap_expr.h"
+
+/* Where the answer's body goes: up to cap bytes into body (cap 0: it is
+ * dropped).  Never to the client. */
+typedef struct {
+    char       *body;
+    apr_size_t  len;
+    apr_size_t  cap;
+} push_subreq_body_t;
+
+/* The URL expr gives for r: a local path, or NULL after logging why
+ * (directive names the setting, channel what it was for). */
+const char *push_subreq_url(request_rec *r, const ap_expr_info_t *expr,
+                            const char *directive, const char *channel);
+
+/* A GET subrequest of r to url: the client's headers and cookies (no
+ * body, no upgrade), one X-Push-Channel-Id for each of ids[0..n),
+ * X-Original-URI and X-Original-Method.  Its answer's body goes to
+ * `body`; the caller adds its own headers, runs it (push_subreq_run) and
+ * destroys it (ap_destroy_sub_req). */
+request_rec *push_subreq_new(request_rec *r, const char *url,
+                             const char *const *ids, unsigned n,
+                             push_subreq_body_t *body);
+
+/* Runs it; the status it answered with. */
+int push_subreq_run(request_rec *sub);
+
+void push_subreq_register_hooks(apr_pool_t *p);
+
+#endif
