@@ -291,17 +291,17 @@ const char *push_request_channel(request_rec *r, const push_dir_conf *conf,
     return set;
 }
 
-void push_reply_channel_info(request_rec *r, const char *channel,
-                             const push_channel_info_t *info,
-                             const char *last_id)
+apr_size_t push_channel_info_render(request_rec *r, const char *channel,
+                                    const push_channel_info_t *info,
+                                    const char *last_id, char *buf,
+                                    apr_size_t cap, const char **type)
 {
-    char last[PUSH_MSGID_MAX_LEN], buf[PUSH_INFO_MAX];
+    char last[PUSH_MSGID_MAX_LEN];
     int text_json;
     push_info_format_e f = push_info_format(apr_table_get(r->headers_in,
                                                           "Accept"),
                                             &text_json);
     push_info_t in;
-    apr_size_t n;
 
     if (!last_id) {
         push_msgid_format(&info->last_id, last);
@@ -311,21 +311,40 @@ void push_reply_channel_info(request_rec *r, const char *channel,
         f = push_conf_info_text(push_conf(r)) ? PUSH_INFO_TEXT
                                               : PUSH_INFO_JSON;
     }
-    apr_table_mergen(r->headers_out, "Vary", "Accept");
-    ap_set_content_type(r, push_info_content_type(f, text_json));
-    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-    if (r->header_only) {
-        return;
-    }
-    /* Channel ids are restricted to characters that need no escaping. */
+    *type = push_info_content_type(f, text_json);
     in.channel = channel;
     in.messages = info->messages;
     in.subscribers = info->subscribers;
     in.requested = info->last_seen
         ? apr_time_sec(apr_time_now()) - info->last_seen : -1;
     in.last_id = last_id;
-    if ((n = push_info_render(buf, sizeof(buf), f, &in)) > 0) {
+    return push_info_render(buf, cap, f, &in);
+}
+
+void push_reply_channel_info(request_rec *r, const char *channel,
+                             const push_channel_info_t *info,
+                             const char *last_id)
+{
+    char buf[PUSH_INFO_MAX];
+    const char *type;
+    apr_size_t n = push_channel_info_render(r, channel, info, last_id, buf,
+                                            sizeof(buf), &type);
+
+    apr_table_mergen(r->headers_out, "Vary", "Accept");
+    ap_set_content_type(r, type);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    if (!r->header_only && n > 0) {
         ap_rwrite(buf, (int)n, r);
+    }
+}
+
+void push_channel_info_add(push_channel_info_t *all,
+                           const push_channel_info_t *one)
+{
+    all->messages += one->messages;
+    all->subscribers += one->subscribers;
+    if (one->last_seen > all->last_seen) {
+        all->last_seen = one->last_seen;
     }
 }
 

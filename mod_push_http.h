@@ -79,6 +79,17 @@ int push_read_body(request_rec *r, apr_off_t max, char **buf,
 /* The channel's info, in the format Accept names (200 unless r->status
  * says otherwise).  last_id, when not NULL, is info->last_id already
  * formatted. */
+/* The same text into buf[cap]: its length (0 when it does not fit), and
+ * *type its Content-Type. */
+apr_size_t push_channel_info_render(request_rec *r, const char *channel,
+                                    const push_channel_info_t *info,
+                                    const char *last_id, char *buf,
+                                    apr_size_t cap, const char **type);
+/* Several channels' info in one, as nchan sums it: subscribers and
+ * messages added up, the latest request; no last id (each channel has
+ * its own). */
+void push_channel_info_add(push_channel_info_t *all,
+                           const push_channel_info_t *one);
 void push_reply_channel_info(request_rec *r, const char *channel,
                              const push_channel_info_t *info,
                              const char *last_id);

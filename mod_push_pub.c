@@ -1,5 +1,6 @@
 /* mod_push_pub.c — the publisher: POST/PUT publish, GET channel info,
- * DELETE channel (SetHandler push-publisher). */
+ * DELETE channel, a WebSocket that publishes (mod_push_ws.c) (SetHandler
+ * push-publisher). */
 #include "apr_strings.h"
 
 #include "httpd.h"
@@ -16,6 +17,7 @@
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
 #include "mod_push_store.h"
+#include "mod_push_transport.h"
 
 APLOG_USE_MODULE(push);
 
@@ -46,19 +48,6 @@ static void pace(request_rec *r, const char *channel)
             return;
         }
         apr_sleep(PUSH_PACE_STEP);
-    }
-}
-
-/* Several channels' info in one, as nchan sums it: subscribers and
- * messages added up, the latest request; no last id (each channel has
- * its own). */
-static void info_add(push_channel_info_t *all,
-                     const push_channel_info_t *one)
-{
-    all->messages += one->messages;
-    all->subscribers += one->subscribers;
-    if (one->last_seen > all->last_seen) {
-        all->last_seen = one->last_seen;
     }
 }
 
@@ -148,7 +137,7 @@ static int publish(request_rec *r, const push_dir_conf *conf,
                       "(%" APR_SIZE_T_FMT " bytes, %u subscribers)",
                       id_str, ids[i], len, info.subscribers);
         push_event(r, PUSH_EV_CHANNEL_PUBLISH, ids[i]);
-        info_add(&all, &info);
+        push_channel_info_add(&all, &info);
     }
     r->status = all.subscribers ? HTTP_CREATED : HTTP_ACCEPTED;
     if (n > 1) {
@@ -191,7 +180,7 @@ static int delete_or_info(request_rec *r, const char *channel, int del)
                           "%s (%u messages, %u subscribers)", ids[i],
                           info.messages, info.subscribers);
         }
-        info_add(&all, &info);
+        push_channel_info_add(&all, &info);
     }
     if (!found) {
         return push_reply_text(r, HTTP_NOT_FOUND, "Channel '%s' not found.",
@@ -237,6 +226,11 @@ static int publisher_handler(request_rec *r)
     }
     if (!(channel = push_authorized_channel(r, conf, 1))) {
         return OK;
+    }
+    if (r->method_number == M_GET && push_ws_asks(r)) {
+        /* nchan's websocket publisher: each message it sends is a
+         * publish, answered with the channel's info. */
+        return push_ws_publisher(r, channel);
     }
     switch (r->method_number) {
     case M_POST:

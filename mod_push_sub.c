@@ -437,7 +437,7 @@ static void watch_open(sub_watch *w, push_sub_t *s, apr_pool_t *p)
     unsigned i;
 
     w->s = s;
-    w->n = s->nmore + 1;
+    w->n = s->channel ? s->nmore + 1 : 0;
     w->gen = apr_pcalloc(p, w->n * sizeof(*w->gen));
     w->fired = apr_pcalloc(p, w->n * sizeof(*w->fired));
     w->ok = 1;
@@ -606,7 +606,7 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
     s->sink->baton = &tt;
     for (;;) {
         push_stop_e why = PUSH_STOP_STOPPING;
-        int saw, stop = !w.ok && !closing;
+        int saw, stop = (!w.ok || (!w.n && push_stopping())) && !closing;
         apr_time_t until;
 
         if (!closing) {
@@ -698,11 +698,14 @@ int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
     push_stop_e ended_by = PUSH_STOP_STOPPING;
 
     s->sink = &out->sink;
-    if (!client_gone) {
+    if (!client_gone && s->channel) {
         /* Its headers are out: the application hears of it now. */
         push_presence_tell(r, s, 0);
     }
-    if (!client_gone && push_park_stream(r, s, chunked, ping)) {
+    /* A publisher's WebSocket, which follows no channel, stays on its
+     * thread: the loop's items are woken by their channels. */
+    if (!client_gone && s->channel
+        && push_park_stream(r, s, chunked, ping)) {
         /* The subscription is the loop's now; so is r.  It holds no
          * thread: its place is for the next subscriber. */
         push_admit_release();
@@ -711,7 +714,9 @@ int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
     if (!client_gone) {
         client_gone = run_on_thread(r, s, in, ping, &ended_by);
     }
-    push_presence_tell(r, s, 1);
+    if (s->channel) {
+        push_presence_tell(r, s, 1);
+    }
     push_sub_end(s);
     /* The response ends here.  But for a deleted channel's, whose client
      * is told so, the connection closes after it: a client that went
@@ -723,7 +728,8 @@ int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
         r->connection->keepalive = AP_CONN_CLOSE;
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s on channel %s ended "
-                  "(%s) after %lu messages", s->t->name, s->channel,
+                  "(%s) after %lu messages", s->t->name,
+                  s->channel ? s->channel : "(none: a publisher's)",
                   client_gone ? "client went away" : "server side",
                   s->delivered);
     return OK;

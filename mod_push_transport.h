@@ -11,6 +11,11 @@
 void push_poll_register(apr_pool_t *p);
 void push_sse_register(apr_pool_t *p);
 void push_ws_register(apr_pool_t *p);
+/* A WebSocket handshake on a push-publisher location (push_ws_asks):
+ * what the client sends is published to channel, each answered with the
+ * channel's info in the format the handshake's Accept names. */
+int  push_ws_asks(request_rec *r);
+int  push_ws_publisher(request_rec *r, const char *channel);
 void push_chunked_register(apr_pool_t *p);
 void push_multipart_register(apr_pool_t *p);
 void push_rawstream_register(apr_pool_t *p);

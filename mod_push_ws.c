@@ -32,14 +32,17 @@
 #include "http_request.h"
 #include "util_filter.h"
 
+#include "lib/push_channel_info.h"
 #include "lib/push_utf8.h"
 #include "lib/push_ws_codec.h"
 #include "lib/push_ws_deflate.h"
 #include "mod_push.h"
+#include "mod_push_admit.h"
 #include "mod_push_config.h"
 #include "mod_push_conn.h"
 #include "mod_push_events.h"
 #include "mod_push_http.h"
+#include "mod_push_store.h"
 #include "mod_push_sub.h"
 #include "mod_push_transport.h"
 
@@ -76,6 +79,9 @@ typedef struct {
                                         * they are refused (1008) */
     const char         **pub_ids;      /* ... each of its channels */
     unsigned             npub;
+    int                  info_replies; /* a publisher's: each publish is
+                                        * answered with the channel info */
+    const char          *pub_shown;    /* ... which names it so */
     int                  closing;      /* our Close was sent */
     int                  done;         /* the connection is finished */
     int                  ping_due_answer;  /* a ping is unanswered */
@@ -153,6 +159,15 @@ static int ws_check_handshake(request_rec *r, const push_dir_conf *conf,
     return 1;
 }
 
+/* The channel a WebSocket is on, or a publisher's is publishing to,
+ * for the log. */
+static const char *ws_named(const push_sub_t *s)
+{
+    const ws_conn *ws = s->tstate;
+
+    return s->channel ? s->channel : ws->pub_shown;
+}
+
 /* ------------------------------------------------------------------ */
 /* Writing frames                                                       */
 
@@ -199,7 +214,7 @@ static void ws_send_close(push_sub_t *s, apr_uint16_t code,
     ws->closing = 1;
     ws_write(s, frame, n, NULL, 0);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, ws->r, "websocket on channel "
-                  "%s: closing with %u%s%s", s->channel, code,
+                  "%s: closing with %u%s%s", ws_named(s), code,
                   reason ? ": " : "", reason ? reason : "");
 }
 
@@ -302,6 +317,27 @@ static push_frame_t *ws_encode(const push_sub_t *s, const push_message_t *m)
 /* ------------------------------------------------------------------ */
 /* Reading frames                                                       */
 
+/* A publisher's answer to each message, as an HTTP publisher's: the
+ * channel's info (several channels': summed, no id), as a text frame in
+ * the format the handshake's Accept named. */
+static void ws_reply_info(push_sub_t *s, const push_channel_info_t *info,
+                          const push_msgid_t *id)
+{
+    ws_conn *ws = s->tstate;
+    char buf[PUSH_INFO_MAX], last[PUSH_MSGID_MAX_LEN] = "0:0";
+    unsigned char hdr[PUSH_WS_MAX_HEADER];
+    const char *type;
+    apr_size_t n, h;
+
+    if (id) {
+        push_msgid_format(id, last);
+    }
+    n = push_channel_info_render(ws->r, ws->pub_shown, info, last, buf,
+                                 sizeof(buf), &type);
+    h = push_ws_frame_header(hdr, PUSH_WS_OP_TEXT, 0, n);
+    ws_write(s, hdr, h, buf, n);
+}
+
 /* What the client sent, published like a POST. */
 static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
 {
@@ -309,9 +345,12 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
     push_message_t msg;
     push_limits_t limits;
     push_status_e st;
+    push_channel_info_t info, all;
+    push_msgid_t id;
     unsigned i;
 
     memset(&msg, 0, sizeof(msg));
+    memset(&all, 0, sizeof(all));
     msg.body = (const char *)m->data;
     msg.body_len = m->len;
     msg.content_type = m->type == PUSH_WS_MSG_TEXT
@@ -325,10 +364,15 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
     for (i = 0, st = PUSH_OK; st == PUSH_OK && i < ws->npub; i++) {
         st = push_store_publish(&s->env->store, ws->pub_ids[i],
                                 strlen(ws->pub_ids[i]), &msg, &limits,
-                                apr_time_sec(apr_time_now()), NULL, NULL);
+                                apr_time_sec(apr_time_now()), &id, &info);
         if (st == PUSH_OK) {
             push_event(ws->r, PUSH_EV_CHANNEL_PUBLISH, ws->pub_ids[i]);
+            push_channel_info_add(&all, &info);
         }
+    }
+    if (st == PUSH_OK && ws->info_replies) {
+        ws_reply_info(s, ws->npub == 1 ? &info : &all,
+                      ws->npub == 1 ? &id : NULL);
     }
     if (st != PUSH_OK) {
         /* 1009 when it can never fit, 1011 (try later) when the store is
@@ -414,7 +458,7 @@ static int ws_on_input(push_sub_t *s, unsigned char *data, size_t len)
         case PUSH_WS_MSG_ERROR:
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, ws->r, "websocket on "
                           "channel %s: protocol error, closing with %u",
-                          s->channel, m.reply_code);
+                          ws_named(s), m.reply_code);
             ws_send_close(s, m.reply_code,
                           m.reply_code == PUSH_WS_CLOSE_TOO_BIG
                           ? "message too big (PushMaxMessageSize)"
@@ -443,7 +487,7 @@ static int ws_on_idle(push_sub_t *s)
     if (ws->ping_due_answer) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, ws->r, "websocket on "
                       "channel %s: no pong in time, dropping the client",
-                      s->channel);
+                      ws_named(s));
         ws_send_close(s, PUSH_WS_CLOSE_GOING_AWAY, "ping timeout");
         return 1;
     }
@@ -584,7 +628,11 @@ static int ws_detect(request_rec *r)
 
 static const push_transport_t ws_transport;
 
-static int ws_handle(request_rec *r, const char *channel)
+/* A WebSocket subscriber of channel, or (publisher 1) a publisher's
+ * WebSocket on a push-publisher location: it follows no channel, what it
+ * sends is published to channel, and each publish is answered with the
+ * channel's info, as nchan's websocket publisher is. */
+static int ws_serve(request_rec *r, const char *channel, int publisher)
 {
     const push_dir_conf *conf = push_conf(r);
     conn_rec *c = r->connection;
@@ -605,9 +653,12 @@ static int ws_handle(request_rec *r, const char *channel)
     /* Its messages go to its own channel, or on a push-pubsub location
      * to PushPublisherChannel's (refused with 400 before the handshake
      * when that is no channel id). */
-    if (push_clients_publish(r, conf)) {
+    if (publisher || push_clients_publish(r, conf)) {
         ws->pub_channel = push_is_pubsub(r)
             ? push_request_channel(r, conf, PUSH_ROLE_PUBLISHER) : channel;
+        ws->info_replies = publisher;
+        ws->pub_shown = ws->pub_channel
+            ? push_channel_shown(r->pool, ws->pub_channel) : NULL;
         if (!ws->pub_channel) {
             return OK;
         }
@@ -625,7 +676,23 @@ static int ws_handle(request_rec *r, const char *channel)
     push_ws_asm_init(&ws->as, (apr_uint64_t)push_conf_max_message_size(conf),
                      ws->inflater);
     s = apr_palloc(r->pool, sizeof(*s));
-    if (!push_sub_begin(r, &ws_transport, channel, s, &info)) {
+    if (publisher) {
+        /* It holds this thread as a subscriber does, and is admitted as
+         * one; it is no channel's subscriber. */
+        memset(s, 0, sizeof(*s));
+        s->t = &ws_transport;
+        s->env = push_env();
+        s->r = r;
+        if (!s->env || !push_admit_take(r)) {
+            if (!s->env) {
+                push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Publishers "
+                                "are not available in this server "
+                                "process.");
+            }
+            return OK;
+        }
+    }
+    else if (!push_sub_begin(r, &ws_transport, channel, s, &info)) {
         return OK;
     }
     s->tstate = ws;
@@ -644,8 +711,9 @@ static int ws_handle(request_rec *r, const char *channel)
     s->sink = &out.sink;
     r->status = HTTP_SWITCHING_PROTOCOLS;
     ws->done = ws_send_101(s, ws_accept_key(r->pool, key), ext);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "websocket on channel %s "
-                  "open%s%s%s", channel, ws->meta ? " " : "",
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "websocket %s channel %s "
+                  "open%s%s%s", publisher ? "publishing to" : "on",
+                  push_channel_shown(r->pool, channel), ws->meta ? " " : "",
                   ws->meta ? ws_meta_names[ws->meta] : "",
                   ext ? ", permessage-deflate" : "");
     /* Frames the client sent right behind its handshake are already in
@@ -658,6 +726,21 @@ static int ws_handle(request_rec *r, const char *channel)
         return OK;
     }
     return push_sub_stream(r, s, &out, &in, 0);
+}
+
+static int ws_handle(request_rec *r, const char *channel)
+{
+    return ws_serve(r, channel, 0);
+}
+
+int push_ws_publisher(request_rec *r, const char *channel)
+{
+    return ws_serve(r, channel, 1);
+}
+
+int push_ws_asks(request_rec *r)
+{
+    return ws_detect(r);
 }
 
 static const push_transport_t ws_transport = {

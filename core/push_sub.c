@@ -22,6 +22,9 @@ void push_sub_release(push_sub_t *s)
 {
     unsigned i;
 
+    if (!s->channel) {
+        return;     /* a publisher's WebSocket: nothing was subscribed */
+    }
     push_sub_count(s, -1);
     for (i = 0; i <= s->nmore; i++) {
         push_sub_t *m = push_sub_member(s, i);
@@ -251,6 +254,10 @@ push_status_e push_sub_look(push_sub_t *s, int64_t now, push_copy_fn copy,
 {
     int tries;
 
+    if (!s->channel) {
+        memset(msg, 0, sizeof(*msg));
+        return PUSH_NONE;   /* it follows no channel */
+    }
     if (!s->nmore) {
         s->active = 0;
         return member_look(s, now, copy, copy_ctx, msg, gap, gap_id);

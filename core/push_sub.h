@@ -47,7 +47,8 @@ struct push_sub {
     void                   *tstate;     /* the transport's own state */
     const push_env_t       *env;
     struct request_rec     *r;          /* named only: for the transport */
-    const char             *channel;
+    const char             *channel;    /* NULL: it follows no channel (a
+                                         * publisher's WebSocket) */
     push_store_ref_t        ref;
     push_msgid_t            cursor;     /* the last message it has */
     int                     has_cursor;
