@@ -481,8 +481,22 @@ static const char *set_channels(cmd_parms *cmd, void *dconf, int argc,
     apr_array_header_t **field = (apr_array_header_t **)(
         (char *)dconf + (apr_size_t)cmd->info);
     apr_array_header_t *exprs;
-    int i;
+    const char *rest = cmd->directive ? cmd->directive->args : "";
+    int i, words = 0;
 
+    /* httpd hands over at most MAX_ARGC (64) arguments and drops the
+     * rest without a word: counted here, so that none is lost
+     * silently. */
+    while (*ap_getword_conf(cmd->temp_pool, &rest)) {
+        words++;
+    }
+    if (words > argc) {
+        return apr_psprintf(cmd->pool, "%s: at most %d string expressions "
+                            "(httpd's limit on a directive's arguments); "
+                            "PushChannelSplit cuts one value into up to %d "
+                            "channel ids", cmd->cmd->name, argc,
+                            PUSH_MUX_MAX);
+    }
     if (argc < 1 || argc > PUSH_MUX_MAX) {
         return apr_psprintf(cmd->pool, "%s: expects 1 to %d string "
                             "expressions, one for each channel",

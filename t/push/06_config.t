@@ -15,7 +15,9 @@ my @cases = (
     ['PushMaxChannels 0',               qr/PushMaxChannels: expects a whole number of channels/],
     ['<Location /x>\nPushTransports longpoll carrier-pigeon\n</Location>',
                                         qr/PushTransports: unknown transport 'carrier-pigeon' \(accepted: websocket eventsource longpoll poll chunked multipart-mixed http-raw-stream\)/],
-    ['<Location /x>\nPushMessageBufferLength 0\n</Location>',
+    ['<Location /x>\nPushMessageBufferLength -1\n</Location>',
+                                        qr/PushMessageBufferLength: expects/],
+    ['<Location /x>\nPushMessageBufferLength 1000001\n</Location>',
                                         qr/PushMessageBufferLength: expects/],
     ['<Location /x>\nPushMessageTimeout soon\n</Location>',
                                         qr/PushMessageTimeout: 'soon' is not a duration up to 10 years: seconds, or with units such as 90s, 5m, 1h30m, 2d/],
@@ -64,13 +66,27 @@ my @cases = (
                                         qr/PushPublisherChannel: cannot parse/],
     ['<Location /x>\nPushChannel "%{unbalanced"\n</Location>',
                                         qr/PushChannel: cannot parse/],
+    ['<Location /x>\nPushChannel "room" "%{unbalanced"\n</Location>',
+                                        qr/PushChannel: cannot parse string expression '%\{unbalanced'/],
+    ['<Location /x>\nPushChannel\n</Location>',
+                                        qr/PushChannel: expects 1 to 255 string expressions/],
+    ['<Location /x>\nPushChannel ' . join(' ', map { "c$_" } 1 .. 65) . '\n</Location>',
+                                        qr/PushChannel: at most 64 string expressions \(httpd's limit/],
+    ['<Location /x>\nPushChannelSplit ""\n</Location>',
+                                        qr/PushChannelSplit takes one argument/],
+    ['<Location /x>\nPushChannelSplit ' . ('x' x 256) . '\n</Location>',
+                                        qr/PushChannelSplit: expects a delimiter of 1 to 255 bytes/],
+    ['<Location /x>\nPushSubscribeRequest "%{unbalanced"\n</Location>',
+                                        qr/PushSubscribeRequest: cannot parse/],
+    ['<Location /x>\nPushUnsubscribeRequest "%{unbalanced"\n</Location>',
+                                        qr/PushUnsubscribeRequest: cannot parse/],
     ['<VirtualHost *:1>\nPushSharedMemorySize 8M\n</VirtualHost>',
                                         qr/PushSharedMemorySize.*cannot occur within <VirtualHost>/],
     ['PushStore carrier-pigeon',        qr/PushStore: unknown store engine 'carrier-pigeon' \(available: shm\)/],
     ['<VirtualHost *:1>\nPushStore shm\n</VirtualHost>',
                                         qr/PushStore.*cannot occur within <VirtualHost>/],
 );
-plan tests => 2 * @cases + 2;
+plan tests => 2 * @cases + 3;
 
 my $cfg = Apache::Test::config();
 my $vars = $cfg->{vars};
@@ -103,6 +119,10 @@ ok t_cmp($rc, 0, "a good config passes: $out");
 ($rc, $out) = check('<Location /x>\nPushMessageTimeout 1h30m\nPushLongPollTimeout 5m\n'
                     . 'PushPingInterval 30s\n</Location>');
 ok t_cmp($rc, 0, "durations with units pass: $out");
+($rc, $out) = check('<Location /x>\nPushChannel "a" "b_%{env:X}"\nPushChannelSplit ","\n'
+                    . 'PushMessageBufferLength 0\nPushSubscribeRequest "/app/in"\n'
+                    . 'PushUnsubscribeRequest "/app/out"\n</Location>');
+ok t_cmp($rc, 0, "several channels, a split, no history and presence hooks pass: $out");
 for my $case (@cases) {
     my ($rc, $out) = check($case->[0]);
     ok t_num($rc, '!=', 0, "$case->[0]: httpd -t exit status");
