@@ -52,6 +52,7 @@ struct push_dir_conf {
     ap_expr_info_t     *authorize;       /* PushAuthorizeRequest */
     ap_expr_info_t     *arrive;          /* PushSubscribeRequest */
     ap_expr_info_t     *leave;           /* PushUnsubscribeRequest */
+    ap_expr_info_t     *upstream;        /* PushPublisherUpstreamRequest */
     unsigned            transports;      /* 1 << transport id; 0: unset */
     apr_int64_t         buffer_length;
     apr_int64_t         message_timeout;
@@ -152,6 +153,7 @@ void *push_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
                                          : base->sub_channel;
     conf->arrive = add->arrive ? add->arrive : base->arrive;
     conf->leave = add->leave ? add->leave : base->leave;
+    conf->upstream = add->upstream ? add->upstream : base->upstream;
     conf->channel_split = add->channel_split ? add->channel_split
                                              : base->channel_split;
     conf->events_channel = add->events_channel ? add->events_channel
@@ -239,6 +241,11 @@ const char *push_conf_channel_split(const push_dir_conf *c)
 const ap_expr_info_t *push_conf_authorize(const push_dir_conf *c)
 {
     return c->authorize;
+}
+
+const ap_expr_info_t *push_conf_upstream(const push_dir_conf *c)
+{
+    return c->upstream;
 }
 
 const ap_expr_info_t *push_conf_presence(const push_dir_conf *c,
@@ -914,6 +921,11 @@ const command_rec push_config_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "A local URL (a string expression) told of each "
                   "streaming subscriber that leaves"),
+    AP_INIT_TAKE1("PushPublisherUpstreamRequest", set_channel,
+                  (void *)APR_OFFSETOF(push_dir_conf, upstream),
+                  RSRC_CONF | ACCESS_CONF,
+                  "A local URL (a string expression) each message is "
+                  "POSTed to before it is published; its answer decides"),
     AP_INIT_TAKE1("PushChannelEventsChannel", set_channel,
                   (void *)APR_OFFSETOF(push_dir_conf, events_channel),
                   RSRC_CONF | ACCESS_CONF,

@@ -36,6 +36,8 @@ const apr_array_header_t *push_conf_role_channel(const push_dir_conf *c,
 const char               *push_conf_channel_split(const push_dir_conf *c);
 /* PushAuthorizeRequest; NULL when unset. */
 const ap_expr_info_t     *push_conf_authorize(const push_dir_conf *c);
+/* PushPublisherUpstreamRequest; NULL when unset. */
+const ap_expr_info_t     *push_conf_upstream(const push_dir_conf *c);
 /* PushSubscribeRequest (leaving 0) or PushUnsubscribeRequest; NULL when
  * unset. */
 const ap_expr_info_t     *push_conf_presence(const push_dir_conf *c,

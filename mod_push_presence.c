@@ -44,7 +44,7 @@ void push_presence_tell(request_rec *r, const push_sub_t *s, int leaving)
                                     : "PushSubscribeRequest";
     const char *ids[PUSH_MUX_MAX], *url;
     char where[PUSH_SUB_ID_MAX];
-    push_subreq_body_t dropped = {NULL, 0, 0};
+    push_subreq_body_t dropped;
     request_rec *sub;
     unsigned i;
     int status;
@@ -59,6 +59,7 @@ void push_presence_tell(request_rec *r, const push_sub_t *s, int leaving)
                                 directive, s->channel))) {
         return;
     }
+    memset(&dropped, 0, sizeof(dropped));
     push_sub_where(s, where);
     sub = push_subreq_new(r, url, ids, s->nmore + 1, &dropped);
     apr_table_setn(sub->headers_in, "X-Push-Subscriber-Type", s->t->name);

@@ -17,9 +17,84 @@
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
 #include "mod_push_store.h"
+#include "mod_push_subreq.h"
 #include "mod_push_transport.h"
 
 APLOG_USE_MODULE(push);
+
+const char *push_pub_upstream_url(request_rec *r, const push_dir_conf *conf,
+                                  const char *channel, int *failed)
+{
+    const ap_expr_info_t *expr = push_conf_upstream(conf);
+    const char *url;
+
+    *failed = 0;
+    if (!expr) {
+        return NULL;
+    }
+    if (!(url = push_subreq_url(r, expr, "PushPublisherUpstreamRequest",
+                                channel))) {
+        *failed = 1;
+    }
+    return url;
+}
+
+int push_pub_upstream(request_rec *r, apr_pool_t *p, const char *url,
+                      const char *const *ids, unsigned n,
+                      const char *publisher_type, const char **body,
+                      apr_size_t *len, const char **type, const char **why)
+{
+    apr_off_t max = push_conf_max_message_size(push_conf(r));
+    push_subreq_body_t answer;
+    request_rec *sub;
+    int status;
+
+    memset(&answer, 0, sizeof(answer));
+    answer.pool = p;
+    answer.cap = (apr_size_t)max;
+    sub = push_subreq_post(r, url, ids, n, *body, *len, *type, &answer);
+    apr_table_setn(sub->headers_in, "X-Push-Publisher-Type", publisher_type);
+    status = push_subreq_run(sub);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "PushPublisherUpstreamRequest "
+                  "%s for channel %s: %d", url, ids[0], status);
+    switch (status) {
+    case HTTP_OK:
+    case HTTP_CREATED:
+    case HTTP_ACCEPTED:
+        /* The application's message instead of the publisher's. */
+        if (answer.over) {
+            status = HTTP_REQUEST_ENTITY_TOO_LARGE;
+            *why = apr_psprintf(p, "The application's message is over "
+                                "PushMaxMessageSize (%" APR_OFF_T_FMT
+                                " bytes).", max);
+            break;
+        }
+        *body = answer.len ? answer.body : "";
+        *len = answer.len;
+        *type = sub->content_type && strlen(sub->content_type) <= 255
+                ? apr_pstrdup(p, sub->content_type) : NULL;
+        status = OK;
+        break;
+    case HTTP_NOT_MODIFIED:
+        status = OK;            /* as the publisher sent it */
+        break;
+    case HTTP_NO_CONTENT:
+        *why = "The application dropped the message.";
+        break;
+    default:
+        *why = apr_psprintf(p, ap_is_HTTP_SERVER_ERROR(status)
+                            ? "The application could not be asked "
+                              "(PushPublisherUpstreamRequest answered %d)."
+                            : "The application refused the message "
+                              "(PushPublisherUpstreamRequest answered %d).",
+                            status);
+        status = ap_is_HTTP_SERVER_ERROR(status) ? HTTP_BAD_GATEWAY
+                                                 : HTTP_FORBIDDEN;
+        break;
+    }
+    ap_destroy_sub_req(sub);
+    return status;
+}
 
 /* Back-pressure: while a stream loop's subscribers of the channel, whose
  * clients do take what they are sent, are more than half their backlog
@@ -61,9 +136,10 @@ static int publish(request_rec *r, const push_dir_conf *conf,
         event = apr_table_get(r->headers_in, "X-EventSource-Event");
     }
     apr_off_t max = push_conf_max_message_size(conf);
-    const char *id_str = NULL, *ids[PUSH_MUX_MAX];
+    const char *id_str = NULL, *ids[PUSH_MUX_MAX], *url;
     push_channel_info_t info, all;
     unsigned n, i;
+    int up;
     push_message_t msg;
     push_limits_t limits;
     push_msgid_t id;
@@ -89,6 +165,27 @@ static int publish(request_rec *r, const push_dir_conf *conf,
     }
     if (rv != OK) {
         return rv;
+    }
+    if ((url = push_pub_upstream_url(r, conf, channel, &up)) || up) {
+        const char *why, *data = body, *ids[PUSH_MUX_MAX];
+        unsigned nids = push_channel_set_split(apr_pstrdup(r->pool, channel),
+                                               ids, PUSH_MUX_MAX);
+
+        if (!url) {
+            return push_reply_text(r, HTTP_INTERNAL_SERVER_ERROR, "The "
+                                   "message could not be passed to the "
+                                   "application.");
+        }
+        up = push_pub_upstream(r, r->pool, url, ids, nids, "http", &data,
+                               &len, &ctype, &why);
+        if (up == HTTP_NO_CONTENT) {
+            r->status = HTTP_NO_CONTENT;    /* dropped, as it asked */
+            return OK;
+        }
+        if (up != OK) {
+            return push_reply_text(r, up, "%s", why);
+        }
+        body = (char *)data;
     }
     memset(&msg, 0, sizeof(msg));
     msg.body = body;

@@ -704,7 +704,7 @@ int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
     }
     /* A publisher's WebSocket, which follows no channel, stays on its
      * thread: the loop's items are woken by their channels. */
-    if (!client_gone && s->channel
+    if (!client_gone && s->channel && !s->on_thread
         && push_park_stream(r, s, chunked, ping)) {
         /* The subscription is the loop's now; so is r.  It holds no
          * thread: its place is for the next subscriber. */

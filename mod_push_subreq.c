@@ -18,8 +18,71 @@
 APLOG_USE_MODULE(push);
 
 #define CAPTURE_FILTER "PUSH_SUBREQ_CAPTURE"
+#define BODY_FILTER    "PUSH_SUBREQ_BODY"
 
 static ap_filter_rec_t *capture_filter_rec;
+static ap_filter_rec_t *body_filter_rec;
+
+/* A POST subrequest's body, given whole. */
+typedef struct {
+    const char *data;
+    apr_size_t  len;
+    apr_size_t  given;
+} body_ctx;
+
+static apr_status_t body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                ap_input_mode_t mode, apr_read_type_e block,
+                                apr_off_t readbytes)
+{
+    body_ctx *b = f->ctx;
+    apr_size_t n = b->len - b->given;
+
+    (void)block;
+    if (mode != AP_MODE_READBYTES && mode != AP_MODE_SPECULATIVE) {
+        return APR_ENOTIMPL;
+    }
+    if (n == 0) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+        return APR_SUCCESS;
+    }
+    if (readbytes > 0 && (apr_off_t)n > readbytes) {
+        n = (apr_size_t)readbytes;
+    }
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(
+                                b->data + b->given, n, bb->bucket_alloc));
+    if (mode == AP_MODE_READBYTES) {
+        b->given += n;
+    }
+    return APR_SUCCESS;
+}
+
+/* Room for n more bytes of the answer (grown in its pool when it has
+ * one); how many fit. */
+static apr_size_t capture_room(push_subreq_body_t *cap, apr_size_t n)
+{
+    if (n > cap->cap - cap->len) {
+        n = cap->cap - cap->len;
+        cap->over = 1;
+    }
+    if (cap->pool && cap->len + n > cap->room) {
+        apr_size_t room = cap->room ? cap->room : 8192;
+        char *bigger;
+
+        while (room < cap->len + n) {
+            room *= 2;
+        }
+        if (room > cap->cap) {
+            room = cap->cap;
+        }
+        bigger = apr_palloc(cap->pool, room + 1);
+        if (cap->len) {
+            memcpy(bigger, cap->body, cap->len);
+        }
+        cap->body = bigger;
+        cap->room = room;
+    }
+    return n;
+}
 
 static apr_status_t capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
@@ -31,17 +94,19 @@ static apr_status_t capture_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         const char *data;
         apr_size_t n;
 
-        if (APR_BUCKET_IS_METADATA(b) || cap->len >= cap->cap) {
+        if (APR_BUCKET_IS_METADATA(b) || (cap->cap == 0 && !cap->pool)) {
             continue;
         }
         if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS) {
             break;
         }
-        if (n > cap->cap - cap->len) {
-            n = cap->cap - cap->len;
+        if ((n = capture_room(cap, n)) > 0) {
+            memcpy(cap->body + cap->len, data, n);
+            cap->len += n;
+            if (cap->pool) {
+                cap->body[cap->len] = '\0';   /* room + 1 was taken */
+            }
         }
-        memcpy(cap->body + cap->len, data, n);
-        cap->len += n;
     }
     apr_brigade_cleanup(bb);
     return APR_SUCCESS;
@@ -63,11 +128,12 @@ const char *push_subreq_url(request_rec *r, const ap_expr_info_t *expr,
     return url;
 }
 
-request_rec *push_subreq_new(request_rec *r, const char *url,
-                             const char *const *ids, unsigned n,
-                             push_subreq_body_t *body)
+/* The headers every one of these subrequests carries, and the capture
+ * of its answer. */
+static void prepare(request_rec *sub, request_rec *r,
+                    const char *const *ids, unsigned n,
+                    push_subreq_body_t *body)
 {
-    request_rec *sub = ap_sub_req_method_uri("GET", url, r, NULL);
     unsigned i;
 
     sub->headers_in = apr_table_copy(sub->pool, r->headers_in);
@@ -83,6 +149,42 @@ request_rec *push_subreq_new(request_rec *r, const char *url,
     apr_table_setn(sub->headers_in, "X-Original-Method", r->method);
     ap_add_output_filter_handle(capture_filter_rec, body, sub,
                                 sub->connection);
+}
+
+request_rec *push_subreq_new(request_rec *r, const char *url,
+                             const char *const *ids, unsigned n,
+                             push_subreq_body_t *body)
+{
+    request_rec *sub = ap_sub_req_method_uri("GET", url, r, NULL);
+
+    prepare(sub, r, ids, n, body);
+    return sub;
+}
+
+request_rec *push_subreq_post(request_rec *r, const char *url,
+                              const char *const *ids, unsigned n,
+                              const char *data, apr_size_t len,
+                              const char *type, push_subreq_body_t *answer)
+{
+    request_rec *sub = ap_sub_req_method_uri("POST", url, r, NULL);
+    body_ctx *b = apr_pcalloc(sub->pool, sizeof(*b));
+
+    prepare(sub, r, ids, n, answer);
+    apr_table_setn(sub->headers_in, "Content-Length",
+                   apr_off_t_toa(sub->pool, (apr_off_t)len));
+    if (type) {
+        apr_table_setn(sub->headers_in, "Content-Type", type);
+    }
+    else {
+        apr_table_unset(sub->headers_in, "Content-Type");
+    }
+    b->data = data;
+    b->len = len;
+    /* mod_proxy passes a subrequest's body on only when it has a kept
+     * body; ours is read through the filter. */
+    sub->kept_body = apr_brigade_create(sub->pool,
+                                        sub->connection->bucket_alloc);
+    ap_add_input_filter_handle(body_filter_rec, b, sub, sub->connection);
     return sub;
 }
 
@@ -99,4 +201,6 @@ void push_subreq_register_hooks(apr_pool_t *p)
     capture_filter_rec = ap_register_output_filter(CAPTURE_FILTER,
                                                    capture_filter, NULL,
                                                    AP_FTYPE_RESOURCE);
+    body_filter_rec = ap_register_input_filter(BODY_FILTER, body_filter,
+                                               NULL, AP_FTYPE_RESOURCE);
 }

@@ -8,11 +8,16 @@
 #include "ap_expr.h"
 
 /* Where the answer's body goes: up to cap bytes into body (cap 0: it is
- * dropped).  Never to the client. */
+ * dropped; body NULL with a pool: grown there as it comes, up to cap).
+ * over is set when the answer had more than cap bytes.  Never to the
+ * client. */
 typedef struct {
     char       *body;
     apr_size_t  len;
     apr_size_t  cap;
+    apr_pool_t *pool;
+    apr_size_t  room;
+    int         over;
 } push_subreq_body_t;
 
 /* The URL expr gives for r: a local path, or NULL after logging why
@@ -28,6 +33,14 @@ const char *push_subreq_url(request_rec *r, const ap_expr_info_t *expr,
 request_rec *push_subreq_new(request_rec *r, const char *url,
                              const char *const *ids, unsigned n,
                              push_subreq_body_t *body);
+
+/* The same as a POST with body[0..len) of Content-Type type (NULL:
+ * none), which mod_proxy passes on (a subrequest's body is the kept
+ * body httpd has for it). */
+request_rec *push_subreq_post(request_rec *r, const char *url,
+                              const char *const *ids, unsigned n,
+                              const char *body, apr_size_t len,
+                              const char *type, push_subreq_body_t *answer);
 
 /* Runs it; the status it answered with. */
 int push_subreq_run(request_rec *sub);

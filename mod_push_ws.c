@@ -42,6 +42,7 @@
 #include "mod_push_conn.h"
 #include "mod_push_events.h"
 #include "mod_push_http.h"
+#include "mod_push_pub.h"
 #include "mod_push_store.h"
 #include "mod_push_sub.h"
 #include "mod_push_transport.h"
@@ -82,6 +83,7 @@ typedef struct {
     int                  info_replies; /* a publisher's: each publish is
                                         * answered with the channel info */
     const char          *pub_shown;    /* ... which names it so */
+    const char          *up_url;       /* PushPublisherUpstreamRequest's */
     int                  closing;      /* our Close was sent */
     int                  done;         /* the connection is finished */
     int                  ping_due_answer;  /* a ping is unanswered */
@@ -348,15 +350,41 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
     push_channel_info_t info, all;
     push_msgid_t id;
     unsigned i;
-
-    memset(&msg, 0, sizeof(msg));
-    memset(&all, 0, sizeof(all));
-    msg.body = (const char *)m->data;
-    msg.body_len = m->len;
-    msg.content_type = m->type == PUSH_WS_MSG_TEXT
+    const char *body = (const char *)m->data, *why;
+    const char *type = m->type == PUSH_WS_MSG_TEXT
                        ? "text/plain; charset=utf-8"
                        : "application/octet-stream";
-    msg.content_type_len = strlen(msg.content_type);
+    apr_size_t len = m->len;
+    apr_pool_t *p = NULL;
+
+    ws->received_messages++;
+    if (ws->up_url) {
+        /* PushPublisherUpstreamRequest: the application may change it,
+         * drop it (nothing is said), or refuse it (the socket closes).
+         * What it answers lives for this message only. */
+        int up;
+
+        apr_pool_create(&p, ws->r->pool);
+        up = push_pub_upstream(ws->r, p, ws->up_url, ws->pub_ids, ws->npub,
+                               "websocket", &body, &len, &type, &why);
+        if (up != OK) {
+            if (up != HTTP_NO_CONTENT) {
+                ws_send_close(s, up == HTTP_FORBIDDEN ? PUSH_WS_CLOSE_POLICY
+                                 : up == HTTP_REQUEST_ENTITY_TOO_LARGE
+                                 ? PUSH_WS_CLOSE_TOO_BIG
+                                 : PUSH_WS_CLOSE_INTERNAL_ERROR, why);
+                ws->done = 1;
+            }
+            apr_pool_destroy(p);
+            return;
+        }
+    }
+    memset(&msg, 0, sizeof(msg));
+    memset(&all, 0, sizeof(all));
+    msg.body = body;
+    msg.body_len = len;
+    msg.content_type = type ? type : "";
+    msg.content_type_len = type ? strlen(type) : 0;
     limits.buffer_length = push_conf_buffer_length(ws->conf);
     limits.timeout = push_conf_message_timeout(ws->conf);
     /* To each channel of the publisher's (several: a multiplexed
@@ -382,7 +410,9 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
                       "message refused by the push store");
         ws->done = 1;
     }
-    ws->received_messages++;
+    if (p) {
+        apr_pool_destroy(p);
+    }
 }
 
 /* PushWebSocketClientHeartbeat: a browser cannot send a ping, so a
@@ -642,7 +672,7 @@ static int ws_serve(request_rec *r, const char *channel, int publisher)
     const char *key, *ext;
     push_sub_t *s;
     ws_conn *ws;
-    int got;
+    int got, failed = 0;
 
     if (!ws_check_handshake(r, conf, &key)) {
         return OK;   /* refused, reason sent */
@@ -666,6 +696,12 @@ static int ws_serve(request_rec *r, const char *channel, int publisher)
         ws->npub = push_channel_set_split(apr_pstrdup(r->pool,
                                                       ws->pub_channel),
                                           ws->pub_ids, PUSH_MUX_MAX);
+        ws->up_url = push_pub_upstream_url(r, conf, ws->pub_channel, &failed);
+        if (failed) {
+            return push_reply_text(r, HTTP_INTERNAL_SERVER_ERROR, "The "
+                                   "messages could not be passed to the "
+                                   "application.");
+        }
     }
     if (ws_negotiate(ws, &ext) != OK) {
         ws_cleanup(ws);
@@ -696,6 +732,7 @@ static int ws_serve(request_rec *r, const char *channel, int publisher)
         return OK;
     }
     s->tstate = ws;
+    s->on_thread = ws->up_url != NULL;
 
     /* Take the connection over: connection filters only from here on,
      * no request timeout, no keep-alive afterwards, no TLS coalescing

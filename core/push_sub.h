@@ -80,6 +80,10 @@ struct push_sub {
     unsigned                nmore;
     /* Whose message the last look found: 0 this one's, i more[i-1]. */
     unsigned                active;
+    /* What it reads from its client makes blocking calls (a WebSocket
+     * whose messages go to PushPublisherUpstreamRequest): it is never
+     * parked in the stream loop. */
+    int                     on_thread;
 };
 
 /* Its channel i (0 itself, 1..nmore the others). */
