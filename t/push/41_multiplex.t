@@ -13,7 +13,7 @@ use Apache::TestUtil;
 use PushTest;
 use PushWS;
 
-plan tests => 25;
+plan tests => 27;
 
 my $MULTI_ID = qr/^\d+:(?:\[?-?\d+\]?,)*\[?-?\d+\]?$/;
 
@@ -152,6 +152,20 @@ ok t_cmp([$gone && $gone->{event}, $gone && $gone->{data}, sse_closed($s1, 10)],
 publish($room, 'after');
 my $h3 = next_event($s2, 10);
 ok t_cmp($h3 && $h3->{data}, 'after', 'the other user still gets the room');
+
+# The same over a WebSocket and a waiting long poll.
+# (A fresh room: the first one's messages would be theirs to get first.)
+my ($room2, $u3, $u4) = (fresh_channel('mxroom'), fresh_channel('u'), fresh_channel('u'));
+my $rw = ws_connect("/mux/room/$room2/$u3");
+my $rl = start_request('GET', "/mux/room/$room2/$u4");
+sleep 0.3;
+request('DELETE', "/pub/user_$u3");
+request('DELETE', "/pub/user_$u4");
+my $rc = ws_recv_data($rw, 10);
+ok t_cmp($rc ? [$rc->{opcode}, (ws_close_payload($rc->{payload}))[0]] : 'nothing', [8, 1000],
+         "a revoked user's WebSocket is closed (1000)");
+my $rp = read_response($rl, 10);
+ok t_cmp($rp->{status}, 410, "a revoked user's waiting long poll: 410");
 
 # PushChannelSplit: one expression, several ids.
 my @ids = map { fresh_channel('mxs') } 1 .. 3;
