@@ -440,6 +440,22 @@ int push_read_body(request_rec *r, apr_off_t max, char **buf,
 /* How apr_rfc822_date writes time 0 (push_set_cursor_headers). */
 #define EPOCH_HTTP_DATE "Thu, 01 Jan 1970 00:00:00 GMT"
 
+/* If-Modified-Since's time in seconds, or -1 after replying 400.
+ * APR_DATE_BAD is the epoch itself, which is what an empty channel's 304
+ * says (no message yet): that one date is a cursor, not a malformed
+ * header. */
+static apr_int64_t ims_time(request_rec *r, const char *ims)
+{
+    apr_time_t t = apr_date_parse_http(ims);
+
+    if (t == APR_DATE_BAD && strcasecmp(ims, EPOCH_HTTP_DATE) != 0) {
+        push_reply_text(r, HTTP_BAD_REQUEST, "Malformed If-Modified-Since: "
+                        "'%s' is not an HTTP date.", ims);
+        return -1;
+    }
+    return apr_time_sec(t);
+}
+
 /* The client's cursor, from (in order) If-Modified-Since + If-None-Match,
  * Last-Event-ID, ?last_event_id=.  Returns 1 when the client gave one, 0
  * when not, -1 (after replying 400) when it is malformed. */
@@ -451,18 +467,12 @@ int push_request_cursor(request_rec *r, push_msgid_t *cursor)
 
     if (ims) {
         const char *inm = apr_table_get(r->headers_in, "If-None-Match");
-        apr_time_t t = apr_date_parse_http(ims);
+        apr_int64_t t = ims_time(r, ims);
 
-        /* APR_DATE_BAD is the epoch itself, which is what an empty
-         * channel's 304 says (no message yet): that one date is a
-         * cursor, not a malformed header. */
-        if (t == APR_DATE_BAD && strcasecmp(ims, EPOCH_HTTP_DATE) != 0) {
-            push_reply_text(r, HTTP_BAD_REQUEST, "Malformed "
-                            "If-Modified-Since: '%s' is not an HTTP date.",
-                            ims);
+        if (t < 0) {
             return -1;
         }
-        cursor->time = apr_time_sec(t);
+        cursor->time = t;
         cursor->tag = 0;
         if (inm && push_etag_parse(inm, strlen(inm), &cursor->tag) != 0) {
             push_reply_text(r, HTTP_BAD_REQUEST, "Malformed If-None-Match: "
@@ -509,23 +519,19 @@ static int request_cursors(request_rec *r, unsigned n, push_msgid_t *cursors)
 
     if (ims) {
         const char *inm = apr_table_get(r->headers_in, "If-None-Match");
-        apr_time_t t = apr_date_parse_http(ims);
+        apr_int64_t t = ims_time(r, ims);
 
-        if (t == APR_DATE_BAD && strcasecmp(ims, EPOCH_HTTP_DATE) != 0) {
-            push_reply_text(r, HTTP_BAD_REQUEST, "Malformed "
-                            "If-Modified-Since: '%s' is not an HTTP date.",
-                            ims);
+        if (t < 0) {
             return -1;
         }
         if (!inm) {
             for (i = 0; i < n; i++) {
-                cursors[i].time = apr_time_sec(t);
+                cursors[i].time = t;
                 cursors[i].tag = 0;
             }
             return 1;
         }
-        if (push_mux_tags_parse(inm, strlen(inm), apr_time_sec(t), n,
-                                cursors) != 0) {
+        if (push_mux_tags_parse(inm, strlen(inm), t, n, cursors) != 0) {
             push_reply_text(r, HTTP_BAD_REQUEST, "Malformed If-None-Match: "
                             "'%s' is not the tags of a multi-channel id "
                             "(t0,[t1],... at most %u of them).", inm, n);

@@ -85,13 +85,13 @@ static int is_space(char c)
     return c == ' ' || c == '\t';
 }
 
-int push_etag_parse(const char *s, size_t len, uint32_t *tag)
+/* An entity tag's value: surrounding spaces, the weak marker and the
+ * quotes taken off *s, *len; -1 for an unbalanced quote. */
+static int etag_unwrap(const char **sp, size_t *lenp)
 {
-    uint64_t v;
+    const char *s = *sp;
+    size_t len = *lenp;
 
-    if (s == NULL) {
-        return -1;
-    }
     while (len > 0 && is_space(s[0])) {
         s++;
         len--;
@@ -110,6 +110,18 @@ int push_etag_parse(const char *s, size_t len, uint32_t *tag)
         }
         s++;
         len -= 2;
+    }
+    *sp = s;
+    *lenp = len;
+    return 0;
+}
+
+int push_etag_parse(const char *s, size_t len, uint32_t *tag)
+{
+    uint64_t v;
+
+    if (s == NULL || etag_unwrap(&s, &len) != 0) {
+        return -1;
     }
     if (parse_decimal(s, len, UINT32_MAX, &v) != 0) {
         return -1;
@@ -261,23 +273,8 @@ int push_mux_id_parse(const char *s, size_t len, unsigned n,
 int push_mux_tags_parse(const char *s, size_t len, int64_t time, unsigned n,
                         push_msgid_t *cursors)
 {
-    if (s == NULL) {
+    if (s == NULL || etag_unwrap(&s, &len) != 0) {
         return -1;
-    }
-    while (len > 0 && is_space(s[0])) {
-        s++;
-        len--;
-    }
-    while (len > 0 && is_space(s[len - 1])) {
-        len--;
-    }
-    if (len >= 2 && s[0] == 'W' && s[1] == '/') {
-        s += 2;
-        len -= 2;
-    }
-    if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
-        s++;
-        len -= 2;
     }
     return tags_parse(s, len, time, n, cursors);
 }

@@ -14,7 +14,7 @@ use Scalar::Util ();
 use Apache::TestRequest ();
 use Apache::TestUtil ();
 
-our @EXPORT = qw(conn request publish push_status start_request
+our @EXPORT = qw(conn request publish push_status start_request sse_data
                  read_response fresh_channel wait_for json sse_open
                  sse_event sse_closed ssl_hostport wait_for_value
                  t_num t_true);
@@ -250,6 +250,17 @@ sub sse_event {
         return undef if $c->{ended};
         _fill($c, $deadline) or return undef;
     }
+}
+
+# The next event that says something (data, or an event name): the
+# stream's retry hint and pings are passed over.  undef as sse_event.
+sub sse_data {
+    my ($c, $timeout) = @_;
+    for (1 .. 5) {
+        my $e = sse_event($c, $timeout) or return undef;
+        return $e if defined $e->{data} || defined $e->{event};
+    }
+    return undef;
 }
 
 # 1 when the server ended the stream (last chunk or EOF) within $timeout.

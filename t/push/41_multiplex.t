@@ -26,16 +26,6 @@ sub active_of {
     return -1;
 }
 
-# The next event that carries data (not the retry hint, nor a ping).
-sub next_event {
-    my ($c, $timeout) = @_;
-    for (1 .. 5) {
-        my $e = sse_event($c, $timeout) or return undef;
-        return $e if defined $e->{data} || defined $e->{event};
-    }
-    return undef;
-}
-
 my ($a, $b) = (fresh_channel('mxa'), fresh_channel('mxb'));
 
 # Server-Sent Events: both channels, in publish order, with multi-ids.
@@ -45,7 +35,7 @@ sleep 0.2;
 publish($a, 'a1');
 publish($b, 'b1');
 publish($a, 'a2');
-my @ev = map { next_event($es, 10) } 1 .. 3;
+my @ev = map { sse_data($es, 10) } 1 .. 3;
 ok t_cmp(join(' ', map { $_ ? $_->{data} : 'none' } @ev), 'a1 b1 a2',
          "both channels' messages, in the order they were published");
 ok t_cmp(join(' ', map { $_ && $_->{id} =~ $MULTI_ID ? 'multi' : ($_ ? $_->{id} : 'none') } @ev),
@@ -56,11 +46,11 @@ ok t_cmp(join(' ', map { $_ ? active_of($_->{id}) : -2 } @ev), '0 1 0',
 # Resumed from the second event's id: the third, then what comes next.
 my $again = sse_open("/mux/sub/$a/$b",
                      headers => { 'Last-Event-ID' => $ev[1]{id} });
-my $r1 = next_event($again, 10);
+my $r1 = sse_data($again, 10);
 ok t_cmp($r1 && $r1->{data}, 'a2', 'Last-Event-ID resumes after the message it names');
 publish($b, 'b2');
-my $r2 = next_event($again, 10);
-my $o2 = next_event($es, 10);
+my $r2 = sse_data($again, 10);
+my $o2 = sse_data($es, 10);
 ok t_cmp([$r2 && $r2->{data}, $o2 && $o2->{data}], ['b2', 'b2'],
          'then the next one, on the resumed stream and the first one alike');
 ok t_cmp($r2 && $r2->{id}, $o2 && $o2->{id}, 'both give it the same id');
@@ -142,15 +132,15 @@ my $s1 = sse_open("/mux/room/$room/$u1");
 my $s2 = sse_open("/mux/room/$room/$u2");
 sleep 0.2;
 publish($room, 'hello all');
-my ($h1, $h2) = (next_event($s1, 10), next_event($s2, 10));
+my ($h1, $h2) = (sse_data($s1, 10), sse_data($s2, 10));
 ok t_cmp([$h1 && $h1->{data}, $h2 && $h2->{data}], ['hello all', 'hello all'],
          'both users get the room');
 request('DELETE', "/pub/user_$u1");
-my $gone = next_event($s1, 10);
+my $gone = sse_data($s1, 10);
 ok t_cmp([$gone && $gone->{event}, $gone && $gone->{data}, sse_closed($s1, 10)],
          ['push-deleted', "user_$u1", 1], "the revoked user's stream is told and ends");
 publish($room, 'after');
-my $h3 = next_event($s2, 10);
+my $h3 = sse_data($s2, 10);
 ok t_cmp($h3 && $h3->{data}, 'after', 'the other user still gets the room');
 
 # The same over a WebSocket and a waiting long poll.
@@ -173,7 +163,7 @@ my $sp = sse_open('/mux/split/' . join(',', @ids));
 sleep 0.2;
 publish($ids[2], 's2');
 publish($ids[0], 's0');
-my @se = map { next_event($sp, 10) } 1 .. 2;
+my @se = map { sse_data($sp, 10) } 1 .. 2;
 ok t_cmp(join(' ', map { $_ ? $_->{data} . '@' . active_of($_->{id}) : 'none' } @se), 's2@2 s0@0',
          'PushChannelSplit: three channels from one value');
 my $empty = request('GET', '/mux/split/' . "$ids[0],,$ids[1]");

@@ -12,14 +12,6 @@ use PushTest;
 
 plan tests => 10;
 
-sub next_data {
-    my ($c) = @_;
-    for (1 .. 5) {
-        my $e = sse_event($c, 10) or return undef;
-        return $e if defined $e->{data};
-    }
-    return undef;
-}
 sub info { my $r = request('GET', "/nohistpub/$_[0]", headers => { Accept => 'application/json' });
            $r->{status} == 200 ? json($r->{body}) : { status => $r->{status} } }
 
@@ -33,7 +25,7 @@ ok t_cmp(request('GET', "/nohistpub/$ch")->{status}, 404,
 my $es = sse_open("/nohist/$ch");
 sleep 0.3;
 request('POST', "/nohistpub/$ch", body => "m$_") for 1 .. 20;
-my @got = map { my $e = next_data($es); $e ? $e->{data} : 'none' } 1 .. 20;
+my @got = map { my $e = sse_data($es, 10); $e ? $e->{data} : 'none' } 1 .. 20;
 ok t_cmp("@got", join(' ', map { "m$_" } 1 .. 20), 'a connected stream gets all 20, in order');
 ok t_cmp(wait_for_value(sub { info($ch)->{messages} }, 0, 5), 0, 'taken: none is kept');
 

@@ -40,15 +40,6 @@ sub told_about {
     my ($ch, $what) = @_;
     return [grep { $_->[1] eq $ch && $_->[4] eq $what } @{ told() }];
 }
-sub next_data {
-    my ($c) = @_;
-    for (1 .. 5) {
-        my $e = sse_event($c, 10) or return undef;
-        return $e if defined $e->{data} || defined $e->{event};
-    }
-    return undef;
-}
-
 # An event stream arrives: told, with its cookie and transport.
 my $ch = fresh_channel('pr');
 my $es = sse_open("/presence/$ch", headers => { Cookie => 'session=abc' });
@@ -58,7 +49,7 @@ my $a = told_about($ch, 'arrive')->[0] || [];
 ok t_cmp([@$a[0, 2, 5]], ['/arrive', 'eventsource', 'session=abc'],
          'to PushSubscribeRequest, with the transport and the client\'s cookie');
 my $id = publish($ch, 'hello')->{headers}{'x-push-message-id'};
-my $e = next_data($es);
+my $e = sse_data($es, 10);
 ok t_cmp($e && $e->{data}, 'hello', "the stream goes on; the application's answer is not in it");
 
 # Under event it is parked.

@@ -13,15 +13,6 @@ use PushWS;
 
 plan tests => 14;
 
-sub next_data {
-    my ($c) = @_;
-    for (1 .. 5) {
-        my $e = sse_event($c, 10) or return undef;
-        return $e if defined $e->{data};
-    }
-    return undef;
-}
-
 my $ch = fresh_channel('wsp');
 my $es = sse_open("/sub/$ch");
 my $before = push_status()->{subscribers}{websocket} // 0;
@@ -31,7 +22,7 @@ ok t_cmp($ws && $ws->{headers}{'sec-websocket-accept'}, $ws && $ws->{expected_ac
          'with the handshake answered');
 
 ws_send($ws, 1, 'hello from a socket');
-my $e = next_data($es);
+my $e = sse_data($es, 10);
 ok t_cmp($e && $e->{data}, 'hello from a socket', 'its message reaches the subscribers');
 my $f = ws_recv_data($ws, 10);
 my $info = eval { json($f->{payload}) } || {};
@@ -42,7 +33,7 @@ ok t_cmp(push_status()->{subscribers}{websocket} // 0, $before, 'it is no subscr
 
 # Binary: application/octet-stream.
 ws_send($ws, 2, "\x00\x01\xff");
-my $b = next_data($es);
+my $b = sse_data($es, 10);
 ws_recv_data($ws, 10);
 my $last = request('GET', "/sub/$ch",
                    headers => { 'Last-Event-ID' => $e->{id} });
@@ -73,7 +64,7 @@ my $sa = sse_open("/sub/$ma");
 my $sb = sse_open("/sub/$mb");
 my $mw = ws_connect("/mux/pub/$ma/$mb", headers => { Accept => 'application/json' });
 ws_send($mw, 1, 'to both');
-my ($ea, $eb) = (next_data($sa), next_data($sb));
+my ($ea, $eb) = (sse_data($sa), sse_data($sb));
 ok t_cmp([$ea && $ea->{data}, $eb && $eb->{data}], ['to both', 'to both'], 'a multiplexed one publishes to each channel');
 my $mi = eval { json(ws_recv_data($mw, 10)->{payload}) } || {};
 ok t_cmp($mi->{subscribers}, 2, 'and its answer sums their subscribers');
