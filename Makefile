@@ -32,7 +32,8 @@ GLUE_SRC  = mod_push.c mod_push_config.c mod_push_http.c mod_push_pub.c \
             mod_push_poll.c mod_push_sse.c mod_push_ws.c mod_push_client.c \
             mod_push_status.c mod_push_events.c mod_push_chunked.c \
             mod_push_multipart.c mod_push_rawstream.c mod_push_authz.c \
-            mod_push_accel.c mod_push_subreq.c mod_push_presence.c
+            mod_push_accel.c mod_push_subreq.c mod_push_presence.c \
+            mod_push_upstream.c
 # The browser client, built into the module (SetHandler push-client).
 CLIENT_SRC = build/push_client_js.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC) $(CLIENT_SRC)

@@ -11,6 +11,7 @@
  *   mod_push_events.c     PushChannelEventsChannel: channel events
  *   mod_push_authz.c      PushAuthorizeRequest: the application decides
  *   mod_push_presence.c   PushSubscribeRequest, PushUnsubscribeRequest
+ *   mod_push_upstream.c   PushPublisherUpstreamRequest
  *   mod_push_subreq.c     the subrequests these make to the application
  *   mod_push_accel.c      X-Accel-Redirect: the application hands over
  *   mod_push_store.c      the store engine's life in httpd (PushStore)

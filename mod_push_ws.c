@@ -42,8 +42,8 @@
 #include "mod_push_conn.h"
 #include "mod_push_events.h"
 #include "mod_push_http.h"
-#include "mod_push_pub.h"
 #include "mod_push_store.h"
+#include "mod_push_upstream.h"
 #include "mod_push_sub.h"
 #include "mod_push_transport.h"
 
