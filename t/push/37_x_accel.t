@@ -25,7 +25,7 @@ unlink $log;
 PushApp->start('/accelapp/', sub {
     my ($c, $req) = @_;
     my ($path, $body, %h) = ($req->{path}, $req->{body}, %{ $req->{headers} });
-    if (open my $lf, '>>', $log) { print $lf "$path\t$body\n" }
+    if (open my $lf, '>>', $log) { print $lf "$path\t$body\n"; close $lf }
     my ($room) = $path =~ /room=(\w[\w.-]*)/;
     my $hand = sub {
         my $to = shift;
