@@ -18,7 +18,8 @@
  *   mod_push_store_shm.c  the shared-memory engine's segment
  *   mod_push_transport.c  the registry of transports
  *   mod_push_sub.c        a subscriber's start and end; the thread driver
- *   mod_push_conn.c       connections held by the stream loop (event MPM)
+ *   mod_push_park.c       handing a connection to the stream loop (event MPM)
+ *   mod_push_conn.c       connections held by the stream loop
  *   mod_push_poll.c       long and short polling
  *   mod_push_sse.c        Server-Sent Events
  *   mod_push_ws.c         WebSocket

@@ -2,7 +2,8 @@
  *
  * A subscriber on a plain HTTP/1.x connection need not hold a worker
  * thread while it waits.  Its handler hands the connection to this
- * child's stream loop (core/push_loop.c) and returns SUSPENDED:
+ * child's stream loop (core/push_loop.c; the hand-over is
+ * mod_push_park.c's) and returns SUSPENDED:
  *   - an event stream or a WebSocket once its headers (or 101) are out:
  *     the loop streams it (core/push_stream.c);
  *   - a long poll that found nothing to answer yet: the loop watches its
@@ -43,7 +44,6 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "http_ssl.h"
 #include "ap_mpm.h"
 #include "mpm_common.h"
 #include "scoreboard.h"
@@ -52,106 +52,13 @@
 #include "core/push_stream.h"
 #include "mod_push.h"
 #include "mod_push_accel.h"
-#include "mod_push_config.h"
 #include "mod_push_conn.h"
+#include "mod_push_conn_rec.h"
 #include "mod_push_presence.h"
 #include "mod_push_store.h"
 #include "mod_push_workers.h"
 
 APLOG_USE_MODULE(push);
-
-/* A connection that ends right after the MPM suspended it is finished a
- * little later: the worker that suspended it may still be returning
- * through the MPM, which touches the connection once more after the
- * suspend_connection hook. */
-#define PARK_REAP_GRACE  apr_time_from_msec(200)
-/* A lingering close reads what the client still sends for this long
- * (the event MPM's own figure). */
-#define PARK_LINGER_TIME apr_time_from_sec(2)
-/* Worker threads one child's loop uses at once (mod_push_workers.c).
- * Enough to keep both cores of a small machine busy. */
-#define PARK_WORKERS 4
-/* How long a worker with nothing to do waits for more before it goes
- * back to the MPM: polls come back in a stream while a message fans out. */
-#define PARK_WORKER_LINGER_MS 25
-/* How much of a request head the loop looks at before handing the
- * request to a worker; a longer head is handed over unseen. */
-#define PARK_HEAD_PEEK 8192
-/* A head that came in part is looked at again this often (not on every
- * readiness: its bytes stay in the socket, so a level-triggered watch
- * would fire at once, for ever), until it is whole, the client hangs up
- * or Timeout passes. */
-#define PARK_HEAD_RECHECK apr_time_from_msec(20)
-/* A long poll's answer up to this size is written by the loop itself,
- * through the request's filters: they are all ones that neither block
- * nor hold data back (filters_bypassable), and the core output filter
- * sets aside, without blocking, what the socket does not take.  Larger
- * answers go to a worker, which may wait for the client. */
-#define PARK_INLINE_ANSWER_MAX (16 * 1024)
-
-/* What a held connection waits for. */
-typedef enum {
-    PM_STREAM,      /* event stream or WebSocket: core/push_stream.c */
-    PM_LONGPOLL,    /* long poll: its channel, PushLongPollTimeout */
-    PM_KEEPALIVE,   /* the next request, KeepAliveTimeout */
-    PM_FLUSH,       /* room for the rest of a response, Timeout */
-    PM_LINGER,      /* the client's end of a closing connection */
-    PM_WORKER       /* a worker thread: queued, or running */
-} park_mode;
-
-/* What a worker is to do with a connection. */
-typedef enum {
-    JOB_REQUEST,    /* a request came in: process it */
-    JOB_FLUSH,      /* the socket has room: write the rest */
-    JOB_ANSWER,     /* a long poll's wait is over: respond */
-    JOB_LEAVE       /* a stream ended: PushUnsubscribeRequest, then the
-                     * connection is finished */
-} park_job;
-
-typedef struct park_conn park_conn;
-
-struct park_conn {
-    push_loop_item_t    item;           /* the loop's handle (first) */
-    push_work_t         work;           /* a worker's job */
-    park_mode           mode;
-    park_job            job;
-    int                 handing;        /* a handler parked it; the
-                                         * suspend hook hands it over */
-    conn_rec           *c;
-    apr_socket_t       *sock;
-    int                 forget;         /* another module's connection now */
-    int                 told_leave;     /* PushUnsubscribeRequest is done */
-    apr_time_t          head_deadline;  /* part of a request head is in:
-                                         * the rest is due by then */
-
-    /* The subscription (PM_STREAM, PM_LONGPOLL); r is NULL between
-     * requests. */
-    request_rec        *r;
-    push_sub_t          sub;
-    int                 subscribed;
-    union {
-        push_stream_t   stream;         /* PM_STREAM */
-        struct {                        /* PM_LONGPOLL */
-            int                 inline_ok;  /* the loop may answer it */
-            apr_interval_time_t timeout;
-            /* How the wait ended, for whoever answers it. */
-            push_outcome_e      outcome;
-            push_message_t      msg;        /* copied in r->pool */
-            int                 gap;
-            push_msgid_t        gap_id;
-        } lp;
-    } u;
-};
-
-typedef struct {
-    push_loop_t        *loop;
-    push_workers_t     *workers;
-    apr_uint32_t        parked;         /* subscribers held (atomic) */
-    apr_uint32_t        conns;          /* connections held (atomic) */
-} park_state;
-
-static park_state *park;
-static APR_OPTIONAL_FN_TYPE(ap_logio_add_bytes_out) *logio_add_bytes_out;
 
 static void conn_adopt(park_conn *s);
 static void conn_finish(park_conn *s);
@@ -171,7 +78,7 @@ static void worker_release(park_conn *s, park_mode mode)
     /* The MPM's way for a connection no thread runs (notify_suspend). */
     c->sbh = NULL;
     apr_socket_timeout_set(s->sock, 0);
-    push_loop_handover(park->loop, &s->item);
+    push_loop_handover(push_parked->loop, &s->item);
 }
 
 static apr_status_t flush_output(conn_rec *c)
@@ -199,7 +106,7 @@ static park_mode after_request(conn_rec *c)
         return PM_FLUSH;
     }
     if (c->keepalive != AP_CONN_KEEPALIVE || c->aborted
-        || push_loop_is_stopping(park->loop)) {
+        || push_loop_is_stopping(push_parked->loop)) {
         return PM_LINGER;
     }
     return c->data_in_input_filters ? PM_WORKER : PM_KEEPALIVE;
@@ -230,7 +137,7 @@ static void worker_continue(park_conn *s)
         ap_set_module_config(c->conn_config, &push_module, NULL);
         push_loop_unwatch(&s->item);
         s->forget = 1;
-        push_loop_handover(park->loop, &s->item);
+        push_loop_handover(push_parked->loop, &s->item);
     }
     ap_run_suspend_connection(c, NULL);
 }
@@ -244,7 +151,7 @@ static void longpoll_end(park_conn *s, int rc)
     push_sub_release(&s->sub);
     s->subscribed = 0;
     s->r = NULL;
-    apr_atomic_dec32(&park->parked);
+    apr_atomic_dec32(&push_parked->parked);
     ap_die(rc, r);
     /* Logs the request (the client's, of any internal redirects) and
      * frees its pool; the connection state says what comes next. */
@@ -314,19 +221,19 @@ static void work_add(park_conn *s, park_job job)
     s->mode = PM_WORKER;
     s->job = job;
     s->work.run = worker_run;
-    push_workers_add(park->workers, &s->work);
+    push_workers_add(push_parked->workers, &s->work);
 }
 
 /* Once per loop turn: enough workers for the queue. */
-static void work_start(void *baton)
+void push_conn_turn(void *baton)
 {
     (void)baton;
-    push_workers_start(park->workers);
+    push_workers_start(push_parked->workers);
 }
 
 /* Workers linger for more work until the process stops at once (a
  * graceful stop still has answers to give). */
-static int loop_abandoned(void *baton)
+int push_conn_abandoned(void *baton)
 {
     return push_loop_is_abandoned(baton);
 }
@@ -525,7 +432,7 @@ static void conn_trim(park_conn *s)
 static void conn_adopt(park_conn *s)
 {
     apr_time_t now = apr_time_now();
-    int stopping = push_loop_is_stopping(park->loop);
+    int stopping = push_loop_is_stopping(push_parked->loop);
 
     s->head_deadline = 0;
     if (s->forget) {
@@ -661,31 +568,31 @@ static void conn_finish(park_conn *s)
 
     if (s->forget) {
         free(s);
-        apr_atomic_dec32(&park->conns);
+        apr_atomic_dec32(&push_parked->conns);
         return;
     }
     if (s->subscribed && s->mode == PM_STREAM && !s->told_leave
         && push_presence_wanted(r, &s->sub, 1)
-        && !push_loop_is_abandoned(park->loop)) {
+        && !push_loop_is_abandoned(push_parked->loop)) {
         /* The application may take its time to answer: a worker tells
          * it, then finishes the connection.  The loop forgot it. */
         s->told_leave = 1;
         s->job = JOB_LEAVE;
         s->work.run = worker_run;
-        push_workers_add(park->workers, &s->work);
+        push_workers_add(push_parked->workers, &s->work);
         return;
     }
     if (s->subscribed) {
         push_sub_release(&s->sub);
-        apr_atomic_dec32(&park->parked);
+        apr_atomic_dec32(&push_parked->parked);
     }
     if (s->mode == PM_STREAM) {
         push_stream_finish(&s->u.stream);
         if (r) {
             r->bytes_sent += (apr_off_t)s->u.stream.out.body_bytes;
         }
-        if (logio_add_bytes_out && s->u.stream.out.wire_bytes) {
-            logio_add_bytes_out(c, (apr_off_t)s->u.stream.out.wire_bytes);
+        if (push_parked_logio && s->u.stream.out.wire_bytes) {
+            push_parked_logio(c, (apr_off_t)s->u.stream.out.wire_bytes);
         }
     }
     if (r) {
@@ -716,7 +623,7 @@ static void conn_finish(park_conn *s)
     }
     apr_pool_destroy(c->pool);
     free(s);
-    apr_atomic_dec32(&park->conns);
+    apr_atomic_dec32(&push_parked->conns);
 }
 
 /* The item is the record's first member. */
@@ -789,225 +696,10 @@ static void op_finish(push_loop_item_t *it)
     conn_finish(CONN_OF(it));
 }
 
-static const push_loop_ops_t conn_ops = {
+const push_loop_ops_t push_conn_ops = {
     op_adopt, op_io, op_due, op_wake, op_unwatchable, op_stopping, op_finish,
     op_expired
 };
 
-/* ------------------------------------------------------------------ */
-/* Handing over (worker threads)                                        */
-
-/* Body filters that may stay above the connection while bytes bypass
- * them: they have nothing left to do once the headers are out.
- * mod_reqtimeout's (on by default in Debian) only notes the end of a
- * request, from the EOR bucket that still goes through the filters when
- * the loop finishes the request. */
-static int filters_bypassable(request_rec *r)
-{
-    static const char *const ok[] = {
-        "chunk", "http_outerror", "byterange", "content_length",
-        "http_header", "log_input_output", "reqtimeout", "core",
-        "push_x_accel", NULL
-    };
-    ap_filter_t *f;
-
-    for (f = r->output_filters; f; f = f->next) {
-        int i;
-
-        for (i = 0; ok[i] && strcasecmp(ok[i], f->frec->name); i++)
-            ;
-        if (!ok[i]) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-int push_park_possible(request_rec *r)
-{
-    conn_rec *c = r->connection;
-    park_conn *held = ap_get_module_config(c->conn_config, &push_module);
-
-    return park && !push_loop_is_stopping(park->loop)
-           && !c->master && c->cs && !c->aborted && !r->main
-           && (!r->prev || push_accel_may_suspend(r))
-           && ap_get_conn_socket(c) && !ap_ssl_conn_is_ssl(c)
-           && (!held || !held->handing);
-}
-
-/* The record the connection is held by: the one a worker runs it with,
- * or a new one. */
-static park_conn *park_record(request_rec *r)
-{
-    conn_rec *c = r->connection;
-    park_conn *s = ap_get_module_config(c->conn_config, &push_module);
-    apr_os_sock_t fd;
-
-    if (s) {
-        return s;
-    }
-    if (apr_os_sock_get(&fd, ap_get_conn_socket(c)) != APR_SUCCESS
-        || !(s = calloc(1, sizeof(*s)))) {
-        return NULL;
-    }
-    push_loop_item_init(&s->item, &conn_ops, fd);
-    s->c = c;
-    s->sock = ap_get_conn_socket(c);
-    apr_atomic_inc32(&park->conns);
-    ap_set_module_config(c->conn_config, &push_module, s);
-    return s;
-}
-
-static park_conn *park_subscriber(request_rec *r, const push_sub_t *sub)
-{
-    park_conn *s = park_record(r);
-
-    if (!s) {
-        return NULL;
-    }
-    s->r = r;
-    s->sub = *sub;
-    s->sub.channel = apr_pstrdup(r->pool, sub->channel);
-    s->subscribed = 1;
-    s->handing = 1;
-    s->item.ended = PUSH_ENDED_NOT;
-    push_accel_suspended(r);
-    apr_socket_timeout_set(s->sock, 0);
-    apr_atomic_inc32(&park->parked);
-    return s;
-}
-
-int push_park_stream(request_rec *r, const push_sub_t *sub, int chunked,
-                     apr_interval_time_t ping_every)
-{
-    park_conn *s;
-
-    if (!push_park_possible(r) || !filters_bypassable(r)
-        || !(s = park_subscriber(r, sub))) {
-        return 0;
-    }
-    s->mode = PM_STREAM;
-    push_stream_init(&s->u.stream, &s->sub, &s->item, chunked, ping_every,
-                     r->server->timeout);
-    s->u.stream.idle_limit =
-        apr_time_from_sec(push_conf_subscriber_timeout(push_conf(r)));
-    return 1;
-}
-
-int push_park_longpoll(request_rec *r, const push_sub_t *sub,
-                       apr_interval_time_t timeout)
-{
-    park_conn *s;
-    /* Looked at before parking hides an internally redirected request's
-     * filters (push_accel_suspended).  A multi-message answer
-     * (PushLongPollMultipart) may copy megabytes: a worker gives it. */
-    int inline_ok = filters_bypassable(r)
-                    && push_conf_longpoll_multipart(push_conf(r))
-                       == PUSH_LP_ONE;
-
-    if (!push_park_possible(r) || !(s = park_subscriber(r, sub))) {
-        return 0;
-    }
-    s->mode = PM_LONGPOLL;
-    s->u.lp.inline_ok = inline_ok;
-    s->u.lp.timeout = timeout;
-    return 1;
-}
-
-/* suspend_connection hook: the MPM (or a worker of ours) is done with
- * the connection. */
-static void push_conn_suspended(conn_rec *c, request_rec *r)
-{
-    park_conn *s = park ? ap_get_module_config(c->conn_config, &push_module)
-                        : NULL;
-
-    (void)r;
-    if (!s || !s->handing) {
-        return;
-    }
-    ap_set_module_config(c->conn_config, &push_module, NULL);
-    s->handing = 0;
-    if (s->r) {
-        push_accel_restore(s->r);
-    }
-    s->item.since = apr_time_now();
-    push_loop_handover(park->loop, &s->item);
-}
-
-unsigned push_park_count(void)
-{
-    return park ? apr_atomic_read32(&park->parked) : 0;
-}
-
-unsigned push_park_connections(void)
-{
-    return park ? apr_atomic_read32(&park->conns) : 0;
-}
-
-/* The child is stopping (may run in a signal handler: atomic stores
- * and a write).  Gracefully, the MPM waits for every connection, so the
- * loop finishes its own; otherwise the MPM tears itself down at once,
- * and finishing a connection (which calls back into the MPM) could use
- * what is already gone: the loop lets the process exit close them. */
-void push_conn_stopping(int graceful)
-{
-    if (park) {
-        push_loop_stopping(park->loop, graceful);
-    }
-}
-
-/* Ends the loop for good; its streams end at their channels' wake-ups
- * (the notifier fires them all when the process stops).  A pre-cleanup
- * of the child's pool: the loop's thread is gone before any other
- * module's child cleanup tears down what finishing a connection uses
- * (logs, filters, the MPM's counts). */
-static apr_status_t park_stop(void *data)
-{
-    (void)data;
-    push_workers_quit(park->workers);
-    push_loop_destroy(park->loop);
-    park = NULL;
-    return APR_SUCCESS;
-}
-
-void push_conn_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    const push_env_t *env = push_env();
-    park_state *ps;
-    int async = 0, rv;
-
-    if (ap_mpm_query(AP_MPMQ_IS_ASYNC, &async) != APR_SUCCESS || !async
-        || !env) {
-        return;
-    }
-    logio_add_bytes_out = APR_RETRIEVE_OPTIONAL_FN(ap_logio_add_bytes_out);
-    ps = apr_pcalloc(pchild, sizeof(*ps));
-    if (!(ps->loop = push_loop_create(env, PARK_REAP_GRACE, work_start,
-                                      NULL))
-        || !(ps->workers = push_workers_create(pchild, PARK_WORKERS,
-                                               PARK_WORKER_LINGER_MS,
-                                               loop_abandoned, ps->loop))) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "cannot set up the "
-                     "push stream loop: subscribers keep their threads");
-        if (ps->loop) {
-            push_loop_destroy(ps->loop);
-        }
-        return;
-    }
-    park = ps;
-    if ((rv = push_loop_start(ps->loop)) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "cannot start the push "
-                     "stream loop: subscribers keep their threads");
-        push_loop_destroy(ps->loop);
-        park = NULL;
-        return;
-    }
-    apr_pool_pre_cleanup_register(pchild, NULL, park_stop);
-}
-
-void push_conn_register_hooks(apr_pool_t *p)
-{
-    (void)p;
-    ap_hook_suspend_connection(push_conn_suspended, NULL, NULL,
-                               APR_HOOK_MIDDLE);
-}
+park_state *push_parked;
+APR_OPTIONAL_FN_TYPE(ap_logio_add_bytes_out) *push_parked_logio;

@@ -1,4 +1,5 @@
-/* mod_push_conn.h — connections held by the stream loop (mod_push_conn.c). */
+/* mod_push_conn.h — connections held by the stream loop: handed over
+ * (mod_push_park.c) and served there (mod_push_conn.c). */
 #ifndef MOD_PUSH_CONN_H
 #define MOD_PUSH_CONN_H
 
