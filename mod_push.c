@@ -4,7 +4,8 @@
  * serves a request with the transport it asks for.  Each unit does one
  * job (mod_push.h says how a message travels through them):
  *
- *   mod_push_config.c     directives, merges, accessors
+ *   mod_push_config.c     the configuration's records: merges, accessors
+ *   mod_push_directives.c the Push* directives, read into them
  *   mod_push_http.c       replies, CORS, channel ids, cursors, bodies, JSON
  *   mod_push_pub.c        push-publisher
  *   mod_push_status.c     push-status, push-stub-status, mod_status
