@@ -15,6 +15,7 @@ use Apache::TestRequest ();
 use Apache::TestUtil ();
 
 our @EXPORT = qw(conn request publish push_status start_request sse_data
+                 subscribers_of
                  read_response fresh_channel wait_for json sse_open
                  sse_event sse_closed ssl_hostport wait_for_value
                  t_num t_true);
@@ -285,6 +286,15 @@ sub publish {
     my ($channel, $body, %o) = @_;
     my $path = $o{path} || "/pub/$channel";
     return request('POST', $path, body => $body, headers => $o{headers});
+}
+
+# A channel's subscribers, as its publisher location (/pub) counts them;
+# 0 while the channel does not exist (its first subscriber may still be
+# on its way), for wait_for_value.
+sub subscribers_of {
+    my ($ch) = @_;
+    my $r = request('GET', "/pub/$ch", headers => { Accept => 'application/json' });
+    return $r->{status} == 200 ? json($r->{body})->{subscribers} : 0;
 }
 
 sub push_status {

@@ -43,5 +43,5 @@ ok t_true($refused && $refused->{headers}{'retry-after'},
 my $st = request('GET', '/status');
 ok t_cmp($st && $st->{status}, 200, 'an ordinary request at the cap');
 close $_->{sock} for @held;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         0, 10), 0, 'subscribers once they all hung up');

@@ -24,7 +24,7 @@ my @before = map { (sse_event($es, 5) || {})->{id} } 1 .. 2;
 ok t_cmp("@before", "@ids[1, 2]", 'event stream: ids before the restart');
 my $ws = ws_connect("/sub/$ch?last_event_id=$ids[-1]");
 ok t_cmp($ws && $ws->{status}, 101, 'WebSocket handshake');
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         3, 5), 3, 'subscribers: long poll, event stream, WebSocket');
 
 open my $fh, '<', $pidfile or die "$pidfile: $!";

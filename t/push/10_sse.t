@@ -166,7 +166,7 @@ while (@streams < 200 && time < $deadline) {
 t_debug("opened " . scalar(@streams) . " streams; refused: "
         . join(', ', map { "$_ x$refused{$_}" } sort keys %refused));
 ok t_cmp(scalar @streams, 200, 'streams opened');
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$mch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($mch) },
                         200, 30), 200, 'subscribers of the 200 streams');
 my @mids = map { json(publish($mch, "n$_")->{body})->{last_message_id} } 1 .. 10;
 my $complete = 0;
@@ -181,5 +181,5 @@ for my $x (@streams) {
 t_debug("$complete of 200 streams got all 10 messages in order");
 ok t_cmp($complete, 200, 'streams that got all 10 messages in order');
 close $_->{sock} for @streams;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$mch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($mch) },
                         0, 15), 0, 'subscribers once the 200 hung up');

@@ -26,7 +26,7 @@ ok t_cmp($ev && $ev->{data}, "over\ntls", 'https event stream: the data');
 # Disconnect over TLS is noticed too.
 my $n = json(request('GET', "/pub/$ch")->{body})->{subscribers};
 close $s->{sock};
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         $n - 1, 5), $n - 1, 'subscribers once the TLS client hung up');
 
 # --- HTTP/2 with curl, streaming: one event must arrive before the

@@ -259,7 +259,7 @@ my $es = sse_open("/sub/$tch", headers => { 'Last-Event-ID' => $seed });
 sse_event($es, 5);
 my $other = ws_connect("/sub/$tch?last_event_id=$seed");
 my $sender = ws_connect("/wspub/$tch?last_event_id=$seed");
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$tch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($tch) },
                         4, 5), 4, 'subscribers of every transport');
 ws_send($sender, 1, "caf\xc3", fin => 0);
 ws_send($sender, 9, 'between');
@@ -378,7 +378,7 @@ expect_close($s, 1000, 'wss close');
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
 my $fch = fresh_channel('wsfan');
 my @fan = map { ws_connect("/sub/$fch", extensions => 'permessage-deflate') } 1 .. 20;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$fch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($fch) },
                         20, 10), 20, 'fan-out: subscribers');
 my $st0 = push_status();
 publish($fch, "fan-out $_ " x 20) for 1 .. 3;

@@ -28,7 +28,7 @@ for (1 .. $n) {
 ok t_cmp(scalar @es, $n, 'event streams opened');
 ok t_cmp([map { $_->{status} } grep { $_->{status} != 200 } @es], [],
          'event streams: statuses other than 200');
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         $n, 20), $n, 'event streams: subscribers');
 my $parked = 0;
 for (1 .. 8) {
@@ -60,7 +60,7 @@ ok t_cmp($got, $n, 'event streams that got the second message');
 # Hanging up frees the connections and the store's subscriptions.
 close $_->{sock} for @es;
 @es = ();
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         0, 15), 0, 'subscribers once the streams hung up');
 ok t_cmp(wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }, 10),
          1, 'no child has parked streams left');
@@ -69,7 +69,7 @@ ok t_cmp(wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }
 $ch = fresh_channel('parkdel');
 my $del = sse_open("/sub/$ch");
 sse_event($del, 5);
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         1, 10), 1, 'deletion: the stream is counted');
 request('DELETE', "/pub/$ch");
 my $ev = sse_event($del, 10);
@@ -96,7 +96,7 @@ $ch = fresh_channel('parkslow');
 my $slow = sse_open("/sub/$ch");      # never read until the end
 my $fast = sse_open("/sub/$ch");
 sse_event($fast, 5);
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         2, 10), 2, 'slow and fast: subscribers');
 my $big = 'x' x (256 * 1024);
 my @ids;
@@ -116,7 +116,7 @@ for (1 .. 24) {
 }
 ok t_cmp("@slow_ids", "@ids", 'the slow reader: every id, in order');
 close $_->{sock} for $slow, $fast;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         0, 10), 0, 'slow and fast: subscribers once they hung up');
 
 # --- WebSockets: more than threads, both ways --------------------------
@@ -129,7 +129,7 @@ for (1 .. $n) {
 ok t_cmp(scalar @ws, $n, 'WebSockets opened');
 ok t_cmp([map { $_->{status} } grep { $_->{status} != 101 } @ws], [],
          'WebSockets: statuses other than 101');
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         $n, 20), $n, 'WebSockets: subscribers');
 $id = publish($ch, "ws to all")->{headers}{'x-push-message-id'};
 $got = grep { my $f = ws_recv_data($_, 10); $f && $f->{payload} eq 'ws to all' } @ws;
@@ -144,17 +144,17 @@ ws_send($ws[0], 1, 'from a client');
 $got = grep { my $x = ws_recv_data($_, 10); $x && $x->{payload} eq 'from a client' } @ws[1 .. 20];
 ok t_cmp($got, 20, 'WebSockets of 20 that got the parked one\'s message');
 close $_->{sock} for @ws;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         0, 15), 0, 'subscribers once the WebSockets hung up');
 
 # --- a WebSocket that stops reading is dropped at its next ping -------
 # (PushPingInterval 1 here): its socket is full, so it cannot answer.
 $ch = fresh_channel('parkwsstall');
 my $stall = ws_connect("/wsping/$ch");
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         1, 10), 1, 'the stalled WebSocket subscribed');
 publish($ch, "$_:" . ('s' x (256 * 1024)), path => "/pubhuge/$ch") for 1 .. 16;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         0, 15), 0, 'a WebSocket that stopped reading was dropped');
 close $stall->{sock};
 
@@ -164,7 +164,7 @@ my $zero = publish($ch, 'zero')->{headers}{'x-push-message-id'};
 my @lp = map {
     start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $zero })
 } 1 .. $n;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         $n, 30), $n, 'long polls: subscribers');
 # None was refused: a parked long poll holds no PushMaxSubscribersPerChild
 # place, and no thread.
@@ -188,7 +188,7 @@ ok t_cmp(scalar(grep { $_ && ($_->{headers}{connection} || '') =~ /close/i } @an
 # the next message.
 start_request('GET', "/sub/$ch", conn => $_,
               headers => { 'Last-Event-ID' => $id }) for @lp;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         $n, 30), $n, 'second polls: subscribers');
 $id2 = publish($ch, 'second poll')->{headers}{'x-push-message-id'};
 $got = grep { my $r = read_response($_, 15);
@@ -244,7 +244,7 @@ close $c->{sock};
 $ch = fresh_channel('parklpdel');
 $last = publish($ch, 'x')->{headers}{'x-push-message-id'};
 $c = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last });
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         1, 10), 1, 'a parked long poll: counted');
 request('DELETE', "/pub/$ch");
 $r = read_response($c, 10);
@@ -258,10 +258,10 @@ $last = publish($ch, 'x')->{headers}{'x-push-message-id'};
 @lp = map {
     start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last })
 } 1 .. 50;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         50, 10), 50, '50 parked long polls: subscribers');
 close $_->{sock} for @lp;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         0, 10), 0, 'subscribers once the 50 hung up');
 # Only the status requests' own connections are left in the loops.
 ok t_cmp(wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }, 10),
@@ -272,7 +272,7 @@ ok t_cmp(wait_for(sub { !grep { push_status()->{child_parked_streams} } 1 .. 8 }
 $ch = fresh_channel('parklpbig');
 $last = publish($ch, 'x', path => "/pubhuge/$ch")->{headers}{'x-push-message-id'};
 $c = start_request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $last });
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$ch")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($ch) },
                         1, 10), 1, 'the late reader: counted');
 my $huge = join '', map { sprintf "%07d\n", $_ } 1 .. 262144;    # 2 MB
 $id = publish($ch, $huge, path => "/pubhuge/$ch")->{headers}{'x-push-message-id'};

@@ -111,7 +111,7 @@ sub parked_ok {
 # redirected answers SUSPENDED for them).
 my $room3 = fresh_channel('xa');
 my @lps = map { start_request('GET', "/accelapp/sub?room=$room3", headers => \%member) } 1 .. 4;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$room3")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($room3) },
                         4, 10), 4, 'handed-over long polls are counted');
 ok parked_ok(parked_max(), 'long polls');
 publish($room3, 'to the polls');
@@ -124,7 +124,7 @@ my @es = map { sse_open("/accelapp/sub?room=$room2", headers => \%member) } 1 ..
 ok t_cmp([map { $_ && $_->{status} } @es], [(200) x 6], 'event streams handed over');
 my $ws = ws_connect("/accelapp/sub?room=$room2", headers => \%member);
 ok t_cmp($ws && $ws->{status}, 101, 'a WebSocket handed over');
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$room2")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($room2) },
                         7, 10), 7, 'the handed-over subscribers are counted');
 ok parked_ok(parked_max(), 'streams');
 
@@ -144,5 +144,5 @@ ok t_cmp($wm, 'from the app side', 'the handed-over WebSocket got it');
 
 # They end as any other subscriber.
 close $_->{sock} for grep { $_ } @es, $ws;
-ok t_cmp(wait_for_value(sub { json(request('GET', "/pub/$room2")->{body})->{subscribers} },
+ok t_cmp(wait_for_value(sub { subscribers_of($room2) },
                         0, 10), 0, 'hung-up subscribers are uncounted');
