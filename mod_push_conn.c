@@ -186,8 +186,14 @@ static void worker_run(push_work_t *w, ap_sb_handle_t *sbh)
         c->cs->state = CONN_STATE_WRITE_COMPLETION;
         break;
     case JOB_LEAVE:
+        if (push_loop_is_abandoned(push_parked->loop)) {
+            return;     /* stopping at once: touch nothing (as reap) */
+        }
         ap_update_child_status(sbh, SERVER_BUSY_WRITE, s->r);
         push_presence_tell(s->r, &s->sub, 1);
+        /* Finished as the loop would have: what the client still sends
+         * is read without waiting for it. */
+        apr_socket_timeout_set(s->sock, 0);
         conn_finish(s);     /* frees s */
         return;
     case JOB_ANSWER:
@@ -565,15 +571,24 @@ static void conn_finish(park_conn *s)
 {
     request_rec *r = s->r;
     conn_rec *c = s->c;
+    int tell;
 
     if (s->forget) {
         free(s);
         apr_atomic_dec32(&push_parked->conns);
         return;
     }
-    if (s->subscribed && s->mode == PM_STREAM && !s->told_leave
-        && push_presence_wanted(r, &s->sub, 1)
-        && !push_loop_is_abandoned(push_parked->loop)) {
+    tell = s->subscribed && s->mode == PM_STREAM && !s->told_leave
+           && push_presence_wanted(r, &s->sub, 1)
+           && !push_loop_is_abandoned(push_parked->loop);
+    if (s->subscribed) {
+        /* Out of the channel's count before the application hears of
+         * it: a client that comes back at once is not refused for it. */
+        push_sub_release(&s->sub);
+        s->subscribed = 0;
+        apr_atomic_dec32(&push_parked->parked);
+    }
+    if (tell) {
         /* The application may take its time to answer: a worker tells
          * it, then finishes the connection.  The loop forgot it. */
         s->told_leave = 1;
@@ -581,10 +596,6 @@ static void conn_finish(park_conn *s)
         s->work.run = worker_run;
         push_workers_add(push_parked->workers, &s->work);
         return;
-    }
-    if (s->subscribed) {
-        push_sub_release(&s->sub);
-        apr_atomic_dec32(&push_parked->parked);
     }
     if (s->mode == PM_STREAM) {
         push_stream_finish(&s->u.stream);

@@ -34,7 +34,8 @@ APLOG_USE_MODULE(push);
 
 int push_presence_wanted(request_rec *r, const push_sub_t *s, int leaving)
 {
-    return r && (s->t->flags & PUSH_T_STREAM)
+    /* A publisher's WebSocket (no channel) is nobody's presence. */
+    return r && s->channel && (s->t->flags & PUSH_T_STREAM)
            && push_conf_presence(push_conf(r), leaving) != NULL;
 }
 

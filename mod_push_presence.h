@@ -8,7 +8,8 @@
 #include "core/push_sub.h"
 
 /* 1 when r's location wants a streaming subscriber's arrival (leaving
- * 0) or departure told. */
+ * 0) or departure told (never a publisher's WebSocket, which follows no
+ * channel). */
 int  push_presence_wanted(request_rec *r, const push_sub_t *s, int leaving);
 /* Tells it, on this thread: a GET subrequest to the location's URL,
  * whose answer is dropped.  Blocks while the application answers: the

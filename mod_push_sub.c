@@ -695,16 +695,16 @@ int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
         apr_time_from_sec(push_conf_ping_interval(push_conf(r)));
 
     int client_gone = out->sink.gone;
+    /* Only a subscriber whose headers went out has arrived, and so
+     * leaves (PushSubscribeRequest, PushUnsubscribeRequest). */
+    int arrived = !client_gone;
     push_stop_e ended_by = PUSH_STOP_STOPPING;
 
     s->sink = &out->sink;
-    if (!client_gone && s->channel) {
-        /* Its headers are out: the application hears of it now. */
+    if (arrived) {
         push_presence_tell(r, s, 0);
     }
-    /* A publisher's WebSocket, which follows no channel, stays on its
-     * thread: the loop's items are woken by their channels. */
-    if (!client_gone && s->channel && !s->on_thread
+    if (!client_gone && !s->on_thread
         && push_park_stream(r, s, chunked, ping)) {
         /* The subscription is the loop's now; so is r.  It holds no
          * thread: its place is for the next subscriber. */
@@ -714,10 +714,12 @@ int push_sub_stream(request_rec *r, push_sub_t *s, push_filter_sink_t *out,
     if (!client_gone) {
         client_gone = run_on_thread(r, s, in, ping, &ended_by);
     }
-    if (s->channel) {
+    /* Out of the channel's count before the application hears of it: a
+     * client that comes back at once is not refused for it. */
+    push_sub_end(s);
+    if (arrived) {
         push_presence_tell(r, s, 1);
     }
-    push_sub_end(s);
     /* The response ends here.  But for a deleted channel's, whose client
      * is told so, the connection closes after it: a client that went
      * away, or one that is to come back to a live process. */

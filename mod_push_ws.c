@@ -732,7 +732,10 @@ static int ws_serve(request_rec *r, const char *channel, int publisher)
         return OK;
     }
     s->tstate = ws;
-    s->on_thread = ws->up_url != NULL;
+    /* A publisher's WebSocket follows no channel, and the loop's items
+     * are woken by their channels; messages through the application
+     * would make the loop wait on it. */
+    s->on_thread = publisher || ws->up_url != NULL;
 
     /* Take the connection over: connection filters only from here on,
      * no request timeout, no keep-alive afterwards, no TLS coalescing

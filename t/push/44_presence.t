@@ -13,8 +13,9 @@ use Apache::TestUtil;
 use PushTest;
 use PushWS;
 use PushApp;
+use Time::HiRes qw(time sleep);
 
-plan tests => 15, need_module 'proxy_http';
+plan tests => 19, need_module 'proxy_http';
 
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
 my $log = Apache::Test::config()->{vars}{t_logs} . '/presenceapp.log';
@@ -30,6 +31,8 @@ my $app = PushApp->start('/presenceapp/', sub {
                        $h{cookie} // ''), "\n";
         close $lf;
     }
+    # A slow application: it takes its time over these departures.
+    sleep 2 if ($h{'x-push-presence'} // '') eq 'leave' && "@chans" =~ /^slow/;
     my $body = "the application's answer\n";
     print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
         . length($body) . "\r\nConnection: close\r\n\r\n$body";
@@ -81,6 +84,18 @@ ok t_cmp((told_about($wch, 'arrive')->[0] || [])->[2], 'websocket', 'as a websoc
 close $ws->{sock};
 ok t_cmp(wait_for(sub { @{ told_about($wch, 'leave') } == 1 }, 10), 1, 'it vanishes: told');
 
+# Ended by the server (its channel deleted), a WebSocket whose client
+# does not answer the Close is let go soon, its departure told.
+my $dch = fresh_channel('prd');
+my $dws = ws_connect("/presence/$dch");
+wait_for(sub { @{ told_about($dch, 'arrive') } == 1 }, 5);
+request('DELETE', "/pub/$dch");
+my $dc = ws_recv_data($dws, 10);
+ok t_cmp([$dc && $dc->{opcode}, $dc ? (ws_close_payload($dc->{payload}))[0] : undef,
+          ws_eof($dws, 8) ? 'closed' : 'still open'], [8, 1000, 'closed'],
+         'a deleted channel: Close 1000, then the connection ends within 8 s');
+ok t_cmp(wait_for(sub { @{ told_about($dch, 'leave') } == 1 }, 10), 1, 'and its departure is told');
+
 # Long polls are not told.
 my $pch = fresh_channel('prp');
 publish($pch, 'x');
@@ -97,3 +112,20 @@ ok t_cmp(wait_for(sub { @{ told_about("$ma,$mb", 'arrive') } == 1 }, 5), 1,
 close $mx->{sock};
 ok t_cmp(wait_for(sub { @{ told_about("$ma,$mb", 'leave') } == 1 }, 10), 1,
          'and one departure');
+
+# An application slow to hear of a departure holds up no other stream:
+# while it takes 2 s over one, the others get a message at once.
+my $slow = 'slow' . fresh_channel('prs');
+my $fast = fresh_channel('prf');
+my $gone = sse_open("/presence/$slow");
+my @others = map { sse_open("/presence/$fast") } 1 .. 4;
+wait_for(sub { @{ told_about($fast, 'arrive') } == 4 && @{ told_about($slow, 'arrive') } == 1 }, 10);
+close $gone->{sock};
+sleep 0.3;
+my $t0 = time;
+publish($fast, 'meanwhile');
+my @m = map { my $e = sse_data($_, 10); $e ? $e->{data} : 'none' } @others;
+my $took = time - $t0;
+ok t_cmp([@m], [('meanwhile') x 4], 'while the application is slow, the other streams get their message');
+ok t_num($took, '<', 1.5, 'within 1.5 s (the application takes 2 s)');
+close $_->{sock} for @others;
