@@ -10,7 +10,7 @@ use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
 
-plan tests => 10;
+plan tests => 12;
 
 sub info { my $r = request('GET', "/nohistpub/$_[0]", headers => { Accept => 'application/json' });
            $r->{status} == 200 ? json($r->{body}) : { status => $r->{status} } }
@@ -29,33 +29,55 @@ my @got = map { my $e = sse_data($es, 10); $e ? $e->{data} : 'none' } 1 .. 20;
 ok t_cmp("@got", join(' ', map { "m$_" } 1 .. 20), 'a connected stream gets all 20, in order');
 ok t_cmp(wait_for_value(sub { info($ch)->{messages} }, 0, 5), 0, 'taken: none is kept');
 
+# With the stream gone, nothing is left of the channel.
+close $es->{sock};
+ok t_cmp(wait_for_value(sub { my $i = info($ch); $i->{status} // 200 }, 404, 5), 404,
+         'with its subscriber gone, nothing is left of the channel');
+
+# Long polls, on a channel nobody else holds for.
+my $lp = fresh_channel('nhl');
+request('POST', "/nohistpub/$lp", body => 'before anyone');
+
 # A waiting long poll holds for its message.
-my $wait = start_request('GET', "/nohist/$ch");
+my $wait = start_request('GET', "/nohist/$lp");
 sleep 0.3;
-request('POST', "/nohistpub/$ch", body => 'to the poll');
+request('POST', "/nohistpub/$lp", body => 'to the poll');
 my $p = read_response($wait, 10);
 ok t_cmp("$p->{status} $p->{body}", '200 to the poll', 'a waiting long poll gets the message');
 
+# One too big for the loop to answer itself (it goes to a worker, under
+# event): still held for the poll.
+my $big = 'b' x (20 * 1024);
+my $wb = start_request('GET', "/nohist/$lp",
+                       headers => { 'If-Modified-Since' => $p->{headers}{'last-modified'},
+                                    'If-None-Match' => $p->{headers}{etag} });
+sleep 0.3;
+request('POST', "/nohistpub/$lp", body => $big);
+my $pb = read_response($wb, 10);
+ok t_cmp([$pb->{status}, length($pb->{body} // '')], [200, length $big],
+         'a waiting long poll gets a 20 KB message too');
+
 # A long poll on a location that keeps history, of a channel whose
 # publisher keeps none: it holds too.
-my $w2 = start_request('GET', "/sub/$ch");
+my $w2 = start_request('GET', "/sub/$lp",
+                       headers => { 'If-Modified-Since' => $pb->{headers}{'last-modified'},
+                                    'If-None-Match' => $pb->{headers}{etag} });
 sleep 0.3;
-request('POST', "/nohistpub/$ch", body => 'again');
+request('POST', "/nohistpub/$lp", body => 'again');
 my $p2 = read_response($w2, 10);
 ok t_cmp("$p2->{status} $p2->{body}", '200 again', 'so does one elsewhere on a channel without history');
 
 # Between polls nothing waits: the next poll from the old cursor is told
 # that it missed one, with the next message.
-request('POST', "/nohistpub/$ch", body => 'missed');
-my $w3 = start_request('GET', "/nohist/$ch",
-                       headers => { 'If-Modified-Since' => $p->{headers}{'last-modified'},
-                                    'If-None-Match' => $p->{headers}{etag} });
+request('POST', "/nohistpub/$lp", body => 'missed');
+my $w3 = start_request('GET', "/nohist/$lp",
+                       headers => { 'If-Modified-Since' => $p2->{headers}{'last-modified'},
+                                    'If-None-Match' => $p2->{headers}{etag} });
 my $early = read_response($w3, 0.5);
 ok t_cmp($early ? $early->{status} : 'waiting', 'waiting', 'the missed message is not there to give');
-request('POST', "/nohistpub/$ch", body => 'next');
+request('POST', "/nohistpub/$lp", body => 'next');
 my $p3 = read_response($w3, 10);
 ok t_cmp([$p3->{status}, $p3->{body}], [200, 'next'], 'it gets the next one');
 ok t_cmp($p3->{headers}{'x-push-gap'} // '', qr/^\d+:\d+$/, 'told of the gap (X-Push-Gap)');
-my $sse_closed = close $es->{sock};
-ok t_cmp(wait_for_value(sub { my $i = info($ch); $i->{status} // 200 }, 404, 5), 404,
-         'with its subscribers gone, nothing is left of the channel');
+ok t_cmp(wait_for_value(sub { my $i = info($lp); $i->{status} // 200 }, 404, 5), 404,
+         'with the polls answered, nothing is left of it either');
