@@ -26,7 +26,8 @@ STORE_SRC = $(SHM_SRC) store/push_notify.c
 CORE_SRC  = core/push_sub.c core/push_sink.c core/push_loop.c core/push_stream.c
 PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC)
 # httpd glue: one job a file (see mod_push.c).
-GLUE_SRC  = mod_push.c mod_push_config.c mod_push_directives.c mod_push_http.c mod_push_pub.c \
+GLUE_SRC  = mod_push.c mod_push_config.c mod_push_directives.c mod_push_http.c \
+            mod_push_pub.c mod_push_publish.c \
             mod_push_store.c mod_push_store_shm.c mod_push_transport.c \
             mod_push_sub.c mod_push_admit.c mod_push_conn.c mod_push_park.c \
             mod_push_workers.c \

@@ -20,6 +20,32 @@
 
 APLOG_USE_MODULE(push);
 
+/* The expression's value for r, evaluated in p (ap_expr_str_exec's
+ * evaluation with r->pool replaced): a WebSocket publishes an event for
+ * each message for as long as it lives, and none of them may stay in its
+ * request's pool. */
+static const char *eval_in(request_rec *r, apr_pool_t *p,
+                           const ap_expr_info_t *expr, const char **err)
+{
+    ap_regmatch_t pmatch[AP_MAX_REG_MATCH];
+    const char *result = NULL, *source = NULL;
+    ap_expr_eval_ctx_t ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.r = r;
+    ctx.c = r->connection;
+    ctx.s = r->server;
+    ctx.p = p;
+    ctx.err = err;
+    ctx.info = expr;
+    ctx.re_nmatch = AP_MAX_REG_MATCH;
+    ctx.re_pmatch = pmatch;
+    ctx.re_source = &source;
+    ctx.result_string = &result;
+    *err = NULL;
+    return ap_expr_exec_ctx(&ctx) < 0 ? NULL : result;
+}
+
 void push_event(request_rec *r, const char *event, const char *channel)
 {
     const push_dir_conf *conf;
@@ -27,23 +53,27 @@ void push_event(request_rec *r, const char *event, const char *channel)
     const char *meta, *err = NULL;
     push_message_t msg;
     push_limits_t limits;
+    apr_pool_t *p;
 
     if (!r || !push_store() || !(conf = push_conf(r))
-        || !(expr = push_conf_events_channel(conf))) {
+        || !(expr = push_conf_events_channel(conf))
+        || apr_pool_create(&p, r->pool) != APR_SUCCESS) {
         return;
     }
-    meta = ap_expr_str_exec(r, expr, &err);
+    meta = eval_in(r, p, expr, &err);
     if (err || !meta || !push_channel_id_valid(meta, strlen(meta))) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s on channel %s: "
                       "PushChannelEventsChannel gives no channel id (%s)",
                       event, channel, err ? err : meta ? meta : "empty");
+        apr_pool_destroy(p);
         return;
     }
     if (!strcmp(meta, channel)) {
+        apr_pool_destroy(p);
         return;
     }
     memset(&msg, 0, sizeof(msg));
-    msg.body = apr_pstrcat(r->pool, event, " ", channel, NULL);
+    msg.body = apr_pstrcat(p, event, " ", channel, NULL);
     msg.body_len = strlen(msg.body);
     msg.content_type = "text/plain";
     msg.content_type_len = strlen(msg.content_type);
@@ -57,6 +87,7 @@ void push_event(request_rec *r, const char *event, const char *channel)
                       "the event could not be stored in %s", event, channel,
                       meta);
     }
+    apr_pool_destroy(p);
 }
 
 void push_event_left(const push_sub_t *s)

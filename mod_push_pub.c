@@ -16,42 +16,13 @@
 #include "mod_push_events.h"
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
+#include "mod_push_publish.h"
 #include "mod_push_upstream.h"
 #include "mod_push_store.h"
 #include "mod_push_subreq.h"
 #include "mod_push_transport.h"
 
 APLOG_USE_MODULE(push);
-
-/* Back-pressure: while a stream loop's subscribers of the channel, whose
- * clients do take what they are sent, are more than half their backlog
- * behind, the server is what is slow; the publisher waits (up to
- * PUSH_PACE_MAX) rather than run them out of their backlog into gaps. */
-#define PUSH_PACE_STEP apr_time_from_msec(1)
-#define PUSH_PACE_MAX  apr_time_from_sec(1)
-
-static void pace(request_rec *r, const char *channel)
-{
-    const push_store_t *store = push_store();
-    apr_time_t until = 0;
-    size_t len = strlen(channel);
-
-    while (push_store_behind(store, channel, len) && !push_stopping()) {
-        apr_time_t now = apr_time_now();
-
-        if (!until) {
-            until = now + PUSH_PACE_MAX;
-        }
-        else if (now >= until) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "publish to %s: "
-                          "subscribers still behind after %d ms, storing it "
-                          "anyway", channel,
-                          (int)apr_time_as_msec(PUSH_PACE_MAX));
-            return;
-        }
-        apr_sleep(PUSH_PACE_STEP);
-    }
-}
 
 static int publish(request_rec *r, const push_dir_conf *conf,
                    const char *channel)
@@ -65,10 +36,9 @@ static int publish(request_rec *r, const push_dir_conf *conf,
     apr_off_t max = push_conf_max_message_size(conf);
     const char *id_str = NULL, *ids[PUSH_MUX_MAX], *url;
     push_channel_info_t info, all;
-    unsigned n, i;
+    unsigned n, done;
     int up;
     push_message_t msg;
-    push_limits_t limits;
     push_msgid_t id;
     push_status_e st;
     apr_size_t len;
@@ -93,17 +63,17 @@ static int publish(request_rec *r, const push_dir_conf *conf,
     if (rv != OK) {
         return rv;
     }
+    n = push_channel_set_split(apr_pstrdup(r->pool, channel), ids,
+                               PUSH_MUX_MAX);
     if ((url = push_pub_upstream_url(r, conf, channel, &up)) || up) {
-        const char *why, *data = body, *ids[PUSH_MUX_MAX];
-        unsigned nids = push_channel_set_split(apr_pstrdup(r->pool, channel),
-                                               ids, PUSH_MUX_MAX);
+        const char *why, *data = body;
 
         if (!url) {
             return push_reply_text(r, HTTP_INTERNAL_SERVER_ERROR, "The "
                                    "message could not be passed to the "
                                    "application.");
         }
-        up = push_pub_upstream(r, r->pool, url, ids, nids, "http", &data,
+        up = push_pub_upstream(r, r->pool, url, ids, n, "http", &data,
                                &len, &ctype, &why);
         if (up == HTTP_NO_CONTENT) {
             r->status = HTTP_NO_CONTENT;    /* dropped, as it asked */
@@ -121,48 +91,28 @@ static int publish(request_rec *r, const push_dir_conf *conf,
     msg.content_type_len = ctype ? strlen(ctype) : 0;
     msg.event = event ? event : "";
     msg.event_len = event ? strlen(event) : 0;
-    limits.buffer_length = push_conf_buffer_length(conf);
-    limits.timeout = push_conf_message_timeout(conf);
-
-    memset(&all, 0, sizeof(all));
-    n = push_channel_set_split(apr_pstrdup(r->pool, channel), ids,
-                               PUSH_MUX_MAX);
-    for (i = 0; i < n; i++) {
-        pace(r, ids[i]);
-        st = push_store_publish(push_store(), ids[i], strlen(ids[i]), &msg,
-                                &limits, apr_time_sec(r->request_time), &id,
-                                &info);
-        if (st != PUSH_OK && i > 0) {
-            /* The channels before this one have it: a retry would give
-             * them a second copy.  Said, so the publisher can tell. */
-            apr_table_setn(r->err_headers_out, "X-Push-Published-To",
-                           apr_psprintf(r->pool, "%u of %u", i, n));
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "publish to %u "
-                          "channels stopped at %s: the %u before it have "
-                          "the message", n, ids[i], i);
-        }
-        switch (st) {
-        case PUSH_OK:
-            break;
-        case PUSH_TOO_BIG:
-            return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
-                                   "Message cannot fit in the push store "
-                                   "(PushSharedMemorySize) even after "
-                                   "evicting every other message.");
-        case PUSH_NO_CHANNEL_SLOT:
-            return push_reply_no_channel(r, ids[i]);
-        default:
-            return push_reply_text(r, HTTP_BAD_REQUEST, "Message refused.");
-        }
-        /* Formatted once: the header, the JSON and the trace all say
-         * it. */
-        id_str = push_msgid_str(r->pool, &id);
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "published %s to %s "
-                      "(%" APR_SIZE_T_FMT " bytes, %u subscribers)",
-                      id_str, ids[i], len, info.subscribers);
-        push_event(r, PUSH_EV_CHANNEL_PUBLISH, ids[i]);
-        push_channel_info_add(&all, &info);
+    st = push_publish_to(r, conf, ids, n, &msg, 1, &all, &info, &id, &done);
+    if (st != PUSH_OK && done > 0) {
+        /* The channels before this one have it: a retry would give them
+         * a second copy.  Said, so the publisher can tell. */
+        apr_table_setn(r->err_headers_out, "X-Push-Published-To",
+                       apr_psprintf(r->pool, "%u of %u", done, n));
     }
+    switch (st) {
+    case PUSH_OK:
+        break;
+    case PUSH_TOO_BIG:
+        return push_reply_text(r, HTTP_INSUFFICIENT_STORAGE,
+                               "Message cannot fit in the push store "
+                               "(PushSharedMemorySize) even after evicting "
+                               "every other message.");
+    case PUSH_NO_CHANNEL_SLOT:
+        return push_reply_no_channel(r, ids[done]);
+    default:
+        return push_reply_text(r, HTTP_BAD_REQUEST, "Message refused.");
+    }
+    /* Formatted once: the header and the JSON both say it. */
+    id_str = push_msgid_str(r->pool, &id);
     r->status = all.subscribers ? HTTP_CREATED : HTTP_ACCEPTED;
     if (n > 1) {
         /* Each channel gave it an id of its own: none is the answer's,

@@ -42,6 +42,7 @@
 #include "mod_push_conn.h"
 #include "mod_push_events.h"
 #include "mod_push_http.h"
+#include "mod_push_publish.h"
 #include "mod_push_store.h"
 #include "mod_push_upstream.h"
 #include "mod_push_sub.h"
@@ -345,11 +346,10 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
 {
     ws_conn *ws = s->tstate;
     push_message_t msg;
-    push_limits_t limits;
     push_status_e st;
     push_channel_info_t info, all;
     push_msgid_t id;
-    unsigned i;
+    unsigned done;
     const char *body = (const char *)m->data, *why;
     const char *type = m->type == PUSH_WS_MSG_TEXT
                        ? "text/plain; charset=utf-8"
@@ -380,24 +380,18 @@ static void ws_publish(push_sub_t *s, const push_ws_message_t *m)
         }
     }
     memset(&msg, 0, sizeof(msg));
-    memset(&all, 0, sizeof(all));
     msg.body = body;
     msg.body_len = len;
     msg.content_type = type ? type : "";
     msg.content_type_len = type ? strlen(type) : 0;
-    limits.buffer_length = push_conf_buffer_length(ws->conf);
-    limits.timeout = push_conf_message_timeout(ws->conf);
+    /* PushEventSourceEvent names every message's event, as it does a
+     * POST's. */
+    msg.event = push_conf_es_event(ws->conf, NULL);
+    msg.event_len = msg.event ? strlen(msg.event) : 0;
     /* To each channel of the publisher's (several: a multiplexed
-     * location's set). */
-    for (i = 0, st = PUSH_OK; st == PUSH_OK && i < ws->npub; i++) {
-        st = push_store_publish(&s->env->store, ws->pub_ids[i],
-                                strlen(ws->pub_ids[i]), &msg, &limits,
-                                apr_time_sec(apr_time_now()), &id, &info);
-        if (st == PUSH_OK) {
-            push_event(ws->r, PUSH_EV_CHANNEL_PUBLISH, ws->pub_ids[i]);
-            push_channel_info_add(&all, &info);
-        }
-    }
+     * location's set); waiting for slow subscribers only off the loop. */
+    st = push_publish_to(ws->r, ws->conf, ws->pub_ids, ws->npub, &msg,
+                         s->on_thread, &all, &info, &id, &done);
     if (st == PUSH_OK && ws->info_replies) {
         ws_reply_info(s, ws->npub == 1 ? &info : &all,
                       ws->npub == 1 ? &id : NULL);

@@ -8,8 +8,9 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
+use PushWS;
 
-plan tests => 5;
+plan tests => 6;
 
 my $ch = fresh_channel('esopt');
 my $es = sse_open("/esname/$ch");
@@ -38,3 +39,13 @@ $ev = undef;
 $ev = sse_event($s2, 5) while !$ev || !defined $ev->{data};
 ok t_cmp([$ev->{event}, $ev->{data}], ['named', 'stored'], 'and sent as the event');
 close $s2->{sock};
+
+# A WebSocket publishing there: its messages are named so too.
+my $wch = fresh_channel('esnamed');
+my $wp = ws_connect("/pubname/$wch");
+ws_send($wp, 1, 'from a socket');
+ws_recv_data($wp, 10);      # the channel info
+my $wl = request('GET', "/sub/$wch", timeout => 5);
+ok t_cmp([$wl->{body}, $wl->{headers}{'x-eventsource-event'}], ['from a socket', 'named'],
+         "PushEventSourceEvent on a publisher: a WebSocket's message is named too");
+close $wp->{sock};
