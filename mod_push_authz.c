@@ -66,9 +66,12 @@ static int authorize(request_rec *r, const push_dir_conf *conf,
     }
     n = push_channel_set_split(apr_pstrdup(r->pool, channel), ids,
                                PUSH_MUX_MAX);
+    /* Grown as a refusal's body comes (an allowing answer has none to
+     * speak of): a parked subscriber's request pool lives as long as it
+     * does. */
     cap = apr_pcalloc(r->pool, sizeof(*cap));
     cap->cap = AUTHZ_BODY_MAX;
-    cap->body = apr_palloc(r->pool, AUTHZ_BODY_MAX);
+    cap->pool = r->pool;
     sub = push_subreq_new(r, url, ids, n, cap);
     apr_table_setn(sub->headers_in, "X-Push-Role", role);
     status = push_subreq_run(sub);

@@ -592,9 +592,9 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
     thread_timer tt;
     int closing = 0, client_gone = 0, more_input = 0;
     /* PushSubscriberTimeout: from the start, and again from each
-     * message. */
-    apr_interval_time_t idle =
-        apr_time_from_sec(push_conf_subscriber_timeout(push_conf(r)));
+     * message; not for a publisher's WebSocket, which gets none. */
+    apr_interval_time_t idle = !s->channel ? 0
+        : apr_time_from_sec(push_conf_subscriber_timeout(push_conf(r)));
     apr_time_t expires = idle ? apr_time_now() + idle : 0;
     unsigned long seen = s->delivered;
 
@@ -648,6 +648,15 @@ static int run_on_thread(request_rec *r, push_sub_t *s,
         until = tt.due;
         if (!closing && expires && (!until || expires < until)) {
             until = expires;
+        }
+        if (!w.n && !closing) {
+            /* Following no channel, nothing wakes it when the server
+             * stops: it looks every second. */
+            apr_time_t look = apr_time_now() + apr_time_from_sec(1);
+
+            if (!until || look < until) {
+                until = look;
+            }
         }
         saw = wait_once(&w, fd, reads ? POLLIN | POLLRDHUP : POLLRDHUP,
                         more_input ? apr_time_now() : until);
