@@ -72,45 +72,42 @@ void push_sub_took(push_sub_t *s, const push_message_t *msg)
     m->chan_pos = msg->chan_pos;
 }
 
-size_t push_sub_where(const push_sub_t *s, char *buf)
+/* A multiplexed subscriber's multi-id: every channel's cursor, with
+ * channel `active` at *at when at is not NULL. */
+static size_t mux_id(const push_sub_t *s, unsigned active,
+                     const push_msgid_t *at, char *buf)
 {
     push_msgid_t cursors[PUSH_MUX_MAX];
     int has[PUSH_MUX_MAX];
     unsigned i;
 
-    if (!s->nmore) {
-        push_msgid_t none = {0, 0};
-
-        return push_msgid_format(s->has_cursor ? &s->cursor : &none, buf);
-    }
     for (i = 0; i <= s->nmore; i++) {
         const push_sub_t *m = i ? s->more[i - 1] : s;
 
         cursors[i] = m->cursor;
         has[i] = m->has_cursor;
     }
-    return push_mux_id_format(cursors, has, s->nmore + 1, 0, buf);
+    if (at) {
+        cursors[active] = *at;
+        has[active] = 1;
+    }
+    return push_mux_id_format(cursors, has, s->nmore + 1, active, buf);
+}
+
+size_t push_sub_where(const push_sub_t *s, char *buf)
+{
+    push_msgid_t none = {0, 0};
+
+    return s->nmore ? mux_id(s, 0, NULL, buf)
+                    : push_msgid_format(s->has_cursor ? &s->cursor : &none,
+                                        buf);
 }
 
 size_t push_sub_id_text(const push_sub_t *s, const push_msgid_t *id,
                         char *buf)
 {
-    push_msgid_t cursors[PUSH_MUX_MAX];
-    int has[PUSH_MUX_MAX];
-    unsigned i;
-
-    if (!s->nmore) {
-        return push_msgid_format(id, buf);
-    }
-    for (i = 0; i <= s->nmore; i++) {
-        const push_sub_t *m = i ? s->more[i - 1] : s;
-
-        cursors[i] = m->cursor;
-        has[i] = m->has_cursor;
-    }
-    cursors[s->active] = *id;
-    has[s->active] = 1;
-    return push_mux_id_format(cursors, has, s->nmore + 1, s->active, buf);
+    return s->nmore ? mux_id(s, s->active, id, buf)
+                    : push_msgid_format(id, buf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -198,52 +195,65 @@ static push_status_e member_look(push_sub_t *s, int64_t now,
     return st;
 }
 
+/* A look at channel i of a multiplexed subscriber for the place of its
+ * next message only (no copy). */
+static push_status_e mux_probe(push_sub_t *s, unsigned i, int64_t now,
+                               uint64_t *seq)
+{
+    push_message_t probe;
+    push_status_e st = member_look(push_sub_member(s, i), now, NULL, NULL,
+                                   &probe, NULL, NULL);
+
+    *seq = probe.seq;
+    if (st == PUSH_GONE) {
+        s->active = i;
+    }
+    return st;
+}
+
 /* Which of a multiplexed subscriber's channels has the message published
  * first (its index; -1: none has one; -2 after setting s->active to a
- * deleted one).  A look at each for the id and place only (no copy).
- * Each look takes the store's lock on its own: a channel found empty may
- * get a message published before the one chosen was found, so the empty
- * ones are looked at again until none has an earlier one. */
+ * deleted one).  Each look takes the store's lock on its own, so a
+ * channel found empty before the chosen one was looked at may have had
+ * an earlier message published in between.  That message was published
+ * before the chosen one, so one more look at those channels, after all
+ * the others, sees it, and anything earlier still with it. */
 static int mux_first(push_sub_t *s, int64_t now)
 {
     unsigned char empty[PUSH_MUX_MAX];
-    uint64_t first = UINT64_MAX;
-    int best = -1, again = 1;
-    unsigned i, pass;
+    uint64_t first = UINT64_MAX, seq;
+    unsigned i, chosen;
+    int best = -1;
 
-    memset(empty, 1, s->nmore + 1);
-    for (pass = 0; again && pass <= s->nmore + 1; pass++) {
-        again = 0;
-        for (i = 0; i <= s->nmore; i++) {
-            push_message_t probe;
-            push_status_e st;
+    for (i = 0; i <= s->nmore; i++) {
+        push_status_e st = mux_probe(s, i, now, &seq);
 
-            if (!empty[i]) {
-                continue;
-            }
-            st = member_look(push_sub_member(s, i), now, NULL, NULL, &probe,
-                             NULL, NULL);
-            if (st == PUSH_GONE) {
-                s->active = i;
-                return -2;
-            }
-            if (st != PUSH_FOUND) {
-                continue;
-            }
-            empty[i] = 0;
-            if (best < 0 || probe.seq < first) {
-                /* A later pass that finds an earlier one looks again. */
-                again = pass > 0;
-                first = probe.seq;
-                best = (int)i;
-            }
+        if (st == PUSH_GONE) {
+            return -2;
         }
-        if (best < 0) {
-            return -1;
+        empty[i] = st != PUSH_FOUND;
+        if (!empty[i] && (best < 0 || seq < first)) {
+            first = seq;
+            best = (int)i;
         }
-        /* After the first pass, the channels found empty before the
-         * chosen one was found are looked at once more. */
-        again |= pass == 0;
+    }
+    if (best < 0) {
+        return -1;
+    }
+    for (i = 0, chosen = (unsigned)best; i < chosen; i++) {
+        push_status_e st;
+
+        if (!empty[i]) {
+            continue;
+        }
+        st = mux_probe(s, i, now, &seq);
+        if (st == PUSH_GONE) {
+            return -2;
+        }
+        if (st == PUSH_FOUND && seq < first) {
+            first = seq;
+            best = (int)i;
+        }
     }
     return best;
 }
