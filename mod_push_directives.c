@@ -126,10 +126,9 @@ static const char *set_channels(cmd_parms *cmd, void *dconf, int argc,
                             "channel ids", cmd->cmd->name, argc,
                             PUSH_MUX_MAX);
     }
-    if (argc < 1 || argc > PUSH_MUX_MAX) {
-        return apr_psprintf(cmd->pool, "%s: expects 1 to %d string "
-                            "expressions, one for each channel",
-                            cmd->cmd->name, PUSH_MUX_MAX);
+    if (argc < 1) {
+        return apr_psprintf(cmd->pool, "%s: expects string expressions, "
+                            "one for each channel", cmd->cmd->name);
     }
     exprs = apr_array_make(cmd->pool, argc, sizeof(ap_expr_info_t *));
     for (i = 0; i < argc; i++) {

@@ -79,6 +79,9 @@ int push_read_body(request_rec *r, apr_off_t max, char **buf,
 /* The channel's info, in the format Accept names (200 unless r->status
  * says otherwise).  last_id, when not NULL, is info->last_id already
  * formatted. */
+void push_reply_channel_info(request_rec *r, const char *channel,
+                             const push_channel_info_t *info,
+                             const char *last_id);
 /* The same text into buf[cap]: its length (0 when it does not fit), and
  * *type its Content-Type. */
 apr_size_t push_channel_info_render(request_rec *r, const char *channel,
@@ -90,9 +93,6 @@ apr_size_t push_channel_info_render(request_rec *r, const char *channel,
  * its own). */
 void push_channel_info_add(push_channel_info_t *all,
                            const push_channel_info_t *one);
-void push_reply_channel_info(request_rec *r, const char *channel,
-                             const push_channel_info_t *info,
-                             const char *last_id);
 
 /* "T:N" in p. */
 const char *push_msgid_str(apr_pool_t *p, const push_msgid_t *id);

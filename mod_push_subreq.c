@@ -1,4 +1,4 @@
-/* mod_push_subreq.c — the GET subrequests mod_push makes to a local URL
+/* mod_push_subreq.c — the subrequests mod_push makes to a local URL
  * on a client's behalf (see mod_push_subreq.h).  The URL may be proxied
  * to the application.  The answer is caught by a filter of ours at the
  * head of the subrequest's output chain, so nothing of it reaches the

@@ -1,6 +1,7 @@
-/* mod_push_subreq.h — the GET subrequests mod_push makes to a local URL
- * on a client's behalf (mod_push_subreq.c): PushAuthorizeRequest,
- * PushSubscribeRequest, PushUnsubscribeRequest. */
+/* mod_push_subreq.h — the subrequests mod_push makes to a local URL on a
+ * client's behalf (mod_push_subreq.c): GETs for PushAuthorizeRequest,
+ * PushSubscribeRequest and PushUnsubscribeRequest, a POST with the
+ * message for PushPublisherUpstreamRequest. */
 #ifndef MOD_PUSH_SUBREQ_H
 #define MOD_PUSH_SUBREQ_H
 

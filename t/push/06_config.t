@@ -69,7 +69,7 @@ my @cases = (
     ['<Location /x>\nPushChannel "room" "%{unbalanced"\n</Location>',
                                         qr/PushChannel: cannot parse string expression '%\{unbalanced'/],
     ['<Location /x>\nPushChannel\n</Location>',
-                                        qr/PushChannel: expects 1 to 255 string expressions/],
+                                        qr/PushChannel: expects string expressions, one for each channel/],
     ['<Location /x>\nPushChannel ' . join(' ', map { "c$_" } 1 .. 65) . '\n</Location>',
                                         qr/PushChannel: at most 64 string expressions \(httpd's limit/],
     ['<Location /x>\nPushChannelSplit ""\n</Location>',

@@ -51,7 +51,7 @@ ok t_cmp([$cl && $cl->{opcode}, $cl ? (ws_close_payload($cl->{payload}))[0] : un
 ok t_cmp(ws_eof($ws, 5), 1, 'and the connection ends');
 close $es->{sock};
 
-# Text answers by default... as the location's PushChannelInfoFormat.
+# Accept: text/plain asks for nchan's text, as from an HTTP publisher.
 my $t = ws_connect("/pub/$ch", headers => { Accept => 'text/plain' });
 ws_send($t, 1, 'plain');
 my $tf = ws_recv_data($t, 10);

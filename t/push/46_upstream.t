@@ -13,7 +13,7 @@ use PushTest;
 use PushWS;
 use PushApp;
 
-plan tests => 16, need_module 'proxy_http';
+plan tests => 18, need_module 'proxy_http';
 
 my $log = Apache::Test::config()->{vars}{t_logs} . '/upapp.log';
 unlink $log;
@@ -42,10 +42,6 @@ my $app = PushApp->start('/upapp/', sub {
 });
 
 sub asked { open my $fh, '<', $log or return []; [map { chomp; [split /\t/, $_, -1] } <$fh>] }
-sub newest {
-    my ($ch) = @_;
-    return request('GET', "/sub/$ch", headers => { 'If-Modified-Since' => 'Thu, 01 Jan 1970 00:00:00 GMT' });
-}
 sub messages_of { my $r = request('GET', "/pub/$_[0]", headers => { Accept => 'application/json' });
                   $r->{status} == 200 ? json($r->{body})->{messages} : 0 }
 
@@ -98,6 +94,14 @@ my $wa = asked()->[-1] || [];
 ok t_cmp([@$wa[2, 4]], ['websocket', 'upper:from a socket'], 'the application got it, from a websocket');
 my $w = request('GET', "/sub/$ch", headers => { 'Last-Event-ID' => $mark }, timeout => 5);
 ok t_cmp($w->{body}, 'FROM A SOCKET', "what was published is the application's");
+# 204: nothing published, nothing said, and the socket goes on.
+my $before_ws = messages_of($ch);
+ws_send($ws, 1, 'drop:quietly');
+ws_send($ws, 1, 'upper:after');
+my $after = ws_recv_data($ws, 10);
+ok t_cmp([$after && eval { json($after->{payload})->{messages} }, messages_of($ch)],
+         [$before_ws + 1, $before_ws + 1],
+         '204 for a WebSocket message: dropped without a word, the next one published');
 ws_send($ws, 1, 'deny:');
 my $cl = ws_recv_data($ws, 10);
 ok t_cmp($cl ? (ws_close_payload($cl->{payload}))[0] : undef, 1008, 'refused by the application: close 1008');
@@ -108,3 +112,8 @@ my $count = messages_of($ch);
 my $g = request('POST', "/uppub/$ch", body => 'upper:anyone');
 ok t_cmp([$g->{status}, $g->{body}], [502, qr/could not be asked/], 'the application unreachable: 502, said why');
 ok t_cmp(messages_of($ch), $count, 'and nothing is published');
+my $down = ws_connect("/uppub/$ch");
+ws_send($down, 1, 'upper:nobody');
+my $df = ws_recv_data($down, 10);
+ok t_cmp($df ? (ws_close_payload($df->{payload}))[0] : undef, 1011,
+         'the application unreachable for a WebSocket: close 1011');
