@@ -31,12 +31,12 @@
 #include "mod_push.h"
 #include "mod_push_accel.h"
 #include "mod_push_config.h"
+#include "mod_push_subreq.h"
 
 APLOG_USE_MODULE(push);
 
 #define ACCEL_KEY    "push-accel"
 #define ACCEL_OUT    "PUSH_X_ACCEL"
-#define ACCEL_IN     "PUSH_X_ACCEL_BODY"
 #define ACCEL_HEADER "X-Accel-Redirect"
 
 typedef struct {
@@ -45,16 +45,16 @@ typedef struct {
     int          passed;      /* the response went out: no redirect */
     int          parked;      /* its target returned SUSPENDED */
     ap_filter_t *hidden;      /* the parked target's output filters */
-    /* The body, kept: `kept_len` bytes, all of it when complete; the
-     * application has read `replayed` of them. */
+    /* The body, kept: `kept_len` bytes, all of it when complete; given
+     * again (`replay`) to the application, then to the target. */
     char        *kept;
     apr_size_t   kept_len;
-    apr_size_t   replayed;
     int          has_body;
     int          complete;
+    push_body_replay_t replay;
 } accel_ctx;
 
-static ap_filter_rec_t *out_rec, *in_rec;
+static ap_filter_rec_t *out_rec;
 
 /* Kept in the request pool, which the internal redirects share. */
 static accel_ctx *ctx_of(const request_rec *r)
@@ -210,37 +210,6 @@ static int keep_body(request_rec *r, accel_ctx *x, apr_off_t max)
     return OK;
 }
 
-/* The kept bytes, then (when the body was longer) the rest from the
- * client. */
-static apr_status_t accel_in(ap_filter_t *f, apr_bucket_brigade *bb,
-                             ap_input_mode_t mode, apr_read_type_e block,
-                             apr_off_t readbytes)
-{
-    accel_ctx *x = f->ctx;
-    apr_size_t n;
-
-    if (mode != AP_MODE_READBYTES && mode != AP_MODE_SPECULATIVE) {
-        return ap_get_brigade(f->next, bb, mode, block, readbytes);
-    }
-    if (x->replayed == x->kept_len) {
-        if (!x->complete) {
-            return ap_get_brigade(f->next, bb, mode, block, readbytes);
-        }
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
-        return APR_SUCCESS;
-    }
-    n = x->kept_len - x->replayed;
-    if (readbytes > 0 && (apr_off_t)n > readbytes) {
-        n = (apr_size_t)readbytes;
-    }
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(
-                                x->kept + x->replayed, n, bb->bucket_alloc));
-    if (mode == AP_MODE_READBYTES) {
-        x->replayed += n;
-    }
-    return APR_SUCCESS;
-}
-
 /* ------------------------------------------------------------------ */
 /* The handler around the handler                                       */
 
@@ -293,7 +262,10 @@ static int accel_handler(request_rec *r)
         if ((rc = keep_body(r, x, push_conf_max_message_size(conf))) != OK) {
             return rc;
         }
-        ap_add_input_filter_handle(in_rec, x, r, r->connection);
+        x->replay.data = x->kept;
+        x->replay.len = x->kept_len;
+        x->replay.complete = x->complete;
+        push_body_replay(r, &x->replay);
     }
     ap_add_output_filter_handle(out_rec, x, r, r->connection);
 
@@ -325,7 +297,7 @@ static int accel_handler(request_rec *r)
                   "handed over to %s", r->uri, uri);
     strip_accel(r->headers_out);
     strip_accel(r->err_headers_out);
-    x->replayed = 0;
+    x->replay.given = 0;
     x->redirecting = 1;
     ap_internal_redirect(uri, r);
     x->redirecting = 0;
@@ -337,7 +309,5 @@ void push_accel_register_hooks(apr_pool_t *p)
     (void)p;
     out_rec = ap_register_output_filter(ACCEL_OUT, accel_out, NULL,
                                         AP_FTYPE_RESOURCE);
-    in_rec = ap_register_input_filter(ACCEL_IN, accel_in, NULL,
-                                      AP_FTYPE_RESOURCE);
     ap_hook_handler(accel_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
 }

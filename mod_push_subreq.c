@@ -18,30 +18,25 @@
 APLOG_USE_MODULE(push);
 
 #define CAPTURE_FILTER "PUSH_SUBREQ_CAPTURE"
-#define BODY_FILTER    "PUSH_SUBREQ_BODY"
+#define BODY_FILTER    "PUSH_BODY_REPLAY"
 
 static ap_filter_rec_t *capture_filter_rec;
 static ap_filter_rec_t *body_filter_rec;
-
-/* A POST subrequest's body, given whole. */
-typedef struct {
-    const char *data;
-    apr_size_t  len;
-    apr_size_t  given;
-} body_ctx;
 
 static apr_status_t body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                 ap_input_mode_t mode, apr_read_type_e block,
                                 apr_off_t readbytes)
 {
-    body_ctx *b = f->ctx;
+    push_body_replay_t *b = f->ctx;
     apr_size_t n = b->len - b->given;
 
-    (void)block;
     if (mode != AP_MODE_READBYTES && mode != AP_MODE_SPECULATIVE) {
-        return APR_ENOTIMPL;
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
     }
     if (n == 0) {
+        if (!b->complete) {
+            return ap_get_brigade(f->next, bb, mode, block, readbytes);
+        }
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
         return APR_SUCCESS;
     }
@@ -54,6 +49,11 @@ static apr_status_t body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
         b->given += n;
     }
     return APR_SUCCESS;
+}
+
+void push_body_replay(request_rec *r, push_body_replay_t *b)
+{
+    ap_add_input_filter_handle(body_filter_rec, b, r, r->connection);
 }
 
 /* Room for n more bytes of the answer (grown in its pool when it has
@@ -167,7 +167,7 @@ request_rec *push_subreq_post(request_rec *r, const char *url,
                               const char *type, push_subreq_body_t *answer)
 {
     request_rec *sub = ap_sub_req_method_uri("POST", url, r, NULL);
-    body_ctx *b = apr_pcalloc(sub->pool, sizeof(*b));
+    push_body_replay_t *b = apr_pcalloc(sub->pool, sizeof(*b));
 
     prepare(sub, r, ids, n, answer);
     apr_table_setn(sub->headers_in, "Content-Length",
@@ -180,11 +180,12 @@ request_rec *push_subreq_post(request_rec *r, const char *url,
     }
     b->data = data;
     b->len = len;
+    b->complete = 1;
     /* mod_proxy passes a subrequest's body on only when it has a kept
      * body; ours is read through the filter. */
     sub->kept_body = apr_brigade_create(sub->pool,
                                         sub->connection->bucket_alloc);
-    ap_add_input_filter_handle(body_filter_rec, b, sub, sub->connection);
+    push_body_replay(sub, b);
     return sub;
 }
 

@@ -46,6 +46,17 @@ request_rec *push_subreq_post(request_rec *r, const char *url,
 /* Runs it; the status it answered with. */
 int push_subreq_run(request_rec *sub);
 
+/* A request body given again to whoever reads r (a POST subrequest's;
+ * the body an X-Accel-Redirect hand-over kept): data[given..len), then
+ * the end when it is complete, else what the filters below still give. */
+typedef struct {
+    const char *data;
+    apr_size_t  len;
+    apr_size_t  given;
+    int         complete;
+} push_body_replay_t;
+void push_body_replay(request_rec *r, push_body_replay_t *b);
+
 void push_subreq_register_hooks(apr_pool_t *p);
 
 #endif
