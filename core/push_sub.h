@@ -1,11 +1,14 @@
 /* push_sub.h — a subscriber, and the one step that delivers to it.
  *
- * A subscriber follows one channel from a cursor.  Whatever drives it (the
- * stream loop, a worker thread, a poll's handler) delivers with
- * push_sub_deliver: look in the store after the cursor, take the message's
- * encoding from this process's cache (or build it once for everyone),
- * write it, with a gap notice when messages were lost, through the
- * subscriber's sink, and advance the cursor.  The transport's table says
+ * A subscriber follows a channel from a cursor (a multiplexed one several
+ * channels, a cursor each; a publisher's WebSocket none).  Whatever
+ * drives it (the stream loop, a worker thread, a poll's handler) delivers
+ * with push_sub_deliver: look in the store after the cursor (the channel
+ * whose message was published first, when several), take the message's
+ * encoding from this process's cache (or build it once for everyone; a
+ * multiplexed subscriber's ids are its own), write it, with a gap notice
+ * when messages were lost, through the subscriber's sink, and advance the
+ * cursor.  The transport's table says
  * how to encode and what to say; the sink says where the bytes go.
  *
  * Pure C: the store engine, the notifier and the frame cache come in a
