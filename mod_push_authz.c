@@ -59,7 +59,8 @@ static int authorize(request_rec *r, const push_dir_conf *conf,
     if (!expr) {
         return OK;
     }
-    if (!(url = push_subreq_url(r, expr, "PushAuthorizeRequest", channel))) {
+    if (!(url = push_subreq_url(r, expr, "PushAuthorizeRequest",
+                                push_channel_shown(r->pool, channel)))) {
         push_reply_text(r, HTTP_INTERNAL_SERVER_ERROR, "The authorization "
                         "request could not be made.");
         return HTTP_INTERNAL_SERVER_ERROR;

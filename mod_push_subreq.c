@@ -12,7 +12,6 @@
 #include "util_filter.h"
 
 #include "mod_push.h"
-#include "mod_push_http.h"
 #include "mod_push_subreq.h"
 
 APLOG_USE_MODULE(push);
@@ -121,7 +120,7 @@ const char *push_subreq_url(request_rec *r, const ap_expr_info_t *expr,
     if (err || !url || url[0] != '/') {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s gives no local URL "
                       "for channel %s: %s", directive,
-                      push_channel_shown(r->pool, channel),
+                      channel,
                       err ? err : url ? url : "empty");
         return NULL;
     }

@@ -22,7 +22,8 @@ typedef struct {
 } push_subreq_body_t;
 
 /* The URL expr gives for r: a local path, or NULL after logging why
- * (directive names the setting, channel what it was for). */
+ * (directive names the setting, channel what it was for, as the log
+ * shows it: push_channel_shown for a set). */
 const char *push_subreq_url(request_rec *r, const ap_expr_info_t *expr,
                             const char *directive, const char *channel);
 

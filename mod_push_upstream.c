@@ -12,6 +12,7 @@
 
 #include "mod_push.h"
 #include "mod_push_config.h"
+#include "mod_push_http.h"
 #include "mod_push_subreq.h"
 #include "mod_push_upstream.h"
 
@@ -28,7 +29,7 @@ const char *push_pub_upstream_url(request_rec *r, const push_dir_conf *conf,
         return NULL;
     }
     if (!(url = push_subreq_url(r, expr, "PushPublisherUpstreamRequest",
-                                channel))) {
+                                push_channel_shown(r->pool, channel)))) {
         *failed = 1;
     }
     return url;
