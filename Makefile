@@ -39,14 +39,14 @@ GLUE_SRC  = mod_push.c mod_push_config.c mod_push_directives.c mod_push_http.c \
 # The browser client, built into the module (SetHandler push-client).
 CLIENT_SRC = build/push_client_js.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC) $(CLIENT_SRC)
-HEADERS   = $(wildcard *.h lib/*.h store/*.h core/*.h)
+HEADERS   = $(wildcard *.h lib/*.h store/*.h core/*.h redis/*.h)
 
 UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -I.
 UNIT_TESTS  = build/test_id build/test_store build/test_sse \
               build/test_ws_codec build/test_ws_deflate build/test_frame_cache \
               build/test_notify build/test_loop build/test_conf_value \
-              build/test_channel_info
+              build/test_channel_info build/test_redis
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 8
@@ -106,6 +106,13 @@ build/test_conf_value: t/unit/test_conf_value.c t/unit/check.h lib/push_conf_val
 build/test_channel_info: t/unit/test_channel_info.c t/unit/check.h lib/push_channel_info.c lib/push_channel_info.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_channel_info.c lib/push_channel_info.c
 
+# Against a real redis-server, which the test starts itself.
+REDIS_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
+            redis/push_redis_chan.c lib/push_buf.c lib/push_id.c lib/push_utf8.c
+
+build/test_redis: t/unit/test_redis.c t/unit/redis_server.h t/unit/check.h $(REDIS_SRC) $(HEADERS) | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_redis.c $(REDIS_SRC) -lhiredis
+
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c
 
@@ -127,9 +134,10 @@ build/test_frame_cache: t/unit/test_frame_cache.c t/unit/check.h lib/push_frame_
 
 # libFuzzer targets, one per parser of what clients send: the WebSocket
 # frames (with and without permessage-deflate), cursors and channel ids,
-# the handshake headers, SSE framing (what a body may do to it), and the
-# directive values (sizes, counts, durations, origins).
-FUZZ_TARGETS = ws_frame cursor handshake sse conf_value
+# the handshake headers, SSE framing (what a body may do to it), the
+# directive values (sizes, counts, durations, origins), and what the
+# Redis backplane reads (PushRedis's URL, stream ids, publish notices).
+FUZZ_TARGETS = ws_frame cursor handshake sse conf_value redis
 
 build/fuzz_ws_frame: fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_ws_frame.c $(WS_CODEC_SRC) -lz
@@ -142,6 +150,9 @@ build/fuzz_handshake: fuzz/fuzz_handshake.c fuzz/fuzz_input.h $(WS_CODEC_SRC) $(
 
 build/fuzz_conf_value: fuzz/fuzz_conf_value.c fuzz/fuzz_input.h lib/push_conf_value.c $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_conf_value.c lib/push_conf_value.c
+
+build/fuzz_redis: fuzz/fuzz_redis.c fuzz/fuzz_input.h $(REDIS_SRC) $(HEADERS) | build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_redis.c $(REDIS_SRC) -lhiredis
 
 build/fuzz_sse: fuzz/fuzz_sse.c lib/push_sse.c $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_sse.c lib/push_sse.c

@@ -1,0 +1,419 @@
+/* push_redis_chan.c — a channel in Redis (see push_redis_chan.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis/push_redis_chan.h"
+
+/* KEYS: stream, meta.  ARGV: body, content type, event, keep, timeout
+ * (s), pub/sub channel, inline cutoff (bytes).
+ *
+ * The epoch is set once, from TIME, when the meta is made: a channel
+ * Redis lost and made again has another, so a server that remembers
+ * the old one knows the ids it has are not Redis' any more.  The
+ * stream keeps at least one entry (the newest) even for keep 0, so the
+ * notice's reader can always fetch it; keep 0 trims the rest at once.
+ * Streams and meta expire with the messages' timeout (the meta a day
+ * later: the last id must outlive any message it could be confused
+ * with). */
+static const char publish_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local m = redis.call('HMGET', KEYS[2], 'lt', 'ln', 'ep')\n"
+    "local lt, ln, ep = tonumber(m[1]), tonumber(m[2]), m[3]\n"
+    "if not ep then ep = t[1] .. string.format('%06d', tonumber(t[2])) end\n"
+    "local s, n = tonumber(t[1]), 0\n"
+    "local prev = '0-0'\n"
+    "if lt then\n"
+    "  prev = lt .. '-' .. ln\n"
+    "  if s <= lt then\n"
+    "    s = lt\n"
+    "    if ln >= 4294967295 then s = s + 1 else n = ln + 1 end\n"
+    "  end\n"
+    "end\n"
+    "local keep = tonumber(ARGV[4])\n"
+    "local sid = s .. '-' .. n\n"
+    "redis.call('XADD', KEYS[1], 'MAXLEN', math.max(keep, 1), sid,\n"
+    "           'd', ARGV[1], 't', ARGV[2], 'e', ARGV[3])\n"
+    "local timeout = tonumber(ARGV[5])\n"
+    "if timeout > 0 and s - timeout > 0 then\n"
+    "  redis.call('XTRIM', KEYS[1], 'MINID', (s - timeout) .. '-0')\n"
+    "end\n"
+    "redis.call('HSET', KEYS[2], 'lt', s, 'ln', n, 'ep', ep)\n"
+    "if timeout > 0 then\n"
+    "  redis.call('EXPIRE', KEYS[1], timeout + 60)\n"
+    "  redis.call('EXPIRE', KEYS[2], timeout + 86400)\n"
+    "else\n"
+    "  redis.call('PERSIST', KEYS[1])\n"
+    "  redis.call('PERSIST', KEYS[2])\n"
+    "end\n"
+    "local head = sid .. ' ' .. prev .. ' ' .. ep\n"
+    "local note\n"
+    "if #ARGV[1] <= tonumber(ARGV[7]) then\n"
+    "  note = head .. ' 1 ' .. #ARGV[2] .. ' ' .. #ARGV[3] .. '\\n'\n"
+    "         .. ARGV[2] .. ARGV[3] .. ARGV[1]\n"
+    "else\n"
+    "  note = head .. ' 0'\n"
+    "end\n"
+    "local told = redis.call('PUBLISH', ARGV[6], note)\n"
+    "return {sid, prev, ep, told}\n";
+
+static int key_make(char **out, size_t *out_len, const char *prefix,
+                    const char *chan, size_t chan_len, const char *suffix)
+{
+    size_t pl = strlen(prefix), sl = strlen(suffix);
+    size_t len = pl + 3 + chan_len + 1 + sl;
+    char *k = malloc(len + 1);
+
+    if (!k) {
+        return -1;
+    }
+    memcpy(k, prefix, pl);
+    memcpy(k + pl, "{c:", 3);
+    memcpy(k + pl + 3, chan, chan_len);
+    k[pl + 3 + chan_len] = '}';
+    memcpy(k + pl + 4 + chan_len, suffix, sl);
+    k[len] = '\0';
+    *out = k;
+    *out_len = len;
+    return 0;
+}
+
+int push_redis_keys(push_redis_keys_t *k, const char *prefix,
+                    const char *chan, size_t chan_len)
+{
+    memset(k, 0, sizeof(*k));
+    if (key_make(&k->stream, &k->stream_len, prefix, chan, chan_len, ":s")
+        || key_make(&k->meta, &k->meta_len, prefix, chan, chan_len, ":m")
+        || key_make(&k->pubsub, &k->pubsub_len, prefix, chan, chan_len,
+                    "")) {
+        push_redis_keys_free(k);
+        return -1;
+    }
+    return 0;
+}
+
+void push_redis_keys_free(push_redis_keys_t *k)
+{
+    free(k->stream);
+    free(k->meta);
+    free(k->pubsub);
+    memset(k, 0, sizeof(*k));
+}
+
+int push_redis_stream_id(const char *s, size_t len, push_msgid_t *id)
+{
+    uint64_t a = 0, b = 0;
+    size_t i = 0, digits;
+
+    for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+        if (digits >= 18) {
+            return -1;
+        }
+        a = a * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (!digits || i >= len || s[i++] != '-') {
+        return -1;
+    }
+    for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+        if (digits >= 10) {
+            return -1;
+        }
+        b = b * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (!digits || i != len || b > UINT32_MAX) {
+        return -1;
+    }
+    id->time = (int64_t)a;
+    id->tag = (uint32_t)b;
+    return 0;
+}
+
+static int failed(char *err, size_t errlen, const char *what,
+                  const char *detail)
+{
+    snprintf(err, errlen, "%s: %s", what, detail);
+    return -1;
+}
+
+/* The script by its SHA1 when Redis has it, else by its text (which
+ * caches it: the next call finds it). */
+enum { SCRIPT_PUBLISH };
+
+static redisReply *eval_script(push_redis_conn_t *c, unsigned which,
+                               const char *lua, int nkeys, int nargs, const char **args,
+                               const size_t *lens, int timeout_ms)
+{
+    char *sha = push_redis_script_sha(c, which);
+    const char *argv[24];
+    size_t argl[24];
+    char nk[8];
+    redisReply *r;
+    int i, argc = 0;
+
+    if (nkeys + nargs + 3 > 24) {
+        return NULL;
+    }
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    argv[argc] = sha[0] ? "EVALSHA" : "EVAL";
+    argl[argc] = strlen(argv[argc]);
+    argc++;
+    argv[argc] = sha[0] ? sha : lua;
+    argl[argc] = strlen(argv[argc]);
+    argc++;
+    argv[argc] = nk;
+    argl[argc++] = strlen(nk);
+    for (i = 0; i < nkeys + nargs; i++) {
+        argv[argc] = args[i];
+        argl[argc++] = lens[i];
+    }
+    r = push_redis_call(c, argc, argv, argl, timeout_ms);
+    if (r && r->type == REDIS_REPLY_ERROR && sha[0]
+        && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        /* A restarted or flushed Redis: by the text again. */
+        freeReplyObject(r);
+        argv[0] = "EVAL";
+        argl[0] = 4;
+        argv[1] = lua;
+        argl[1] = strlen(lua);
+        r = push_redis_call(c, argc, argv, argl, timeout_ms);
+    }
+    if (r && r->type != REDIS_REPLY_ERROR && !sha[0]) {
+        const char *load[3] = { "SCRIPT", "LOAD", lua };
+        redisReply *l = push_redis_call(c, 3, load, NULL, timeout_ms);
+
+        if (l && l->type == REDIS_REPLY_STRING && l->len == 40) {
+            memcpy(sha, l->str, 40);
+        }
+        if (l) {
+            freeReplyObject(l);
+        }
+    }
+    return r;
+}
+
+int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
+                       const push_redis_msg_t *msg, uint32_t keep,
+                       uint32_t timeout, int timeout_ms,
+                       push_redis_published_t *out, char *err,
+                       size_t errlen)
+{
+    char keep_s[16], timeout_s[16], cut_s[16];
+    const char *args[9];
+    size_t lens[9];
+    redisReply *r;
+    int rc = -1;
+
+    snprintf(keep_s, sizeof(keep_s), "%" PRIu32, keep);
+    snprintf(timeout_s, sizeof(timeout_s), "%" PRIu32, timeout);
+    snprintf(cut_s, sizeof(cut_s), "%d", PUSH_REDIS_INLINE_MAX);
+    args[0] = k->stream;
+    lens[0] = k->stream_len;
+    args[1] = k->meta;
+    lens[1] = k->meta_len;
+    args[2] = msg->body ? msg->body : "";
+    lens[2] = msg->body_len;
+    args[3] = msg->content_type ? msg->content_type : "";
+    lens[3] = msg->content_type_len;
+    args[4] = msg->event ? msg->event : "";
+    lens[4] = msg->event_len;
+    args[5] = keep_s;
+    lens[5] = strlen(keep_s);
+    args[6] = timeout_s;
+    lens[6] = strlen(timeout_s);
+    args[7] = k->pubsub;
+    lens[7] = k->pubsub_len;
+    args[8] = cut_s;
+    lens[8] = strlen(cut_s);
+
+    r = eval_script(c, SCRIPT_PUBLISH, publish_lua, 2, 7, args, lens, timeout_ms);
+    if (!r) {
+        return failed(err, errlen, "publish",
+                      push_redis_broken(c) ? push_redis_broken(c)
+                                           : "no reply");
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        failed(err, errlen, "Redis refused the publish", r->str);
+    }
+    else if (r->type != REDIS_REPLY_ARRAY || r->elements != 4
+             || r->element[0]->type != REDIS_REPLY_STRING
+             || r->element[1]->type != REDIS_REPLY_STRING
+             || r->element[2]->type != REDIS_REPLY_STRING
+             || r->element[3]->type != REDIS_REPLY_INTEGER
+             || push_redis_stream_id(r->element[0]->str, r->element[0]->len,
+                                     &out->id) != 0
+             || push_redis_stream_id(r->element[1]->str, r->element[1]->len,
+                                     &out->prev) != 0) {
+        failed(err, errlen, "publish", "an unexpected reply from Redis");
+    }
+    else {
+        out->epoch = strtoull(r->element[2]->str, NULL, 10);
+        out->receivers = r->element[3]->integer;
+        rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* One XRANGE entry, [id, [field, value, ...]], into m.  -1 when it is
+ * not one of ours. */
+static int entry_msg(const redisReply *e, push_redis_msg_t *m)
+{
+    const redisReply *f;
+    size_t i;
+
+    memset(m, 0, sizeof(*m));
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
+        || e->element[0]->type != REDIS_REPLY_STRING
+        || e->element[1]->type != REDIS_REPLY_ARRAY
+        || push_redis_stream_id(e->element[0]->str, e->element[0]->len,
+                                &m->id) != 0) {
+        return -1;
+    }
+    f = e->element[1];
+    for (i = 0; i + 1 < f->elements; i += 2) {
+        const redisReply *name = f->element[i], *v = f->element[i + 1];
+
+        if (name->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING
+            || name->len != 1) {
+            continue;
+        }
+        switch (name->str[0]) {
+        case 'd':
+            m->body = v->str;
+            m->body_len = v->len;
+            break;
+        case 't':
+            m->content_type = v->str;
+            m->content_type_len = v->len;
+            break;
+        case 'e':
+            m->event = v->str;
+            m->event_len = v->len;
+            break;
+        }
+    }
+    return m->body ? 0 : -1;
+}
+
+int push_redis_range(push_redis_conn_t *c, const push_redis_keys_t *k,
+                     const push_msgid_t *after, unsigned count,
+                     int timeout_ms, redisReply **reply,
+                     push_redis_msg_t *msgs, unsigned *n, char *err,
+                     size_t errlen)
+{
+    char from[48], cnt[16];
+    const char *argv[6];
+    size_t lens[6];
+    redisReply *r;
+    size_t i;
+
+    *reply = NULL;
+    *n = 0;
+    if (after->time == 0 && after->tag == 0) {
+        snprintf(from, sizeof(from), "-");
+    }
+    else {
+        snprintf(from, sizeof(from), "(%" PRId64 "-%" PRIu32, after->time,
+                 after->tag);
+    }
+    snprintf(cnt, sizeof(cnt), "%u", count);
+    argv[0] = "XRANGE";
+    argv[1] = k->stream;
+    argv[2] = from;
+    argv[3] = "+";
+    argv[4] = "COUNT";
+    argv[5] = cnt;
+    for (i = 0; i < 6; i++) {
+        lens[i] = i == 1 ? k->stream_len : strlen(argv[i]);
+    }
+    r = push_redis_call(c, 6, argv, lens, timeout_ms);
+    if (!r) {
+        return failed(err, errlen, "read", push_redis_broken(c)
+                                           ? push_redis_broken(c)
+                                           : "no reply");
+    }
+    if (r->type != REDIS_REPLY_ARRAY) {
+        failed(err, errlen, "Redis refused the read",
+               r->type == REDIS_REPLY_ERROR ? r->str : "not an array");
+        freeReplyObject(r);
+        return -1;
+    }
+    for (i = 0; i < r->elements && i < count; i++) {
+        if (entry_msg(r->element[i], &msgs[*n]) != 0) {
+            failed(err, errlen, "read", "a stream entry that is not a "
+                   "message");
+            freeReplyObject(r);
+            *n = 0;
+            return -1;
+        }
+        (*n)++;
+    }
+    *reply = r;
+    return 0;
+}
+
+/* A decimal number at *p (up to end), moving past it and one following
+ * delimiter `d` (0: none). */
+static int field(const char **p, const char *end, char d, uint64_t *v)
+{
+    const char *s = *p;
+    int digits = 0;
+
+    *v = 0;
+    while (s < end && *s >= '0' && *s <= '9' && digits < 19) {
+        *v = *v * 10 + (uint64_t)(*s++ - '0');
+        digits++;
+    }
+    if (!digits || (d && (s >= end || *s != d))) {
+        return -1;
+    }
+    *p = d ? s + 1 : s;
+    return 0;
+}
+
+/* "<sec>-<n>" followed by a space. */
+static int notice_id(const char **p, const char *end, push_msgid_t *id)
+{
+    const char *sp = memchr(*p, ' ', (size_t)(end - *p));
+
+    if (!sp || push_redis_stream_id(*p, (size_t)(sp - *p), id) != 0) {
+        return -1;
+    }
+    *p = sp + 1;
+    return 0;
+}
+
+int push_redis_notice_parse(const char *data, size_t len,
+                            push_redis_published_t *n, int *inline_msg,
+                            push_redis_msg_t *msg)
+{
+    const char *p = data, *end = data + len;
+    uint64_t flag, ct, ev;
+
+    memset(n, 0, sizeof(*n));
+    memset(msg, 0, sizeof(*msg));
+    *inline_msg = 0;
+    if (notice_id(&p, end, &n->id) != 0 || notice_id(&p, end, &n->prev) != 0
+        || field(&p, end, ' ', &n->epoch) != 0
+        || field(&p, end, 0, &flag) != 0 || flag > 1) {
+        return -1;
+    }
+    msg->id = n->id;
+    if (!flag) {
+        return p == end ? 0 : -1;
+    }
+    if (p >= end || *p++ != ' ' || field(&p, end, ' ', &ct) != 0
+        || field(&p, end, '\n', &ev) != 0
+        || ct + ev > (uint64_t)(end - p)) {
+        return -1;
+    }
+    msg->content_type = p;
+    msg->content_type_len = (size_t)ct;
+    msg->event = p + ct;
+    msg->event_len = (size_t)ev;
+    msg->body = p + ct + ev;
+    msg->body_len = (size_t)(end - msg->body);
+    *inline_msg = 1;
+    return 0;
+}

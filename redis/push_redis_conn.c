@@ -1,0 +1,366 @@
+/* push_redis_conn.c — a Redis connection with deadlines (see
+ * push_redis_conn.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/push_buf.h"
+#include "redis/push_redis_conn.h"
+
+struct push_redis_conn {
+    int          fd;
+    redisReader *reader;
+    push_buf_t   out;          /* formatted commands not written yet */
+    size_t       out_off;
+    char         why[160];     /* "" while sound */
+    char         sha[PUSH_REDIS_SCRIPTS][41];  /* scripts loaded */
+};
+
+long long push_redis_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int broke(push_redis_conn_t *c, const char *what, int err)
+{
+    if (!c->why[0]) {
+        if (err) {
+            snprintf(c->why, sizeof(c->why), "%s: %s", what, strerror(err));
+        }
+        else {
+            snprintf(c->why, sizeof(c->why), "%s", what);
+        }
+    }
+    return -1;
+}
+
+/* Waits until fd is ready for events or the deadline: 1 ready, 0 timed
+ * out, -1 error (errno). */
+static int wait_fd(int fd, short events, long long deadline)
+{
+    for (;;) {
+        struct pollfd p;
+        long long left = deadline - push_redis_now_ms();
+        int n;
+
+        if (left <= 0) {
+            return 0;
+        }
+        p.fd = fd;
+        p.events = events;
+        p.revents = 0;
+        n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (n > 0) {
+            return 1;
+        }
+        if (n < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+/* A non-blocking TCP connection to host:port within the deadline. */
+static int dial(const push_redis_url_t *u, long long deadline, char *err,
+                size_t errlen)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char port[8];
+    int rc, fd = -1, last = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof(port), "%d", u->port);
+    if ((rc = getaddrinfo(u->host, port, &hints, &res)) != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", u->host,
+                 gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        int one = 1, soerr = 0;
+        socklen_t len = sizeof(soerr);
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK
+                    | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            last = errno;
+            continue;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            break;
+        }
+        if (errno == EINPROGRESS) {
+            rc = wait_fd(fd, POLLOUT, deadline);
+            if (rc > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len)
+                          == 0 && soerr == 0) {
+                break;
+            }
+            last = rc == 0 ? ETIMEDOUT : rc < 0 ? errno : soerr;
+        }
+        else {
+            last = errno;
+        }
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot connect to %s:%d: %s", u->host,
+                 u->port, strerror(last ? last : ECONNREFUSED));
+    }
+    return fd;
+}
+
+/* An AUTH or SELECT at connect: 0 when Redis said OK. */
+static int setup(push_redis_conn_t *c, int argc, const char **argv,
+                 long long deadline, char *err, size_t errlen)
+{
+    long long left = deadline - push_redis_now_ms();
+    redisReply *r = push_redis_call(c, argc, argv, NULL,
+                                    left > 0 ? (int)left : 0);
+    int ok = r && r->type == REDIS_REPLY_STATUS;
+
+    if (!ok) {
+        snprintf(err, errlen, "%s refused: %s", argv[0],
+                 !r ? push_redis_broken(c)
+                    : r->type == REDIS_REPLY_ERROR ? r->str : "odd reply");
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+    return ok ? 0 : -1;
+}
+
+push_redis_conn_t *push_redis_connect(const push_redis_url_t *u,
+                                      int timeout_ms, char *err,
+                                      size_t errlen)
+{
+    long long deadline = push_redis_now_ms() + timeout_ms;
+    push_redis_conn_t *c;
+    int fd = dial(u, deadline, err, errlen);
+
+    if (fd < 0) {
+        return NULL;
+    }
+    if (!(c = calloc(1, sizeof(*c))) || !(c->reader = redisReaderCreate())) {
+        snprintf(err, errlen, "out of memory");
+        free(c);
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    if (u->has_password) {
+        const char *auth[3] = { "AUTH", u->user, u->password };
+        const char **argv = auth;
+        int argc = 3;
+
+        if (!u->user[0]) {
+            auth[1] = u->password;
+            argc = 2;
+        }
+        if (setup(c, argc, argv, deadline, err, errlen) != 0) {
+            push_redis_close(c);
+            return NULL;
+        }
+    }
+    if (u->db) {
+        char db[16];
+        const char *sel[2] = { "SELECT", db };
+
+        snprintf(db, sizeof(db), "%ld", u->db);
+        if (setup(c, 2, sel, deadline, err, errlen) != 0) {
+            push_redis_close(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void push_redis_close(push_redis_conn_t *c)
+{
+    if (c) {
+        if (c->fd >= 0) {
+            close(c->fd);
+        }
+        if (c->reader) {
+            redisReaderFree(c->reader);
+        }
+        push_buf_free(&c->out);
+        free(c);
+    }
+}
+
+int push_redis_fd(const push_redis_conn_t *c)
+{
+    return c->fd;
+}
+
+const char *push_redis_broken(const push_redis_conn_t *c)
+{
+    return c->why[0] ? c->why : NULL;
+}
+
+char *push_redis_script_sha(push_redis_conn_t *c, unsigned which)
+{
+    return c->sha[which < PUSH_REDIS_SCRIPTS ? which : 0];
+}
+
+int push_redis_writing(const push_redis_conn_t *c)
+{
+    return c->out.len > c->out_off;
+}
+
+int push_redis_send(push_redis_conn_t *c, int argc, const char **argv,
+                    const size_t *lens)
+{
+    size_t stack[16] = { 0 }, *l = stack;
+    char *cmd = NULL;
+    int n, i;
+
+    if (!lens) {
+        if (argc > 16 && !(l = malloc(sizeof(*l) * (size_t)argc))) {
+            return -1;
+        }
+        for (i = 0; i < argc; i++) {
+            l[i] = strlen(argv[i]);
+        }
+        lens = l;
+    }
+    n = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (l != stack) {
+        free(l);
+    }
+    if (n < 0) {
+        return -1;
+    }
+    if (c->out_off && c->out_off == c->out.len) {
+        c->out.len = c->out_off = 0;
+    }
+    i = push_buf_append(&c->out, cmd, (size_t)n);
+    redisFreeCommand(cmd);
+    return i;
+}
+
+int push_redis_flush(push_redis_conn_t *c)
+{
+    if (c->why[0]) {
+        return -1;
+    }
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off,
+                         c->out.len - c->out_off, MSG_NOSIGNAL);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return 0;
+            }
+            return broke(c, "write to Redis", errno);
+        }
+        c->out_off += (size_t)n;
+    }
+    c->out.len = c->out_off = 0;
+    return 1;
+}
+
+int push_redis_feed(push_redis_conn_t *c)
+{
+    char buf[16384];
+
+    if (c->why[0]) {
+        return -1;
+    }
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+
+        if (n > 0) {
+            if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
+                return broke(c, "out of memory reading Redis", 0);
+            }
+            if ((size_t)n < sizeof(buf)) {
+                return 0;
+            }
+            continue;
+        }
+        if (n == 0) {
+            return broke(c, "Redis closed the connection", 0);
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return 0;
+        }
+        return broke(c, "read from Redis", errno);
+    }
+}
+
+int push_redis_next(push_redis_conn_t *c, redisReply **reply)
+{
+    void *r = NULL;
+
+    *reply = NULL;
+    if (c->why[0]) {
+        return -1;
+    }
+    if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
+        char what[160];
+
+        snprintf(what, sizeof(what), "not Redis' protocol: %s",
+                 c->reader->errstr);
+        return broke(c, what, 0);
+    }
+    *reply = r;
+    return r != NULL;
+}
+
+redisReply *push_redis_call(push_redis_conn_t *c, int argc,
+                            const char **argv, const size_t *lens,
+                            int timeout_ms)
+{
+    long long deadline = push_redis_now_ms() + timeout_ms;
+    redisReply *r;
+    int rc;
+
+    if (c->why[0]) {
+        return NULL;
+    }
+    if (push_redis_send(c, argc, argv, lens) != 0) {
+        broke(c, "out of memory for a Redis command", 0);
+        return NULL;
+    }
+    while ((rc = push_redis_flush(c)) == 0) {
+        if ((rc = wait_fd(c->fd, POLLOUT, deadline)) <= 0) {
+            broke(c, "writing to Redis", rc == 0 ? ETIMEDOUT : errno);
+            return NULL;
+        }
+    }
+    if (rc < 0) {
+        return NULL;
+    }
+    while ((rc = push_redis_next(c, &r)) == 0) {
+        if ((rc = wait_fd(c->fd, POLLIN, deadline)) <= 0) {
+            broke(c, "waiting for Redis' reply", rc == 0 ? ETIMEDOUT : errno);
+            return NULL;
+        }
+        if (push_redis_feed(c) != 0) {
+            return NULL;
+        }
+    }
+    return rc > 0 ? r : NULL;
+}
