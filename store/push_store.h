@@ -33,6 +33,8 @@ typedef enum {
     PUSH_TOO_BIG,         /* the message cannot fit even in an empty store */
     PUSH_NO_CHANNEL_SLOT, /* every channel slot is in use */
     PUSH_DUPLICATE,       /* publish_id: the channel has that id already */
+    PUSH_OUT_OF_ORDER,    /* publish_id: the channel's last id is not the
+                           * message's previous one */
     PUSH_NO_READER,       /* hold: every reader record is in use */
     PUSH_BAD_ARG
 } push_status_e;
@@ -158,12 +160,24 @@ typedef struct push_store_engine {
                              push_msgid_t *id, push_channel_info_t *info);
 
     /* The same with the id given (msg->id), for a backplane that assigns
-     * ids itself: PUSH_DUPLICATE, storing nothing, unless it is after the
-     * channel's last id. */
+     * ids itself and so keeps a copy of its channels here: PUSH_DUPLICATE,
+     * storing nothing, unless it is after the channel's last id; and with
+     * prev given, PUSH_OUT_OF_ORDER, storing nothing, unless the
+     * channel's last id is *prev (a message between them has not come
+     * yet: the caller fetches it first). */
     push_status_e (*publish_id)(push_store_inst_t *inst, const char *chan,
                                 size_t chan_len, const push_message_t *msg,
+                                const push_msgid_t *prev,
                                 const push_limits_t *limits, int64_t now,
                                 push_channel_info_t *info);
+
+    /* The backplane's messages of the channel up to *upto that this copy
+     * lacks are lost for good (trimmed or expired there before they came
+     * here): subscribers from before *upto are told of the gap, and the
+     * channel's last id is at least *upto.  Creates the channel. */
+    push_status_e (*lost)(push_store_inst_t *inst, const char *chan,
+                          size_t chan_len, const push_msgid_t *upto,
+                          int64_t now);
 
     /* PUSH_OK and *info, or PUSH_NOT_FOUND when the channel has neither
      * messages nor subscribers.  Drops expired messages first. */
@@ -272,6 +286,22 @@ static inline push_status_e push_store_publish(
 {
     return s->engine->publish(s->inst, chan, chan_len, msg, limits, now, id,
                               info);
+}
+
+static inline push_status_e push_store_publish_id(
+    const push_store_t *s, const char *chan, size_t chan_len,
+    const push_message_t *msg, const push_msgid_t *prev,
+    const push_limits_t *limits, int64_t now, push_channel_info_t *info)
+{
+    return s->engine->publish_id(s->inst, chan, chan_len, msg, prev, limits,
+                                 now, info);
+}
+
+static inline push_status_e push_store_lost(
+    const push_store_t *s, const char *chan, size_t chan_len,
+    const push_msgid_t *upto, int64_t now)
+{
+    return s->engine->lost(s->inst, chan, chan_len, upto, now);
 }
 
 static inline push_status_e push_store_info(

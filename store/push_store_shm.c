@@ -421,11 +421,13 @@ static int append(push_shm_t *s, chan_t *c, uint32_t i,
     return __atomic_load_n(&c->watchers, __ATOMIC_SEQ_CST) != 0;
 }
 
-/* Publishes with the store's next id (id NULL) or with *given. */
+/* Publishes with the store's next id (id NULL) or with *given, which
+ * must come after *prev, when given, and nothing else. */
 static push_status_e publish(push_shm_t *s, const char *chan,
                              size_t chan_len, const push_message_t *msg,
                              const push_limits_t *limits, int64_t now,
-                             const push_msgid_t *given, push_msgid_t *id,
+                             const push_msgid_t *given,
+                             const push_msgid_t *prev, push_msgid_t *id,
                              push_channel_info_t *info)
 {
     push_status_e st;
@@ -452,6 +454,10 @@ static push_status_e publish(push_shm_t *s, const char *chan,
         shm_unlock(s);
         return PUSH_DUPLICATE;
     }
+    if (prev != NULL && push_msgid_cmp(prev, &c->last_id) != 0) {
+        shm_unlock(s);
+        return PUSH_OUT_OF_ORDER;
+    }
     nid = given != NULL ? *given : next_id(s, c, now);
     wake = append(s, c, i, msg, limits, need, nid, now);
     if (nid.time > s->last_time) {
@@ -474,19 +480,54 @@ push_status_e push_shm_publish(push_shm_t *s, const char *chan,
                                const push_limits_t *limits, int64_t now,
                                push_msgid_t *id, push_channel_info_t *info)
 {
-    return publish(s, chan, chan_len, msg, limits, now, NULL, id, info);
+    return publish(s, chan, chan_len, msg, limits, now, NULL, NULL, id,
+                   info);
 }
 
 push_status_e push_shm_publish_id(push_shm_t *s, const char *chan,
                                   size_t chan_len, const push_message_t *msg,
+                                  const push_msgid_t *prev,
                                   const push_limits_t *limits, int64_t now,
                                   push_channel_info_t *info)
 {
     if (msg == NULL) {
         return PUSH_BAD_ARG;
     }
-    return publish(s, chan, chan_len, msg, limits, now, &msg->id, NULL,
-                   info);
+    return publish(s, chan, chan_len, msg, limits, now, &msg->id, prev,
+                   NULL, info);
+}
+
+push_status_e push_shm_lost(push_shm_t *s, const char *chan,
+                            size_t chan_len, const push_msgid_t *upto,
+                            int64_t now)
+{
+    uint32_t i;
+    chan_t *c;
+
+    if (s == NULL || upto == NULL || !chan_arg_ok(s, chan, chan_len)) {
+        return PUSH_BAD_ARG;
+    }
+    shm_lock(s);
+    i = shm_chan_lookup(s, chan, chan_len, 1, now);
+    if (i == NO_SLOT) {
+        shm_unlock(s);
+        return PUSH_NO_CHANNEL_SLOT;
+    }
+    c = slot_at(s, i);
+    c->last_used = now;
+    if (push_msgid_cmp(upto, &c->last_dropped) > 0) {
+        c->last_dropped = *upto;
+    }
+    if (push_msgid_cmp(upto, &c->last_id) > 0) {
+        c->last_id = *upto;
+        if (upto->time > s->last_time) {
+            s->last_time = upto->time;
+        }
+    }
+    __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
+    shm_unlock(s);
+    bump_and_wake(s);
+    return PUSH_OK;
 }
 
 /* With the lock held: the channel as clients see it, expired messages
@@ -922,7 +963,8 @@ uint32_t push_shm_channels(push_shm_t *s)
 
 const push_store_engine_t push_shm_engine = {
     "shm",
-    push_shm_publish, push_shm_publish_id, push_shm_info, push_shm_delete,
+    push_shm_publish, push_shm_publish_id, push_shm_lost, push_shm_info,
+    push_shm_delete,
     push_shm_subscribe, push_shm_unsubscribe,
     push_shm_hold, push_shm_hold_at, push_shm_unhold, push_shm_behind,
     push_shm_next,

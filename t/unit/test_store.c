@@ -348,17 +348,17 @@ static void test_publish_id(void)
     m.body_len = 9;
     m.id.time = 5000;
     m.id.tag = 3;
-    CHECK(push_shm_publish_id(s, "r", 1, &m, &lim, 1000, &info) == PUSH_OK);
+    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, &lim, 1000, &info) == PUSH_OK);
     CHECK(info.messages == 1 && id_is(&info.last_id, 5000, 3));
     CHECK(sub_to(s, "r", 1000, &sub) == PUSH_OK);
     CHECK(next_msg(s, &sub, NULL, 1000, &got, NULL, NULL) == PUSH_FOUND
           && id_is(&got.id, 5000, 3) && got.body_len == 9
           && memcmp(got.body, "from afar", 9) == 0);
     /* The same id again, or an older one: a duplicate, nothing stored. */
-    CHECK(push_shm_publish_id(s, "r", 1, &m, &lim, 1000, NULL)
+    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, &lim, 1000, NULL)
           == PUSH_DUPLICATE);
     m.id.tag = 2;
-    CHECK(push_shm_publish_id(s, "r", 1, &m, &lim, 1000, NULL)
+    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, &lim, 1000, NULL)
           == PUSH_DUPLICATE);
     CHECK(info_of(s, "r", 1000, &info) == PUSH_OK && info.messages == 1);
     /* A local publish at an earlier clock follows the given id. */
@@ -366,10 +366,66 @@ static void test_publish_id(void)
           && id_is(&id, 5000, 4));
     m.id.time = 6000;
     m.id.tag = 0;
-    CHECK(push_shm_publish_id(s, "r", 1, &m, &lim, 1000, &info) == PUSH_OK
+    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, &lim, 1000, &info) == PUSH_OK
           && info.messages == 3 && id_is(&info.last_id, 6000, 0));
-    CHECK(push_shm_publish_id(s, "r", 1, NULL, &lim, 1000, NULL)
+    CHECK(push_shm_publish_id(s, "r", 1, NULL, NULL, &lim, 1000, NULL)
           == PUSH_BAD_ARG);
+    /* With the previous id: stored only right after it. */
+    {
+        push_msgid_t prev = { 6000, 0 }, wrong = { 5999, 0 };
+
+        m.id.time = 6001;
+        CHECK(push_shm_publish_id(s, "r", 1, &m, &wrong, &lim, 1000, NULL)
+              == PUSH_OUT_OF_ORDER);
+        CHECK(info_of(s, "r", 1000, &info) == PUSH_OK && info.messages == 3
+              && id_is(&info.last_id, 6000, 0));
+        CHECK(push_shm_publish_id(s, "r", 1, &m, &prev, &lim, 1000, &info)
+              == PUSH_OK && info.messages == 4);
+        CHECK(push_shm_publish_id(s, "r", 1, &m, &prev, &lim, 1000, NULL)
+              == PUSH_DUPLICATE);
+    }
+    push_shm_unsubscribe(s, &sub);
+    munmap(mem, 1 << 20);
+}
+
+/* What the backplane lost before it came here: a gap for cursors before
+ * it, the last id moved up to it, the messages here kept. */
+static void test_lost(void)
+{
+    void *mem;
+    push_shm_t *s = new_store(1 << 20, 1000, &mem);
+    push_channel_info_t info;
+    push_store_ref_t sub;
+    push_message_t m, got;
+    push_limits_t lim = { 10, 0 };
+    push_msgid_t upto = { 7000, 5 }, cur = { 5000, 0 }, gap_id;
+    int gap;
+
+    memset(&m, 0, sizeof(m));
+    m.body = "x";
+    m.body_len = 1;
+    m.id.time = 5000;
+    m.id.tag = 1;
+    CHECK(push_shm_publish_id(s, "l", 1, &m, NULL, &lim, 1000, NULL)
+          == PUSH_OK);
+    CHECK(sub_to(s, "l", 1000, &sub) == PUSH_OK);
+    CHECK(push_shm_lost(s, "l", 1, &upto, 1000) == PUSH_OK);
+    CHECK(info_of(s, "l", 1000, &info) == PUSH_OK && info.messages == 1
+          && id_is(&info.last_id, 7000, 5));
+    CHECK(next_msg(s, &sub, &cur, 1000, &got, &gap, &gap_id) == PUSH_FOUND
+          && gap && id_is(&gap_id, 7000, 5) && id_is(&got.id, 5000, 1));
+    CHECK(next_msg(s, &sub, &upto, 1000, &got, &gap, &gap_id) == PUSH_NONE
+          && !gap);
+    /* What follows it is stored, after it. */
+    m.id.time = 7000;
+    m.id.tag = 6;
+    CHECK(push_shm_publish_id(s, "l", 1, &m, &upto, &lim, 1000, NULL)
+          == PUSH_OK);
+    /* Going back is nothing. */
+    CHECK(push_shm_lost(s, "l", 1, &cur, 1000) == PUSH_OK);
+    CHECK(info_of(s, "l", 1000, &info) == PUSH_OK
+          && id_is(&info.last_id, 7000, 6));
+    CHECK(push_shm_lost(s, "l", 1, NULL, 1000) == PUSH_BAD_ARG);
     push_shm_unsubscribe(s, &sub);
     munmap(mem, 1 << 20);
 }
@@ -1860,6 +1916,7 @@ int main(void)
     test_bad_args();
     test_ids();
     test_publish_id();
+    test_lost();
     test_content();
     test_buffer_length();
     test_expiry();
