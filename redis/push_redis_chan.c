@@ -34,12 +34,13 @@ static const char publish_lua[] =
     "local keep = tonumber(ARGV[4])\n"
     "local sid = s .. '-' .. n\n"
     "redis.call('XADD', KEYS[1], 'MAXLEN', math.max(keep, 1), sid,\n"
-    "           'd', ARGV[1], 't', ARGV[2], 'e', ARGV[3])\n"
+    "           'd', ARGV[1], 't', ARGV[2], 'e', ARGV[3], 'p', prev)\n"
     "local timeout = tonumber(ARGV[5])\n"
     "if timeout > 0 and s - timeout > 0 then\n"
     "  redis.call('XTRIM', KEYS[1], 'MINID', (s - timeout) .. '-0')\n"
     "end\n"
-    "redis.call('HSET', KEYS[2], 'lt', s, 'ln', n, 'ep', ep)\n"
+    "redis.call('HSET', KEYS[2], 'lt', s, 'ln', n, 'ep', ep, 'k', keep,\n"
+    "           'to', timeout)\n"
     "if timeout > 0 then\n"
     "  redis.call('EXPIRE', KEYS[1], timeout + 60)\n"
     "  redis.call('EXPIRE', KEYS[2], timeout + 86400)\n"
@@ -57,6 +58,16 @@ static const char publish_lua[] =
     "end\n"
     "local told = redis.call('PUBLISH', ARGV[6], note)\n"
     "return {sid, prev, ep, told}\n";
+
+/* KEYS: stream, meta.  ARGV: after ("-" for the oldest, else
+ * "(<sec>-<n>"), count.  The meta and the entries in one reply, so the
+ * last id and the entries agree: {lt, ln, ep, k, to, entries}, lt false
+ * when the channel has no meta (never published, or expired). */
+static const char read_lua[] =
+    "local m = redis.call('HMGET', KEYS[2], 'lt', 'ln', 'ep', 'k', 'to')\n"
+    "if not m[1] then return {false} end\n"
+    "local e = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])\n"
+    "return {m[1], m[2], m[3] or '0', m[4] or '0', m[5] or '0', e}\n";
 
 static int key_make(char **out, size_t *out_len, const char *prefix,
                     const char *chan, size_t chan_len, const char *suffix)
@@ -138,7 +149,7 @@ static int failed(char *err, size_t errlen, const char *what,
 
 /* The script by its SHA1 when Redis has it, else by its text (which
  * caches it: the next call finds it). */
-enum { SCRIPT_PUBLISH };
+enum { SCRIPT_PUBLISH, SCRIPT_READ };
 
 static redisReply *eval_script(push_redis_conn_t *c, unsigned which,
                                const char *lua, int nkeys, int nargs, const char **args,
@@ -291,25 +302,49 @@ static int entry_msg(const redisReply *e, push_redis_msg_t *m)
             m->event = v->str;
             m->event_len = v->len;
             break;
+        case 'p':
+            if (push_redis_stream_id(v->str, v->len, &m->prev) != 0) {
+                return -1;
+            }
+            break;
         }
     }
     return m->body ? 0 : -1;
 }
 
-int push_redis_range(push_redis_conn_t *c, const push_redis_keys_t *k,
-                     const push_msgid_t *after, unsigned count,
-                     int timeout_ms, redisReply **reply,
-                     push_redis_msg_t *msgs, unsigned *n, char *err,
-                     size_t errlen)
+/* A reply string's decimal value; -1 when it is not one. */
+static long long reply_number(const redisReply *r)
+{
+    char buf[24];
+    char *end;
+    long long v;
+
+    if (r->type == REDIS_REPLY_INTEGER) {
+        return r->integer;
+    }
+    if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len >= sizeof(buf)) {
+        return -1;
+    }
+    memcpy(buf, r->str, r->len);
+    buf[r->len] = '\0';
+    v = strtoll(buf, &end, 10);
+    return *end || v < 0 ? -1 : v;
+}
+
+int push_redis_read(push_redis_conn_t *c, const push_redis_keys_t *k,
+                    const push_msgid_t *after, unsigned count,
+                    int timeout_ms, push_redis_state_t *st, char *err,
+                    size_t errlen)
 {
     char from[48], cnt[16];
-    const char *argv[6];
-    size_t lens[6];
+    const char *args[4];
+    size_t lens[4];
+    const redisReply *e;
+    long long lt, ln;
     redisReply *r;
     size_t i;
 
-    *reply = NULL;
-    *n = 0;
+    memset(st, 0, sizeof(*st));
     if (after->time == 0 && after->tag == 0) {
         snprintf(from, sizeof(from), "-");
     }
@@ -317,40 +352,74 @@ int push_redis_range(push_redis_conn_t *c, const push_redis_keys_t *k,
         snprintf(from, sizeof(from), "(%" PRId64 "-%" PRIu32, after->time,
                  after->tag);
     }
-    snprintf(cnt, sizeof(cnt), "%u", count);
-    argv[0] = "XRANGE";
-    argv[1] = k->stream;
-    argv[2] = from;
-    argv[3] = "+";
-    argv[4] = "COUNT";
-    argv[5] = cnt;
-    for (i = 0; i < 6; i++) {
-        lens[i] = i == 1 ? k->stream_len : strlen(argv[i]);
-    }
-    r = push_redis_call(c, 6, argv, lens, timeout_ms);
+    snprintf(cnt, sizeof(cnt), "%u", count ? count : 1);
+    args[0] = k->stream;
+    lens[0] = k->stream_len;
+    args[1] = k->meta;
+    lens[1] = k->meta_len;
+    args[2] = from;
+    lens[2] = strlen(from);
+    args[3] = cnt;
+    lens[3] = strlen(cnt);
+    r = eval_script(c, SCRIPT_READ, read_lua, 2, 2, args, lens, timeout_ms);
     if (!r) {
         return failed(err, errlen, "read", push_redis_broken(c)
                                            ? push_redis_broken(c)
                                            : "no reply");
     }
-    if (r->type != REDIS_REPLY_ARRAY) {
-        failed(err, errlen, "Redis refused the read",
-               r->type == REDIS_REPLY_ERROR ? r->str : "not an array");
+    if (r->type == REDIS_REPLY_ERROR) {
+        failed(err, errlen, "Redis refused the read", r->str);
         freeReplyObject(r);
         return -1;
     }
-    for (i = 0; i < r->elements && i < count; i++) {
-        if (entry_msg(r->element[i], &msgs[*n]) != 0) {
-            failed(err, errlen, "read", "a stream entry that is not a "
-                   "message");
-            freeReplyObject(r);
-            *n = 0;
-            return -1;
-        }
-        (*n)++;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
+        goto odd;
     }
-    *reply = r;
+    if (r->elements == 1 && r->element[0]->type == REDIS_REPLY_NIL) {
+        st->reply = r;          /* no such channel */
+        return 0;
+    }
+    if (r->elements != 6 || (lt = reply_number(r->element[0])) < 0
+        || (ln = reply_number(r->element[1])) < 0 || ln > UINT32_MAX
+        || reply_number(r->element[2]) < 0
+        || reply_number(r->element[3]) < 0 || reply_number(r->element[4]) < 0
+        || r->element[5]->type != REDIS_REPLY_ARRAY) {
+        goto odd;
+    }
+    st->exists = 1;
+    st->last.time = lt;
+    st->last.tag = (uint32_t)ln;
+    st->epoch = (uint64_t)reply_number(r->element[2]);
+    st->keep = (uint32_t)reply_number(r->element[3]);
+    st->timeout = (uint32_t)reply_number(r->element[4]);
+    e = r->element[5];
+    if (e->elements > count || !(st->msgs = calloc(e->elements + 1,
+                                                   sizeof(*st->msgs)))) {
+        goto odd;
+    }
+    for (i = 0; i < e->elements; i++) {
+        if (entry_msg(e->element[i], &st->msgs[i]) != 0) {
+            goto odd;
+        }
+    }
+    st->n = (unsigned)e->elements;
+    st->reply = r;
     return 0;
+
+odd:
+    freeReplyObject(r);
+    free(st->msgs);
+    memset(st, 0, sizeof(*st));
+    return failed(err, errlen, "read", "an unexpected reply from Redis");
+}
+
+void push_redis_state_free(push_redis_state_t *st)
+{
+    if (st->reply) {
+        freeReplyObject(st->reply);
+    }
+    free(st->msgs);
+    memset(st, 0, sizeof(*st));
 }
 
 /* A decimal number at *p (up to end), moving past it and one following

@@ -47,6 +47,8 @@ void push_redis_keys_free(push_redis_keys_t *k);
  * it came from). */
 typedef struct {
     push_msgid_t id;
+    push_msgid_t prev;        /* the channel's id before it ({0,0}: none;
+                               * from the stream, not from notices) */
     const char  *body;
     size_t       body_len;
     const char  *content_type;
@@ -73,14 +75,26 @@ int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
                        push_redis_published_t *out, char *err,
                        size_t errlen);
 
-/* The messages after `after` ({0,0}: from the oldest), at most `count`:
- * *reply holds them (freeReplyObject when done), msgs[0..*n) point into
- * it.  0, or -1 with the reason in err. */
-int push_redis_range(push_redis_conn_t *c, const push_redis_keys_t *k,
+/* A channel as Redis has it, read back. */
+typedef struct {
+    int               exists;    /* 0: no such channel (the rest is 0) */
+    push_msgid_t      last;      /* the last id issued */
+    uint64_t          epoch;
+    uint32_t          keep;      /* the last publish's buffer length */
+    uint32_t          timeout;   /* ... and message timeout (s) */
+    push_redis_msg_t *msgs;      /* the messages read, oldest first */
+    unsigned          n;
+    redisReply       *reply;     /* what msgs point into */
+} push_redis_state_t;
+
+/* The channel's state and its messages after `after` ({0,0}: from the
+ * oldest), at most `count` of them, in one script (they agree).  0 and
+ * *st (push_redis_state_free when done), or -1 with the reason in err. */
+int  push_redis_read(push_redis_conn_t *c, const push_redis_keys_t *k,
                      const push_msgid_t *after, unsigned count,
-                     int timeout_ms, redisReply **reply,
-                     push_redis_msg_t *msgs, unsigned *n, char *err,
+                     int timeout_ms, push_redis_state_t *st, char *err,
                      size_t errlen);
+void push_redis_state_free(push_redis_state_t *st);
 
 /* A publish's notice, as a pub/sub message gives it: 0 and the fields
  * (*inline_msg 1 when msg holds the message, pointing into data; else

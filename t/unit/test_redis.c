@@ -241,11 +241,12 @@ static void test_publish(void)
     push_redis_conn_t *c = conn(), *sub = conn();
     push_redis_keys_t k;
     push_redis_published_t p[6], n;
-    push_redis_msg_t m, got[8];
+    push_redis_msg_t m;
+    push_redis_state_t st;
     redisReply *r;
     char err[160], big[PUSH_REDIS_INLINE_MAX + 2];   /* one over */
     const char *ch = "room:7/a b%";
-    unsigned cnt, i;
+    unsigned i;
     int inl;
 
     CHECK_EQ(push_redis_keys(&k, "push:", ch, strlen(ch)), 0);
@@ -330,40 +331,62 @@ static void test_publish(void)
     }
     freeReplyObject(r);
 
-    /* Reading back: everything, then what is after an id. */
-    CHECK_EQ(push_redis_range(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &r,
-                              got, &cnt, err, sizeof(err)), 0);
-    CHECK_EQ(cnt, 7);
-    if (cnt == 7) {
-        CHECK(push_msgid_cmp(&got[0].id, &p[0].id) == 0
-              && same(got[0].body, got[0].body_len, "hello")
-              && same(got[0].event, got[0].event_len, "greet"));
-        CHECK(push_msgid_cmp(&got[6].id, &n.id) == 0
-              && got[6].body_len == sizeof(big) - 1);
+    /* Reading back: everything, then what is after an id; each entry
+     * with the id before it, the state with the last id. */
+    CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &st, err,
+                             sizeof(err)), 0);
+    CHECK_EQ(st.n, 7);
+    CHECK(st.exists && push_msgid_cmp(&st.last, &n.id) == 0
+          && st.epoch == p[0].epoch && st.keep == 10 && st.timeout == 0);
+    if (st.n == 7) {
+        CHECK(push_msgid_cmp(&st.msgs[0].id, &p[0].id) == 0
+              && st.msgs[0].prev.time == 0
+              && same(st.msgs[0].body, st.msgs[0].body_len, "hello")
+              && same(st.msgs[0].event, st.msgs[0].event_len, "greet"));
+        CHECK(push_msgid_cmp(&st.msgs[3].prev, &p[2].id) == 0);
+        CHECK(push_msgid_cmp(&st.msgs[6].id, &n.id) == 0
+              && push_msgid_cmp(&st.msgs[6].prev, &p[5].id) == 0
+              && st.msgs[6].body_len == sizeof(big) - 1);
     }
-    freeReplyObject(r);
-    CHECK_EQ(push_redis_range(c, &k, &p[3].id, 2, 2000, &r, got, &cnt, err,
-                              sizeof(err)), 0);
-    CHECK_EQ(cnt, 2);
-    CHECK(cnt == 2 && push_msgid_cmp(&got[0].id, &p[4].id) == 0
-          && push_msgid_cmp(&got[1].id, &p[5].id) == 0);
-    freeReplyObject(r);
+    push_redis_state_free(&st);
+    CHECK_EQ(push_redis_read(c, &k, &p[3].id, 2, 2000, &st, err,
+                             sizeof(err)), 0);
+    CHECK_EQ(st.n, 2);
+    CHECK(st.n == 2 && push_msgid_cmp(&st.msgs[0].id, &p[4].id) == 0
+          && push_msgid_cmp(&st.msgs[1].id, &p[5].id) == 0);
+    push_redis_state_free(&st);
 
     /* Exactly `keep` kept; 0 keeps the newest only (for its notice). */
     m = text("t", "", "");
     CHECK_EQ(push_redis_publish(c, &k, &m, 3, 0, 2000, &n, err,
                                 sizeof(err)), 0);
-    CHECK_EQ(push_redis_range(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &r,
-                              got, &cnt, err, sizeof(err)), 0);
-    CHECK_EQ(cnt, 3);
-    CHECK(cnt == 3 && push_msgid_cmp(&got[2].id, &n.id) == 0);
-    freeReplyObject(r);
+    CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &st, err,
+                             sizeof(err)), 0);
+    CHECK_EQ(st.n, 3);
+    CHECK(st.n == 3 && push_msgid_cmp(&st.msgs[2].id, &n.id) == 0
+          && st.keep == 3);
+    push_redis_state_free(&st);
     CHECK_EQ(push_redis_publish(c, &k, &m, 0, 0, 2000, &n, err,
                                 sizeof(err)), 0);
-    CHECK_EQ(push_redis_range(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &r,
-                              got, &cnt, err, sizeof(err)), 0);
-    CHECK_EQ(cnt, 1);
-    freeReplyObject(r);
+    CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &st, err,
+                             sizeof(err)), 0);
+    CHECK_EQ(st.n, 1);
+    push_redis_state_free(&st);
+    /* Nothing after the last; no such channel. */
+    CHECK_EQ(push_redis_read(c, &k, &n.id, 8, 2000, &st, err, sizeof(err)),
+             0);
+    CHECK(st.exists && st.n == 0 && push_msgid_cmp(&st.last, &n.id) == 0);
+    push_redis_state_free(&st);
+    {
+        push_redis_keys_t none;
+
+        CHECK_EQ(push_redis_keys(&none, "push:", "never", 5), 0);
+        CHECK_EQ(push_redis_read(c, &none, &(push_msgid_t){0, 0}, 8, 2000,
+                                 &st, err, sizeof(err)), 0);
+        CHECK(!st.exists && st.n == 0);
+        push_redis_state_free(&st);
+        push_redis_keys_free(&none);
+    }
 
     /* The script survives SCRIPT FLUSH (NOSCRIPT, then by its text). */
     {
@@ -402,11 +425,11 @@ static void test_timeout(void)
     push_redis_conn_t *c = conn();
     push_redis_keys_t k;
     push_redis_published_t a, b;
-    push_redis_msg_t m = text("old", "", ""), got[4];
+    push_redis_msg_t m = text("old", "", "");
+    push_redis_state_t st;
     redisReply *r;
     const char *ttl[2];
     char err[160];
-    unsigned cnt;
 
     CHECK_EQ(push_redis_keys(&k, "push:", "aging", 5), 0);
     CHECK_EQ(push_redis_publish(c, &k, &m, 10, 1, 2000, &a, err,
@@ -422,11 +445,12 @@ static void test_timeout(void)
     CHECK_EQ(push_redis_publish(c, &k, &m, 10, 1, 2000, &b, err,
                                 sizeof(err)), 0);
     CHECK(push_msgid_cmp(&b.prev, &a.id) == 0);
-    CHECK_EQ(push_redis_range(c, &k, &(push_msgid_t){0, 0}, 4, 2000, &r,
-                              got, &cnt, err, sizeof(err)), 0);
-    CHECK_EQ(cnt, 1);
-    CHECK(cnt == 1 && same(got[0].body, got[0].body_len, "new"));
-    freeReplyObject(r);
+    CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 4, 2000, &st, err,
+                             sizeof(err)), 0);
+    CHECK_EQ(st.n, 1);
+    CHECK(st.n == 1 && same(st.msgs[0].body, st.msgs[0].body_len, "new")
+          && st.timeout == 1);
+    push_redis_state_free(&st);
     push_redis_keys_free(&k);
     push_redis_close(c);
 }
@@ -438,8 +462,8 @@ static void test_concurrent(void)
     enum { WRITERS = 4, EACH = 200 };
     push_redis_conn_t *c;
     push_redis_keys_t k;
-    push_redis_msg_t *got = calloc(WRITERS * EACH, sizeof(*got));
-    redisReply *r;
+    push_redis_msg_t *got;
+    push_redis_state_t st;
     char err[160];
     unsigned cnt, i;
     int last[WRITERS], w, bad_order = 0, bad_body = 0;
@@ -471,16 +495,19 @@ static void test_concurrent(void)
               && WEXITSTATUS(status) == 0);
     }
     c = conn();
-    CHECK_EQ(push_redis_range(c, &k, &(push_msgid_t){0, 0}, WRITERS * EACH,
-                              5000, &r, got, &cnt, err, sizeof(err)), 0);
-    CHECK_EQ(cnt, WRITERS * EACH);
+    CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, WRITERS * EACH,
+                             5000, &st, err, sizeof(err)), 0);
+    CHECK_EQ(st.n, WRITERS * EACH);
+    got = st.msgs;
+    cnt = st.n;
     for (w = 0; w < WRITERS; w++) {
         last[w] = -1;
     }
     for (i = 0; i < cnt; i++) {
         int who, seq;
 
-        if (i && push_msgid_cmp(&got[i].id, &got[i - 1].id) <= 0) {
+        if (i && (push_msgid_cmp(&got[i].id, &got[i - 1].id) <= 0
+                  || push_msgid_cmp(&got[i].prev, &got[i - 1].id) != 0)) {
             bad_order++;
         }
         if (sscanf(got[i].body, "%d %d", &who, &seq) != 2 || who < 0
@@ -492,8 +519,7 @@ static void test_concurrent(void)
     }
     CHECK_EQ(bad_order, 0);
     CHECK_EQ(bad_body, 0);
-    freeReplyObject(r);
-    free(got);
+    push_redis_state_free(&st);
     push_redis_keys_free(&k);
     push_redis_close(c);
 }
