@@ -46,7 +46,7 @@ UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
 UNIT_TESTS  = build/test_id build/test_store build/test_sse \
               build/test_ws_codec build/test_ws_deflate build/test_frame_cache \
               build/test_notify build/test_loop build/test_conf_value \
-              build/test_channel_info build/test_redis
+              build/test_channel_info build/test_redis build/test_bridge
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 8
@@ -112,6 +112,12 @@ REDIS_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
 
 build/test_redis: t/unit/test_redis.c t/unit/redis_server.h t/unit/check.h $(REDIS_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_redis.c $(REDIS_SRC) -lhiredis
+
+BRIDGE_SRC = redis/push_bridge.c redis/push_mirror.c
+
+build/test_bridge: t/unit/test_bridge.c t/unit/redis_server.h t/unit/check.h $(REDIS_SRC) $(BRIDGE_SRC) $(SHM_SRC) $(HEADERS) | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_bridge.c $(BRIDGE_SRC) \
+	    $(REDIS_SRC) $(SHM_SRC) -lhiredis -lpthread
 
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c

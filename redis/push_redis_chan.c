@@ -48,7 +48,8 @@ static const char publish_lua[] =
     "  redis.call('PERSIST', KEYS[1])\n"
     "  redis.call('PERSIST', KEYS[2])\n"
     "end\n"
-    "local head = sid .. ' ' .. prev .. ' ' .. ep\n"
+    "local head = sid .. ' ' .. prev .. ' ' .. ep .. ' ' .. keep .. ' '\n"
+    "             .. timeout\n"
     "local note\n"
     "if #ARGV[1] <= tonumber(ARGV[7]) then\n"
     "  note = head .. ' 1 ' .. #ARGV[2] .. ' ' .. #ARGV[3] .. '\\n'\n"
@@ -458,16 +459,20 @@ int push_redis_notice_parse(const char *data, size_t len,
                             push_redis_msg_t *msg)
 {
     const char *p = data, *end = data + len;
-    uint64_t flag, ct, ev;
+    uint64_t flag, ct, ev, keep, timeout;
 
     memset(n, 0, sizeof(*n));
     memset(msg, 0, sizeof(*msg));
     *inline_msg = 0;
     if (notice_id(&p, end, &n->id) != 0 || notice_id(&p, end, &n->prev) != 0
         || field(&p, end, ' ', &n->epoch) != 0
+        || field(&p, end, ' ', &keep) != 0 || keep > UINT32_MAX
+        || field(&p, end, ' ', &timeout) != 0 || timeout > UINT32_MAX
         || field(&p, end, 0, &flag) != 0 || flag > 1) {
         return -1;
     }
+    n->keep = (uint32_t)keep;
+    n->timeout = (uint32_t)timeout;
     msg->id = n->id;
     if (!flag) {
         return p == end ? 0 : -1;

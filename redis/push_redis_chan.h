@@ -62,7 +62,10 @@ typedef struct {
     push_msgid_t id;
     push_msgid_t prev;        /* the channel's id before; {0,0}: first */
     uint64_t     epoch;
-    long long    receivers;   /* servers told (PUBLISH's count) */
+    uint32_t     keep;        /* the publish's buffer length and timeout */
+    uint32_t     timeout;
+    long long    receivers;   /* servers told (PUBLISH's count; not in a
+                               * notice) */
 } push_redis_published_t;
 
 /* Publishes msg (its id is ignored) keeping `keep` messages (0: none

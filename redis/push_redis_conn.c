@@ -315,9 +315,7 @@ int push_redis_next(push_redis_conn_t *c, redisReply **reply)
     void *r = NULL;
 
     *reply = NULL;
-    if (c->why[0]) {
-        return -1;
-    }
+    /* A broken connection still gives what it had read whole. */
     if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
         char what[160];
 
@@ -326,7 +324,7 @@ int push_redis_next(push_redis_conn_t *c, redisReply **reply)
         return broke(c, what, 0);
     }
     *reply = r;
-    return r != NULL;
+    return r != NULL ? 1 : c->why[0] ? -1 : 0;
 }
 
 redisReply *push_redis_call(push_redis_conn_t *c, int argc,

@@ -53,7 +53,8 @@ redisReply *push_redis_call(push_redis_conn_t *c, int argc,
  * without waiting (1 all written, 0 some left: poll for POLLOUT, -1
  * broken); feed reads what the socket has (0, or -1 broken: closed by
  * the server, or an error); next takes the next whole reply or push
- * (1 and *reply, 0 none complete yet, -1 broken). */
+ * (1 and *reply, 0 none complete yet, -1 broken; a broken
+ * connection still gives the replies it had read whole). */
 int push_redis_send(push_redis_conn_t *c, int argc, const char **argv,
                     const size_t *lens);
 int push_redis_flush(push_redis_conn_t *c);

@@ -458,6 +458,11 @@ static push_status_e publish(push_shm_t *s, const char *chan,
         shm_unlock(s);
         return PUSH_OUT_OF_ORDER;
     }
+    if (given != NULL) {
+        /* A backplane's copy: which ids are its channel's is the
+         * backplane's to say (lost), not this store's age. */
+        c->born = 0;
+    }
     nid = given != NULL ? *given : next_id(s, c, now);
     wake = append(s, c, i, msg, limits, need, nid, now);
     if (nid.time > s->last_time) {
@@ -515,6 +520,7 @@ push_status_e push_shm_lost(push_shm_t *s, const char *chan,
     }
     c = slot_at(s, i);
     c->last_used = now;
+    c->born = 0;
     if (push_msgid_cmp(upto, &c->last_dropped) > 0) {
         c->last_dropped = *upto;
     }
@@ -958,6 +964,27 @@ uint32_t push_shm_channels(push_shm_t *s)
     return s != NULL ? s->nslots : 0;
 }
 
+void push_shm_interest(push_shm_t *s,
+                       void (*fn)(void *ctx, const char *chan,
+                                  size_t chan_len),
+                       void *ctx)
+{
+    uint32_t i;
+
+    if (s == NULL) {
+        return;
+    }
+    shm_lock(s);
+    for (i = 0; i < s->nslots; i++) {
+        chan_t *c = slot_at(s, i);
+
+        if (c->in_use && c->subscribers != 0) {
+            fn(ctx, chan_id(s, c), c->id_len);
+        }
+    }
+    shm_unlock(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* The engine table                                                    */
 
@@ -969,6 +996,6 @@ const push_store_engine_t push_shm_engine = {
     push_shm_hold, push_shm_hold_at, push_shm_unhold, push_shm_behind,
     push_shm_next,
     push_shm_version, push_shm_stats,
-    push_shm_channels, push_shm_seq, push_shm_wait, push_shm_watch,
-    push_shm_wake_all
+    push_shm_channels, push_shm_interest, push_shm_seq, push_shm_wait,
+    push_shm_watch, push_shm_wake_all
 };

@@ -101,6 +101,10 @@ void          push_shm_stats(push_shm_t *s, int64_t now,
                              push_store_stats_t *st);
 
 /* The wake source. */
+void push_shm_interest(push_shm_t *s,
+                       void (*fn)(void *ctx, const char *chan,
+                                  size_t chan_len),
+                       void *ctx);
 uint32_t push_shm_channels(push_shm_t *s);
 uint32_t push_shm_seq(push_shm_t *s);
 /* Blocks on the futex until the change word differs from `seen`, a wake

@@ -1,0 +1,531 @@
+/* push_bridge.c — a server's wake path from Redis (see push_bridge.h). */
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "redis/push_bridge.h"
+#include "redis/push_mirror.h"
+#include "redis/push_redis_chan.h"
+#include "redis/push_redis_conn.h"
+
+#define BUCKETS        4096            /* a power of two */
+#define SUBSCRIBE_MAX  128             /* channels per SUBSCRIBE command */
+#define CATCH_UP_MAX   64              /* catch-ups per step */
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 8000
+
+enum { UNSUBSCRIBED, SUBSCRIBING, SUBSCRIBED };
+
+typedef struct follow {
+    char          *chan;
+    size_t         len;
+    char          *pubsub;        /* its pub/sub name */
+    size_t         pubsub_len;
+    long long      seen_ms;       /* when it last had subscribers */
+    int            state;
+    int            stale;         /* to be caught up */
+    struct follow *next;
+} follow_t;
+
+struct push_bridge {
+    const push_store_t *store;
+    push_redis_url_t    url;
+    char               *prefix;
+    int                 timeout_ms;
+    push_bridge_log_fn  log;
+    void               *log_ctx;
+
+    push_redis_conn_t  *sub;          /* pub/sub */
+    push_redis_conn_t  *cmd;          /* catch-up reads */
+    long long           retry_at, backoff;
+    long long           cmd_retry_at;
+    long long           next_look, next_probe, next_repair;
+    long long           probe_sent;   /* 0: none unanswered */
+    long long           linger_ms, probe_ms, repair_ms;
+
+    follow_t           *bucket[BUCKETS];
+    unsigned long       nfollow;
+    push_bridge_stats_t stats;
+};
+
+static void say(push_bridge_t *b, int level, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (!b->log) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    b->log(b->log_ctx, level, msg);
+}
+
+static uint32_t hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    }
+    return h;
+}
+
+static follow_t **find(push_bridge_t *b, const char *chan, size_t len)
+{
+    follow_t **link = &b->bucket[hash(chan, len) & (BUCKETS - 1)];
+
+    while (*link && ((*link)->len != len
+                     || memcmp((*link)->chan, chan, len) != 0)) {
+        link = &(*link)->next;
+    }
+    return link;
+}
+
+/* The channel a pub/sub name is of ("<prefix>{c:<id>}"), or NULL. */
+static follow_t *by_pubsub(push_bridge_t *b, const char *name, size_t len)
+{
+    size_t pl = strlen(b->prefix);
+
+    if (len < pl + 4 || memcmp(name, b->prefix, pl) != 0
+        || memcmp(name + pl, "{c:", 3) != 0 || name[len - 1] != '}') {
+        return NULL;
+    }
+    return *find(b, name + pl + 3, len - pl - 4);
+}
+
+push_bridge_t *push_bridge_create(const push_store_t *store,
+                                  const push_redis_url_t *url,
+                                  const char *prefix, int timeout_ms,
+                                  push_bridge_log_fn log, void *log_ctx)
+{
+    push_bridge_t *b = calloc(1, sizeof(*b));
+
+    if (!b || !(b->prefix = strdup(prefix))) {
+        free(b);
+        return NULL;
+    }
+    b->store = store;
+    b->url = *url;
+    b->timeout_ms = timeout_ms;
+    b->log = log;
+    b->log_ctx = log_ctx;
+    b->backoff = BACKOFF_MIN_MS;
+    b->linger_ms = PUSH_BRIDGE_LINGER_MS;
+    b->probe_ms = PUSH_BRIDGE_PROBE_MS;
+    b->repair_ms = PUSH_BRIDGE_REPAIR_MS;
+    return b;
+}
+
+void push_bridge_tune(push_bridge_t *b, int linger_ms, int probe_ms,
+                      int repair_ms)
+{
+    b->linger_ms = linger_ms;
+    b->probe_ms = probe_ms;
+    b->repair_ms = repair_ms;
+    b->next_probe = b->next_repair = 0;
+}
+
+static void follow_free(follow_t *f)
+{
+    free(f->chan);
+    free(f->pubsub);
+    free(f);
+}
+
+void push_bridge_destroy(push_bridge_t *b)
+{
+    unsigned i;
+
+    if (!b) {
+        return;
+    }
+    for (i = 0; i < BUCKETS; i++) {
+        while (b->bucket[i]) {
+            follow_t *f = b->bucket[i];
+
+            b->bucket[i] = f->next;
+            follow_free(f);
+        }
+    }
+    push_redis_close(b->sub);
+    push_redis_close(b->cmd);
+    free(b->prefix);
+    free(b);
+}
+
+void push_bridge_stats(const push_bridge_t *b, push_bridge_stats_t *st)
+{
+    *st = b->stats;
+}
+
+/* ------------------------------------------------------------------ */
+/* Interest: the channels this server's store has subscribers of        */
+
+typedef struct {
+    push_bridge_t *b;
+    long long      now;
+    int            oom;
+} look_ctx;
+
+/* Under the store's lock: notes the channel, nothing more. */
+static void seen(void *ctx, const char *chan, size_t len)
+{
+    look_ctx *lc = ctx;
+    follow_t **link = find(lc->b, chan, len), *f = *link;
+    push_redis_keys_t k;
+
+    if (f) {
+        f->seen_ms = lc->now;
+        return;
+    }
+    if (!(f = calloc(1, sizeof(*f))) || !(f->chan = malloc(len + 1))
+        || push_redis_keys(&k, lc->b->prefix, chan, len) != 0) {
+        if (f) {
+            free(f->chan);
+        }
+        free(f);
+        lc->oom = 1;
+        return;
+    }
+    memcpy(f->chan, chan, len);
+    f->chan[len] = '\0';
+    f->len = len;
+    f->pubsub = k.pubsub;          /* kept; the other two names go */
+    f->pubsub_len = k.pubsub_len;
+    k.pubsub = NULL;
+    push_redis_keys_free(&k);
+    f->seen_ms = lc->now;
+    f->state = UNSUBSCRIBED;
+    *link = f;
+    lc->b->nfollow++;
+}
+
+static void look(push_bridge_t *b, long long now)
+{
+    look_ctx lc = { b, now, 0 };
+    unsigned i;
+
+    b->store->engine->interest(b->store->inst, seen, &lc);
+    if (lc.oom) {
+        say(b, 0, "out of memory following channels in Redis");
+    }
+    /* Channels nobody here follows any more, after a while (a client
+     * that reconnects at once should not cost a resubscription). */
+    for (i = 0; i < BUCKETS; i++) {
+        follow_t **link = &b->bucket[i];
+
+        while (*link) {
+            follow_t *f = *link;
+
+            if (now - f->seen_ms < b->linger_ms) {
+                link = &f->next;
+                continue;
+            }
+            if (f->state != UNSUBSCRIBED && b->sub) {
+                const char *argv[2] = { "UNSUBSCRIBE", f->pubsub };
+                size_t lens[2] = { 11, f->pubsub_len };
+
+                push_redis_send(b->sub, 2, argv, lens);
+            }
+            *link = f->next;
+            follow_free(f);
+            b->nfollow--;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* The connections                                                      */
+
+static void sub_lost(push_bridge_t *b, long long now, const char *why)
+{
+    unsigned i;
+    follow_t *f;
+
+    say(b, 1, "the Redis pub/sub connection to %s:%d is lost (%s); "
+        "connecting again in %lld ms, then catching up every channel",
+        b->url.host, b->url.port, why, b->backoff);
+    push_redis_close(b->sub);
+    b->sub = NULL;
+    b->probe_sent = 0;
+    b->retry_at = now + b->backoff;
+    b->backoff = b->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                 : b->backoff * 2;
+    for (i = 0; i < BUCKETS; i++) {
+        for (f = b->bucket[i]; f; f = f->next) {
+            f->state = UNSUBSCRIBED;
+        }
+    }
+    b->stats.followed = 0;
+}
+
+static void sub_connect(push_bridge_t *b, long long now)
+{
+    char err[200];
+
+    b->sub = push_redis_connect(&b->url, b->timeout_ms, err, sizeof(err));
+    if (!b->sub) {
+        b->retry_at = now + b->backoff;
+        say(b, b->backoff > BACKOFF_MIN_MS ? 3 : 1, "Redis pub/sub: %s; "
+            "trying again in %lld ms", err, b->backoff);
+        b->backoff = b->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                     : b->backoff * 2;
+        return;
+    }
+    b->backoff = BACKOFF_MIN_MS;
+    b->stats.connects++;
+    b->next_probe = now + b->probe_ms;
+    if (b->stats.connects > 1) {
+        say(b, 2, "the Redis pub/sub connection to %s:%d is back",
+            b->url.host, b->url.port);
+    }
+}
+
+static push_redis_conn_t *cmd_conn(push_bridge_t *b, long long now)
+{
+    char err[200];
+
+    if (b->cmd && push_redis_broken(b->cmd)) {
+        push_redis_close(b->cmd);
+        b->cmd = NULL;
+    }
+    if (!b->cmd && now >= b->cmd_retry_at) {
+        b->cmd = push_redis_connect(&b->url, b->timeout_ms, err,
+                                    sizeof(err));
+        if (!b->cmd) {
+            b->cmd_retry_at = now + BACKOFF_MIN_MS;
+            say(b, 3, "Redis: %s", err);
+        }
+    }
+    return b->cmd;
+}
+
+/* Subscribes what is not yet, SUBSCRIBE_MAX channels a command. */
+static void subscribe_new(push_bridge_t *b)
+{
+    const char *argv[SUBSCRIBE_MAX + 1];
+    size_t lens[SUBSCRIBE_MAX + 1];
+    int n = 0;
+    unsigned i;
+    follow_t *f;
+
+    argv[0] = "SUBSCRIBE";
+    lens[0] = 9;
+    for (i = 0; i < BUCKETS; i++) {
+        for (f = b->bucket[i]; f; f = f->next) {
+            if (f->state != UNSUBSCRIBED) {
+                continue;
+            }
+            f->state = SUBSCRIBING;
+            argv[++n] = f->pubsub;
+            lens[n] = f->pubsub_len;
+            if (n == SUBSCRIBE_MAX) {
+                push_redis_send(b->sub, n + 1, argv, lens);
+                n = 0;
+            }
+        }
+    }
+    if (n) {
+        push_redis_send(b->sub, n + 1, argv, lens);
+    }
+}
+
+/* Catches up the channels that need it, up to CATCH_UP_MAX. */
+static void catch_up_stale(push_bridge_t *b, long long now)
+{
+    int done = 0;
+    unsigned i;
+    follow_t *f;
+
+    for (i = 0; i < BUCKETS && done < CATCH_UP_MAX; i++) {
+        for (f = b->bucket[i]; f && done < CATCH_UP_MAX; f = f->next) {
+            push_redis_conn_t *c;
+            char err[200];
+
+            if (!f->stale || f->state != SUBSCRIBED) {
+                continue;
+            }
+            if (!(c = cmd_conn(b, now))) {
+                return;
+            }
+            done++;
+            if (push_mirror_catch_up(b->store, c, b->prefix, f->chan, f->len,
+                                     (int64_t)time(NULL), b->timeout_ms, err,
+                                     sizeof(err)) != 0) {
+                say(b, 1, "catching up channel %s from Redis: %s", f->chan,
+                    err);
+                return;
+            }
+            f->stale = 0;
+            b->stats.caught_up++;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* What comes on the pub/sub connection                                 */
+
+static int is(const redisReply *r, const char *s)
+{
+    return r->type == REDIS_REPLY_STRING && r->len == strlen(s)
+           && memcmp(r->str, s, r->len) == 0;
+}
+
+static void on_push(push_bridge_t *b, redisReply *r)
+{
+    follow_t *f;
+
+    if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) {
+        b->probe_sent = 0;          /* PING with nothing subscribed */
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        say(b, 0, "Redis pub/sub: %s", r->str);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+        return;
+    }
+    if (is(r->element[0], "pong")) {
+        b->probe_sent = 0;
+        return;
+    }
+    if (r->elements != 3 || r->element[1]->type != REDIS_REPLY_STRING) {
+        return;
+    }
+    f = by_pubsub(b, r->element[1]->str, r->element[1]->len);
+    if (is(r->element[0], "subscribe")) {
+        if (f && f->state == SUBSCRIBING) {
+            /* From now on nothing is missed: what came before is read. */
+            f->state = SUBSCRIBED;
+            f->stale = 1;
+            b->stats.followed++;
+        }
+    }
+    else if (is(r->element[0], "unsubscribe")) {
+        if (b->stats.followed) {
+            b->stats.followed--;
+        }
+    }
+    else if (is(r->element[0], "message") && f
+             && r->element[2]->type == REDIS_REPLY_STRING) {
+        push_redis_published_t n;
+        push_redis_msg_t m;
+        int inl;
+
+        if (push_redis_notice_parse(r->element[2]->str, r->element[2]->len,
+                                    &n, &inl, &m) != 0) {
+            say(b, 1, "Redis pub/sub: a message on %s that is not a "
+                "publish notice", f->chan);
+            return;
+        }
+        if (f->state != SUBSCRIBED || f->stale || !inl) {
+            f->stale = 1;           /* read from the stream, in order */
+            return;
+        }
+        switch (push_mirror_apply(b->store, f->chan, f->len, &n, &m,
+                                  (int64_t)time(NULL))) {
+        case 0:
+            b->stats.applied++;
+            break;
+        case 1:
+            f->stale = 1;
+            break;
+        default:
+            say(b, 0, "the store refused a message of channel %s from "
+                "Redis (no room)", f->chan);
+            break;
+        }
+    }
+}
+
+void push_bridge_step(push_bridge_t *b, int wait_ms)
+{
+    long long now = push_redis_now_ms(), until = now + wait_ms;
+    struct pollfd p;
+    redisReply *r;
+    int rc;
+
+    if (!b->sub && now >= b->retry_at) {
+        sub_connect(b, now);
+    }
+    if (now >= b->next_look) {
+        look(b, now);
+        b->next_look = now + PUSH_BRIDGE_LOOK_MS;
+    }
+    if (b->sub) {
+        subscribe_new(b);
+        if (b->probe_sent && now - b->probe_sent > b->timeout_ms) {
+            b->stats.dead_probes++;
+            sub_lost(b, now, "no answer to a PING: open but dead");
+            return;
+        }
+        if (now >= b->next_probe && !b->probe_sent) {
+            const char *ping[1] = { "PING" };
+
+            push_redis_send(b->sub, 1, ping, NULL);
+            b->probe_sent = now;
+            b->next_probe = now + b->probe_ms;
+        }
+        if (now >= b->next_repair) {
+            unsigned i;
+            follow_t *f;
+
+            for (i = 0; i < BUCKETS; i++) {
+                for (f = b->bucket[i]; f; f = f->next) {
+                    f->stale = 1;
+                }
+            }
+            b->next_repair = now + b->repair_ms;
+        }
+        if (push_redis_flush(b->sub) < 0) {
+            sub_lost(b, now, push_redis_broken(b->sub));
+            return;
+        }
+    }
+    catch_up_stale(b, now);
+
+    now = push_redis_now_ms();
+    if (until > b->next_look) {
+        until = b->next_look;
+    }
+    if (!b->sub) {
+        if (until > b->retry_at) {
+            until = b->retry_at;
+        }
+        if (until > now) {
+            poll(NULL, 0, (int)(until - now));
+        }
+        return;
+    }
+    p.fd = push_redis_fd(b->sub);
+    p.events = POLLIN | (push_redis_writing(b->sub) ? POLLOUT : 0);
+    p.revents = 0;
+    rc = poll(&p, 1, until > now ? (int)(until - now) : 0);
+    if (rc <= 0) {
+        return;
+    }
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR))
+        && push_redis_feed(b->sub) != 0) {
+        /* What came before the end is still handled. */
+        while (push_redis_next(b->sub, &r) > 0) {
+            on_push(b, r);
+            freeReplyObject(r);
+        }
+        sub_lost(b, push_redis_now_ms(), push_redis_broken(b->sub));
+        return;
+    }
+    while ((rc = push_redis_next(b->sub, &r)) > 0) {
+        on_push(b, r);
+        freeReplyObject(r);
+    }
+    if (rc < 0) {
+        sub_lost(b, push_redis_now_ms(), push_redis_broken(b->sub));
+    }
+}

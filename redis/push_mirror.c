@@ -1,0 +1,127 @@
+/* push_mirror.c — a server's copy of a Redis channel (see push_mirror.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "redis/push_mirror.h"
+
+static push_message_t as_message(const push_redis_msg_t *m)
+{
+    push_message_t msg;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.id = m->id;
+    msg.body = m->body;
+    msg.body_len = m->body_len;
+    msg.content_type = m->content_type ? m->content_type : "";
+    msg.content_type_len = m->content_type_len;
+    msg.event = m->event ? m->event : "";
+    msg.event_len = m->event_len;
+    return msg;
+}
+
+int push_mirror_apply(const push_store_t *store, const char *chan,
+                      size_t chan_len, const push_redis_published_t *n,
+                      const push_redis_msg_t *m, int64_t now)
+{
+    push_message_t msg = as_message(m);
+    push_limits_t lim;
+    push_status_e st;
+
+    lim.buffer_length = n->keep;
+    lim.timeout = n->timeout;
+    msg.id = n->id;
+    st = push_store_publish_id(store, chan, chan_len, &msg, &n->prev, &lim,
+                               now, NULL);
+    if (st == PUSH_OK || st == PUSH_DUPLICATE) {
+        return 0;
+    }
+    return st == PUSH_OUT_OF_ORDER ? 1 : -1;
+}
+
+static int store_failed(char *err, size_t errlen, push_status_e st)
+{
+    snprintf(err, errlen, "the store refused a message from Redis (%s)",
+             st == PUSH_TOO_BIG ? "too big for the store"
+             : st == PUSH_NO_CHANNEL_SLOT ? "no channel slot left"
+             : "status");
+    return -1;
+}
+
+int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
+                         const char *prefix, const char *chan,
+                         size_t chan_len, int64_t now, int timeout_ms,
+                         char *err, size_t errlen)
+{
+    push_redis_keys_t k;
+    int rounds, rc = 0;
+
+    if (push_redis_keys(&k, prefix, chan, chan_len) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* Each round reads a batch after the copy's last id; a round that
+     * loses a race with the other path (the copy moved meanwhile) just
+     * reads again from where the copy is. */
+    for (rounds = 0; rounds < 64; rounds++) {
+        push_channel_info_t info;
+        push_redis_state_t st;
+        push_msgid_t last = { 0, 0 };
+        push_limits_t lim;
+        push_status_e s;
+        unsigned i;
+        int raced = 0;
+
+        if (push_store_info(store, chan, chan_len, now, &info) == PUSH_OK) {
+            last = info.last_id;
+        }
+        if (push_redis_read(c, &k, &last, PUSH_MIRROR_BATCH, timeout_ms, &st,
+                            err, errlen) != 0) {
+            rc = -1;
+            break;
+        }
+        if (!st.exists) {
+            push_redis_state_free(&st);
+            break;                  /* nothing published there (yet) */
+        }
+        lim.buffer_length = st.keep;
+        lim.timeout = st.timeout;
+        /* What Redis issued after our last id but no longer has. */
+        if (st.n == 0 && push_msgid_cmp(&st.last, &last) > 0) {
+            s = push_store_lost(store, chan, chan_len, &st.last, now);
+        }
+        else if (st.n > 0 && push_msgid_cmp(&st.msgs[0].prev, &last) > 0) {
+            s = push_store_lost(store, chan, chan_len, &st.msgs[0].prev,
+                                now);
+        }
+        else {
+            s = PUSH_OK;
+        }
+        if (s != PUSH_OK) {
+            push_redis_state_free(&st);
+            rc = store_failed(err, errlen, s);
+            break;
+        }
+        for (i = 0; i < st.n && !raced; i++) {
+            push_message_t msg = as_message(&st.msgs[i]);
+
+            s = push_store_publish_id(store, chan, chan_len, &msg,
+                                      &st.msgs[i].prev, &lim, now, NULL);
+            if (s == PUSH_OUT_OF_ORDER) {
+                raced = 1;
+            }
+            else if (s != PUSH_OK && s != PUSH_DUPLICATE) {
+                push_redis_state_free(&st);
+                rc = store_failed(err, errlen, s);
+                goto done;
+            }
+        }
+        i = st.n;
+        push_redis_state_free(&st);
+        if (!raced && i < PUSH_MIRROR_BATCH) {
+            break;
+        }
+    }
+done:
+    push_redis_keys_free(&k);
+    return rc;
+}

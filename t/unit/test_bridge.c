@@ -1,0 +1,319 @@
+/* test_bridge.c — two servers' stores fed from one real redis-server by
+ * their bridges (redis/push_bridge.c, redis/push_mirror.c): a channel
+ * is followed once it has a subscriber and caught up from before; every
+ * message reaches both copies once, in Redis' order, with Redis' ids,
+ * small ones from the notice and large ones from the stream; a killed
+ * pub/sub connection and a paused Redis (open but dead) cost nothing;
+ * what Redis trimmed before a copy followed is a gap there; a channel
+ * left by everyone is dropped after the linger. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redis/push_bridge.h"
+#include "redis/push_mirror.h"
+#include "redis/push_redis_chan.h"
+#include "store/push_store_shm.h"
+#include "check.h"
+#include "redis_server.h"
+
+#define STORE_BYTES (4u << 20)
+
+static push_redis_url_t server;
+
+typedef struct {
+    void            *mem;
+    push_shm_t      *shm;
+    push_store_t     store;
+    push_bridge_t   *bridge;
+    push_store_ref_t sub;
+    push_msgid_t     cursor;     /* the subscriber's */
+} copy_t;
+
+static void quiet(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    if (getenv("TEST_VERBOSE") || level == 0) {
+        fprintf(stderr, "bridge (%d): %s\n", level, msg);
+    }
+}
+
+static void copy_open(copy_t *c, const char *chan)
+{
+    memset(c, 0, sizeof(*c));
+    c->mem = mmap(NULL, STORE_BYTES, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    c->shm = push_shm_format(c->mem, STORE_BYTES, time(NULL));
+    if (!c->shm) {
+        fprintf(stderr, "no store\n");
+        exit(2);
+    }
+    c->store.engine = &push_shm_engine;
+    c->store.inst = (push_store_inst_t *)c->shm;
+    c->bridge = push_bridge_create(&c->store, &server, "push:", 400, quiet,
+                                   NULL);
+    push_bridge_tune(c->bridge, 300, 200, 60000);
+    if (chan) {
+        CHECK(push_shm_subscribe(c->shm, chan, strlen(chan), time(NULL),
+                                 &c->sub, NULL) == PUSH_OK);
+    }
+}
+
+static void copy_close(copy_t *c)
+{
+    push_bridge_destroy(c->bridge);
+    munmap(c->mem, STORE_BYTES);
+}
+
+static char copy_buf[1 << 16];
+
+static void *to_buf(void *ctx, const push_msgid_t *id, size_t size)
+{
+    (void)ctx;
+    (void)id;
+    return size <= sizeof(copy_buf) ? copy_buf : NULL;
+}
+
+/* The subscriber's next message in the copy (body into out), 1; 0 none;
+ * with *gap set when a gap came first. */
+static int take(copy_t *c, push_message_t *m, int *gap)
+{
+    push_msgid_t gap_id;
+    push_status_e st = push_shm_next(c->shm, &c->sub, &c->cursor,
+                                     time(NULL), to_buf, NULL, m, gap,
+                                     &gap_id);
+
+    if (st != PUSH_FOUND) {
+        return 0;
+    }
+    c->cursor = m->id;
+    return 1;
+}
+
+/* Steps both bridges until cond (or 5 s). */
+#define STEP_UNTIL(a, b, cond)                                             \
+    do {                                                                   \
+        long long until_ = push_redis_now_ms() + 5000;                     \
+        while (!(cond) && push_redis_now_ms() < until_) {                  \
+            push_bridge_step((a)->bridge, 10);                             \
+            if ((b) != NULL) {                                             \
+                push_bridge_step(((copy_t *)(b))->bridge, 10);             \
+            }                                                              \
+        }                                                                  \
+    } while (0)
+
+static push_bridge_stats_t stats(const copy_t *c)
+{
+    push_bridge_stats_t st;
+
+    push_bridge_stats(c->bridge, &st);
+    return st;
+}
+
+static push_redis_conn_t *conn(void)
+{
+    char err[160];
+    push_redis_conn_t *c = push_redis_connect(&server, 2000, err,
+                                              sizeof(err));
+
+    if (!c) {
+        fprintf(stderr, "connect: %s\n", err);
+        exit(2);
+    }
+    return c;
+}
+
+static push_redis_published_t publish(push_redis_conn_t *c,
+                                      const char *chan, const char *body,
+                                      size_t len, uint32_t keep)
+{
+    push_redis_keys_t k;
+    push_redis_msg_t m;
+    push_redis_published_t p;
+    char err[200];
+
+    memset(&m, 0, sizeof(m));
+    m.body = body;
+    m.body_len = len;
+    m.content_type = "text/plain";
+    m.content_type_len = 10;
+    push_redis_keys(&k, "push:", chan, strlen(chan));
+    memset(&p, 0, sizeof(p));
+    if (push_redis_publish(c, &k, &m, keep, 0, 2000, &p, err,
+                           sizeof(err)) != 0) {
+        fprintf(stderr, "publish: %s\n", err);
+    }
+    push_redis_keys_free(&k);
+    return p;
+}
+
+static void command(push_redis_conn_t *c, int argc, const char **argv)
+{
+    redisReply *r = push_redis_call(c, argc, argv, NULL, 2000);
+
+    CHECK(r && r->type != REDIS_REPLY_ERROR);
+    if (r) {
+        freeReplyObject(r);
+    }
+}
+
+static void test_fan_out(void)
+{
+    push_redis_conn_t *pub = conn(), *admin = conn();
+    push_redis_published_t p[20];
+    copy_t a, b;
+    push_message_t m;
+    char big[6000];
+    int i, gap, got_a = 0, got_b = 0, order_a = 1, order_b = 1;
+
+    /* Published before either server followed the channel. */
+    p[0] = publish(pub, "room", "before", 6, 100);
+    copy_open(&a, "room");
+    copy_open(&b, "room");
+    STEP_UNTIL(&a, &b, stats(&a).followed == 1 && stats(&b).followed == 1
+                       && stats(&a).caught_up >= 1
+                       && stats(&b).caught_up >= 1);
+    CHECK_EQ(stats(&a).followed, 1);
+    CHECK_EQ(stats(&b).followed, 1);
+    CHECK(take(&a, &m, &gap) && push_msgid_cmp(&m.id, &p[0].id) == 0
+          && m.body_len == 6 && memcmp(m.body, "before", 6) == 0);
+    CHECK(take(&b, &m, &gap) && push_msgid_cmp(&m.id, &p[0].id) == 0);
+
+    /* Then live: small ones from the notice, a large one from the
+     * stream, all in order on both. */
+    memset(big, 'B', sizeof(big));
+    for (i = 1; i < 20; i++) {
+        char body[16];
+
+        if (i == 10) {
+            p[i] = publish(pub, "room", big, sizeof(big), 100);
+            continue;
+        }
+        snprintf(body, sizeof(body), "m%d", i);
+        p[i] = publish(pub, "room", body, strlen(body), 100);
+    }
+    {
+        long long until = push_redis_now_ms() + 5000;
+
+        while ((got_a < 19 || got_b < 19) && push_redis_now_ms() < until) {
+            push_bridge_step(a.bridge, 10);
+            push_bridge_step(b.bridge, 10);
+            while (got_a < 19 && take(&a, &m, &gap)) {
+                order_a &= push_msgid_cmp(&m.id, &p[got_a + 1].id) == 0
+                           && !gap;
+                got_a++;
+            }
+            while (got_b < 19 && take(&b, &m, &gap)) {
+                order_b &= push_msgid_cmp(&m.id, &p[got_b + 1].id) == 0
+                           && !gap;
+                got_b++;
+            }
+        }
+    }
+    CHECK_EQ(got_a, 19);
+    CHECK_EQ(got_b, 19);
+    CHECK(order_a && order_b);
+    /* The nine before the large one from their notices; the large one
+     * read from the stream, with what came after it meanwhile. */
+    CHECK(stats(&a).applied >= 9);
+    CHECK(stats(&a).caught_up >= 2);
+    CHECK(!take(&a, &m, &gap) && !take(&b, &m, &gap));   /* once each */
+
+    /* The pub/sub connections killed: what is published meanwhile still
+     * comes, once. */
+    {
+        const char *kill[4] = { "CLIENT", "KILL", "TYPE", "pubsub" };
+        push_redis_published_t q;
+        unsigned long connects = stats(&a).connects;
+        int n = 0;
+
+        command(admin, 4, kill);
+        q = publish(pub, "room", "while away", 10, 100);
+        STEP_UNTIL(&a, &b, stats(&a).connects > connects
+                           && take(&a, &m, &gap) && ++n);
+        CHECK_EQ(n, 1);
+        CHECK(n == 1 && push_msgid_cmp(&m.id, &q.id) == 0 && !gap);
+        CHECK(stats(&a).connects == connects + 1);
+        STEP_UNTIL(&b, NULL, take(&b, &m, &gap));
+        CHECK(push_msgid_cmp(&b.cursor, &q.id) == 0);
+    }
+
+    /* Redis paused (the connection open, nothing delivered): the probe
+     * finds it dead, and once Redis answers again nothing is missed. */
+    {
+        const char *pause[3] = { "CLIENT", "PAUSE", "1500" };
+        push_redis_published_t q;
+        unsigned long dead = stats(&a).dead_probes;
+
+        command(admin, 3, pause);
+        STEP_UNTIL(&a, NULL, stats(&a).dead_probes > dead);
+        CHECK_EQ(stats(&a).dead_probes, dead + 1);
+        q = publish(pub, "room", "after the pause", 15, 100);
+        STEP_UNTIL(&a, NULL, take(&a, &m, &gap));
+        CHECK(push_msgid_cmp(&a.cursor, &q.id) == 0 && !gap);
+    }
+
+    /* Everyone leaves: the channel is dropped after the linger. */
+    push_shm_unsubscribe(a.shm, &a.sub);
+    STEP_UNTIL(&a, NULL, stats(&a).followed == 0);
+    CHECK_EQ(stats(&a).followed, 0);
+
+    copy_close(&a);
+    copy_close(&b);
+    push_redis_close(pub);
+    push_redis_close(admin);
+}
+
+/* A copy made after Redis trimmed the channel: the oldest Redis has,
+ * after a gap, for a subscriber from the start; a subscriber starting at
+ * the newest starts at Redis' last id. */
+static void test_trimmed(void)
+{
+    push_redis_conn_t *pub = conn(), *c = conn();
+    push_redis_published_t p[10];
+    push_channel_info_t info;
+    push_message_t m;
+    copy_t a;
+    char err[200];
+    int i, gap = 0;
+
+    for (i = 0; i < 10; i++) {
+        char body[16];
+
+        snprintf(body, sizeof(body), "t%d", i);
+        p[i] = publish(pub, "short", body, strlen(body), 3);
+    }
+    copy_open(&a, NULL);
+    CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
+                                  time(NULL), 2000, err, sizeof(err)), 0);
+    CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
+          && info.messages == 3 && push_msgid_cmp(&info.last_id, &p[9].id)
+                                   == 0);
+    CHECK(push_shm_subscribe(a.shm, "short", 5, time(NULL), &a.sub, NULL)
+          == PUSH_OK);
+    a.cursor = p[0].id;
+    CHECK(take(&a, &m, &gap) && gap && push_msgid_cmp(&m.id, &p[7].id) == 0);
+    /* Nothing new in Redis: a second catch-up changes nothing. */
+    CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
+                                  time(NULL), 2000, err, sizeof(err)), 0);
+    CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
+          && info.messages == 3);
+    /* A channel Redis never had: nothing, no error. */
+    CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "nothing", 7,
+                                  time(NULL), 2000, err, sizeof(err)), 0);
+    push_shm_unsubscribe(a.shm, &a.sub);
+    copy_close(&a);
+    push_redis_close(pub);
+    push_redis_close(c);
+}
+
+int main(void)
+{
+    redis_start(&server);
+    test_trimmed();
+    test_fan_out();
+    return CHECK_DONE("test_bridge");
+}
