@@ -24,7 +24,9 @@ SHM_SRC   = store/push_store_shm.c store/push_store_shm_chan.c \
             store/push_store_shm_hold.c store/push_store_shm_lock.c
 STORE_SRC = $(SHM_SRC) store/push_notify.c
 CORE_SRC  = core/push_sub.c core/push_sink.c core/push_loop.c core/push_stream.c
-PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC)
+REDIS_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
+            redis/push_redis_chan.c redis/push_mirror.c redis/push_bridge.c
+PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC) $(REDIS_SRC)
 # httpd glue: one job a file (see mod_push.c).
 GLUE_SRC  = mod_push.c mod_push_config.c mod_push_directives.c mod_push_http.c \
             mod_push_pub.c mod_push_publish.c \
@@ -35,7 +37,7 @@ GLUE_SRC  = mod_push.c mod_push_config.c mod_push_directives.c mod_push_http.c \
             mod_push_status.c mod_push_events.c mod_push_chunked.c \
             mod_push_multipart.c mod_push_rawstream.c mod_push_authz.c \
             mod_push_accel.c mod_push_subreq.c mod_push_presence.c \
-            mod_push_upstream.c
+            mod_push_upstream.c mod_push_redis.c
 # The browser client, built into the module (SetHandler push-client).
 CLIENT_SRC = build/push_client_js.c
 MODULE_SRC = $(GLUE_SRC) $(PURE_SRC) $(CLIENT_SRC)
@@ -61,7 +63,7 @@ deps:
 
 APXS_FLAGS = -n push -I$(CURDIR) -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra \
              -Wc,-Werror
-MODULE_LIBS = -lpthread -lz
+MODULE_LIBS = -lpthread -lz -lhiredis
 
 .libs/mod_push.so: $(MODULE_SRC) $(HEADERS) Makefile
 	@tools/ensure-deps.sh build
@@ -107,17 +109,18 @@ build/test_channel_info: t/unit/test_channel_info.c t/unit/check.h lib/push_chan
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_channel_info.c lib/push_channel_info.c
 
 # Against a real redis-server, which the test starts itself.
-REDIS_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
-            redis/push_redis_chan.c lib/push_buf.c lib/push_id.c lib/push_utf8.c
+REDIS_LIB_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
+                redis/push_redis_chan.c lib/push_buf.c lib/push_id.c \
+                lib/push_utf8.c
 
-build/test_redis: t/unit/test_redis.c t/unit/redis_server.h t/unit/check.h $(REDIS_SRC) $(HEADERS) | build
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_redis.c $(REDIS_SRC) -lhiredis
+build/test_redis: t/unit/test_redis.c t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(HEADERS) | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_redis.c $(REDIS_LIB_SRC) -lhiredis
 
 BRIDGE_SRC = redis/push_bridge.c redis/push_mirror.c
 
-build/test_bridge: t/unit/test_bridge.c t/unit/redis_server.h t/unit/check.h $(REDIS_SRC) $(BRIDGE_SRC) $(SHM_SRC) $(HEADERS) | build
+build/test_bridge: t/unit/test_bridge.c t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(BRIDGE_SRC) $(SHM_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_bridge.c $(BRIDGE_SRC) \
-	    $(REDIS_SRC) $(SHM_SRC) -lhiredis -lpthread
+	    $(REDIS_LIB_SRC) $(SHM_SRC) -lhiredis -lpthread
 
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c
@@ -157,8 +160,8 @@ build/fuzz_handshake: fuzz/fuzz_handshake.c fuzz/fuzz_input.h $(WS_CODEC_SRC) $(
 build/fuzz_conf_value: fuzz/fuzz_conf_value.c fuzz/fuzz_input.h lib/push_conf_value.c $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_conf_value.c lib/push_conf_value.c
 
-build/fuzz_redis: fuzz/fuzz_redis.c fuzz/fuzz_input.h $(REDIS_SRC) $(HEADERS) | build
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_redis.c $(REDIS_SRC) -lhiredis
+build/fuzz_redis: fuzz/fuzz_redis.c fuzz/fuzz_input.h $(REDIS_LIB_SRC) $(HEADERS) | build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_redis.c $(REDIS_LIB_SRC) -lhiredis
 
 build/fuzz_sse: fuzz/fuzz_sse.c lib/push_sse.c $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_sse.c lib/push_sse.c

@@ -53,6 +53,7 @@
 #include "mod_push_conn.h"
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
+#include "mod_push_redis.h"
 #include "mod_push_status.h"
 #include "mod_push_store.h"
 #include "mod_push_admit.h"
@@ -62,9 +63,13 @@
 static int push_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
+    int rv;
+
     push_transports_setup(pconf);
     push_admit_post_config(ptemp, s);
-    return push_store_post_config(pconf, plog, ptemp, s);
+    rv = push_store_post_config(pconf, plog, ptemp, s);
+    /* The bridge from Redis, once there is a store to feed. */
+    return rv != OK ? rv : push_redis_post_config(pconf, s);
 }
 
 static void push_child_init(apr_pool_t *pchild, server_rec *s)

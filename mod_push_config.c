@@ -38,6 +38,11 @@ void *push_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->subscribers_per_child = add->subscribers_per_child != -1
                                   ? add->subscribers_per_child
                                   : base->subscribers_per_child;
+    conf->redis = add->redis ? add->redis : base->redis;
+    conf->redis_timeout_ms = add->redis_timeout_ms ? add->redis_timeout_ms
+                                                   : base->redis_timeout_ms;
+    conf->redis_prefix = add->redis_prefix ? add->redis_prefix
+                                           : base->redis_prefix;
     return conf;
 }
 
@@ -324,6 +329,26 @@ apr_size_t push_conf_shm_size(const server_rec *s)
 int push_conf_max_channels(const server_rec *s)
 {
     return server_conf(s)->max_channels;
+}
+
+const struct push_redis_url_s *push_conf_redis(const server_rec *s)
+{
+    return server_conf(s)->redis;
+}
+
+int push_conf_redis_timeout_ms(const server_rec *s)
+{
+    const push_server_conf *sc = server_conf(s);
+
+    return sc->redis_timeout_ms ? sc->redis_timeout_ms
+                                : PUSH_DEFAULT_REDIS_TIMEOUT_MS;
+}
+
+const char *push_conf_redis_prefix(const server_rec *s)
+{
+    const push_server_conf *sc = server_conf(s);
+
+    return sc->redis_prefix ? sc->redis_prefix : "push:";
 }
 
 int push_conf_subscribers_per_child(const server_rec *s)

@@ -106,5 +106,11 @@ apr_size_t  push_conf_shm_size(const server_rec *s);
 int         push_conf_max_channels(const server_rec *s);
 /* 0: derived from the MPM's threads. */
 int         push_conf_subscribers_per_child(const server_rec *s);
+/* PushRedis (NULL: none), PushRedisTimeout, PushRedisPrefix. */
+#define PUSH_DEFAULT_REDIS_TIMEOUT_MS 2000
+struct push_redis_url_s;
+const struct push_redis_url_s *push_conf_redis(const server_rec *s);
+int         push_conf_redis_timeout_ms(const server_rec *s);
+const char *push_conf_redis_prefix(const server_rec *s);
 
 #endif

@@ -19,6 +19,7 @@
 #include "mod_push_store.h"
 #include "mod_push_transport.h"
 #include "lib/push_conf_value.h"
+#include "redis/push_redis_url.h"
 #include "store/push_store_shm.h"
 
 APLOG_USE_MODULE(push);
@@ -42,6 +43,91 @@ static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
                             "optionally with a K, M or G suffix)", arg);
     }
     sconf->shm_size = (apr_size_t)size;
+    return NULL;
+}
+
+/* PushRedis: the whole server's channels in Redis (its store is one for
+ * every virtual host, so the URL is the main server's). */
+static const char *set_redis(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY), *why;
+    push_redis_url_t *u;
+
+    (void)dummy;
+    if (err) {
+        return apr_pstrcat(cmd->pool, err, " (PushRedis holds the channels "
+                           "of every virtual host: one store per server)",
+                           NULL);
+    }
+    u = apr_palloc(cmd->pool, sizeof(*u));
+    if (push_redis_url_parse(arg, u, &why) != 0) {
+        return apr_psprintf(cmd->pool, "PushRedis: '%s' %s (expected "
+                            "redis://[[user]:password@]host[:port][/db])",
+                            arg, why);
+    }
+    sconf->redis = u;
+    return NULL;
+}
+
+/* PushRedisTimeout: "2" or "2s" seconds, "500ms"; 100 ms to 60 s. */
+static const char *set_redis_timeout(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    size_t len = strlen(arg);
+    apr_int64_t ms = -1;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (len > 2 && strcmp(arg + len - 2, "ms") == 0) {
+        char *digits = apr_pstrndup(cmd->temp_pool, arg, len - 2);
+
+        ms = push_parse_count(digits, 100, 60000);
+    }
+    else {
+        apr_int64_t s = push_parse_seconds(arg, 1, 60);
+
+        ms = s < 0 ? -1 : s * 1000;
+    }
+    if (ms < 0) {
+        return apr_psprintf(cmd->pool, "PushRedisTimeout: '%s' is not a "
+                            "time from 100ms to 60s (seconds, or a number "
+                            "followed by ms)", arg);
+    }
+    sconf->redis_timeout_ms = (int)ms;
+    return NULL;
+}
+
+/* PushRedisPrefix: what every key name starts with. */
+static const char *set_redis_prefix(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY), *p;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    for (p = arg; *p; p++) {
+        if (!apr_isgraph(*p) || *p == '{' || *p == '}') {
+            return apr_psprintf(cmd->pool, "PushRedisPrefix: '%s' may hold "
+                                "printable characters only, no spaces and "
+                                "no braces (they would change the key's "
+                                "Redis Cluster slot)", arg);
+        }
+    }
+    if (p - arg > 64) {
+        return "PushRedisPrefix: at most 64 characters";
+    }
+    sconf->redis_prefix = arg;
     return NULL;
 }
 
@@ -501,6 +587,16 @@ const command_rec push_config_cmds[] = {
     AP_INIT_TAKE1("PushStore", set_store, NULL, RSRC_CONF,
                   "Store engine holding channels and messages (main server "
                   "only; default shm)"),
+    AP_INIT_TAKE1("PushRedis", set_redis, NULL, RSRC_CONF,
+                  "Share channels with every server using this Redis: "
+                  "redis://[[user]:password@]host[:port][/db] (main "
+                  "server only)"),
+    AP_INIT_TAKE1("PushRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
+                  "How long a Redis command may take before a publish is "
+                  "answered 503 (default 2s; e.g. 500ms)"),
+    AP_INIT_TAKE1("PushRedisPrefix", set_redis_prefix, NULL, RSRC_CONF,
+                  "What the names of mod_push's Redis keys start with "
+                  "(default push:)"),
     AP_INIT_TAKE1("PushSharedMemorySize", set_shm_size, NULL, RSRC_CONF,
                   "Size of the shared-memory message store, e.g. 32M "
                   "(main server only; a change needs a full restart)"),

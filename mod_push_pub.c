@@ -108,6 +108,12 @@ static int publish(request_rec *r, const push_dir_conf *conf,
                                "every other message.");
     case PUSH_NO_CHANNEL_SLOT:
         return push_reply_no_channel(r, ids[done]);
+    case PUSH_UNAVAILABLE:
+        apr_table_setn(r->err_headers_out, "Retry-After", "1");
+        return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
+                               "Redis (PushRedis) did not take the message "
+                               "within PushRedisTimeout: nothing was "
+                               "published; try again.");
     default:
         return push_reply_text(r, HTTP_BAD_REQUEST, "Message refused.");
     }

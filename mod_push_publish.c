@@ -7,6 +7,7 @@
 #include "mod_push_events.h"
 #include "mod_push_http.h"
 #include "mod_push_publish.h"
+#include "mod_push_redis.h"
 #include "mod_push_store.h"
 
 APLOG_USE_MODULE(push);
@@ -60,8 +61,16 @@ push_status_e push_publish_to(request_rec *r, const push_dir_conf *conf,
         if (may_wait) {
             pace(r, ch);
         }
-        st = push_store_publish(push_store(), ch, strlen(ch), msg, &limits,
-                                apr_time_sec(apr_time_now()), id, last);
+        if (push_redis_on(r->server)) {
+            long long told = 0;
+
+            st = push_redis_publish_to(r, ch, msg, &limits, id, last, &told);
+        }
+        else {
+            st = push_store_publish(push_store(), ch, strlen(ch), msg,
+                                    &limits, apr_time_sec(apr_time_now()),
+                                    id, last);
+        }
         if (st != PUSH_OK) {
             if (*done > 0) {
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "publish to "

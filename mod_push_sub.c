@@ -24,6 +24,7 @@
 #include "mod_push_events.h"
 #include "mod_push_http.h"
 #include "mod_push_presence.h"
+#include "mod_push_redis.h"
 #include "mod_push_store.h"
 #include "mod_push_sub.h"
 
@@ -102,6 +103,9 @@ static void first_cursor(push_sub_t *s, apr_int64_t first,
 static int member_subscribe(request_rec *r, push_sub_t *s,
                             push_channel_info_t *info)
 {
+    if (push_redis_on(r->server)) {
+        push_redis_sync(r, s->channel);
+    }
     if (push_store_subscribe(&s->env->store, s->channel, strlen(s->channel),
                              apr_time_sec(apr_time_now()), &s->ref, info)
         != PUSH_OK) {

@@ -43,6 +43,7 @@
 #include "mod_push_events.h"
 #include "mod_push_http.h"
 #include "mod_push_publish.h"
+#include "mod_push_redis.h"
 #include "mod_push_store.h"
 #include "mod_push_upstream.h"
 #include "mod_push_sub.h"
@@ -727,9 +728,10 @@ static int ws_serve(request_rec *r, const char *channel, int publisher)
     }
     s->tstate = ws;
     /* A publisher's WebSocket follows no channel, and the loop's items
-     * are woken by their channels; messages through the application
-     * would make the loop wait on it. */
-    s->on_thread = publisher || ws->up_url != NULL;
+     * are woken by their channels; messages through the application, or
+     * through Redis, would make the loop wait on them. */
+    s->on_thread = publisher || ws->up_url != NULL
+                   || (ws->npub > 0 && push_redis_on(r->server));
 
     /* Take the connection over: connection filters only from here on,
      * no request timeout, no keep-alive afterwards, no TLS coalescing

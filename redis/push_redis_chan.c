@@ -260,6 +260,8 @@ int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
     }
     else {
         out->epoch = strtoull(r->element[2]->str, NULL, 10);
+        out->keep = keep;
+        out->timeout = timeout;
         out->receivers = r->element[3]->integer;
         rc = 0;
     }

@@ -19,7 +19,7 @@
 #define PUSH_REDIS_HOST_MAX 255
 #define PUSH_REDIS_CRED_MAX 255
 
-typedef struct {
+typedef struct push_redis_url_s {
     char host[PUSH_REDIS_HOST_MAX + 1];   /* without the brackets */
     int  port;
     long db;

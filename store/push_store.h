@@ -36,6 +36,8 @@ typedef enum {
     PUSH_OUT_OF_ORDER,    /* publish_id: the channel's last id is not the
                            * message's previous one */
     PUSH_NO_READER,       /* hold: every reader record is in use */
+    PUSH_UNAVAILABLE,     /* a backplane (Redis) did not answer in time:
+                           * nothing was published */
     PUSH_BAD_ARG
 } push_status_e;
 

@@ -5,13 +5,13 @@
 set -eu
 
 case "${1:-build}" in
-    build) pkgs="apache2-dev apache2 zlib1g-dev" ;;
-    run)   pkgs="apache2-dev apache2 zlib1g-dev curl" ;;
+    build) pkgs="apache2-dev apache2 zlib1g-dev libhiredis-dev" ;;
+    run)   pkgs="apache2-dev apache2 zlib1g-dev libhiredis-dev curl" ;;
     test)  pkgs="apache2-dev apache2 zlib1g-dev libapache2-mod-perl2 \
                  libwww-perl libio-socket-ssl-perl openssl curl \
                  clang libclang-rt-14-dev chromium redis-server \
                  libhiredis-dev" ;;
-    fuzz)  pkgs="clang libclang-rt-14-dev zlib1g-dev" ;;
+    fuzz)  pkgs="clang libclang-rt-14-dev zlib1g-dev libhiredis-dev" ;;
     *) echo "ensure-deps.sh: unknown target '$1'" >&2; exit 2 ;;
 esac
 

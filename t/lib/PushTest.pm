@@ -44,6 +44,8 @@ sub ssl_hostport {
 sub conn {
     my %o = @_;
     my ($host, $port) = split /:/, ($o{ssl} ? ssl_hostport() : hostport());
+    # conn(port => N): another server on this machine (PushServer).
+    ($host, $port) = ('127.0.0.1', $o{port}) if $o{port};
     my $sock;
     if ($o{ssl}) {
         require IO::Socket::SSL;
@@ -63,7 +65,7 @@ sub conn {
 # Sends a request on $c (a new connection unless given).
 sub start_request {
     my ($method, $path, %o) = @_;
-    my $c = $o{conn} || conn(ssl => $o{ssl});
+    my $c = $o{conn} || conn(ssl => $o{ssl}, port => $o{port});
     my $body = defined $o{body} ? $o{body} : undef;
     my $req = "$method $path HTTP/1." . ($o{http10} ? 0 : 1)
         . "\r\nHost: " . hostport() . "\r\n";

@@ -269,6 +269,7 @@ static void test_publish(void)
     CHECK_EQ(push_redis_publish(c, &k, &m, 10, 0, 2000, &p[0], err,
                                 sizeof(err)), 0);
     CHECK(p[0].prev.time == 0 && p[0].prev.tag == 0);
+    CHECK(p[0].keep == 10 && p[0].timeout == 0);
     CHECK(p[0].id.time > 1700000000 && p[0].epoch > 0);
     CHECK_EQ(p[0].receivers, 1);
     r = push_on(sub);
@@ -530,7 +531,8 @@ static void test_parse(void)
     push_redis_msg_t m;
     push_msgid_t id;
     int inl;
-    const char ok[] = "1700000000-3 1700000000-2 42 1 10 0\ntext/plainbody";
+    const char ok[] = "1700000000-3 1700000000-2 42 10 60 1 10 0\n"
+                      "text/plainbody";
 
     CHECK_EQ(push_redis_stream_id("12-0", 4, &id), 0);
     CHECK(id.time == 12 && id.tag == 0);
@@ -543,13 +545,14 @@ static void test_parse(void)
 
     CHECK_EQ(push_redis_notice_parse(ok, sizeof(ok) - 1, &n, &inl, &m), 0);
     CHECK(inl && n.id.tag == 3 && n.prev.tag == 2 && n.epoch == 42
+          && n.keep == 10 && n.timeout == 60
           && same(m.content_type, m.content_type_len, "text/plain")
           && m.event_len == 0 && same(m.body, m.body_len, "body"));
-    CHECK_EQ(push_redis_notice_parse("5-0 0-0 7 0", 11, &n, &inl, &m), 0);
+    CHECK_EQ(push_redis_notice_parse("5-0 0-0 7 1 0 0", 15, &n, &inl, &m), 0);
     CHECK(!inl && n.id.time == 5);
-    CHECK_EQ(push_redis_notice_parse("5-0 0-0 7 0 ", 12, &n, &inl, &m), -1);
-    CHECK_EQ(push_redis_notice_parse("5-0 0-0 7 2", 11, &n, &inl, &m), -1);
-    CHECK_EQ(push_redis_notice_parse("5-0 0-0 7 1 99 0\nab", 19, &n, &inl,
+    CHECK_EQ(push_redis_notice_parse("5-0 0-0 7 1 0 0 ", 16, &n, &inl, &m), -1);
+    CHECK_EQ(push_redis_notice_parse("5-0 0-0 7 1 0 2", 15, &n, &inl, &m), -1);
+    CHECK_EQ(push_redis_notice_parse("5-0 0-0 7 1 0 1 99 0\nab", 23, &n, &inl,
                                      &m), -1);
     CHECK_EQ(push_redis_notice_parse("5-0 0-0", 7, &n, &inl, &m), -1);
     CHECK_EQ(push_redis_notice_parse("", 0, &n, &inl, &m), -1);

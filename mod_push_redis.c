@@ -1,0 +1,274 @@
+/* mod_push_redis.c — PushRedis in httpd (see mod_push_redis.h).
+ *
+ * The bridge (redis/push_bridge.c) runs in a process of its own, forked
+ * by the parent once the store is open, as mod_cgid runs its daemon: it
+ * works under every MPM, survives child recycling, and is one Redis
+ * pub/sub connection per server however many children there are.  The
+ * parent starts it again when it dies, and stops it (SIGTERM) when its
+ * configuration goes, at a restart; the next generation starts its own.
+ *
+ * Children talk to Redis on their own, one connection per thread that
+ * needs one (made when first needed, made again when it broke): a
+ * publish is a script call, a subscribe a read of what the copy lacks.
+ * Every call is bounded by PushRedisTimeout. */
+#include <signal.h>
+#include <unistd.h>
+
+#include "apr_strings.h"
+#include "apr_signal.h"
+#include "apr_thread_proc.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
+
+#include "mod_push.h"
+#include "mod_push_config.h"
+#include "mod_push_redis.h"
+#include "mod_push_store.h"
+#include "redis/push_bridge.h"
+#include "redis/push_mirror.h"
+#include "redis/push_redis_chan.h"
+#include "redis/push_redis_conn.h"
+
+APLOG_USE_MODULE(push);
+
+int push_redis_on(const server_rec *s)
+{
+    return push_conf_redis(s) != NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The bridge process                                                   */
+
+static server_rec  *bridge_server;
+static apr_pool_t  *bridge_pool;
+static volatile sig_atomic_t bridge_stop;
+
+static void bridge_log(void *ctx, int level, const char *msg)
+{
+    static const int levels[] = { APLOG_ERR, APLOG_WARNING, APLOG_INFO,
+                                  APLOG_DEBUG };
+
+    ap_log_error(APLOG_MARK, levels[level < 0 || level > 3 ? 3 : level], 0,
+                 (server_rec *)ctx, "Redis bridge: %s", msg);
+}
+
+static void bridge_on_signal(int sig)
+{
+    (void)sig;
+    bridge_stop = 1;
+}
+
+static void bridge_main(server_rec *s, apr_pool_t *p, pid_t parent)
+{
+    const push_store_t *store = push_store();
+    push_bridge_t *b;
+
+    apr_signal(SIGTERM, bridge_on_signal);
+    apr_signal(SIGINT, bridge_on_signal);
+    apr_signal(SIGHUP, SIG_IGN);
+    apr_signal(SIGUSR1, SIG_IGN);
+    apr_signal(SIGWINCH, SIG_IGN);
+    apr_signal(SIGPIPE, SIG_IGN);
+    apr_signal(SIGCHLD, SIG_DFL);
+    if (ap_run_drop_privileges(p, s) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ALERT, 0, s, "Redis bridge: cannot "
+                     "drop privileges; not started");
+        exit(1);
+    }
+    b = store ? push_bridge_create(store, push_conf_redis(s),
+                                   push_conf_redis_prefix(s),
+                                   push_conf_redis_timeout_ms(s), bridge_log,
+                                   s)
+              : NULL;
+    if (!b) {
+        ap_log_error(APLOG_MARK, APLOG_ALERT, 0, s, "Redis bridge: no store "
+                     "or no memory; not started");
+        exit(1);
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "Redis bridge (pid %ld) "
+                 "following this server's channels in %s:%d",
+                 (long)getpid(), push_conf_redis(s)->host,
+                 push_conf_redis(s)->port);
+    /* Until told to stop, or the parent is gone (killed -9). */
+    while (!bridge_stop && getppid() == parent) {
+        push_bridge_step(b, 500);
+    }
+    push_bridge_destroy(b);
+    exit(0);
+}
+
+static int bridge_start(apr_pool_t *p, server_rec *s, apr_proc_t *proc);
+
+static void bridge_maint(int reason, void *data, apr_wait_t status)
+{
+    apr_proc_t *proc = data;
+    int state;
+
+    switch (reason) {
+    case APR_OC_REASON_DEATH:
+        apr_proc_other_child_unregister(data);
+        if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
+            && state != AP_MPMQ_STOPPING) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, bridge_server, "Redis "
+                         "bridge process %ld ended (status %d); starting "
+                         "another", (long)proc->pid, (int)status);
+            bridge_start(bridge_pool, bridge_server, proc);
+        }
+        break;
+    case APR_OC_REASON_LOST:
+        apr_proc_other_child_unregister(data);
+        bridge_start(bridge_pool, bridge_server, proc);
+        break;
+    case APR_OC_REASON_RESTART:
+        apr_proc_other_child_unregister(data);
+        break;
+    case APR_OC_REASON_UNREGISTER:
+        /* Said by the unregistering itself (and when the configuration
+         * goes, which also stops the process): nothing more to do. */
+        break;
+    default:
+        break;
+    }
+}
+
+static int bridge_start(apr_pool_t *p, server_rec *s, apr_proc_t *proc)
+{
+    pid_t parent = getpid(), pid = fork();
+
+    if (pid < 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "cannot start the "
+                     "Redis bridge process");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (pid == 0) {
+        bridge_main(s, p, parent);
+    }
+    proc->pid = pid;
+    proc->in = proc->out = proc->err = NULL;
+    /* Stopped (SIGTERM, then SIGKILL after 3 s) with this configuration. */
+    apr_pool_note_subprocess(p, proc, APR_KILL_AFTER_TIMEOUT);
+    apr_proc_other_child_register(proc, bridge_maint, proc, NULL, p);
+    return OK;
+}
+
+int push_redis_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    apr_proc_t *proc;
+
+    if (!push_redis_on(s) || !push_store()
+        || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    bridge_server = s;
+    bridge_pool = pconf;
+    proc = apr_pcalloc(pconf, sizeof(*proc));
+    return bridge_start(pconf, s, proc);
+}
+
+/* ------------------------------------------------------------------ */
+/* A child's own connection                                             */
+
+/* One per thread: a connection is not thread-safe, and a thread that
+ * publishes once usually publishes again. */
+static __thread push_redis_conn_t *thread_conn;
+
+static push_redis_conn_t *conn(request_rec *r, const char *what)
+{
+    char err[200];
+
+    if (thread_conn && push_redis_broken(thread_conn)) {
+        push_redis_close(thread_conn);
+        thread_conn = NULL;
+    }
+    if (!thread_conn) {
+        thread_conn = push_redis_connect(push_conf_redis(r->server),
+                                         push_conf_redis_timeout_ms(r->server),
+                                         err, sizeof(err));
+        if (!thread_conn) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s: Redis "
+                          "(PushRedis): %s", what, err);
+        }
+    }
+    return thread_conn;
+}
+
+push_status_e push_redis_publish_to(request_rec *r, const char *channel,
+                                 const push_message_t *msg,
+                                 const push_limits_t *limits,
+                                 push_msgid_t *id, push_channel_info_t *info,
+                                 long long *told)
+{
+    const push_store_t *store = push_store();
+    push_redis_conn_t *c = conn(r, "publish");
+    push_redis_keys_t k;
+    push_redis_msg_t m;
+    push_redis_published_t p;
+    size_t len = strlen(channel);
+    int64_t now = apr_time_sec(apr_time_now());
+    char err[200];
+    int rc;
+
+    if (!c) {
+        return PUSH_UNAVAILABLE;
+    }
+    if (push_redis_keys(&k, push_conf_redis_prefix(r->server), channel,
+                        len) != 0) {
+        return PUSH_BAD_ARG;
+    }
+    memset(&m, 0, sizeof(m));
+    m.body = msg->body;
+    m.body_len = msg->body_len;
+    m.content_type = msg->content_type;
+    m.content_type_len = msg->content_type_len;
+    m.event = msg->event;
+    m.event_len = msg->event_len;
+    rc = push_redis_publish(c, &k, &m, limits->buffer_length,
+                            limits->timeout,
+                            push_conf_redis_timeout_ms(r->server), &p, err,
+                            sizeof(err));
+    push_redis_keys_free(&k);
+    if (rc != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "publish to %s: "
+                      "Redis (PushRedis) did not take it: %s", channel, err);
+        return PUSH_UNAVAILABLE;
+    }
+    *id = p.id;
+    *told = p.receivers;
+    /* Into this server's copy at once when it follows on from what the
+     * copy has; else the bridge brings it, in order. */
+    if (push_mirror_apply(store, channel, len, &p, &m, now) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "publish to %s: "
+                      "this server's copy lacks the message before it; "
+                      "the bridge brings both", channel);
+    }
+    if (push_store_info(store, channel, len, now, info) != PUSH_OK) {
+        memset(info, 0, sizeof(*info));
+        info->last_id = p.id;
+    }
+    return PUSH_OK;
+}
+
+void push_redis_sync(request_rec *r, const char *channel)
+{
+    push_redis_conn_t *c = conn(r, "subscribe");
+    char err[200];
+
+    if (!c) {
+        return;
+    }
+    if (push_mirror_catch_up(push_store(), c,
+                             push_conf_redis_prefix(r->server), channel,
+                             strlen(channel), apr_time_sec(apr_time_now()),
+                             push_conf_redis_timeout_ms(r->server), err,
+                             sizeof(err)) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "subscribe to %s: "
+                      "this server's copy not brought up to Redis "
+                      "(PushRedis): %s; it catches up when Redis is back",
+                      channel, err);
+    }
+}

@@ -1,0 +1,37 @@
+/* mod_push_redis.h — PushRedis in httpd (mod_push_redis.c): the bridge
+ * process that is this server's wake path from Redis, and what a child
+ * does through Redis (publishing, and bringing its copy of a channel up
+ * to date before a client subscribes). */
+#ifndef MOD_PUSH_REDIS_H
+#define MOD_PUSH_REDIS_H
+
+#include "httpd.h"
+
+#include "store/push_store.h"
+
+/* 1 when PushRedis is set (the main server's). */
+int push_redis_on(const server_rec *s);
+
+/* post_config, in the parent, once the store is open: starts the
+ * bridge process (again at each restart; again if it dies). */
+int push_redis_post_config(apr_pool_t *pconf, server_rec *s);
+
+/* msg to channel through Redis, which gives its id, then into this
+ * server's copy.  PUSH_OK with *id, *info (this server's copy) and
+ * *told (the servers Redis told); PUSH_UNAVAILABLE when Redis did not
+ * take it within PushRedisTimeout (logged; nothing was published), or
+ * the copy's refusal. */
+push_status_e push_redis_publish_to(request_rec *r, const char *channel,
+                                    const push_message_t *msg,
+                                    const push_limits_t *limits,
+                                    push_msgid_t *id,
+                                    push_channel_info_t *info,
+                                    long long *told);
+
+/* Before a client subscribes to channel: this server's copy brought up
+ * to what Redis has, so the client starts from Redis' last id and
+ * resumes from an id any server gave.  When Redis cannot be reached the
+ * copy is used as it is (logged): the bridge catches it up later. */
+void push_redis_sync(request_rec *r, const char *channel);
+
+#endif

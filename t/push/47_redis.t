@@ -1,0 +1,175 @@
+# PushRedis: two servers (this suite's MPM) sharing channels through a
+# real redis-server started here (private port and directory, appendonly
+# with appendfsync always).  Published on one server, a message reaches
+# event streams, WebSockets and long polls on the other, once, in order,
+# with the id the publisher was given; publishers on both servers make
+# one order everyone sees; an id from one server resumes on the other.
+# Redis down: a publish is 503 with its reason within PushRedisTimeout,
+# subscribers stay, and once Redis is back (kill -9 and restart, nothing
+# acknowledged lost) what is published reaches them.  A killed pub/sub
+# connection and a killed bridge process miss nothing.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test;
+use Apache::TestUtil;
+use PushTest;
+use PushServer;
+use PushRedis;
+use PushWS;
+use Time::HiRes qw(time sleep);
+
+plan tests => 31, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
+                         => defined PushRedis::program() };
+
+$SIG{PIPE} = 'IGNORE';
+
+my $redis = PushRedis->start or die "redis-server did not start";
+my $conf = "PushRedis " . $redis->url . "\nPushRedisTimeout 500ms\nLogLevel notice push:info\n"
+    . "<Location /pub>\n PushMessageBufferLength 100\n</Location>\n";
+my $A = PushServer::start(conf => $conf);
+my $B = PushServer::start(conf => $conf);
+ok t_cmp(($A ? 1 : 0) + ($B ? 1 : 0), 2, 'two servers with PushRedis started');
+my ($pa, $pb) = ($A->{port}, $B->{port});
+
+sub pub {
+    my ($port, $ch, $body) = @_;
+    my $t = time;
+    my $r = request('POST', "/pub/$ch", port => $port, body => $body);
+    return { status => $r ? $r->{status} : 0, id => $r ? $r->{headers}{'x-push-message-id'} : undef,
+             body => $r ? $r->{body} : '', took => time - $t,
+             type => $r ? $r->{headers}{'content-type'} // '' : '' };
+}
+
+# What an event stream gave within $secs, up to $n data events: [[id, data], ...].
+sub sse_take_n {
+    my ($c, $n, $secs) = @_;
+    my @got;
+    my $until = time + $secs;
+    while (@got < $n && time < $until) {
+        my $e = sse_event($c, $until - time) or last;
+        push @got, [$e->{id}, $e->{data}] if defined $e->{data};
+    }
+    return @got;
+}
+
+sub bridge_pid {
+    my ($srv) = @_;
+    my @l = $srv->log_lines(qr/Redis bridge \(pid \d+\)/);
+    return @l ? ($l[-1] =~ /pid (\d+)/)[0] : undef;
+}
+
+# Until a subscriber on $srv's channel is followed from Redis.
+sub followed {
+    my ($ch) = @_;
+    return wait_for(sub { ($redis->cli('PUBSUB', 'NUMSUB', "push:{c:$ch}") // '') =~ /\n(\d+)$/ && $1 >= 1 }, 10);
+}
+
+# --- fan-out across servers, every transport ---------------------------
+
+my $ch = fresh_channel('fan');
+my $es = sse_open("/sub/$ch", port => $pb);
+my $ws = ws_connect("/sub/$ch", port => $pb);
+ok t_cmp($es && $es->{status}, 200, 'event stream on B');
+ok t_cmp($ws && $ws->{status}, 101, 'WebSocket on B');
+ok t_true(followed($ch), "B's bridge subscribed to the channel in Redis");
+my $lp = start_request('GET', "/sub/$ch", port => $pb);
+sleep 0.3;
+my @ids;
+for my $i (1 .. 5) {
+    my $p = pub($pa, $ch, "m$i");
+    push @ids, $p->{id};
+    die "publish on A: $p->{status} $p->{body}" unless $p->{status} =~ /^20[12]$/;
+}
+ok t_cmp(scalar(grep { defined && /^\d+:\d+$/ } @ids), 5, 'five publishes on A acknowledged, each with an id');
+my @got = sse_take_n($es, 5, 10);
+ok t_cmp(join(',', map { $_->[1] } @got), 'm1,m2,m3,m4,m5', 'event stream on B: every message, in order');
+ok t_cmp(join(',', map { $_->[0] } @got), join(',', @ids), "event stream on B: the ids A gave");
+my @wgot;
+while (@wgot < 5) {
+    my $f = ws_recv_data($ws, 10) or last;
+    push @wgot, $f->{payload} if $f->{opcode} == 1;
+}
+ok t_cmp(join(',', @wgot), 'm1,m2,m3,m4,m5', 'WebSocket on B: every message, in order');
+my $lr = read_response($lp, 10);
+ok t_cmp($lr ? "$lr->{status} $lr->{body}" : 'nothing', '200 m1', 'long poll on B: answered with the first');
+ok t_cmp(sse_take_n($es, 1, 1), 0, 'event stream on B: nothing twice');
+
+# --- publishers on both servers: one order ------------------------------
+
+my $ch2 = fresh_channel('order');
+my $ea = sse_open("/sub/$ch2", port => $pa);
+my $eb = sse_open("/sub/$ch2", port => $pb);
+followed($ch2);
+wait_for(sub { ($redis->cli('PUBSUB', 'NUMSUB', "push:{c:$ch2}") // '') =~ /\n(\d+)$/ && $1 >= 2 }, 10);
+my @pubs;
+for my $i (1 .. 20) {
+    my $p = pub($i % 2 ? $pa : $pb, $ch2, "x$i");
+    push @pubs, $p->{id} if $p->{status} =~ /^20[12]$/;
+}
+ok t_cmp(scalar(@pubs), 20, 'twenty publishes, alternately on A and B, acknowledged');
+my @ga = sse_take_n($ea, 20, 10);
+my @gb = sse_take_n($eb, 20, 10);
+ok t_cmp(join(',', map { $_->[1] } @ga), join(',', map { "x$_" } 1 .. 20), 'A sees them in publish order');
+ok t_cmp(join(',', map { $_->[0] } @gb), join(',', map { $_->[0] } @ga), 'B sees the same ids in the same order');
+ok t_cmp(join(',', map { $_->[0] } @ga), join(',', @pubs), 'the ids are the ones the publishers were given');
+
+# --- resume on A from an id received on B --------------------------------
+
+my $r = request('GET', "/sub/$ch2", port => $pa, headers => { 'Last-Event-ID' => $gb[9][0] });
+ok t_cmp($r ? "$r->{status} $r->{body}" : 'nothing', '200 x11', 'a long poll on A from the 10th id B gave: the 11th');
+my $ch3 = fresh_channel('cold');
+pub($pa, $ch3, "c$_") for 1 .. 3;
+my $cold = pub($pa, $ch3, 'c4');
+my $lp3 = start_request('GET', "/sub/$ch3", port => $pb, headers => { 'Last-Event-ID' => $cold->{id} });
+sleep 0.3;
+my $c5 = pub($pa, $ch3, 'c5');
+$r = read_response($lp3, 10);
+ok t_cmp($r ? "$r->{status} $r->{body} $r->{headers}{'x-push-message-id'}" : 'nothing',
+         "200 c5 $c5->{id}", 'a channel B never followed: a long poll from A\'s last id waits for the next');
+$r = request('GET', "/sub/$ch3", port => $pb, headers => { 'Last-Event-ID' => "0:0" });
+ok t_cmp($r ? $r->{body} : 'nothing', 'c1', 'on B, from the start: the first message published on A');
+
+# --- Redis down: 503 in time, subscribers stay, then everything ----------
+
+my $ch4 = fresh_channel('down');
+my $ed = sse_open("/sub/$ch4", port => $pb);
+followed($ch4);
+my $before = pub($pa, $ch4, 'before');
+$redis->stop('KILL');
+my $p = pub($pa, $ch4, 'while down');
+ok t_cmp($p->{status}, 503, 'Redis down: a publish is refused with 503');
+ok t_cmp($p->{body}, qr/Redis/, 'Redis down: the answer says why');
+ok t_num($p->{took}, '<', 3, 'Redis down: the 503 comes within PushRedisTimeout (500 ms) and a reconnect');
+ok t_cmp(scalar(sse_take_n($ed, 1, 5)), 1, 'Redis down: the subscriber has what came before');
+ok t_true(!sse_closed($ed, 1), 'Redis down: the subscriber stays connected');
+ok t_true($redis->run, 'Redis started again (appendfsync always)');
+my $after;
+wait_for(sub { $after = pub($pa, $ch4, 'after'); $after->{status} =~ /^20[12]$/ }, 10);
+ok t_cmp($after->{status}, qr/^20[12]$/, 'Redis back: publishing works again');
+my @back = sse_take_n($ed, 1, 15);
+ok t_cmp(@back ? $back[0][1] : 'nothing', 'after', 'Redis back: the subscriber gets what is published, not a lost one');
+$r = request('GET', "/sub/$ch4", port => $pa, headers => { 'Last-Event-ID' => '0:0' });
+ok t_cmp($r ? "$r->{status} $r->{body} " . ($r->{headers}{'x-push-message-id'} // '') : 'nothing',
+         "200 before $before->{id}", 'kill -9 of Redis lost no acknowledged message: the first is still there, same id');
+
+# --- a killed pub/sub connection, a killed bridge -----------------------
+
+$redis->cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+my $k1 = pub($pa, $ch4, 'after kill');
+my @k = sse_take_n($ed, 1, 15);
+ok t_cmp(@k ? $k[0][1] : 'nothing', 'after kill', 'CLIENT KILL TYPE pubsub: nothing missed');
+my $bpid = bridge_pid($B);
+ok t_true($bpid && kill('KILL', $bpid), "B's bridge process killed (-9)");
+pub($pa, $ch4, 'bridge gone');
+@k = sse_take_n($ed, 1, 15);
+ok t_cmp(@k ? $k[0][1] : 'nothing', 'bridge gone', 'a new bridge brings what was published meanwhile');
+ok t_true(wait_for(sub { my $n = bridge_pid($B); $n && $n != $bpid }, 5), 'B started another bridge process');
+ok t_cmp(scalar(sse_take_n($es, 1, 0.5)) + scalar(sse_take_n($eb, 1, 0.5)), 0, 'other streams: nothing more, nothing twice');
+
+close $_->{sock} for grep { $_ } $es, $ws, $ea, $eb, $ed;
+# What the servers said, for a failure's reader.
+t_debug("A: $_") for $A->log_lines(qr/push|Redis/);
+t_debug("B: $_") for $B->log_lines(qr/push|Redis/);
+$A->stop;
+$B->stop;
+$redis->stop;
