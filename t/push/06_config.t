@@ -85,8 +85,17 @@ my @cases = (
     ['PushStore carrier-pigeon',        qr/PushStore: unknown store engine 'carrier-pigeon' \(available: shm\)/],
     ['<VirtualHost *:1>\nPushStore shm\n</VirtualHost>',
                                         qr/PushStore.*cannot occur within <VirtualHost>/],
+    ['PushRedis http://127.0.0.1',     qr/PushRedis: 'http:\/\/127.0.0.1' must start with redis:\/\//],
+    ['PushRedis redis://h:0',          qr/PushRedis: 'redis:\/\/h:0' the port must be a number from 1 to 65535/],
+    ['PushRedis redis://h/x',          qr/PushRedis: .*the database must be a number/],
+    ['PushRedis redis://user@h',       qr/PushRedis: .*credentials need a colon/],
+    ['<VirtualHost *:1>\nPushRedis redis://h\n</VirtualHost>',
+                                        qr/PushRedis.*cannot occur within <VirtualHost>.*one store per server/],
+    ['PushRedisTimeout 50ms',          qr/PushRedisTimeout: '50ms' is not a time from 100ms to 60s/],
+    ['PushRedisTimeout 2h',            qr/PushRedisTimeout: '2h' is not a time/],
+    ['PushRedisPrefix a{b}',           qr/PushRedisPrefix: 'a\{b\}' may hold printable characters only, no spaces and no braces/],
 );
-plan tests => 2 * @cases + 3;
+plan tests => 2 * @cases + 4;
 
 my $cfg = Apache::Test::config();
 my $vars = $cfg->{vars};
@@ -123,6 +132,9 @@ ok t_cmp($rc, 0, "durations with units pass: $out");
                     . 'PushMessageBufferLength 0\nPushSubscribeRequest "/app/in"\n'
                     . 'PushUnsubscribeRequest "/app/out"\n</Location>');
 ok t_cmp($rc, 0, "several channels, a split, no history and presence hooks pass: $out");
+($rc, $out) = check('PushRedis redis://app:s%40cret@127.0.0.1:6379/2\nPushRedisTimeout 500ms\n'
+                    . 'PushRedisPrefix site-a:');
+ok t_cmp($rc, 0, "PushRedis with credentials and a database, a timeout in ms and a prefix pass: $out");
 for my $case (@cases) {
     my ($rc, $out) = check($case->[0]);
     ok t_num($rc, '!=', 0, "$case->[0]: httpd -t exit status");
