@@ -112,4 +112,17 @@ static void redis_start(push_redis_url_t *u)
     exit(2);
 }
 
+/* A connection to u, or the test ends (the server is the test's). */
+static push_redis_conn_t *redis_conn(const push_redis_url_t *u)
+{
+    char err[160];
+    push_redis_conn_t *c = push_redis_connect(u, 2000, err, sizeof(err));
+
+    if (!c) {
+        fprintf(stderr, "connect: %s\n", err);
+        exit(2);
+    }
+    return c;
+}
+
 #endif

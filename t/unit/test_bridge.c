@@ -113,19 +113,6 @@ static push_bridge_stats_t stats(const copy_t *c)
     return st;
 }
 
-static push_redis_conn_t *conn(void)
-{
-    char err[160];
-    push_redis_conn_t *c = push_redis_connect(&server, 2000, err,
-                                              sizeof(err));
-
-    if (!c) {
-        fprintf(stderr, "connect: %s\n", err);
-        exit(2);
-    }
-    return c;
-}
-
 static push_redis_published_t publish(push_redis_conn_t *c,
                                       const char *chan, const char *body,
                                       size_t len, uint32_t keep)
@@ -162,7 +149,7 @@ static void command(push_redis_conn_t *c, int argc, const char **argv)
 
 static void test_fan_out(void)
 {
-    push_redis_conn_t *pub = conn(), *admin = conn();
+    push_redis_conn_t *pub = redis_conn(&server), *admin = redis_conn(&server);
     push_redis_published_t p[20];
     copy_t a, b;
     push_message_t m;
@@ -272,7 +259,7 @@ static void test_fan_out(void)
  * the newest starts at Redis' last id. */
 static void test_trimmed(void)
 {
-    push_redis_conn_t *pub = conn(), *c = conn();
+    push_redis_conn_t *pub = redis_conn(&server), *c = redis_conn(&server);
     push_redis_published_t p[10];
     push_channel_info_t info;
     push_message_t m;

@@ -73,19 +73,6 @@ static redisReply *cmd(push_redis_conn_t *c, int argc, const char **argv)
     return push_redis_call(c, argc, argv, NULL, 2000);
 }
 
-static push_redis_conn_t *conn(void)
-{
-    char err[160];
-    push_redis_conn_t *c = push_redis_connect(&server, 2000, err,
-                                              sizeof(err));
-
-    if (!c) {
-        fprintf(stderr, "connect: %s\n", err);
-        exit(2);
-    }
-    return c;
-}
-
 static void test_connect(void)
 {
     push_redis_url_t u = server;
@@ -133,7 +120,7 @@ static void test_connect(void)
     close(fd);
 
     /* Sound. */
-    c = conn();
+    c = redis_conn(&server);
     r = cmd(c, 1, ping);
     CHECK(r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0);
     freeReplyObject(r);
@@ -147,7 +134,7 @@ static void test_auth_select(void)
     const char *clear_pw[4] = { "CONFIG", "SET", "requirepass", "" };
     const char *set_k[3] = { "SET", "push-test-db", "three" };
     const char *get_k[2] = { "GET", "push-test-db" };
-    push_redis_conn_t *admin = conn(), *c;
+    push_redis_conn_t *admin = redis_conn(&server), *c;
     push_redis_url_t u = server;
     char err[160];
     redisReply *r;
@@ -238,7 +225,7 @@ static redisReply *push_on(push_redis_conn_t *c)
 
 static void test_publish(void)
 {
-    push_redis_conn_t *c = conn(), *sub = conn();
+    push_redis_conn_t *c = redis_conn(&server), *sub = redis_conn(&server);
     push_redis_keys_t k;
     push_redis_published_t p[6], n;
     push_redis_msg_t m;
@@ -423,7 +410,7 @@ static void test_publish(void)
  * keys, by EXPIRE, once nothing is published. */
 static void test_timeout(void)
 {
-    push_redis_conn_t *c = conn();
+    push_redis_conn_t *c = redis_conn(&server);
     push_redis_keys_t k;
     push_redis_published_t a, b;
     push_redis_msg_t m = text("old", "", "");
@@ -472,7 +459,7 @@ static void test_concurrent(void)
     CHECK_EQ(push_redis_keys(&k, "push:", "busy", 4), 0);
     for (w = 0; w < WRITERS; w++) {
         if (fork() == 0) {
-            push_redis_conn_t *pc = conn();
+            push_redis_conn_t *pc = redis_conn(&server);
             int j, bad = 0;
 
             for (j = 0; j < EACH; j++) {
@@ -495,7 +482,7 @@ static void test_concurrent(void)
         CHECK(wait(&status) > 0 && WIFEXITED(status)
               && WEXITSTATUS(status) == 0);
     }
-    c = conn();
+    c = redis_conn(&server);
     CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, WRITERS * EACH,
                              5000, &st, err, sizeof(err)), 0);
     CHECK_EQ(st.n, WRITERS * EACH);
