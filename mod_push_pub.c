@@ -16,6 +16,7 @@
 #include "mod_push_events.h"
 #include "mod_push_http.h"
 #include "mod_push_pub.h"
+#include "mod_push_redis.h"
 #include "mod_push_publish.h"
 #include "mod_push_upstream.h"
 #include "mod_push_store.h"
@@ -144,11 +145,34 @@ static int delete_or_info(request_rec *r, const char *channel, int del)
     n = push_channel_set_split(apr_pstrdup(r->pool, channel), ids,
                                PUSH_MUX_MAX);
     for (i = 0; i < n; i++) {
-        push_status_e st = del
-            ? push_store_delete(push_store(), ids[i], strlen(ids[i]),
-                                apr_time_sec(r->request_time), &info)
-            : push_store_info(push_store(), ids[i], strlen(ids[i]),
-                              apr_time_sec(r->request_time), &info);
+        long long had = 0;
+        push_status_e st;
+
+        if (push_redis_on(r->server)) {
+            /* Redis first: a DELETE ends every server's subscribers, and
+             * the info is of the channel as Redis has it. */
+            if (!del) {
+                push_redis_sync(r, ids[i]);
+            }
+            else if (push_redis_delete_to(r, ids[i], &had) != PUSH_OK) {
+                apr_table_setn(r->err_headers_out, "Retry-After", "1");
+                return push_reply_text(r, HTTP_SERVICE_UNAVAILABLE,
+                                       "Redis (PushRedis) did not take the "
+                                       "delete of '%s' within "
+                                       "PushRedisTimeout; try again.",
+                                       push_channel_shown(r->pool, ids[i]));
+            }
+        }
+        st = del ? push_store_delete(push_store(), ids[i], strlen(ids[i]),
+                                     apr_time_sec(r->request_time), &info)
+                 : push_store_info(push_store(), ids[i], strlen(ids[i]),
+                                   apr_time_sec(r->request_time), &info);
+        if (del && st != PUSH_OK && had > 0) {
+            /* Not here, but in Redis. */
+            memset(&info, 0, sizeof(info));
+            info.messages = (apr_uint32_t)had;
+            st = PUSH_OK;
+        }
 
         if (st != PUSH_OK) {
             continue;

@@ -272,3 +272,29 @@ void push_redis_sync(request_rec *r, const char *channel)
                       channel, err);
     }
 }
+
+push_status_e push_redis_delete_to(request_rec *r, const char *channel,
+                                   long long *had)
+{
+    push_redis_conn_t *c = conn(r, "delete");
+    push_redis_keys_t k;
+    char err[200];
+    int rc;
+
+    if (!c) {
+        return PUSH_UNAVAILABLE;
+    }
+    if (push_redis_keys(&k, push_conf_redis_prefix(r->server), channel,
+                        strlen(channel)) != 0) {
+        return PUSH_BAD_ARG;
+    }
+    rc = push_redis_delete(c, &k, push_conf_redis_timeout_ms(r->server), had,
+                           err, sizeof(err));
+    push_redis_keys_free(&k);
+    if (rc != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "delete of %s: Redis "
+                      "(PushRedis) did not take it: %s", channel, err);
+        return PUSH_UNAVAILABLE;
+    }
+    return PUSH_OK;
+}

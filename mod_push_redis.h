@@ -28,6 +28,12 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
                                     push_channel_info_t *info,
                                     long long *told);
 
+/* DELETE of channel through Redis (every server's subscribers end),
+ * then here: PUSH_OK with *had (the messages Redis had), or
+ * PUSH_UNAVAILABLE (logged). */
+push_status_e push_redis_delete_to(request_rec *r, const char *channel,
+                                   long long *had);
+
 /* Before a client subscribes to channel: this server's copy brought up
  * to what Redis has, so the client starts from Redis' last id and
  * resumes from an id any server gave.  When Redis cannot be reached the

@@ -419,6 +419,15 @@ static void on_push(push_bridge_t *b, redisReply *r)
         push_redis_msg_t m;
         int inl;
 
+        if (push_redis_notice_is_delete(r->element[2]->str,
+                                        r->element[2]->len)) {
+            /* Its subscribers here end as a local DELETE ends them. */
+            push_store_delete(b->store, f->chan, f->len, (int64_t)time(NULL),
+                              NULL);
+            f->stale = 0;
+            b->stats.deleted++;
+            return;
+        }
         if (push_redis_notice_parse(r->element[2]->str, r->element[2]->len,
                                     &n, &inl, &m) != 0) {
             say(b, 1, "Redis pub/sub: a message on %s that is not a "

@@ -59,6 +59,7 @@ typedef struct {
     unsigned long applied;       /* messages put in the store from notices */
     unsigned long caught_up;     /* catch-ups run */
     unsigned long dead_probes;   /* connections found dead by the probe */
+    unsigned long deleted;       /* channels deleted here by a notice */
 } push_bridge_stats_t;
 
 void push_bridge_stats(const push_bridge_t *b, push_bridge_stats_t *st);

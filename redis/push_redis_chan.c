@@ -70,6 +70,14 @@ static const char read_lua[] =
     "local e = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])\n"
     "return {m[1], m[2], m[3] or '0', m[4] or '0', m[5] or '0', e}\n";
 
+/* KEYS: stream.  ARGV: pub/sub channel.  The meta stays: ids of the
+ * channel made again go on after the deleted one's. */
+static const char delete_lua[] =
+    "local n = redis.call('XLEN', KEYS[1])\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "local told = redis.call('PUBLISH', ARGV[1], 'delete')\n"
+    "return {n, told}\n";
+
 static int key_make(char **out, size_t *out_len, const char *prefix,
                     const char *chan, size_t chan_len, const char *suffix)
 {
@@ -150,7 +158,7 @@ static int failed(char *err, size_t errlen, const char *what,
 
 /* The script by its SHA1 when Redis has it, else by its text (which
  * caches it: the next call finds it). */
-enum { SCRIPT_PUBLISH, SCRIPT_READ };
+enum { SCRIPT_PUBLISH, SCRIPT_READ, SCRIPT_DELETE };
 
 static redisReply *eval_script(push_redis_conn_t *c, unsigned which,
                                const char *lua, int nkeys, int nargs, const char **args,
@@ -492,4 +500,39 @@ int push_redis_notice_parse(const char *data, size_t len,
     msg->body_len = (size_t)(end - msg->body);
     *inline_msg = 1;
     return 0;
+}
+
+int push_redis_delete(push_redis_conn_t *c, const push_redis_keys_t *k,
+                      int timeout_ms, long long *had, char *err,
+                      size_t errlen)
+{
+    const char *args[2] = { k->stream, k->pubsub };
+    size_t lens[2] = { k->stream_len, k->pubsub_len };
+    redisReply *r = eval_script(c, SCRIPT_DELETE, delete_lua, 1, 1, args,
+                                lens, timeout_ms);
+    int rc = -1;
+
+    if (!r) {
+        return failed(err, errlen, "delete", push_redis_broken(c)
+                                             ? push_redis_broken(c)
+                                             : "no reply");
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        failed(err, errlen, "Redis refused the delete", r->str);
+    }
+    else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+             || r->element[0]->type != REDIS_REPLY_INTEGER) {
+        failed(err, errlen, "delete", "an unexpected reply from Redis");
+    }
+    else {
+        *had = r->element[0]->integer;
+        rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int push_redis_notice_is_delete(const char *data, size_t len)
+{
+    return len == 6 && memcmp(data, "delete", 6) == 0;
 }

@@ -106,6 +106,16 @@ int push_redis_notice_parse(const char *data, size_t len,
                             push_redis_published_t *n, int *inline_msg,
                             push_redis_msg_t *msg);
 
+/* Deletes the channel's messages (its meta stays, so later ids go on
+ * after the deleted ones) and tells every server ("delete" on the pub/sub
+ * channel).  0 and *had (the messages Redis had), or -1 with the reason
+ * in err. */
+int push_redis_delete(push_redis_conn_t *c, const push_redis_keys_t *k,
+                      int timeout_ms, long long *had, char *err,
+                      size_t errlen);
+/* 1 when a pub/sub message is a delete's notice. */
+int push_redis_notice_is_delete(const char *data, size_t len);
+
 /* "<sec>-<n>" as Redis writes a stream id, into push_msgid_t; -1 when
  * it is not one that fits (n over 32 bits). */
 int push_redis_stream_id(const char *s, size_t len, push_msgid_t *id);

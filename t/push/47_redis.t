@@ -3,7 +3,8 @@
 # with appendfsync always).  Published on one server, a message reaches
 # event streams, WebSockets and long polls on the other, once, in order,
 # with the id the publisher was given; publishers on both servers make
-# one order everyone sees; an id from one server resumes on the other.
+# one order everyone sees; an id from one server resumes on the other;
+# a DELETE on one server ends the other's subscribers.
 # Redis down: a publish is 503 with its reason within PushRedisTimeout,
 # subscribers stay, and once Redis is back (kill -9 and restart, nothing
 # acknowledged lost) what is published reaches them.  A killed pub/sub
@@ -18,7 +19,7 @@ use PushRedis;
 use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 31, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
+plan tests => 34, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
                          => defined PushRedis::program() };
 
 $SIG{PIPE} = 'IGNORE';
@@ -129,6 +130,20 @@ ok t_cmp($r ? "$r->{status} $r->{body} $r->{headers}{'x-push-message-id'}" : 'no
 $r = request('GET', "/sub/$ch3", port => $pb, headers => { 'Last-Event-ID' => "0:0" });
 ok t_cmp($r ? $r->{body} : 'nothing', 'c1', 'on B, from the start: the first message published on A');
 
+# --- DELETE on one server ends the other's subscribers -------------------
+
+my $ch5 = fresh_channel('del');
+my $e5 = sse_open("/sub/$ch5", port => $pb);
+followed($ch5);
+pub($pa, $ch5, 'd1');
+sse_take_n($e5, 1, 5);
+my $d = request('DELETE', "/pub/$ch5", port => $pa);
+ok t_cmp($d ? $d->{status} : 0, 200, 'DELETE on A: 200');
+ok t_true(sse_closed($e5, 5), "DELETE on A: B's event stream ends");
+my $i5;
+wait_for(sub { $i5 = request('GET', "/pub/$ch5", port => $pb); $i5 && $i5->{status} == 404 }, 5);
+ok t_cmp($i5 ? $i5->{status} : 0, 404, 'DELETE on A: the channel is gone on B too');
+
 # --- Redis down: 503 in time, subscribers stay, then everything ----------
 
 my $ch4 = fresh_channel('down');
@@ -166,7 +181,7 @@ ok t_cmp(@k ? $k[0][1] : 'nothing', 'bridge gone', 'a new bridge brings what was
 ok t_true(wait_for(sub { my $n = bridge_pid($B); $n && $n != $bpid }, 5), 'B started another bridge process');
 ok t_cmp(scalar(sse_take_n($es, 1, 0.5)) + scalar(sse_take_n($eb, 1, 0.5)), 0, 'other streams: nothing more, nothing twice');
 
-close $_->{sock} for grep { $_ } $es, $ws, $ea, $eb, $ed;
+close $_->{sock} for grep { $_ } $es, $ws, $ea, $eb, $ed, $e5;
 # What the servers said, for a failure's reader.
 t_debug("A: $_") for $A->log_lines(qr/push|Redis/);
 t_debug("B: $_") for $B->log_lines(qr/push|Redis/);

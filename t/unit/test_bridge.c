@@ -4,8 +4,9 @@
  * message reaches both copies once, in Redis' order, with Redis' ids,
  * small ones from the notice and large ones from the stream; a killed
  * pub/sub connection and a paused Redis (open but dead) cost nothing;
- * what Redis trimmed before a copy followed is a gap there; a channel
- * left by everyone is dropped after the linger. */
+ * what Redis trimmed before a copy followed is a gap there; a delete
+ * in Redis deletes both copies; a channel left by everyone is dropped
+ * after the linger. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,25 @@ static void test_fan_out(void)
         q = publish(pub, "room", "after the pause", 15, 100);
         STEP_UNTIL(&a, NULL, take(&a, &m, &gap));
         CHECK(push_msgid_cmp(&a.cursor, &q.id) == 0 && !gap);
+    }
+
+    /* Deleted in Redis: deleted in both copies, their subscribers see the
+     * channel gone. */
+    {
+        push_redis_keys_t k;
+        long long had = -1;
+        char err[200];
+        push_msgid_t gap_id;
+
+        push_redis_keys(&k, "push:", "room", 4);
+        CHECK_EQ(push_redis_delete(pub, &k, 2000, &had, err, sizeof(err)), 0);
+        CHECK(had > 0);
+        push_redis_keys_free(&k);
+        STEP_UNTIL(&a, &b, stats(&a).deleted == 1 && stats(&b).deleted == 1);
+        CHECK_EQ(stats(&a).deleted, 1);
+        CHECK_EQ(stats(&b).deleted, 1);
+        CHECK(push_shm_next(b.shm, &b.sub, &b.cursor, time(NULL), to_buf,
+                            NULL, &m, &gap, &gap_id) == PUSH_GONE);
     }
 
     /* Everyone leaves: the channel is dropped after the linger. */
