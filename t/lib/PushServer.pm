@@ -24,7 +24,8 @@ sub mpm {
 
 # Starts one: %o{conf} is appended to the configuration (directives,
 # sections); /sub, /pub and /status are push locations, /static.txt a
-# file.  Returns the server (undef when it did not come up).
+# file; %o{mpm} another MPM than the suite's.  Returns the server (undef
+# when it did not come up).
 sub start {
     my (%o) = @_;
     my $vars = Apache::Test::config()->{vars};
@@ -32,6 +33,7 @@ sub start {
     open my $fh, '<', "$t_dir/conf/httpd.conf" or die $!;
     my @load = grep { /^\s*LoadModule\s+(mpm_\w+|authz_core_module|authz_host_module)\s/ } <$fh>;
     close $fh;
+    s/mpm_\w+_module (\S*)mod_mpm_\w+\.so/mpm_$o{mpm}_module $1mod_mpm_$o{mpm}.so/ for $o{mpm} ? @load : ();
     my $dir = tempdir(CLEANUP => 1);
     my $probe = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)
         or die "no free port: $!";

@@ -1,4 +1,5 @@
-# PushRedis: two servers (this suite's MPM) sharing channels through a
+# PushRedis: three servers (two under this suite's MPM, one under
+# another) sharing channels through a
 # real redis-server started here (private port and directory, appendonly
 # with appendfsync always).  Published on one server, a message reaches
 # event streams, WebSockets and long polls on the other, once, in order,
@@ -19,7 +20,7 @@ use PushRedis;
 use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 34, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
+plan tests => 36, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
                          => defined PushRedis::program() };
 
 $SIG{PIPE} = 'IGNORE';
@@ -29,8 +30,12 @@ my $conf = "PushRedis " . $redis->url . "\nPushRedisTimeout 500ms\nLogLevel noti
     . "<Location /pub>\n PushMessageBufferLength 100\n</Location>\n";
 my $A = PushServer::start(conf => $conf);
 my $B = PushServer::start(conf => $conf);
-ok t_cmp(($A ? 1 : 0) + ($B ? 1 : 0), 2, 'two servers with PushRedis started');
-my ($pa, $pb) = ($A->{port}, $B->{port});
+# A third under another MPM: prefork beside event or worker, else event.
+my $other = PushServer::mpm() eq 'prefork' ? 'event' : 'prefork';
+my $C = PushServer::start(conf => $conf, mpm => $other);
+ok t_cmp(($A ? 1 : 0) + ($B ? 1 : 0) + ($C ? 1 : 0), 3,
+         "three servers with PushRedis started (the third under $other)");
+my ($pa, $pb, $pc) = ($A->{port}, $B->{port}, $C->{port});
 
 sub pub {
     my ($port, $ch, $body) = @_;
@@ -94,6 +99,17 @@ ok t_cmp(join(',', @wgot), 'm1,m2,m3,m4,m5', 'WebSocket on B: every message, in 
 my $lr = read_response($lp, 10);
 ok t_cmp($lr ? "$lr->{status} $lr->{body}" : 'nothing', '200 m1', 'long poll on B: answered with the first');
 ok t_cmp(sse_take_n($es, 1, 1), 0, 'event stream on B: nothing twice');
+
+# --- a server under another MPM ------------------------------------------
+
+my $ec = sse_open("/sub/$ch", port => $pc, headers => { 'Last-Event-ID' => $ids[4] });
+my $pcm = pub($pc, $ch, 'from C');
+my @gc = sse_take_n($ec, 1, 10);
+ok t_cmp(@gc ? "$gc[0][0] $gc[0][1]" : 'nothing', "$pcm->{id} from C",
+         "$other server C: its own publish, with the id Redis gave");
+@got = sse_take_n($es, 1, 10);
+ok t_cmp(@got ? "$got[0][0] $got[0][1]" : 'nothing', "$pcm->{id} from C",
+         "B gets what C published");
 
 # --- publishers on both servers: one order ------------------------------
 
@@ -181,10 +197,11 @@ ok t_cmp(@k ? $k[0][1] : 'nothing', 'bridge gone', 'a new bridge brings what was
 ok t_true(wait_for(sub { my $n = bridge_pid($B); $n && $n != $bpid }, 5), 'B started another bridge process');
 ok t_cmp(scalar(sse_take_n($es, 1, 0.5)) + scalar(sse_take_n($eb, 1, 0.5)), 0, 'other streams: nothing more, nothing twice');
 
-close $_->{sock} for grep { $_ } $es, $ws, $ea, $eb, $ed, $e5;
+close $_->{sock} for grep { $_ } $es, $ws, $ea, $eb, $ed, $e5, $ec;
 # What the servers said, for a failure's reader.
 t_debug("A: $_") for $A->log_lines(qr/push|Redis/);
 t_debug("B: $_") for $B->log_lines(qr/push|Redis/);
 $A->stop;
 $B->stop;
+$C->stop;
 $redis->stop;
