@@ -103,9 +103,17 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
         }
         for (i = 0; i < st.n && !raced; i++) {
             push_message_t msg = as_message(&st.msgs[i]);
+            /* The first one after our last id whose previous id is
+             * before it: Redis no longer knows our last id (its meta
+             * expired, or it lost data).  Nothing of Redis' lies between
+             * them, so it follows on from what we have; waiting for the
+             * missing one would wait for ever. */
+            const push_msgid_t *prev =
+                i == 0 && push_msgid_cmp(&st.msgs[0].prev, &last) < 0
+                ? NULL : &st.msgs[i].prev;
 
-            s = push_store_publish_id(store, chan, chan_len, &msg,
-                                      &st.msgs[i].prev, &lim, now, NULL);
+            s = push_store_publish_id(store, chan, chan_len, &msg, prev,
+                                      &lim, now, NULL);
             if (s == PUSH_OUT_OF_ORDER) {
                 raced = 1;
             }

@@ -308,6 +308,24 @@ static void test_trimmed(void)
                                   time(NULL), 2000, err, sizeof(err)), 0);
     CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
           && info.messages == 3);
+    /* Redis forgot the channel (its meta expired, or data was lost)
+     * while this copy kept it: the next message, whose previous id is
+     * none, follows on from the copy instead of waiting for ever. */
+    {
+        const char *del[3] = { "DEL", "push:{c:short}:s", "push:{c:short}:m" };
+        redisReply *r = push_redis_call(c, 3, del, NULL, 2000);
+        push_redis_published_t again;
+
+        freeReplyObject(r);
+        usleep(1100000);    /* a later second (the same one is a rewind:
+                             * the epoch's case, not handled yet) */
+        again = publish(pub, "short", "reborn", 6, 3);
+        CHECK(again.prev.time == 0);
+        CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
+                                      time(NULL), 2000, err, sizeof(err)), 0);
+        CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
+              && push_msgid_cmp(&info.last_id, &again.id) == 0);
+    }
     /* A channel Redis never had: nothing, no error. */
     CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "nothing", 7,
                                   time(NULL), 2000, err, sizeof(err)), 0);
