@@ -1,5 +1,6 @@
-/* mod_push_publish.c — a message into the store, to each channel of a
- * set (see mod_push_publish.h), with the publisher's back-pressure. */
+/* mod_push_publish.c — a message into the store (through Redis first,
+ * with PushRedis), to each channel of a set (see mod_push_publish.h),
+ * with the publisher's back-pressure. */
 #include "httpd.h"
 #include "http_log.h"
 

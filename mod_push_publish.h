@@ -9,8 +9,9 @@
 #include "mod_push_config.h"
 #include "store/push_store.h"
 
-/* Publishes msg to each of ids[0..n) with the limits conf says, each
- * publish a channel_publish event.  may_wait: first wait a little while
+/* Publishes msg to each of ids[0..n) with the limits conf says (with
+ * PushRedis through Redis, which gives the id; PUSH_UNAVAILABLE when it
+ * did not take it in time), each publish a channel_publish event.  may_wait: first wait a little while
  * the channel's subscribers are far behind (back-pressure; never on the
  * stream loop's thread).  *all is the channels' info summed, *last the
  * last one's and *id its message's id; *done how many took it.  PUSH_OK,

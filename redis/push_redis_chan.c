@@ -212,6 +212,25 @@ static redisReply *eval_script(push_redis_conn_t *c, unsigned which,
     return r;
 }
 
+/* -1 with the reason in err when a script's call gave no reply (the
+ * connection broke) or an error reply (freed here); 0 when r is a reply
+ * to read.  `what` names the script ("publish", "read", "delete"). */
+static int script_failed(push_redis_conn_t *c, redisReply *r,
+                         const char *what, char *err, size_t errlen)
+{
+    if (!r) {
+        return failed(err, errlen, what, push_redis_broken(c)
+                                         ? push_redis_broken(c)
+                                         : "no reply");
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis refused the %s: %s", what, r->str);
+        freeReplyObject(r);
+        return -1;
+    }
+    return 0;
+}
+
 int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
                        const push_redis_msg_t *msg, uint32_t keep,
                        uint32_t timeout, int timeout_ms,
@@ -246,16 +265,12 @@ int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
     args[8] = cut_s;
     lens[8] = strlen(cut_s);
 
-    r = eval_script(c, SCRIPT_PUBLISH, publish_lua, 2, 7, args, lens, timeout_ms);
-    if (!r) {
-        return failed(err, errlen, "publish",
-                      push_redis_broken(c) ? push_redis_broken(c)
-                                           : "no reply");
+    r = eval_script(c, SCRIPT_PUBLISH, publish_lua, 2, 7, args, lens,
+                    timeout_ms);
+    if (script_failed(c, r, "publish", err, errlen)) {
+        return -1;
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-        failed(err, errlen, "Redis refused the publish", r->str);
-    }
-    else if (r->type != REDIS_REPLY_ARRAY || r->elements != 4
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4
              || r->element[0]->type != REDIS_REPLY_STRING
              || r->element[1]->type != REDIS_REPLY_STRING
              || r->element[2]->type != REDIS_REPLY_STRING
@@ -373,14 +388,7 @@ int push_redis_read(push_redis_conn_t *c, const push_redis_keys_t *k,
     args[3] = cnt;
     lens[3] = strlen(cnt);
     r = eval_script(c, SCRIPT_READ, read_lua, 2, 2, args, lens, timeout_ms);
-    if (!r) {
-        return failed(err, errlen, "read", push_redis_broken(c)
-                                           ? push_redis_broken(c)
-                                           : "no reply");
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        failed(err, errlen, "Redis refused the read", r->str);
-        freeReplyObject(r);
+    if (script_failed(c, r, "read", err, errlen)) {
         return -1;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
@@ -512,15 +520,10 @@ int push_redis_delete(push_redis_conn_t *c, const push_redis_keys_t *k,
                                 lens, timeout_ms);
     int rc = -1;
 
-    if (!r) {
-        return failed(err, errlen, "delete", push_redis_broken(c)
-                                             ? push_redis_broken(c)
-                                             : "no reply");
+    if (script_failed(c, r, "delete", err, errlen)) {
+        return -1;
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-        failed(err, errlen, "Redis refused the delete", r->str);
-    }
-    else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
              || r->element[0]->type != REDIS_REPLY_INTEGER) {
         failed(err, errlen, "delete", "an unexpected reply from Redis");
     }
