@@ -21,7 +21,8 @@ LIB_SRC   = lib/push_id.c lib/push_sse.c lib/push_frame_cache.c lib/push_buf.c \
 # Channel ids are checked as UTF-8: the id grammar needs the UTF-8 check.
 ID_SRC    = lib/push_id.c lib/push_utf8.c
 SHM_SRC   = store/push_store_shm.c store/push_store_shm_chan.c \
-            store/push_store_shm_hold.c store/push_store_shm_lock.c
+            store/push_store_shm_hold.c store/push_store_shm_lock.c \
+            store/push_store_shm_mirror.c
 STORE_SRC = $(SHM_SRC) store/push_notify.c
 CORE_SRC  = core/push_sub.c core/push_sink.c core/push_loop.c core/push_stream.c
 REDIS_SRC = redis/push_redis_url.c redis/push_redis_conn.c \

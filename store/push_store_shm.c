@@ -90,7 +90,7 @@ static long futex_op(uint32_t *word, int op, uint32_t val,
     return syscall(SYS_futex, word, op, val, ts, NULL, 0);
 }
 
-static void bump_and_wake(push_shm_t *s)
+void shm_bump_and_wake(push_shm_t *s)
 {
     __atomic_add_fetch(&s->seq, 1, __ATOMIC_SEQ_CST);
     futex_op(&s->seq, FUTEX_WAKE, INT_MAX, NULL);
@@ -275,7 +275,7 @@ push_shm_t *push_shm_attach(void *mem, size_t size)
 }
 
 /* 1 when a call names a store and a channel id it can hold. */
-static int chan_arg_ok(const push_shm_t *s, const char *chan, size_t len)
+int shm_chan_arg_ok(const push_shm_t *s, const char *chan, size_t len)
 {
     return s != NULL && chan != NULL && len != 0
            && len <= PUSH_CHANNEL_ID_MAX;
@@ -289,7 +289,7 @@ static push_status_e publish_check(push_shm_t *s, const char *chan,
                                    const push_limits_t *limits,
                                    uint64_t *need)
 {
-    if (!chan_arg_ok(s, chan, chan_len) || msg == NULL || limits == NULL
+    if (!shm_chan_arg_ok(s, chan, chan_len) || msg == NULL || limits == NULL
         || msg->content_type_len > 255 || msg->event_len > 255
         || (msg->body == NULL && msg->body_len != 0)
         || (msg->content_type == NULL && msg->content_type_len != 0)
@@ -475,7 +475,7 @@ static push_status_e publish(push_shm_t *s, const char *chan,
     shm_unlock(s);
 
     if (wake) {
-        bump_and_wake(s);
+        shm_bump_and_wake(s);
     }
     return PUSH_OK;
 }
@@ -500,40 +500,6 @@ push_status_e push_shm_publish_id(push_shm_t *s, const char *chan,
     }
     return publish(s, chan, chan_len, msg, limits, now, &msg->id, prev,
                    NULL, info);
-}
-
-push_status_e push_shm_lost(push_shm_t *s, const char *chan,
-                            size_t chan_len, const push_msgid_t *upto,
-                            int64_t now)
-{
-    uint32_t i;
-    chan_t *c;
-
-    if (s == NULL || upto == NULL || !chan_arg_ok(s, chan, chan_len)) {
-        return PUSH_BAD_ARG;
-    }
-    shm_lock(s);
-    i = shm_chan_lookup(s, chan, chan_len, 1, now);
-    if (i == NO_SLOT) {
-        shm_unlock(s);
-        return PUSH_NO_CHANNEL_SLOT;
-    }
-    c = slot_at(s, i);
-    c->last_used = now;
-    c->born = 0;
-    if (push_msgid_cmp(upto, &c->last_dropped) > 0) {
-        c->last_dropped = *upto;
-    }
-    if (push_msgid_cmp(upto, &c->last_id) > 0) {
-        c->last_id = *upto;
-        if (upto->time > s->last_time) {
-            s->last_time = upto->time;
-        }
-    }
-    __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
-    shm_unlock(s);
-    bump_and_wake(s);
-    return PUSH_OK;
 }
 
 /* With the lock held: the channel as clients see it, expired messages
@@ -564,7 +530,7 @@ push_status_e push_shm_info(push_shm_t *s, const char *chan,
 {
     chan_t *c;
 
-    if (!chan_arg_ok(s, chan, chan_len)) {
+    if (!shm_chan_arg_ok(s, chan, chan_len)) {
         return PUSH_BAD_ARG;
     }
     shm_lock(s);
@@ -582,7 +548,7 @@ push_status_e push_shm_delete(push_shm_t *s, const char *chan,
 {
     chan_t *c;
 
-    if (!chan_arg_ok(s, chan, chan_len)) {
+    if (!shm_chan_arg_ok(s, chan, chan_len)) {
         return PUSH_BAD_ARG;
     }
     shm_lock(s);
@@ -605,7 +571,7 @@ push_status_e push_shm_delete(push_shm_t *s, const char *chan,
     ring_reclaim_dead(s);
     shm_unlock(s);
 
-    bump_and_wake(s);
+    shm_bump_and_wake(s);
     return PUSH_OK;
 }
 
@@ -617,7 +583,7 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
     uint32_t i;
     chan_t *c;
 
-    if (!chan_arg_ok(s, chan, chan_len) || ref == NULL) {
+    if (!shm_chan_arg_ok(s, chan, chan_len) || ref == NULL) {
         return PUSH_BAD_ARG;
     }
     shm_lock(s);
@@ -917,7 +883,7 @@ uint32_t push_shm_wait(push_shm_t *s, uint32_t seen, int timeout_ms)
 
 void push_shm_wake_all(push_shm_t *s)
 {
-    bump_and_wake(s);
+    shm_bump_and_wake(s);
 }
 
 void push_shm_stats(push_shm_t *s, int64_t now, push_store_stats_t *st)
@@ -962,27 +928,6 @@ void push_shm_watch(push_shm_t *s, uint32_t chan, int delta)
 uint32_t push_shm_channels(push_shm_t *s)
 {
     return s != NULL ? s->nslots : 0;
-}
-
-void push_shm_interest(push_shm_t *s,
-                       void (*fn)(void *ctx, const char *chan,
-                                  size_t chan_len),
-                       void *ctx)
-{
-    uint32_t i;
-
-    if (s == NULL) {
-        return;
-    }
-    shm_lock(s);
-    for (i = 0; i < s->nslots; i++) {
-        chan_t *c = slot_at(s, i);
-
-        if (c->in_use && c->subscribers != 0) {
-            fn(ctx, chan_id(s, c), c->id_len);
-        }
-    }
-    shm_unlock(s);
 }
 
 /* ------------------------------------------------------------------ */

@@ -296,6 +296,10 @@ int       shm_pid_alive(int32_t pid);
 
 /* push_store_shm_lock.c: the lock, which repairs the region when its
  * holder died mid-change */
+/* Bumps the store's change word and wakes every waiter on it. */
+void shm_bump_and_wake(push_shm_t *s);
+/* 1 when a call names a store and a channel id it can hold. */
+int  shm_chan_arg_ok(const push_shm_t *s, const char *chan, size_t len);
 void shm_lock(push_shm_t *s);
 void shm_unlock(push_shm_t *s);
 

@@ -1,0 +1,60 @@
+/* push_store_shm_mirror.c — what the shared-memory engine does for a
+ * backplane that keeps a copy of its channels here (push_store.h: lost,
+ * interest; publish_id is the engine's publish with a given id). */
+#include "store/push_store_shm.h"
+#include "store/push_store_shm_region.h"
+
+push_status_e push_shm_lost(push_shm_t *s, const char *chan,
+                            size_t chan_len, const push_msgid_t *upto,
+                            int64_t now)
+{
+    uint32_t i;
+    chan_t *c;
+
+    if (s == NULL || upto == NULL || !shm_chan_arg_ok(s, chan, chan_len)) {
+        return PUSH_BAD_ARG;
+    }
+    shm_lock(s);
+    i = shm_chan_lookup(s, chan, chan_len, 1, now);
+    if (i == NO_SLOT) {
+        shm_unlock(s);
+        return PUSH_NO_CHANNEL_SLOT;
+    }
+    c = slot_at(s, i);
+    c->last_used = now;
+    c->born = 0;
+    if (push_msgid_cmp(upto, &c->last_dropped) > 0) {
+        c->last_dropped = *upto;
+    }
+    if (push_msgid_cmp(upto, &c->last_id) > 0) {
+        c->last_id = *upto;
+        if (upto->time > s->last_time) {
+            s->last_time = upto->time;
+        }
+    }
+    __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
+    shm_unlock(s);
+    shm_bump_and_wake(s);
+    return PUSH_OK;
+}
+
+void push_shm_interest(push_shm_t *s,
+                       void (*fn)(void *ctx, const char *chan,
+                                  size_t chan_len),
+                       void *ctx)
+{
+    uint32_t i;
+
+    if (s == NULL) {
+        return;
+    }
+    shm_lock(s);
+    for (i = 0; i < s->nslots; i++) {
+        chan_t *c = slot_at(s, i);
+
+        if (c->in_use && c->subscribers != 0) {
+            fn(ctx, chan_id(s, c), c->id_len);
+        }
+    }
+    shm_unlock(s);
+}
