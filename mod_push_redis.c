@@ -181,7 +181,7 @@ static push_redis_conn_t *conn(request_rec *r, const char *what)
 {
     char err[200];
 
-    if (thread_conn && push_redis_broken(thread_conn)) {
+    if (thread_conn && !push_redis_idle_ok(thread_conn)) {
         push_redis_close(thread_conn);
         thread_conn = NULL;
     }

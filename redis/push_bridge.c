@@ -291,7 +291,7 @@ static push_redis_conn_t *cmd_conn(push_bridge_t *b, long long now)
 {
     char err[200];
 
-    if (b->cmd && push_redis_broken(b->cmd)) {
+    if (b->cmd && !push_redis_idle_ok(b->cmd)) {
         push_redis_close(b->cmd);
         b->cmd = NULL;
     }

@@ -213,6 +213,37 @@ const char *push_redis_broken(const push_redis_conn_t *c)
     return c->why[0] ? c->why : NULL;
 }
 
+int push_redis_idle_ok(push_redis_conn_t *c)
+{
+    struct pollfd p;
+    char byte;
+    ssize_t n;
+
+    if (c->why[0]) {
+        return 0;
+    }
+    p.fd = c->fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    if (poll(&p, 1, 0) <= 0) {
+        return 1;                   /* nothing came: as it was left */
+    }
+    n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+        broke(c, "Redis closed the connection while it was idle", 0);
+        return 0;
+    }
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            return 1;
+        }
+        broke(c, "idle connection to Redis", errno);
+        return 0;
+    }
+    broke(c, "Redis sent what was not asked for on an idle connection", 0);
+    return 0;
+}
+
 char *push_redis_script_sha(push_redis_conn_t *c, unsigned which)
 {
     return c->sha[which < PUSH_REDIS_SCRIPTS ? which : 0];

@@ -39,6 +39,12 @@ void push_redis_close(push_redis_conn_t *c);
 int push_redis_fd(const push_redis_conn_t *c);
 /* NULL while it is sound; else why it broke. */
 const char *push_redis_broken(const push_redis_conn_t *c);
+/* For a connection kept idle between uses (a thread's, a catch-up
+ * reader's): 1 when it is still sound; 0 when the server closed it
+ * meanwhile (a restart, CLIENT KILL, its timeout) or sent what nobody
+ * asked for, and it is broken from now on.  Without it, the first use
+ * after a Redis restart fails, though Redis is back. */
+int push_redis_idle_ok(push_redis_conn_t *c);
 
 /* One command (argv[i] is lens[i] bytes; lens NULL: NUL-terminated
  * strings) and its reply within timeout_ms.  The reply (the caller

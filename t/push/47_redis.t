@@ -20,7 +20,7 @@ use PushRedis;
 use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 36, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
+plan tests => 38, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
                          => defined PushRedis::program() };
 
 $SIG{PIPE} = 'IGNORE';
@@ -177,6 +177,11 @@ ok t_true($redis->run, 'Redis started again (appendfsync always)');
 my $after;
 wait_for(sub { $after = pub($pa, $ch4, 'after'); $after->{status} =~ /^20[12]$/ }, 10);
 ok t_cmp($after->{status}, qr/^20[12]$/, 'Redis back: publishing works again');
+# Every thread's connection from before the restart is dead: each must
+# be found so before its next publish, not fail that publish.
+my @again = map { pub($pa, "$ch4-x", "again $_")->{status} } 1 .. 12;
+ok t_cmp(join(' ', grep { !/^20[12]$/ } @again), '',
+         'Redis back: no publish after the first fails on a connection from before the restart');
 my @back = sse_take_n($ed, 1, 15);
 ok t_cmp(@back ? $back[0][1] : 'nothing', 'after', 'Redis back: the subscriber gets what is published, not a lost one');
 $r = request('GET', "/sub/$ch4", port => $pa, headers => { 'Last-Event-ID' => '0:0' });
@@ -191,7 +196,8 @@ my @k = sse_take_n($ed, 1, 15);
 ok t_cmp(@k ? $k[0][1] : 'nothing', 'after kill', 'CLIENT KILL TYPE pubsub: nothing missed');
 my $bpid = bridge_pid($B);
 ok t_true($bpid && kill('KILL', $bpid), "B's bridge process killed (-9)");
-pub($pa, $ch4, 'bridge gone');
+my $bg = pub($pa, $ch4, 'bridge gone');
+ok t_cmp($bg->{status}, qr/^20[12]$/, 'a publish while B has no bridge is taken');
 @k = sse_take_n($ed, 1, 15);
 ok t_cmp(@k ? $k[0][1] : 'nothing', 'bridge gone', 'a new bridge brings what was published meanwhile');
 ok t_true(wait_for(sub { my $n = bridge_pid($B); $n && $n != $bpid }, 5), 'B started another bridge process');

@@ -125,6 +125,33 @@ static void test_connect(void)
     CHECK(r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0);
     freeReplyObject(r);
     CHECK(push_redis_broken(c) == NULL);
+    CHECK(push_redis_idle_ok(c) == 1);
+
+    /* Closed by the server while idle (as a Redis restart closes every
+     * connection): seen before the next use, which is not wasted. */
+    {
+        const char *id[2] = { "CLIENT", "ID" };
+        push_redis_conn_t *admin = redis_conn(&server);
+        char num[32];
+        const char *kill[4] = { "CLIENT", "KILL", "ID", num };
+        int tries;
+
+        r = cmd(c, 2, id);
+        CHECK(r && r->type == REDIS_REPLY_INTEGER);
+        snprintf(num, sizeof(num), "%lld", r ? r->integer : -1LL);
+        freeReplyObject(r);
+        r = cmd(admin, 4, kill);
+        CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+        freeReplyObject(r);
+        for (tries = 0; tries < 100 && push_redis_idle_ok(c); tries++) {
+            usleep(10000);
+        }
+        CHECK(push_redis_idle_ok(c) == 0);
+        CHECK(push_redis_broken(c)
+              && strstr(push_redis_broken(c), "closed") != NULL);
+        CHECK(push_redis_idle_ok(admin) == 1);
+        push_redis_close(admin);
+    }
     push_redis_close(c);
 }
 
