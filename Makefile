@@ -26,7 +26,8 @@ SHM_SRC   = store/push_store_shm.c store/push_store_shm_chan.c \
 STORE_SRC = $(SHM_SRC) store/push_notify.c
 CORE_SRC  = core/push_sub.c core/push_sink.c core/push_loop.c core/push_stream.c
 REDIS_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
-            redis/push_redis_chan.c redis/push_mirror.c redis/push_bridge.c
+            redis/push_redis_chan.c redis/push_redis_count.c \
+            redis/push_mirror.c redis/push_bridge.c
 PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC) $(REDIS_SRC)
 # httpd glue: one job a file (see mod_push.c).
 GLUE_SRC  = mod_push.c mod_push_config.c mod_push_directives.c mod_push_http.c \
@@ -111,8 +112,8 @@ build/test_channel_info: t/unit/test_channel_info.c t/unit/check.h lib/push_chan
 
 # Against a real redis-server, which the test starts itself.
 REDIS_LIB_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
-                redis/push_redis_chan.c lib/push_buf.c lib/push_id.c \
-                lib/push_utf8.c
+                redis/push_redis_chan.c redis/push_redis_count.c \
+                lib/push_buf.c lib/push_id.c lib/push_utf8.c
 
 build/test_redis: t/unit/test_redis.c t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_redis.c $(REDIS_LIB_SRC) -lhiredis

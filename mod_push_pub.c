@@ -174,6 +174,18 @@ static int delete_or_info(request_rec *r, const char *channel, int del)
             st = PUSH_OK;
         }
 
+        if (!del && push_redis_on(r->server)) {
+            /* A channel with subscribers on other servers exists, even
+             * with no message yet and none of them here. */
+            apr_uint32_t elsewhere = push_redis_subscribers_elsewhere(r,
+                                                                      ids[i]);
+
+            if (st != PUSH_OK && elsewhere > 0) {
+                memset(&info, 0, sizeof(info));
+                st = PUSH_OK;
+            }
+            info.subscribers += elsewhere;
+        }
         if (st != PUSH_OK) {
             continue;
         }

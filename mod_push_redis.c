@@ -33,6 +33,7 @@
 #include "redis/push_mirror.h"
 #include "redis/push_redis_chan.h"
 #include "redis/push_redis_conn.h"
+#include "redis/push_redis_count.h"
 
 APLOG_USE_MODULE(push);
 
@@ -47,6 +48,13 @@ int push_redis_on(const server_rec *s)
 static server_rec  *bridge_server;
 static apr_pool_t  *bridge_pool;
 static volatile sig_atomic_t bridge_stop;
+
+/* This server's name among those sharing the Redis, in the subscriber
+ * counts (push_redis_count.h): its host and the pid of httpd's parent
+ * process, which a graceful restart keeps (so the next generation's
+ * bridge takes over the counts).  Set in the parent before any child
+ * or bridge is forked, which inherit it. */
+static char server_name[APRMAXHOSTLEN + 24];
 
 static void bridge_log(void *ctx, int level, const char *msg)
 {
@@ -81,7 +89,7 @@ static void bridge_main(server_rec *s, apr_pool_t *p, pid_t parent)
         exit(1);
     }
     b = store ? push_bridge_create(store, push_conf_redis(s),
-                                   push_conf_redis_prefix(s),
+                                   push_conf_redis_prefix(s), server_name,
                                    push_conf_redis_timeout_ms(s), bridge_log,
                                    s)
               : NULL;
@@ -97,6 +105,11 @@ static void bridge_main(server_rec *s, apr_pool_t *p, pid_t parent)
     /* Until told to stop, or the parent is gone (killed -9). */
     while (!bridge_stop && getppid() == parent) {
         push_bridge_step(b, 500);
+    }
+    if (bridge_stop) {
+        /* Stopped or restarted: this server's subscribers are gone or
+         * about to be counted by the next bridge. */
+        push_bridge_leave(b);
     }
     push_bridge_destroy(b);
     exit(0);
@@ -166,6 +179,15 @@ int push_redis_post_config(apr_pool_t *pconf, server_rec *s)
     }
     bridge_server = s;
     bridge_pool = pconf;
+    if (!server_name[0]) {
+        char host[APRMAXHOSTLEN + 1];
+
+        if (apr_gethostname(host, sizeof(host), pconf) != APR_SUCCESS) {
+            apr_cpystrn(host, "localhost", sizeof(host));
+        }
+        apr_snprintf(server_name, sizeof(server_name), "%s:%ld", host,
+                     (long)getpid());
+    }
     proc = apr_pcalloc(pconf, sizeof(*proc));
     return bridge_start(pconf, s, proc);
 }
@@ -227,7 +249,7 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
     m.content_type_len = msg->content_type_len;
     m.event = msg->event;
     m.event_len = msg->event_len;
-    rc = push_redis_publish(c, &k, &m, limits->buffer_length,
+    rc = push_redis_publish(c, &k, server_name, &m, limits->buffer_length,
                             limits->timeout,
                             push_conf_redis_timeout_ms(r->server), &p, err,
                             sizeof(err));
@@ -250,6 +272,7 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
         memset(info, 0, sizeof(*info));
         info->last_id = p.id;
     }
+    info->subscribers += (apr_uint32_t)p.others;
     return PUSH_OK;
 }
 
@@ -271,6 +294,30 @@ void push_redis_sync(request_rec *r, const char *channel)
                       "(PushRedis): %s; it catches up when Redis is back",
                       channel, err);
     }
+}
+
+apr_uint32_t push_redis_subscribers_elsewhere(request_rec *r,
+                                             const char *channel)
+{
+    push_redis_conn_t *c = conn(r, "channel info");
+    push_redis_keys_t k;
+    long long others = 0;
+    char err[200];
+
+    if (!c || push_redis_keys(&k, push_conf_redis_prefix(r->server), channel,
+                              strlen(channel)) != 0) {
+        return 0;
+    }
+    if (push_redis_count_others(c, k.count, k.count_len, server_name,
+                                apr_time_sec(apr_time_now()),
+                                push_conf_redis_timeout_ms(r->server),
+                                &others, err, sizeof(err)) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "channel info of %s: "
+                      "the other servers' subscribers not counted "
+                      "(PushRedis): %s", channel, err);
+    }
+    push_redis_keys_free(&k);
+    return (apr_uint32_t)others;
 }
 
 push_status_e push_redis_delete_to(request_rec *r, const char *channel,

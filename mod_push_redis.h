@@ -17,8 +17,9 @@ int push_redis_on(const server_rec *s);
 int push_redis_post_config(apr_pool_t *pconf, server_rec *s);
 
 /* msg to channel through Redis, which gives its id, then into this
- * server's copy.  PUSH_OK with *id, *info (this server's copy) and
- * *told (the servers Redis told); PUSH_UNAVAILABLE when Redis did not
+ * server's copy.  PUSH_OK with *id, *info (this server's copy, its
+ * subscribers those of every server) and *told (the servers Redis
+ * told); PUSH_UNAVAILABLE when Redis did not
  * take it within PushRedisTimeout (logged; nothing was published), or
  * the copy's refusal. */
 push_status_e push_redis_publish_to(request_rec *r, const char *channel,
@@ -33,6 +34,11 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
  * PUSH_UNAVAILABLE (logged). */
 push_status_e push_redis_delete_to(request_rec *r, const char *channel,
                                    long long *had);
+
+/* The channel's subscribers on the other servers sharing the Redis, as
+ * their bridges last told it (0 when Redis cannot be asked; logged). */
+apr_uint32_t push_redis_subscribers_elsewhere(request_rec *r,
+                                             const char *channel);
 
 /* Before a client subscribes to channel: this server's copy brought up
  * to what Redis has, so the client starts from Redis' last id and

@@ -10,10 +10,12 @@
 #include "redis/push_mirror.h"
 #include "redis/push_redis_chan.h"
 #include "redis/push_redis_conn.h"
+#include "redis/push_redis_count.h"
 
 #define BUCKETS        4096            /* a power of two */
 #define SUBSCRIBE_MAX  128             /* channels per SUBSCRIBE command */
 #define CATCH_UP_MAX   64              /* catch-ups per step */
+#define COUNT_BATCH    256             /* counts written per round trip */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 8000
 
@@ -25,6 +27,9 @@ typedef struct follow {
     char          *pubsub;        /* its pub/sub name */
     size_t         pubsub_len;
     long long      seen_ms;       /* when it last had subscribers */
+    long           count;         /* its subscribers here, at that look */
+    long           told;          /* the count Redis has (-1: unknown) */
+    long long      told_ms;       /* when it was told */
     int            state;
     int            stale;         /* to be caught up */
     struct follow *next;
@@ -34,6 +39,7 @@ struct push_bridge {
     const push_store_t *store;
     push_redis_url_t    url;
     char               *prefix;
+    char               *server;       /* this server's name in counts */
     int                 timeout_ms;
     push_bridge_log_fn  log;
     void               *log_ctx;
@@ -44,7 +50,7 @@ struct push_bridge {
     long long           cmd_retry_at;
     long long           next_look, next_probe, next_repair;
     long long           probe_sent;   /* 0: none unanswered */
-    long long           linger_ms, probe_ms, repair_ms;
+    long long           linger_ms, probe_ms, repair_ms, count_refresh_ms;
 
     follow_t           *bucket[BUCKETS];
     unsigned long       nfollow;
@@ -101,12 +107,17 @@ static follow_t *by_pubsub(push_bridge_t *b, const char *name, size_t len)
 
 push_bridge_t *push_bridge_create(const push_store_t *store,
                                   const push_redis_url_t *url,
-                                  const char *prefix, int timeout_ms,
-                                  push_bridge_log_fn log, void *log_ctx)
+                                  const char *prefix, const char *server,
+                                  int timeout_ms, push_bridge_log_fn log,
+                                  void *log_ctx)
 {
     push_bridge_t *b = calloc(1, sizeof(*b));
 
-    if (!b || !(b->prefix = strdup(prefix))) {
+    if (!b || !(b->prefix = strdup(prefix))
+        || !(b->server = strdup(server))) {
+        if (b) {
+            free(b->prefix);
+        }
         free(b);
         return NULL;
     }
@@ -119,6 +130,7 @@ push_bridge_t *push_bridge_create(const push_store_t *store,
     b->linger_ms = PUSH_BRIDGE_LINGER_MS;
     b->probe_ms = PUSH_BRIDGE_PROBE_MS;
     b->repair_ms = PUSH_BRIDGE_REPAIR_MS;
+    b->count_refresh_ms = PUSH_REDIS_COUNT_REFRESH_MS;
     return b;
 }
 
@@ -156,6 +168,7 @@ void push_bridge_destroy(push_bridge_t *b)
     push_redis_close(b->sub);
     push_redis_close(b->cmd);
     free(b->prefix);
+    free(b->server);
     free(b);
 }
 
@@ -174,7 +187,8 @@ typedef struct {
 } look_ctx;
 
 /* Under the store's lock: notes the channel, nothing more. */
-static void seen(void *ctx, const char *chan, size_t len)
+static void seen(void *ctx, const char *chan, size_t len,
+                 uint32_t subscribers)
 {
     look_ctx *lc = ctx;
     follow_t **link = find(lc->b, chan, len), *f = *link;
@@ -182,6 +196,7 @@ static void seen(void *ctx, const char *chan, size_t len)
 
     if (f) {
         f->seen_ms = lc->now;
+        f->count = (long)subscribers;
         return;
     }
     if (!(f = calloc(1, sizeof(*f))) || !(f->chan = malloc(len + 1))
@@ -201,6 +216,8 @@ static void seen(void *ctx, const char *chan, size_t len)
     k.pubsub = NULL;
     push_redis_keys_free(&k);
     f->seen_ms = lc->now;
+    f->count = (long)subscribers;
+    f->told = -1;
     f->state = UNSUBSCRIBED;
     *link = f;
     lc->b->nfollow++;
@@ -216,14 +233,19 @@ static void look(push_bridge_t *b, long long now)
         say(b, 0, "out of memory following channels in Redis");
     }
     /* Channels nobody here follows any more, after a while (a client
-     * that reconnects at once should not cost a resubscription). */
+     * that reconnects at once should not cost a resubscription), and
+     * once Redis was told their count is 0 (or cannot be told: their
+     * count there runs out on its own). */
     for (i = 0; i < BUCKETS; i++) {
         follow_t **link = &b->bucket[i];
 
         while (*link) {
             follow_t *f = *link;
 
-            if (now - f->seen_ms < b->linger_ms) {
+            if (f->seen_ms != now) {
+                f->count = 0;
+            }
+            if (now - f->seen_ms < b->linger_ms || f->told > 0) {
                 link = &f->next;
                 continue;
             }
@@ -334,6 +356,82 @@ static void subscribe_new(push_bridge_t *b)
     if (n) {
         push_redis_send(b->sub, n + 1, argv, lens);
     }
+}
+
+/* Tells Redis this server's count of each followed channel whose count
+ * changed, or was told long enough ago to need saying again
+ * (push_redis_count.h), COUNT_BATCH a round trip.  all: every one, now
+ * (the bridge is leaving, its counts 0). */
+static void counts_write(push_bridge_t *b, long long now, int all)
+{
+    int64_t wall = (int64_t)time(NULL);
+    push_redis_conn_t *c = NULL;
+    unsigned i, replies = 0, batch = 0;
+    follow_t *f;
+
+    for (i = 0; i < BUCKETS; i++) {
+        for (f = b->bucket[i]; f; f = f->next) {
+            size_t kl = f->pubsub_len + 2;
+            char *key;
+            int n;
+
+            if (!all && f->count == f->told
+                && (f->told == 0 || now - f->told_ms < b->count_refresh_ms)) {
+                continue;
+            }
+            if (!c && !(c = cmd_conn(b, now))) {
+                return;
+            }
+            /* The count key is the pub/sub name and ":n". */
+            if (!(key = malloc(kl + 1))) {
+                break;
+            }
+            memcpy(key, f->pubsub, f->pubsub_len);
+            memcpy(key + f->pubsub_len, ":n", 3);
+            n = push_redis_count_send(c, key, kl, b->server,
+                                      (unsigned long)f->count, wall);
+            free(key);
+            if (n < 0) {
+                break;
+            }
+            replies += (unsigned)n;
+            f->told = f->count;
+            f->told_ms = now;
+            if (++batch == COUNT_BATCH) {
+                if (push_redis_drain(c, replies, b->timeout_ms) < 0) {
+                    goto broken;
+                }
+                replies = batch = 0;
+            }
+        }
+    }
+    if (replies && push_redis_drain(c, replies, b->timeout_ms) < 0) {
+        goto broken;
+    }
+    return;
+
+broken:
+    /* Which of them Redis has is not known: all are said again. */
+    say(b, 1, "telling Redis this server's subscriber counts: %s",
+        push_redis_broken(c));
+    for (i = 0; i < BUCKETS; i++) {
+        for (f = b->bucket[i]; f; f = f->next) {
+            f->told = -1;
+        }
+    }
+}
+
+void push_bridge_leave(push_bridge_t *b)
+{
+    unsigned i;
+    follow_t *f;
+
+    for (i = 0; i < BUCKETS; i++) {
+        for (f = b->bucket[i]; f; f = f->next) {
+            f->count = 0;
+        }
+    }
+    counts_write(b, push_redis_now_ms(), 1);
 }
 
 /* Catches up the channels that need it, up to CATCH_UP_MAX. */
@@ -466,6 +564,7 @@ void push_bridge_step(push_bridge_t *b, int wait_ms)
     }
     if (now >= b->next_look) {
         look(b, now);
+        counts_write(b, now, 0);
         b->next_look = now + PUSH_BRIDGE_LOOK_MS;
     }
     if (b->sub) {

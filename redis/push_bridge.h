@@ -21,6 +21,8 @@
  *     (open but not delivering) and made again;
  *   - every PUSH_BRIDGE_REPAIR_MS every followed channel is caught up
  *     anyway.
+ * It also tells Redis how many subscribers each followed channel has
+ * here, for the other servers' publishers (push_redis_count.h).
  * Pure C over a push_store_t and push_redis_conn_t; the caller owns the
  * process and its signals. */
 #ifndef PUSH_BRIDGE_H
@@ -43,11 +45,19 @@ typedef struct push_bridge push_bridge_t;
  * info, 3 debug. */
 typedef void (*push_bridge_log_fn)(void *ctx, int level, const char *msg);
 
+/* server: this server's name among those sharing the Redis, for the
+ * subscriber counts (push_redis_count.h). */
 push_bridge_t *push_bridge_create(const push_store_t *store,
                                   const push_redis_url_t *url,
-                                  const char *prefix, int timeout_ms,
-                                  push_bridge_log_fn log, void *log_ctx);
+                                  const char *prefix, const char *server,
+                                  int timeout_ms, push_bridge_log_fn log,
+                                  void *log_ctx);
 void push_bridge_destroy(push_bridge_t *b);
+
+/* Before a bridge that stops for good: its counts taken out of Redis at
+ * once (else the other servers count its subscribers until the counts
+ * run out). */
+void push_bridge_leave(push_bridge_t *b);
 
 /* Does what is due and waits at most wait_ms for Redis. */
 void push_bridge_step(push_bridge_t *b, int wait_ms);

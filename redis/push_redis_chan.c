@@ -6,8 +6,9 @@
 
 #include "redis/push_redis_chan.h"
 
-/* KEYS: stream, meta.  ARGV: body, content type, event, keep, timeout
- * (s), pub/sub channel, inline cutoff (bytes).
+/* KEYS: stream, meta, counts.  ARGV: body, content type, event, keep,
+ * timeout (s), pub/sub channel, inline cutoff (bytes), the publishing
+ * server's name.
  *
  * The epoch is set once, from TIME, when the meta is made: a channel
  * Redis lost and made again has another, so a server that remembers
@@ -58,7 +59,19 @@ static const char publish_lua[] =
     "  note = head .. ' 0'\n"
     "end\n"
     "local told = redis.call('PUBLISH', ARGV[6], note)\n"
-    "return {sid, prev, ep, told}\n";
+    /* The other servers' subscribers: counts still believed (see
+     * push_redis_count.h for the "<count> <until>" form). */
+    "local others = 0\n"
+    "local c = redis.call('HGETALL', KEYS[3])\n"
+    "for i = 1, #c, 2 do\n"
+    "  if c[i] ~= ARGV[8] then\n"
+    "    local n, u = string.match(c[i + 1], '^(%d+) (%d+)$')\n"
+    "    if n and tonumber(u) >= tonumber(t[1]) then\n"
+    "      others = others + tonumber(n)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {sid, prev, ep, told, others}\n";
 
 /* KEYS: stream, meta.  ARGV: after ("-" for the oldest, else
  * "(<sec>-<n>"), count.  The meta and the entries in one reply, so the
@@ -105,6 +118,7 @@ int push_redis_keys(push_redis_keys_t *k, const char *prefix,
     memset(k, 0, sizeof(*k));
     if (key_make(&k->stream, &k->stream_len, prefix, chan, chan_len, ":s")
         || key_make(&k->meta, &k->meta_len, prefix, chan, chan_len, ":m")
+        || key_make(&k->count, &k->count_len, prefix, chan, chan_len, ":n")
         || key_make(&k->pubsub, &k->pubsub_len, prefix, chan, chan_len,
                     "")) {
         push_redis_keys_free(k);
@@ -117,6 +131,7 @@ void push_redis_keys_free(push_redis_keys_t *k)
 {
     free(k->stream);
     free(k->meta);
+    free(k->count);
     free(k->pubsub);
     memset(k, 0, sizeof(*k));
 }
@@ -232,14 +247,14 @@ static int script_failed(push_redis_conn_t *c, redisReply *r,
 }
 
 int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
-                       const push_redis_msg_t *msg, uint32_t keep,
-                       uint32_t timeout, int timeout_ms,
+                       const char *server, const push_redis_msg_t *msg,
+                       uint32_t keep, uint32_t timeout, int timeout_ms,
                        push_redis_published_t *out, char *err,
                        size_t errlen)
 {
     char keep_s[16], timeout_s[16], cut_s[16];
-    const char *args[9];
-    size_t lens[9];
+    const char *args[11];
+    size_t lens[11];
     redisReply *r;
     int rc = -1;
 
@@ -250,31 +265,36 @@ int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
     lens[0] = k->stream_len;
     args[1] = k->meta;
     lens[1] = k->meta_len;
-    args[2] = msg->body ? msg->body : "";
-    lens[2] = msg->body_len;
-    args[3] = msg->content_type ? msg->content_type : "";
-    lens[3] = msg->content_type_len;
-    args[4] = msg->event ? msg->event : "";
-    lens[4] = msg->event_len;
-    args[5] = keep_s;
-    lens[5] = strlen(keep_s);
-    args[6] = timeout_s;
-    lens[6] = strlen(timeout_s);
-    args[7] = k->pubsub;
-    lens[7] = k->pubsub_len;
-    args[8] = cut_s;
-    lens[8] = strlen(cut_s);
+    args[2] = k->count;
+    lens[2] = k->count_len;
+    args[3] = msg->body ? msg->body : "";
+    lens[3] = msg->body_len;
+    args[4] = msg->content_type ? msg->content_type : "";
+    lens[4] = msg->content_type_len;
+    args[5] = msg->event ? msg->event : "";
+    lens[5] = msg->event_len;
+    args[6] = keep_s;
+    lens[6] = strlen(keep_s);
+    args[7] = timeout_s;
+    lens[7] = strlen(timeout_s);
+    args[8] = k->pubsub;
+    lens[8] = k->pubsub_len;
+    args[9] = cut_s;
+    lens[9] = strlen(cut_s);
+    args[10] = server ? server : "";
+    lens[10] = strlen(args[10]);
 
-    r = eval_script(c, SCRIPT_PUBLISH, publish_lua, 2, 7, args, lens,
+    r = eval_script(c, SCRIPT_PUBLISH, publish_lua, 3, 8, args, lens,
                     timeout_ms);
     if (script_failed(c, r, "publish", err, errlen)) {
         return -1;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5
              || r->element[0]->type != REDIS_REPLY_STRING
              || r->element[1]->type != REDIS_REPLY_STRING
              || r->element[2]->type != REDIS_REPLY_STRING
              || r->element[3]->type != REDIS_REPLY_INTEGER
+             || r->element[4]->type != REDIS_REPLY_INTEGER
              || push_redis_stream_id(r->element[0]->str, r->element[0]->len,
                                      &out->id) != 0
              || push_redis_stream_id(r->element[1]->str, r->element[1]->len,
@@ -286,6 +306,7 @@ int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
         out->keep = keep;
         out->timeout = timeout;
         out->receivers = r->element[3]->integer;
+        out->others = r->element[4]->integer;
         rc = 0;
     }
     freeReplyObject(r);

@@ -11,6 +11,8 @@
  *                        go back while it lives, even when the stream
  *                        is trimmed empty), ep (the channel's epoch: a
  *                        Redis that lost the channel gives it a new one)
+ *   <prefix>{c:<id>}:n   a HASH: each server's count of the channel's
+ *                        subscribers (push_redis_count.h)
  *   <prefix>{c:<id>}     the pub/sub channel its publishes are told on
  *
  * Publishing is one script, so concurrent publishers on any number of
@@ -18,7 +20,8 @@
  * in the same second (else 0), adds the entry, trims by length and by
  * age, records lt/ln, and publishes the notice (id, previous id, epoch,
  * and the message itself when small).  Its reply is the id, so a
- * publisher's 201 means Redis has the message.  Pure C over a
+ * publisher's 201 means Redis has the message, and the count of the
+ * channel's subscribers on the other servers.  Pure C over a
  * push_redis_conn_t; no httpd or APR types. */
 #ifndef PUSH_REDIS_CHAN_H
 #define PUSH_REDIS_CHAN_H
@@ -33,10 +36,10 @@
  * ones are read from the stream (pub/sub output buffers are small). */
 #define PUSH_REDIS_INLINE_MAX 4096
 
-/* The three names of a channel (malloc'd; push_redis_keys_free). */
+/* The names of a channel (malloc'd; push_redis_keys_free). */
 typedef struct {
-    char  *stream, *meta, *pubsub;
-    size_t stream_len, meta_len, pubsub_len;
+    char  *stream, *meta, *count, *pubsub;
+    size_t stream_len, meta_len, count_len, pubsub_len;
 } push_redis_keys_t;
 
 int  push_redis_keys(push_redis_keys_t *k, const char *prefix,
@@ -66,15 +69,19 @@ typedef struct {
     uint32_t     timeout;
     long long    receivers;   /* servers told (PUBLISH's count; not in a
                                * notice) */
+    long long    others;      /* subscribers on the other servers (not
+                               * in a notice) */
 } push_redis_published_t;
 
 /* Publishes msg (its id is ignored) keeping `keep` messages (0: none
  * but what is in flight) and those at most `timeout` seconds old (0: no
- * limit).  0 and *out; or -1 with the reason in err: the connection
- * broke (push_redis_broken), or Redis refused (an error reply). */
+ * limit), for the server named `server` (whose own subscribers are not
+ * in out->others; NULL: a publisher with none).  0 and *out; or -1 with
+ * the reason in err: the connection broke (push_redis_broken), or Redis
+ * refused (an error reply). */
 int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
-                       const push_redis_msg_t *msg, uint32_t keep,
-                       uint32_t timeout, int timeout_ms,
+                       const char *server, const push_redis_msg_t *msg,
+                       uint32_t keep, uint32_t timeout, int timeout_ms,
                        push_redis_published_t *out, char *err,
                        size_t errlen);
 

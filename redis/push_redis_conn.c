@@ -358,30 +358,25 @@ int push_redis_next(push_redis_conn_t *c, redisReply **reply)
     return r != NULL ? 1 : c->why[0] ? -1 : 0;
 }
 
-redisReply *push_redis_call(push_redis_conn_t *c, int argc,
-                            const char **argv, const size_t *lens,
-                            int timeout_ms)
+/* Everything queued written by the deadline: 0, or -1 broken. */
+static int write_all(push_redis_conn_t *c, long long deadline)
 {
-    long long deadline = push_redis_now_ms() + timeout_ms;
+    int rc;
+
+    while ((rc = push_redis_flush(c)) == 0) {
+        if ((rc = wait_fd(c->fd, POLLOUT, deadline)) <= 0) {
+            return broke(c, "writing to Redis", rc == 0 ? ETIMEDOUT : errno);
+        }
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+/* The next reply by the deadline, or NULL broken. */
+static redisReply *read_one(push_redis_conn_t *c, long long deadline)
+{
     redisReply *r;
     int rc;
 
-    if (c->why[0]) {
-        return NULL;
-    }
-    if (push_redis_send(c, argc, argv, lens) != 0) {
-        broke(c, "out of memory for a Redis command", 0);
-        return NULL;
-    }
-    while ((rc = push_redis_flush(c)) == 0) {
-        if ((rc = wait_fd(c->fd, POLLOUT, deadline)) <= 0) {
-            broke(c, "writing to Redis", rc == 0 ? ETIMEDOUT : errno);
-            return NULL;
-        }
-    }
-    if (rc < 0) {
-        return NULL;
-    }
     while ((rc = push_redis_next(c, &r)) == 0) {
         if ((rc = wait_fd(c->fd, POLLIN, deadline)) <= 0) {
             broke(c, "waiting for Redis' reply", rc == 0 ? ETIMEDOUT : errno);
@@ -392,4 +387,40 @@ redisReply *push_redis_call(push_redis_conn_t *c, int argc,
         }
     }
     return rc > 0 ? r : NULL;
+}
+
+redisReply *push_redis_call(push_redis_conn_t *c, int argc,
+                            const char **argv, const size_t *lens,
+                            int timeout_ms)
+{
+    long long deadline = push_redis_now_ms() + timeout_ms;
+
+    if (c->why[0]) {
+        return NULL;
+    }
+    if (push_redis_send(c, argc, argv, lens) != 0) {
+        broke(c, "out of memory for a Redis command", 0);
+        return NULL;
+    }
+    return write_all(c, deadline) == 0 ? read_one(c, deadline) : NULL;
+}
+
+int push_redis_drain(push_redis_conn_t *c, unsigned n, int timeout_ms)
+{
+    long long deadline = push_redis_now_ms() + timeout_ms;
+    int errors = 0;
+
+    if (c->why[0] || write_all(c, deadline) != 0) {
+        return -1;
+    }
+    while (n-- > 0) {
+        redisReply *r = read_one(c, deadline);
+
+        if (!r) {
+            return -1;
+        }
+        errors += r->type == REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+    }
+    return errors;
 }

@@ -54,6 +54,12 @@ redisReply *push_redis_call(push_redis_conn_t *c, int argc,
                             const char **argv, const size_t *lens,
                             int timeout_ms);
 
+/* What was queued with push_redis_send written, and the n replies it
+ * gives read and dropped, within timeout_ms (a pipeline of commands
+ * whose replies do not matter one by one): the number of error
+ * replies, or -1 when the connection broke. */
+int push_redis_drain(push_redis_conn_t *c, unsigned n, int timeout_ms);
+
 /* A poll loop's pieces.  send queues a command (0, or -1 out of
  * memory); flush writes what is queued as far as the socket takes it
  * without waiting (1 all written, 0 some left: poll for POLLOUT, -1

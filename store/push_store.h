@@ -268,12 +268,14 @@ typedef struct push_store_engine {
      * channel: changes to a channel no process watches wake nobody.
      * wake_all may run in a signal handler. */
     uint32_t      (*channels)(push_store_inst_t *inst);
-    /* Calls fn with the id of each channel that has subscribers now (a
-     * backplane follows those).  fn runs under the engine's lock: it must
-     * neither wait nor call the store. */
+    /* Calls fn with the id of each channel that has subscribers now, and
+     * how many (a backplane follows those, and tells the other servers
+     * the count).  fn runs under the engine's lock: it must neither wait
+     * nor call the store. */
     void          (*interest)(push_store_inst_t *inst,
                               void (*fn)(void *ctx, const char *chan,
-                                         size_t chan_len),
+                                         size_t chan_len,
+                                         uint32_t subscribers),
                               void *ctx);
     uint32_t      (*seq)(push_store_inst_t *inst);
     uint32_t      (*wait)(push_store_inst_t *inst, uint32_t seen,

@@ -103,7 +103,7 @@ void          push_shm_stats(push_shm_t *s, int64_t now,
 /* The wake source. */
 void push_shm_interest(push_shm_t *s,
                        void (*fn)(void *ctx, const char *chan,
-                                  size_t chan_len),
+                                  size_t chan_len, uint32_t subscribers),
                        void *ctx);
 uint32_t push_shm_channels(push_shm_t *s);
 uint32_t push_shm_seq(push_shm_t *s);

@@ -40,7 +40,7 @@ push_status_e push_shm_lost(push_shm_t *s, const char *chan,
 
 void push_shm_interest(push_shm_t *s,
                        void (*fn)(void *ctx, const char *chan,
-                                  size_t chan_len),
+                                  size_t chan_len, uint32_t subscribers),
                        void *ctx)
 {
     uint32_t i;
@@ -53,7 +53,7 @@ void push_shm_interest(push_shm_t *s,
         chan_t *c = slot_at(s, i);
 
         if (c->in_use && c->subscribers != 0) {
-            fn(ctx, chan_id(s, c), c->id_len);
+            fn(ctx, chan_id(s, c), c->id_len, c->subscribers);
         }
     }
     shm_unlock(s);

@@ -5,6 +5,8 @@
 # event streams, WebSockets and long polls on the other, once, in order,
 # with the id the publisher was given; publishers on both servers make
 # one order everyone sees; an id from one server resumes on the other;
+# a publish's 201/202 and a channel's info count every server's
+# subscribers;
 # a DELETE on one server ends the other's subscribers.
 # Redis down: a publish is 503 with its reason within PushRedisTimeout,
 # subscribers stay, and once Redis is back (kill -9 and restart, nothing
@@ -20,7 +22,7 @@ use PushRedis;
 use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 38, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
+plan tests => 42, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
                          => defined PushRedis::program() };
 
 $SIG{PIPE} = 'IGNORE';
@@ -110,6 +112,29 @@ ok t_cmp(@gc ? "$gc[0][0] $gc[0][1]" : 'nothing', "$pcm->{id} from C",
 @got = sse_take_n($es, 1, 10);
 ok t_cmp(@got ? "$got[0][0] $got[0][1]" : 'nothing', "$pcm->{id} from C",
          "B gets what C published");
+
+# --- subscribers counted on every server --------------------------------
+
+# A channel's subscribers as server $port's channel info counts them.
+sub info_subs {
+    my ($port, $ch) = @_;
+    my $r = request('GET', "/pub/$ch", port => $port, headers => { Accept => 'application/json' });
+    return $r && $r->{status} == 200 ? json($r->{body})->{subscribers} : "status " . ($r ? $r->{status} : 0);
+}
+my $chn = fresh_channel('count');
+my @nb = (sse_open("/sub/$chn", port => $pb), ws_connect("/sub/$chn", port => $pb));
+my $nc = sse_open("/sub/$chn", port => $pc);
+ok t_cmp(wait_for_value(sub { info_subs($pa, $chn) }, 3, 10), 3,
+         "channel info on A counts B's two subscribers and C's one");
+my $pn = pub($pa, $chn, 'counted');
+ok t_cmp("$pn->{status} " . ($pn->{body} =~ /"subscribers":\s*(\d+)/ ? $1 : '?'), '201 3',
+         'a publish on A, which has no subscriber of its own: 201, and the 3 elsewhere');
+close $_->{sock} for @nb;
+ok t_cmp(wait_for_value(sub { info_subs($pa, $chn) }, 1, 10), 1,
+         "B's subscribers gone: A counts C's one");
+close $nc->{sock};
+ok t_cmp(wait_for_value(sub { my $p = pub($pa, $chn, 'nobody'); $p->{status} }, 202, 10), 202,
+         'every subscriber gone: a publish on A is 202, as on a server alone');
 
 # --- publishers on both servers: one order ------------------------------
 

@@ -6,7 +6,9 @@
  * pub/sub connection and a paused Redis (open but dead) cost nothing;
  * what Redis trimmed before a copy followed is a gap there; a delete
  * in Redis deletes both copies; a channel left by everyone is dropped
- * after the linger. */
+ * after the linger.  Each bridge tells Redis its store's subscriber
+ * count of the channels it follows, which another server's publish
+ * adds up; a count from a server gone quiet is not believed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,7 @@ static void quiet(void *ctx, int level, const char *msg)
     }
 }
 
-static void copy_open(copy_t *c, const char *chan)
+static void copy_open(copy_t *c, const char *chan, const char *name)
 {
     memset(c, 0, sizeof(*c));
     c->mem = mmap(NULL, STORE_BYTES, PROT_READ | PROT_WRITE,
@@ -54,8 +56,8 @@ static void copy_open(copy_t *c, const char *chan)
     }
     c->store.engine = &push_shm_engine;
     c->store.inst = (push_store_inst_t *)c->shm;
-    c->bridge = push_bridge_create(&c->store, &server, "push:", 400, quiet,
-                                   NULL);
+    c->bridge = push_bridge_create(&c->store, &server, "push:", name, 400,
+                                   quiet, NULL);
     push_bridge_tune(c->bridge, 300, 200, 60000);
     if (chan) {
         CHECK(push_shm_subscribe(c->shm, chan, strlen(chan), time(NULL),
@@ -130,7 +132,7 @@ static push_redis_published_t publish(push_redis_conn_t *c,
     m.content_type_len = 10;
     push_redis_keys(&k, "push:", chan, strlen(chan));
     memset(&p, 0, sizeof(p));
-    if (push_redis_publish(c, &k, &m, keep, 0, 2000, &p, err,
+    if (push_redis_publish(c, &k, NULL, &m, keep, 0, 2000, &p, err,
                            sizeof(err)) != 0) {
         fprintf(stderr, "publish: %s\n", err);
     }
@@ -159,8 +161,8 @@ static void test_fan_out(void)
 
     /* Published before either server followed the channel. */
     p[0] = publish(pub, "room", "before", 6, 100);
-    copy_open(&a, "room");
-    copy_open(&b, "room");
+    copy_open(&a, "room", "server-a");
+    copy_open(&b, "room", "server-b");
     STEP_UNTIL(&a, &b, stats(&a).followed == 1 && stats(&b).followed == 1
                        && stats(&a).caught_up >= 1
                        && stats(&b).caught_up >= 1);
@@ -293,7 +295,7 @@ static void test_trimmed(void)
         snprintf(body, sizeof(body), "t%d", i);
         p[i] = publish(pub, "short", body, strlen(body), 3);
     }
-    copy_open(&a, NULL);
+    copy_open(&a, NULL, "server-a");
     CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
                                   time(NULL), 2000, err, sizeof(err)), 0);
     CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
@@ -335,9 +337,109 @@ static void test_trimmed(void)
     push_redis_close(c);
 }
 
+/* The count of server `name` in the channel's counts hash, -1 none. */
+static long long count_of(push_redis_conn_t *c, const char *chan,
+                          const char *name)
+{
+    char key[64];
+    const char *argv[3] = { "HGET", key, name };
+    redisReply *r;
+    long long n = -1;
+
+    snprintf(key, sizeof(key), "push:{c:%s}:n", chan);
+    r = push_redis_call(c, 3, argv, NULL, 2000);
+    if (r && r->type == REDIS_REPLY_STRING) {
+        n = strtoll(r->str, NULL, 10);
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+    return n;
+}
+
+/* What a publish from `name` says the other servers have. */
+static long long others_for(push_redis_conn_t *c, const char *chan,
+                            const char *name)
+{
+    push_redis_keys_t k;
+    push_redis_msg_t m;
+    push_redis_published_t p;
+    char err[200];
+
+    memset(&m, 0, sizeof(m));
+    m.body = "x";
+    m.body_len = 1;
+    push_redis_keys(&k, "push:", chan, strlen(chan));
+    memset(&p, 0, sizeof(p));
+    p.others = -1;
+    if (push_redis_publish(c, &k, name, &m, 10, 0, 2000, &p, err,
+                           sizeof(err)) != 0) {
+        fprintf(stderr, "publish: %s\n", err);
+    }
+    push_redis_keys_free(&k);
+    return p.others;
+}
+
+static void test_counts(void)
+{
+    push_redis_conn_t *c = redis_conn(&server);
+    push_store_ref_t more[2];
+    copy_t a, b;
+    char until[64];
+    const char *fake[6] = { "HSET", "push:{c:crowd}:n", "quiet", until,
+                            "loud", "4 99999999999" };
+    const char *drop[4] = { "HDEL", "push:{c:crowd}:n", "quiet", "loud" };
+
+    copy_open(&a, "crowd", "server-a");
+    copy_open(&b, "crowd", "server-b");
+    CHECK(push_shm_subscribe(b.shm, "crowd", 5, time(NULL), &more[0], NULL)
+          == PUSH_OK);
+    STEP_UNTIL(&a, &b, count_of(c, "crowd", "server-a") == 1
+                       && count_of(c, "crowd", "server-b") == 2);
+    CHECK_EQ(count_of(c, "crowd", "server-a"), 1);
+    CHECK_EQ(count_of(c, "crowd", "server-b"), 2);
+    /* A publisher counts the others, not itself. */
+    CHECK_EQ(others_for(c, "crowd", "server-a"), 2);
+    CHECK_EQ(others_for(c, "crowd", "server-b"), 1);
+    CHECK_EQ(others_for(c, "crowd", NULL), 3);
+
+    /* A count changes: told at the next look. */
+    CHECK(push_shm_subscribe(a.shm, "crowd", 5, time(NULL), &more[1], NULL)
+          == PUSH_OK);
+    STEP_UNTIL(&a, NULL, count_of(c, "crowd", "server-a") == 2);
+    CHECK_EQ(count_of(c, "crowd", "server-a"), 2);
+    CHECK_EQ(others_for(c, "crowd", "server-b"), 2);
+
+    /* A server gone quiet (its count ran out) is not believed; one that
+     * spoke lately is. */
+    snprintf(until, sizeof(until), "5 %lld", (long long)time(NULL) - 1);
+    command(c, 6, fake);
+    CHECK_EQ(others_for(c, "crowd", "server-b"), 6);
+    command(c, 4, drop);
+
+    /* Everyone leaves b: its count goes (before the linger ends). */
+    push_shm_unsubscribe(b.shm, &b.sub);
+    push_shm_unsubscribe(b.shm, &more[0]);
+    STEP_UNTIL(&b, NULL, count_of(c, "crowd", "server-b") == -1);
+    CHECK_EQ(count_of(c, "crowd", "server-b"), -1);
+    CHECK_EQ(others_for(c, "crowd", "server-a"), 0);
+
+    /* A bridge that leaves takes its counts with it. */
+    push_bridge_leave(a.bridge);
+    CHECK_EQ(count_of(c, "crowd", "server-a"), -1);
+    CHECK_EQ(others_for(c, "crowd", "server-b"), 0);
+
+    push_shm_unsubscribe(a.shm, &a.sub);
+    push_shm_unsubscribe(a.shm, &more[1]);
+    copy_close(&a);
+    copy_close(&b);
+    push_redis_close(c);
+}
+
 int main(void)
 {
     redis_start(&server);
+    test_counts();
     test_trimmed();
     test_fan_out();
     return CHECK_DONE("test_bridge");

@@ -280,7 +280,7 @@ static void test_publish(void)
     }
 
     m = text("hello", "text/plain", "greet");
-    CHECK_EQ(push_redis_publish(c, &k, &m, 10, 0, 2000, &p[0], err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &p[0], err,
                                 sizeof(err)), 0);
     CHECK(p[0].prev.time == 0 && p[0].prev.tag == 0);
     CHECK(p[0].keep == 10 && p[0].timeout == 0);
@@ -307,7 +307,7 @@ static void test_publish(void)
 
         snprintf(body, sizeof(body), "m%u", i);
         m = text(body, "", "");
-        CHECK_EQ(push_redis_publish(c, &k, &m, 10, 0, 2000, &p[i], err,
+        CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &p[i], err,
                                     sizeof(err)), 0);
         CHECK(push_msgid_cmp(&p[i].id, &p[i - 1].id) > 0);
         CHECK(push_msgid_cmp(&p[i].prev, &p[i - 1].id) == 0);
@@ -332,7 +332,7 @@ static void test_publish(void)
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     m = text(big, "application/octet-stream", "");
-    CHECK_EQ(push_redis_publish(c, &k, &m, 10, 0, 2000, &n, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &n, err,
                                 sizeof(err)), 0);
     r = push_on(sub);
     {
@@ -373,7 +373,7 @@ static void test_publish(void)
 
     /* Exactly `keep` kept; 0 keeps the newest only (for its notice). */
     m = text("t", "", "");
-    CHECK_EQ(push_redis_publish(c, &k, &m, 3, 0, 2000, &n, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 3, 0, 2000, &n, err,
                                 sizeof(err)), 0);
     CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &st, err,
                              sizeof(err)), 0);
@@ -381,7 +381,7 @@ static void test_publish(void)
     CHECK(st.n == 3 && push_msgid_cmp(&st.msgs[2].id, &n.id) == 0
           && st.keep == 3);
     push_redis_state_free(&st);
-    CHECK_EQ(push_redis_publish(c, &k, &m, 0, 0, 2000, &n, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 0, 0, 2000, &n, err,
                                 sizeof(err)), 0);
     CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &st, err,
                              sizeof(err)), 0);
@@ -410,7 +410,7 @@ static void test_publish(void)
 
         r = cmd(c, 2, flush);
         freeReplyObject(r);
-        CHECK_EQ(push_redis_publish(c, &k, &m, 10, 0, 2000, &after, err,
+        CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &after, err,
                                     sizeof(err)), 0);
         CHECK(push_msgid_cmp(&after.prev, &n.id) == 0);
     }
@@ -423,7 +423,7 @@ static void test_publish(void)
 
         r = cmd(c, 3, del);
         freeReplyObject(r);
-        CHECK_EQ(push_redis_publish(c, &k, &m, 10, 0, 2000, &again, err,
+        CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &again, err,
                                     sizeof(err)), 0);
         CHECK(again.epoch != p[0].epoch);
         CHECK(again.prev.time == 0 && again.prev.tag == 0);
@@ -447,7 +447,7 @@ static void test_timeout(void)
     char err[160];
 
     CHECK_EQ(push_redis_keys(&k, "push:", "aging", 5), 0);
-    CHECK_EQ(push_redis_publish(c, &k, &m, 10, 1, 2000, &a, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 1, 2000, &a, err,
                                 sizeof(err)), 0);
     ttl[0] = "TTL";
     ttl[1] = k.stream;
@@ -457,7 +457,7 @@ static void test_timeout(void)
     freeReplyObject(r);
     sleep(2);
     m = text("new", "", "");
-    CHECK_EQ(push_redis_publish(c, &k, &m, 10, 1, 2000, &b, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 1, 2000, &b, err,
                                 sizeof(err)), 0);
     CHECK(push_msgid_cmp(&b.prev, &a.id) == 0);
     CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 4, 2000, &st, err,
@@ -496,7 +496,7 @@ static void test_concurrent(void)
 
                 snprintf(body, sizeof(body), "%d %d", w, j);
                 m = text(body, "", "");
-                bad |= push_redis_publish(pc, &k, &m, 100000, 0, 5000, &p,
+                bad |= push_redis_publish(pc, &k, NULL, &m, 100000, 0, 5000, &p,
                                           err, sizeof(err)) != 0;
             }
             push_redis_close(pc);
