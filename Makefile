@@ -88,8 +88,8 @@ install: .libs/mod_push.so
 	fi
 
 run: .libs/mod_push.so
-	@tools/ensure-deps.sh run
-	@tools/run-httpd.sh $(PORT)
+	@REDIS=$(REDIS) tools/ensure-deps.sh run
+	@REDIS=$(REDIS) tools/run-httpd.sh $(PORT)
 
 build:
 	mkdir -p build

@@ -6,7 +6,8 @@ set -eu
 
 case "${1:-build}" in
     build) pkgs="apache2-dev apache2 zlib1g-dev libhiredis-dev" ;;
-    run)   pkgs="apache2-dev apache2 zlib1g-dev libhiredis-dev curl" ;;
+    run)   pkgs="apache2-dev apache2 zlib1g-dev libhiredis-dev curl"
+           [ -n "${REDIS:-}" ] && pkgs="$pkgs redis-server" ;;
     test)  pkgs="apache2-dev apache2 zlib1g-dev libapache2-mod-perl2 \
                  libwww-perl libio-socket-ssl-perl openssl curl \
                  clang libclang-rt-14-dev chromium redis-server \
