@@ -230,6 +230,7 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
     push_redis_keys_t k;
     push_redis_msg_t m;
     push_redis_published_t p;
+    push_channel_info_t mine;
     size_t len = strlen(channel);
     int64_t now = apr_time_sec(apr_time_now());
     char err[200];
@@ -237,6 +238,11 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
 
     if (!c) {
         return PUSH_UNAVAILABLE;
+    }
+    /* The floor: Redis gives an id after the last this copy has, even if
+     * it lost the channel meanwhile (push_redis_chan.h). */
+    if (push_store_info(store, channel, len, now, &mine) != PUSH_OK) {
+        memset(&mine, 0, sizeof(mine));
     }
     if (push_redis_keys(&k, push_conf_redis_prefix(r->server), channel,
                         len) != 0) {
@@ -249,7 +255,8 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
     m.content_type_len = msg->content_type_len;
     m.event = msg->event;
     m.event_len = msg->event_len;
-    rc = push_redis_publish(c, &k, server_name, &m, limits->buffer_length,
+    rc = push_redis_publish(c, &k, server_name, &mine.last_id, &m,
+                            limits->buffer_length,
                             limits->timeout,
                             push_conf_redis_timeout_ms(r->server), &p, err,
                             sizeof(err));

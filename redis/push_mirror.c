@@ -79,6 +79,29 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
             rc = -1;
             break;
         }
+        if ((last.time || last.tag)
+            && (!st.exists || push_msgid_cmp(&st.last, &last) < 0)) {
+            /* Redis went back past this copy: it lost the channel, or
+             * its tail (restarted without persistence, a failover).  Its
+             * ids from here on must not be ones the copy has given other
+             * messages, and what it lost is a gap. */
+            push_msgid_t to;
+            int raised;
+
+            push_redis_state_free(&st);
+            raised = push_redis_floor(c, &k, &last, timeout_ms, &to, err,
+                                      errlen);
+            if (raised < 0) {
+                rc = -1;
+                break;
+            }
+            if (raised && (s = push_store_lost(store, chan, chan_len, &to,
+                                               now)) != PUSH_OK) {
+                rc = store_failed(err, errlen, s);
+                break;
+            }
+            continue;               /* read again, from the new last */
+        }
         if (!st.exists) {
             push_redis_state_free(&st);
             break;                  /* nothing published there (yet) */
@@ -101,13 +124,33 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
             rc = store_failed(err, errlen, s);
             break;
         }
+        if (st.n > 0 && push_msgid_cmp(&st.msgs[0].prev, &last) < 0) {
+            /* The first one after our last id names a previous id before
+             * ours: Redis went back and issued again ids this copy has
+             * (a publisher whose copy was behind).  Those are lost here,
+             * a gap just before the first new one (when there is an id
+             * between ours and it to mark). */
+            push_msgid_t before = st.msgs[0].id;
+
+            if (before.tag > 0) {
+                before.tag--;
+            }
+            else {
+                before.time--;
+                before.tag = UINT32_MAX;
+            }
+            if (push_msgid_cmp(&before, &last) > 0
+                && (s = push_store_lost(store, chan, chan_len, &before,
+                                        now)) != PUSH_OK) {
+                push_redis_state_free(&st);
+                rc = store_failed(err, errlen, s);
+                break;
+            }
+        }
         for (i = 0; i < st.n && !raced; i++) {
             push_message_t msg = as_message(&st.msgs[i]);
-            /* The first one after our last id whose previous id is
-             * before it: Redis no longer knows our last id (its meta
-             * expired, or it lost data).  Nothing of Redis' lies between
-             * them, so it follows on from what we have; waiting for the
-             * missing one would wait for ever. */
+            /* After the case above, the first follows on from what we
+             * have: waiting for its previous one would wait for ever. */
             const push_msgid_t *prev =
                 i == 0 && push_msgid_cmp(&st.msgs[0].prev, &last) < 0
                 ? NULL : &st.msgs[i].prev;

@@ -8,7 +8,14 @@
 
 /* KEYS: stream, meta, counts.  ARGV: body, content type, event, keep,
  * timeout (s), pub/sub channel, inline cutoff (bytes), the publishing
- * server's name.
+ * server's name, and the floor: the last id its copy has (seconds, tag;
+ * 0 0 for none).
+ *
+ * The floor is how ids never come back: a Redis that lost the channel
+ * (restarted without persistence, a failover that lost a tail) would
+ * otherwise issue ids servers already gave to other messages; from the
+ * floor on it cannot, and the previous id it names is the floor, so a
+ * server whose copy is behind that sees what it lacks as a gap.
  *
  * The epoch is set once, from TIME, when the meta is made: a channel
  * Redis lost and made again has another, so a server that remembers
@@ -23,6 +30,10 @@ static const char publish_lua[] =
     "local m = redis.call('HMGET', KEYS[2], 'lt', 'ln', 'ep')\n"
     "local lt, ln, ep = tonumber(m[1]), tonumber(m[2]), m[3]\n"
     "if not ep then ep = t[1] .. string.format('%06d', tonumber(t[2])) end\n"
+    "local ft, fn = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
+    "if ft > 0 and (not lt or ft > lt or (ft == lt and fn > ln)) then\n"
+    "  lt, ln = ft, fn\n"
+    "end\n"
     "local s, n = tonumber(t[1]), 0\n"
     "local prev = '0-0'\n"
     "if lt then\n"
@@ -34,8 +45,24 @@ static const char publish_lua[] =
     "end\n"
     "local keep = tonumber(ARGV[4])\n"
     "local sid = s .. '-' .. n\n"
-    "redis.call('XADD', KEYS[1], 'MAXLEN', math.max(keep, 1), sid,\n"
-    "           'd', ARGV[1], 't', ARGV[2], 'e', ARGV[3], 'p', prev)\n"
+    "local function add()\n"
+    "  return redis.pcall('XADD', KEYS[1], 'MAXLEN', math.max(keep, 1), sid,\n"
+    "                     'd', ARGV[1], 't', ARGV[2], 'e', ARGV[3], 'p', prev)\n"
+    "end\n"
+    "local added = add()\n"
+    "if type(added) == 'table' and added.err then\n"
+    /* The stream is past the meta (a meta that went back alone): on
+     * from the stream's newest entry. */
+    "  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)\n"
+    "  if not top[1] then return added end\n"
+    "  local a, b = string.match(top[1][1], '^(%d+)-(%d+)$')\n"
+    "  s, n = tonumber(a), tonumber(b)\n"
+    "  prev = top[1][1]\n"
+    "  if n >= 4294967295 then s, n = s + 1, 0 else n = n + 1 end\n"
+    "  sid = s .. '-' .. n\n"
+    "  added = add()\n"
+    "  if type(added) == 'table' and added.err then return added end\n"
+    "end\n"
     "local timeout = tonumber(ARGV[5])\n"
     "if timeout > 0 and s - timeout > 0 then\n"
     "  redis.call('XTRIM', KEYS[1], 'MINID', (s - timeout) .. '-0')\n"
@@ -82,6 +109,28 @@ static const char read_lua[] =
     "if not m[1] then return {false} end\n"
     "local e = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])\n"
     "return {m[1], m[2], m[3] or '0', m[4] or '0', m[5] or '0', e}\n";
+
+/* KEYS: meta.  ARGV: the floor (seconds, tag).  When Redis' last id is
+ * not past the floor (it went back), the last id becomes the floor's
+ * next: one id nobody will have, so that every server's copy records a
+ * gap there, and what Redis issues next follows it.  Reply: {last
+ * seconds, last tag, 1 raised | 0 not}. */
+static const char floor_lua[] =
+    "local m = redis.call('HMGET', KEYS[1], 'lt', 'ln', 'ep')\n"
+    "local lt, ln = tonumber(m[1]), tonumber(m[2])\n"
+    "local ft, fn = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "if lt and (lt > ft or (lt == ft and ln > fn)) then\n"
+    "  return {lt, ln, 0}\n"
+    "end\n"
+    "if fn >= 4294967295 then ft, fn = ft + 1, 0 else fn = fn + 1 end\n"
+    "redis.call('HSET', KEYS[1], 'lt', ft, 'ln', fn)\n"
+    "if not m[3] then\n"
+    "  local t = redis.call('TIME')\n"
+    "  redis.call('HSET', KEYS[1], 'ep',\n"
+    "             t[1] .. string.format('%06d', tonumber(t[2])))\n"
+    "  redis.call('EXPIRE', KEYS[1], 86400)\n"
+    "end\n"
+    "return {ft, fn, 1}\n";
 
 /* KEYS: stream.  ARGV: pub/sub channel.  The meta stays: ids of the
  * channel made again go on after the deleted one's. */
@@ -173,7 +222,7 @@ static int failed(char *err, size_t errlen, const char *what,
 
 /* The script by its SHA1 when Redis has it, else by its text (which
  * caches it: the next call finds it). */
-enum { SCRIPT_PUBLISH, SCRIPT_READ, SCRIPT_DELETE };
+enum { SCRIPT_PUBLISH, SCRIPT_READ, SCRIPT_DELETE, SCRIPT_FLOOR };
 
 static redisReply *eval_script(push_redis_conn_t *c, unsigned which,
                                const char *lua, int nkeys, int nargs, const char **args,
@@ -247,14 +296,15 @@ static int script_failed(push_redis_conn_t *c, redisReply *r,
 }
 
 int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
-                       const char *server, const push_redis_msg_t *msg,
-                       uint32_t keep, uint32_t timeout, int timeout_ms,
+                       const char *server, const push_msgid_t *floor,
+                       const push_redis_msg_t *msg, uint32_t keep,
+                       uint32_t timeout, int timeout_ms,
                        push_redis_published_t *out, char *err,
                        size_t errlen)
 {
-    char keep_s[16], timeout_s[16], cut_s[16];
-    const char *args[11];
-    size_t lens[11];
+    char keep_s[16], timeout_s[16], cut_s[16], ft[24], fn[16];
+    const char *args[13];
+    size_t lens[13];
     redisReply *r;
     int rc = -1;
 
@@ -283,8 +333,14 @@ int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
     lens[9] = strlen(cut_s);
     args[10] = server ? server : "";
     lens[10] = strlen(args[10]);
+    snprintf(ft, sizeof(ft), "%" PRId64, floor ? floor->time : 0);
+    snprintf(fn, sizeof(fn), "%" PRIu32, floor ? floor->tag : 0);
+    args[11] = ft;
+    lens[11] = strlen(ft);
+    args[12] = fn;
+    lens[12] = strlen(fn);
 
-    r = eval_script(c, SCRIPT_PUBLISH, publish_lua, 3, 8, args, lens,
+    r = eval_script(c, SCRIPT_PUBLISH, publish_lua, 3, 10, args, lens,
                     timeout_ms);
     if (script_failed(c, r, "publish", err, errlen)) {
         return -1;
@@ -551,6 +607,42 @@ int push_redis_delete(push_redis_conn_t *c, const push_redis_keys_t *k,
     else {
         *had = r->element[0]->integer;
         rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int push_redis_floor(push_redis_conn_t *c, const push_redis_keys_t *k,
+                     const push_msgid_t *floor, int timeout_ms,
+                     push_msgid_t *last, char *err, size_t errlen)
+{
+    char ft[24], fn[16];
+    const char *args[3] = { k->meta, ft, fn };
+    size_t lens[3];
+    redisReply *r;
+    int rc = -1;
+
+    snprintf(ft, sizeof(ft), "%" PRId64, floor->time);
+    snprintf(fn, sizeof(fn), "%" PRIu32, floor->tag);
+    lens[0] = k->meta_len;
+    lens[1] = strlen(ft);
+    lens[2] = strlen(fn);
+    r = eval_script(c, SCRIPT_FLOOR, floor_lua, 1, 2, args, lens,
+                    timeout_ms);
+    if (script_failed(c, r, "floor", err, errlen)) {
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
+        || r->element[0]->type != REDIS_REPLY_INTEGER
+        || r->element[1]->type != REDIS_REPLY_INTEGER
+        || r->element[2]->type != REDIS_REPLY_INTEGER
+        || r->element[1]->integer < 0 || r->element[1]->integer > UINT32_MAX) {
+        failed(err, errlen, "floor", "an unexpected reply from Redis");
+    }
+    else {
+        last->time = r->element[0]->integer;
+        last->tag = (uint32_t)r->element[1]->integer;
+        rc = r->element[2]->integer ? 1 : 0;
     }
     freeReplyObject(r);
     return rc;

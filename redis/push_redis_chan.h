@@ -76,14 +76,26 @@ typedef struct {
 /* Publishes msg (its id is ignored) keeping `keep` messages (0: none
  * but what is in flight) and those at most `timeout` seconds old (0: no
  * limit), for the server named `server` (whose own subscribers are not
- * in out->others; NULL: a publisher with none).  0 and *out; or -1 with
+ * in out->others; NULL: a publisher with none), whose copy's last id of
+ * the channel is *floor (NULL or {0,0}: none): the id given is after
+ * it, even from a Redis that lost the channel.  0 and *out; or -1 with
  * the reason in err: the connection broke (push_redis_broken), or Redis
  * refused (an error reply). */
 int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
-                       const char *server, const push_redis_msg_t *msg,
-                       uint32_t keep, uint32_t timeout, int timeout_ms,
+                       const char *server, const push_msgid_t *floor,
+                       const push_redis_msg_t *msg, uint32_t keep,
+                       uint32_t timeout, int timeout_ms,
                        push_redis_published_t *out, char *err,
                        size_t errlen);
+
+/* For a copy whose last id *floor is past Redis' (Redis went back, or
+ * forgot the channel): Redis' last id becomes the one after the floor,
+ * given in *last, and 1; 0 with Redis' last id in *last when it was
+ * already past the floor (another server did it); -1 with the reason in
+ * err. */
+int push_redis_floor(push_redis_conn_t *c, const push_redis_keys_t *k,
+                     const push_msgid_t *floor, int timeout_ms,
+                     push_msgid_t *last, char *err, size_t errlen);
 
 /* A channel as Redis has it, read back. */
 typedef struct {

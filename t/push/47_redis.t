@@ -7,7 +7,9 @@
 # one order everyone sees; an id from one server resumes on the other;
 # a publish's 201/202 and a channel's info count every server's
 # subscribers;
-# a DELETE on one server ends the other's subscribers.
+# a DELETE on one server ends the other's subscribers; a Redis that went
+# back (lost a tail, or everything) issues no id a server already gave,
+# and a server whose copy is ahead of it tells its subscribers of a gap.
 # Redis down: a publish is 503 with its reason within PushRedisTimeout,
 # subscribers stay, and once Redis is back (kill -9 and restart, nothing
 # acknowledged lost) what is published reaches them.  A killed pub/sub
@@ -22,7 +24,7 @@ use PushRedis;
 use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 42, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
+plan tests => 49, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
                          => defined PushRedis::program() };
 
 $SIG{PIPE} = 'IGNORE';
@@ -184,6 +186,47 @@ ok t_true(sse_closed($e5, 5), "DELETE on A: B's event stream ends");
 my $i5;
 wait_for(sub { $i5 = request('GET', "/pub/$ch5", port => $pb); $i5 && $i5->{status} == 404 }, 5);
 ok t_cmp($i5 ? $i5->{status} : 0, 404, 'DELETE on A: the channel is gone on B too');
+
+# --- a Redis that went back ------------------------------------------------
+
+# Events with what they say, "name:data" (name "message" when none).
+sub sse_told {
+    my ($c, $n, $secs) = @_;
+    my @got;
+    my $until = time + $secs;
+    while (@got < $n && time < $until) {
+        my $e = sse_event($c, $until - time) or last;
+        push @got, ($e->{event} // 'message') . ":$e->{data}" if defined $e->{data};
+    }
+    return @got;
+}
+sub id_after { my ($a, $b) = map { [split /:/] } @_; $a->[0] <=> $b->[0] || $a->[1] <=> $b->[1] }
+
+my $chr = fresh_channel('rewind');
+my $er = sse_open("/sub/$chr", port => $pb);
+followed($chr);
+my @r1 = map { pub($pa, $chr, "r$_") } 1 .. 3;
+ok t_cmp(join(',', sse_told($er, 3, 10)), 'message:r1,message:r2,message:r3', 'rewind: B has r1..r3');
+# A failover that lost a tail: Redis' last id back to r1's, r2 and r3 gone.
+my ($t1, $n1) = split /:/, $r1[0]{id};
+$redis->cli('HSET', "push:{c:$chr}:m", 'lt', $t1, 'ln', $n1);
+$redis->cli('XDEL', "push:{c:$chr}:s", map { s/:/-/r } $r1[1]{id}, $r1[2]{id});
+my $r4 = pub($pa, $chr, 'r4');
+ok t_true(($r4->{id} // '0:0') =~ /:/ && id_after($r4->{id}, $r1[2]{id}) > 0,
+          "rewind: A's next id ($r4->{id}) comes after the last it had ($r1[2]{id}), not one given again");
+ok t_cmp(join(',', sse_told($er, 1, 10)), 'message:r4', 'rewind: B gets it, in order, no gap (it lacked nothing)');
+# Redis restarted without persistence: everything gone.  B's bridge,
+# back on its pub/sub connection, finds Redis behind its copy: a gap.
+$redis->cli('FLUSHALL');
+$redis->cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+ok t_true(wait_for(sub { ($redis->cli('HGET', "push:{c:$chr}:m", 'lt') // '') =~ /^\d+$/ }, 10),
+          "rewind: B's bridge found the channel gone from Redis and set Redis' last id past its own");
+my $r5 = pub($pa, $chr, 'r5');
+my @g5 = sse_told($er, 2, 10);
+ok t_cmp(join(',', map { s/:.*//r } @g5), 'push-gap,message', 'rewind: B says gap, then the next message');
+ok t_cmp($g5[1] // 'nothing', 'message:r5', 'rewind: the next message is r5');
+ok t_true(id_after($r5->{id}, $r4->{id}) > 0, "rewind: r5's id ($r5->{id}) is after r4's ($r4->{id})");
+close $er->{sock};
 
 # --- Redis down: 503 in time, subscribers stay, then everything ----------
 

@@ -132,7 +132,7 @@ static push_redis_published_t publish(push_redis_conn_t *c,
     m.content_type_len = 10;
     push_redis_keys(&k, "push:", chan, strlen(chan));
     memset(&p, 0, sizeof(p));
-    if (push_redis_publish(c, &k, NULL, &m, keep, 0, 2000, &p, err,
+    if (push_redis_publish(c, &k, NULL, NULL, &m, keep, 0, 2000, &p, err,
                            sizeof(err)) != 0) {
         fprintf(stderr, "publish: %s\n", err);
     }
@@ -310,23 +310,97 @@ static void test_trimmed(void)
                                   time(NULL), 2000, err, sizeof(err)), 0);
     CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
           && info.messages == 3);
-    /* Redis forgot the channel (its meta expired, or data was lost)
-     * while this copy kept it: the next message, whose previous id is
-     * none, follows on from the copy instead of waiting for ever. */
+    /* Redis forgot the channel (restarted without persistence, its meta
+     * expired) while this copy kept it: the catch-up finds Redis behind
+     * the copy, moves Redis' last id one past the copy's, and records
+     * that id as lost here, so the subscriber is told of a gap, and the
+     * next message, in the same second, gets an id after it: none the
+     * copy has is issued again. */
     {
         const char *del[3] = { "DEL", "push:{c:short}:s", "push:{c:short}:m" };
         redisReply *r = push_redis_call(c, 3, del, NULL, 2000);
         push_redis_published_t again;
+        push_msgid_t burnt = p[9].id;
 
         freeReplyObject(r);
-        usleep(1100000);    /* a later second (the same one is a rewind:
-                             * the epoch's case, not handled yet) */
+        burnt.tag++;
+        CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
+                                      time(NULL), 2000, err, sizeof(err)), 0);
+        CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
+              && push_msgid_cmp(&info.last_id, &burnt) == 0);
         again = publish(pub, "short", "reborn", 6, 3);
-        CHECK(again.prev.time == 0);
+        CHECK(push_msgid_cmp(&again.prev, &burnt) == 0);
+        CHECK(push_msgid_cmp(&again.id, &burnt) > 0);
         CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
                                       time(NULL), 2000, err, sizeof(err)), 0);
         CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
               && push_msgid_cmp(&info.last_id, &again.id) == 0);
+        a.cursor = p[9].id;
+        gap = 0;
+        CHECK(take(&a, &m, &gap) && gap
+              && push_msgid_cmp(&m.id, &again.id) == 0);
+    }
+
+    /* A failover that lost a tail: Redis' last id is back two messages
+     * (and its stream lacks them).  Found the same way; and a publisher
+     * whose copy has the lost ones (its floor) gets an id after them. */
+    {
+        push_redis_published_t q[3], next;
+        push_msgid_t lost_last;
+        char lt[24], ln[16], id1[48], id2[48];
+        const char *back[6] = { "HSET", "push:{c:short}:m", "lt", lt, "ln", ln };
+        const char *xdel[4] = { "XDEL", "push:{c:short}:s", id1, id2 };
+        push_redis_keys_t k;
+        push_redis_msg_t mm;
+
+        for (i = 0; i < 3; i++) {
+            q[i] = publish(pub, "short", "tail", 4, 3);
+        }
+        CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
+                                      time(NULL), 2000, err, sizeof(err)), 0);
+        snprintf(lt, sizeof(lt), "%lld", (long long)q[0].id.time);
+        snprintf(ln, sizeof(ln), "%u", q[0].id.tag);
+        snprintf(id1, sizeof(id1), "%lld-%u", (long long)q[1].id.time,
+                 q[1].id.tag);
+        snprintf(id2, sizeof(id2), "%lld-%u", (long long)q[2].id.time,
+                 q[2].id.tag);
+        command(pub, 4, xdel);
+        command(pub, 6, back);
+
+        /* A publisher with a floor, before any catch-up: past it. */
+        memset(&mm, 0, sizeof(mm));
+        mm.body = "floored";
+        mm.body_len = 7;
+        push_redis_keys(&k, "push:", "short", 5);
+        CHECK_EQ(push_redis_publish(pub, &k, NULL, &q[2].id, &mm, 3, 0, 2000,
+                                    &next, err, sizeof(err)), 0);
+        push_redis_keys_free(&k);
+        CHECK(push_msgid_cmp(&next.id, &q[2].id) > 0);
+        CHECK(push_msgid_cmp(&next.prev, &q[2].id) == 0);
+        CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
+                                      time(NULL), 2000, err, sizeof(err)), 0);
+        CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
+              && push_msgid_cmp(&info.last_id, &next.id) == 0);
+
+        /* Without a floor, after the tail is lost again: the copy is
+         * ahead of Redis, which the catch-up finds; a gap, then on. */
+        snprintf(lt, sizeof(lt), "%lld", (long long)q[0].id.time);
+        snprintf(ln, sizeof(ln), "%u", q[0].id.tag);
+        command(pub, 6, back);
+        lost_last = next.id;
+        lost_last.tag++;
+        CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
+                                      time(NULL), 2000, err, sizeof(err)), 0);
+        CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
+              && push_msgid_cmp(&info.last_id, &lost_last) == 0);
+        a.cursor = next.id;
+        next = publish(pub, "short", "on", 2, 3);
+        CHECK(push_msgid_cmp(&next.prev, &lost_last) == 0);
+        CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
+                                      time(NULL), 2000, err, sizeof(err)), 0);
+        gap = 0;
+        CHECK(take(&a, &m, &gap) && gap
+              && push_msgid_cmp(&m.id, &next.id) == 0);
     }
     /* A channel Redis never had: nothing, no error. */
     CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "nothing", 7,
@@ -372,7 +446,7 @@ static long long others_for(push_redis_conn_t *c, const char *chan,
     push_redis_keys(&k, "push:", chan, strlen(chan));
     memset(&p, 0, sizeof(p));
     p.others = -1;
-    if (push_redis_publish(c, &k, name, &m, 10, 0, 2000, &p, err,
+    if (push_redis_publish(c, &k, name, NULL, &m, 10, 0, 2000, &p, err,
                            sizeof(err)) != 0) {
         fprintf(stderr, "publish: %s\n", err);
     }

@@ -280,7 +280,7 @@ static void test_publish(void)
     }
 
     m = text("hello", "text/plain", "greet");
-    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &p[0], err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 10, 0, 2000, &p[0], err,
                                 sizeof(err)), 0);
     CHECK(p[0].prev.time == 0 && p[0].prev.tag == 0);
     CHECK(p[0].keep == 10 && p[0].timeout == 0);
@@ -307,7 +307,7 @@ static void test_publish(void)
 
         snprintf(body, sizeof(body), "m%u", i);
         m = text(body, "", "");
-        CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &p[i], err,
+        CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 10, 0, 2000, &p[i], err,
                                     sizeof(err)), 0);
         CHECK(push_msgid_cmp(&p[i].id, &p[i - 1].id) > 0);
         CHECK(push_msgid_cmp(&p[i].prev, &p[i - 1].id) == 0);
@@ -332,7 +332,7 @@ static void test_publish(void)
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     m = text(big, "application/octet-stream", "");
-    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &n, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 10, 0, 2000, &n, err,
                                 sizeof(err)), 0);
     r = push_on(sub);
     {
@@ -373,7 +373,7 @@ static void test_publish(void)
 
     /* Exactly `keep` kept; 0 keeps the newest only (for its notice). */
     m = text("t", "", "");
-    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 3, 0, 2000, &n, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 3, 0, 2000, &n, err,
                                 sizeof(err)), 0);
     CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &st, err,
                              sizeof(err)), 0);
@@ -381,7 +381,7 @@ static void test_publish(void)
     CHECK(st.n == 3 && push_msgid_cmp(&st.msgs[2].id, &n.id) == 0
           && st.keep == 3);
     push_redis_state_free(&st);
-    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 0, 0, 2000, &n, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 0, 0, 2000, &n, err,
                                 sizeof(err)), 0);
     CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 8, 2000, &st, err,
                              sizeof(err)), 0);
@@ -410,7 +410,7 @@ static void test_publish(void)
 
         r = cmd(c, 2, flush);
         freeReplyObject(r);
-        CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &after, err,
+        CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 10, 0, 2000, &after, err,
                                     sizeof(err)), 0);
         CHECK(push_msgid_cmp(&after.prev, &n.id) == 0);
     }
@@ -423,10 +423,49 @@ static void test_publish(void)
 
         r = cmd(c, 3, del);
         freeReplyObject(r);
-        CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 0, 2000, &again, err,
+        CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 10, 0, 2000, &again, err,
                                     sizeof(err)), 0);
         CHECK(again.epoch != p[0].epoch);
         CHECK(again.prev.time == 0 && again.prev.tag == 0);
+
+        /* Lost again; a publisher whose copy has `again` (its floor)
+         * gets an id after it, in the same second or not. */
+        r = cmd(c, 3, del);
+        freeReplyObject(r);
+        CHECK_EQ(push_redis_publish(c, &k, NULL, &again.id, &m, 10, 0, 2000,
+                                    &n, err, sizeof(err)), 0);
+        CHECK(push_msgid_cmp(&n.id, &again.id) > 0);
+        CHECK(push_msgid_cmp(&n.prev, &again.id) == 0);
+    }
+
+    /* The meta went back alone (its stream did not): the id follows the
+     * stream's newest entry, which is its previous one. */
+    {
+        char lt[24];
+        const char *back[6] = { "HSET", k.meta, "lt", lt, "ln", "0" };
+        push_redis_published_t on;
+
+        snprintf(lt, sizeof(lt), "%lld", (long long)n.id.time - 5);
+        r = cmd(c, 6, back);
+        freeReplyObject(r);
+        CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 10, 0, 2000, &on,
+                                    err, sizeof(err)), 0);
+        CHECK(push_msgid_cmp(&on.id, &n.id) > 0);
+        CHECK(push_msgid_cmp(&on.prev, &n.id) == 0);
+    }
+
+    /* The floor script: Redis behind the floor goes one past it; Redis
+     * past it stays. */
+    {
+        push_msgid_t fl = n.id, got;
+
+        fl.time += 100;
+        CHECK_EQ(push_redis_floor(c, &k, &fl, 2000, &got, err, sizeof(err)),
+                 1);
+        CHECK(got.time == fl.time && got.tag == fl.tag + 1);
+        CHECK_EQ(push_redis_floor(c, &k, &fl, 2000, &got, err, sizeof(err)),
+                 0);
+        CHECK(got.time == fl.time && got.tag == fl.tag + 1);
     }
     push_redis_keys_free(&k);
     push_redis_close(sub);
@@ -447,7 +486,7 @@ static void test_timeout(void)
     char err[160];
 
     CHECK_EQ(push_redis_keys(&k, "push:", "aging", 5), 0);
-    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 1, 2000, &a, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 10, 1, 2000, &a, err,
                                 sizeof(err)), 0);
     ttl[0] = "TTL";
     ttl[1] = k.stream;
@@ -457,7 +496,7 @@ static void test_timeout(void)
     freeReplyObject(r);
     sleep(2);
     m = text("new", "", "");
-    CHECK_EQ(push_redis_publish(c, &k, NULL, &m, 10, 1, 2000, &b, err,
+    CHECK_EQ(push_redis_publish(c, &k, NULL, NULL, &m, 10, 1, 2000, &b, err,
                                 sizeof(err)), 0);
     CHECK(push_msgid_cmp(&b.prev, &a.id) == 0);
     CHECK_EQ(push_redis_read(c, &k, &(push_msgid_t){0, 0}, 4, 2000, &st, err,
@@ -496,7 +535,7 @@ static void test_concurrent(void)
 
                 snprintf(body, sizeof(body), "%d %d", w, j);
                 m = text(body, "", "");
-                bad |= push_redis_publish(pc, &k, NULL, &m, 100000, 0, 5000, &p,
+                bad |= push_redis_publish(pc, &k, NULL, NULL, &m, 100000, 0, 5000, &p,
                                           err, sizeof(err)) != 0;
             }
             push_redis_close(pc);
