@@ -453,14 +453,20 @@ static void catch_up_stale(push_bridge_t *b, long long now)
                 return;
             }
             done++;
+            f->stale = 0;
             if (push_mirror_catch_up(b->store, c, b->prefix, f->chan, f->len,
                                      (int64_t)time(NULL), b->timeout_ms, err,
                                      sizeof(err)) != 0) {
                 say(b, 1, "catching up channel %s from Redis: %s", f->chan,
                     err);
-                return;
+                if (push_redis_broken(c)) {
+                    f->stale = 1;       /* the others wait for Redis too */
+                    return;
+                }
+                /* This channel's own trouble (no room in the store): the
+                 * others go on; it is tried again at the next repair. */
+                continue;
             }
-            f->stale = 0;
             b->stats.caught_up++;
         }
     }
@@ -545,8 +551,11 @@ static void on_push(push_bridge_t *b, redisReply *r)
             f->stale = 1;
             break;
         default:
-            say(b, 0, "the store refused a message of channel %s from "
-                "Redis (no room)", f->chan);
+            /* The catch-up reads it again, and makes a gap of it when
+             * the store can never take it. */
+            say(b, 1, "the store refused a message of channel %s from "
+                "Redis; catching the channel up", f->chan);
+            f->stale = 1;
             break;
         }
     }

@@ -157,6 +157,11 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
 
             s = push_store_publish_id(store, chan, chan_len, &msg, prev,
                                       &lim, now, NULL);
+            if (s == PUSH_TOO_BIG) {
+                /* Redis took it, this store never can: a gap here, told
+                 * to the subscribers, instead of a channel stuck on it. */
+                s = push_store_lost(store, chan, chan_len, &msg.id, now);
+            }
             if (s == PUSH_OUT_OF_ORDER) {
                 raced = 1;
             }

@@ -402,6 +402,31 @@ static void test_trimmed(void)
         CHECK(take(&a, &m, &gap) && gap
               && push_msgid_cmp(&m.id, &next.id) == 0);
     }
+    /* A message Redis took that this store can never hold (larger than
+     * all of it): a gap here, and the channel goes on after it. */
+    {
+        size_t huge_len = STORE_BYTES + 1024;
+        char *huge = malloc(huge_len);
+        push_redis_published_t h, after;
+        push_msgid_t before;
+
+        CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK);
+        before = info.last_id;
+        memset(huge, 'H', huge_len);
+        h = publish(pub, "short", huge, huge_len, 3);
+        free(huge);
+        after = publish(pub, "short", "small", 5, 3);
+        CHECK(push_msgid_cmp(&after.prev, &h.id) == 0);
+        CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
+                                      time(NULL), 2000, err, sizeof(err)), 0);
+        CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
+              && push_msgid_cmp(&info.last_id, &after.id) == 0);
+        a.cursor = before;
+        gap = 0;
+        CHECK(take(&a, &m, &gap) && gap
+              && push_msgid_cmp(&m.id, &after.id) == 0);
+    }
+
     /* A channel Redis never had: nothing, no error. */
     CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "nothing", 7,
                                   time(NULL), 2000, err, sizeof(err)), 0);
