@@ -16,6 +16,7 @@
 #define SUBSCRIBE_MAX  128             /* channels per SUBSCRIBE command */
 #define CATCH_UP_MAX   64              /* catch-ups per step */
 #define COUNT_BATCH    256             /* counts written per round trip */
+#define FULL_LOOK_MS   10000           /* a scan at least this often */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 8000
 
@@ -50,6 +51,9 @@ struct push_bridge {
     long long           cmd_retry_at;
     long long           next_look, next_probe, next_repair;
     long long           probe_sent;   /* 0: none unanswered */
+    uint32_t            look_stamp;   /* the store's sub_seq at the scan */
+    int                 looked;
+    long long           next_full_look;
     long long           linger_ms, probe_ms, repair_ms, count_refresh_ms;
 
     follow_t           *bucket[BUCKETS];
@@ -226,9 +230,21 @@ static void seen(void *ctx, const char *chan, size_t len,
 static void look(push_bridge_t *b, long long now)
 {
     look_ctx lc = { b, now, 0 };
+    /* Read before the scan: a change during it is looked at next time. */
+    uint32_t stamp = b->store->engine->sub_seq(b->store->inst);
+    int scan = !b->looked || stamp != b->look_stamp
+               || now >= b->next_full_look;
     unsigned i;
 
-    b->store->engine->interest(b->store->inst, seen, &lc);
+    if (scan) {
+        /* Subscribers came or went: every channel slot is looked at,
+         * under the store's lock.  Otherwise nothing is: an idle server
+         * costs no walk of its store ten times a second. */
+        b->store->engine->interest(b->store->inst, seen, &lc);
+        b->look_stamp = stamp;
+        b->looked = 1;
+        b->next_full_look = now + FULL_LOOK_MS;
+    }
     if (lc.oom) {
         say(b, 0, "out of memory following channels in Redis");
     }
@@ -242,6 +258,9 @@ static void look(push_bridge_t *b, long long now)
         while (*link) {
             follow_t *f = *link;
 
+            if (!scan && f->count > 0) {
+                f->seen_ms = now;       /* as the last scan saw it */
+            }
             if (f->seen_ms != now) {
                 f->count = 0;
             }

@@ -277,6 +277,10 @@ typedef struct push_store_engine {
                                          size_t chan_len,
                                          uint32_t subscribers),
                               void *ctx);
+    /* A word that changes whenever any channel's subscriber count does:
+     * while it stays, interest would say what it said (a backplane looks
+     * again only when it moved). */
+    uint32_t      (*sub_seq)(push_store_inst_t *inst);
     uint32_t      (*seq)(push_store_inst_t *inst);
     uint32_t      (*wait)(push_store_inst_t *inst, uint32_t seen,
                           int timeout_ms);

@@ -561,8 +561,11 @@ push_status_e push_shm_delete(push_shm_t *s, const char *chan,
     while (c->first != NO_REC) {
         shm_chan_drop_first(s, c);
     }
-    s->subscribers -= c->subscribers;
-    c->subscribers = 0;
+    if (c->subscribers) {
+        s->subscribers -= c->subscribers;
+        c->subscribers = 0;
+        s->sub_seq++;
+    }
     shm_chan_drop_readers(s, c);
     /* The slot stays this channel's (its last_id keeps later ids
      * increasing); it is simply empty and so reclaimable. */
@@ -598,6 +601,7 @@ push_status_e push_shm_subscribe(push_shm_t *s, const char *chan,
     c->last_seen = now;
     c->subscribers++;
     s->subscribers++;
+    s->sub_seq++;
     ref->chan = i;
     ref->gen = c->epoch;
     ref->reader = NO_READER;
@@ -625,6 +629,7 @@ void push_shm_unsubscribe(push_shm_t *s, push_store_ref_t *ref)
     if (c->in_use && c->epoch == ref->gen && c->subscribers > 0) {
         c->subscribers--;
         s->subscribers--;
+        s->sub_seq++;
     }
     shm_unlock(s);
 }
@@ -941,6 +946,7 @@ const push_store_engine_t push_shm_engine = {
     push_shm_hold, push_shm_hold_at, push_shm_unhold, push_shm_behind,
     push_shm_next,
     push_shm_version, push_shm_stats,
-    push_shm_channels, push_shm_interest, push_shm_seq, push_shm_wait,
+    push_shm_channels, push_shm_interest, push_shm_sub_seq, push_shm_seq,
+    push_shm_wait,
     push_shm_watch, push_shm_wake_all
 };

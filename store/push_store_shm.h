@@ -105,6 +105,7 @@ void push_shm_interest(push_shm_t *s,
                        void (*fn)(void *ctx, const char *chan,
                                   size_t chan_len, uint32_t subscribers),
                        void *ctx);
+uint32_t push_shm_sub_seq(push_shm_t *s);
 uint32_t push_shm_channels(push_shm_t *s);
 uint32_t push_shm_seq(push_shm_t *s);
 /* Blocks on the futex until the change word differs from `seen`, a wake

@@ -120,6 +120,7 @@ static void shm_repair(push_shm_t *s)
         s->subscribers += c->subscribers;
         s->channels++;
     }
+    s->sub_seq++;
     /* Long ids: a record is its channel's when that channel, in use,
      * names it; the rest is free. */
     s->free_long = NO_SLOT;

@@ -38,6 +38,11 @@ push_status_e push_shm_lost(push_shm_t *s, const char *chan,
     return PUSH_OK;
 }
 
+uint32_t push_shm_sub_seq(push_shm_t *s)
+{
+    return s != NULL ? __atomic_load_n(&s->sub_seq, __ATOMIC_ACQUIRE) : 0;
+}
+
 void push_shm_interest(push_shm_t *s,
                        void (*fn)(void *ctx, const char *chan,
                                   size_t chan_len, uint32_t subscribers),

@@ -19,7 +19,7 @@
 #include "store/push_store_shm.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  9u            /* bump on any change to the layout */
+#define STORE_LAYOUT  10u           /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
@@ -155,6 +155,8 @@ struct push_store_inst {
     uint32_t        channels;
     uint64_t        messages;
     uint32_t        subscribers;
+    uint32_t        sub_seq;       /* bumped whenever a channel's
+                                    * subscriber count changes */
     uint64_t        published;
     uint64_t        evicted;
     uint64_t        expired;

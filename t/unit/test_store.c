@@ -635,9 +635,12 @@ static void test_subscribers(void)
     push_channel_info_t info;
     push_store_stats_t st;
     push_store_ref_t a, b, c, d;
+    uint32_t seq0 = push_shm_sub_seq(s), seq1;
 
     CHECK(info_of(s, "s", 1000, &info) == PUSH_NOT_FOUND);
     CHECK(sub_to(s, "s", 1000, &a) == PUSH_OK);
+    /* sub_seq moves with every subscriber count, and only with them. */
+    CHECK(push_shm_sub_seq(s) != seq0);
     CHECK(sub_to(s, "s", 1000, &b) == PUSH_OK);
     CHECK(push_shm_subscribe(s, "s", 1, 1000, &c, &info) == PUSH_OK);
     CHECK(info.subscribers == 3 && info.messages == 0
@@ -650,7 +653,9 @@ static void test_subscribers(void)
     push_shm_stats(s, 1000, &st);
     CHECK(st.channels == 2 && st.subscribers == 4);
 
+    seq1 = push_shm_sub_seq(s);
     push_shm_unsubscribe(s, &a);
+    CHECK(push_shm_sub_seq(s) != seq1);
     CHECK(info_of(s, "s", 1000, &info) == PUSH_OK && info.subscribers == 2);
     push_shm_unsubscribe(s, &b);
     push_shm_unsubscribe(s, &b);          /* one too many: no underflow */
@@ -659,6 +664,9 @@ static void test_subscribers(void)
     push_shm_unsubscribe(s, &d);
     push_shm_stats(s, 1000, &st);
     CHECK(st.subscribers == 0);
+    seq1 = push_shm_sub_seq(s);
+    CHECK(pub(s, "s", "m", 10, 0, 1000, NULL) == PUSH_OK);
+    CHECK_EQ(push_shm_sub_seq(s), seq1);
     munmap(mem, 1 << 20);
 }
 
