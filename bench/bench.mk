@@ -4,6 +4,8 @@
 #                      default; N=..., M=..., see bench/run-bench.sh)
 #   make bench-smoke   N=200 M=3 against a server already running on
 #                      127.0.0.1:$(PORT), every transport it offers
+#   make bench REDIS=1 the same through Redis: two servers of each
+#                      sharing a private redis-server
 #   make bench-deps    nginx + nchan (+ wrk) from Debian, as root
 #   make bench-selftest  pushbench's parsers against bench/fakepush.py
 
@@ -18,7 +20,8 @@ bench/pushbench: bench/pushbench.c
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/pushbench.c
 
 bench: all bench/pushbench
-	PUSHBENCH=$(CURDIR)/bench/pushbench N='$(N)' M='$(M)' bench/run-bench.sh
+	PUSHBENCH=$(CURDIR)/bench/pushbench N='$(N)' M='$(M)' REDIS='$(REDIS)' \
+	    bench/run-bench.sh
 
 bench-smoke: bench/pushbench
 	PUSHBENCH=$(CURDIR)/bench/pushbench bench/run-bench.sh --smoke $(PORT)

@@ -468,6 +468,7 @@ static int self_test(void)
 /* options                                                              */
 
 enum { TR_LONGPOLL, TR_SSE, TR_WS };
+#define PB_MAX_PORTS 8
 static const char *const tr_names[] = { "longpoll", "sse", "ws" };
 
 typedef struct {
@@ -495,6 +496,8 @@ typedef struct {
     int         tput_conns;
     long        tput_secs;
     int         rst_close;
+    uint16_t    sub_ports[PB_MAX_PORTS];  /* -e; none: opt.port */
+    int         nsub_ports;
 } opts_t;
 
 static opts_t opt = {
@@ -527,6 +530,9 @@ static void usage(int code)
 "  -b BYTES             padding added to each message body (0)\n"
 "  -h HOST              server address, an IPv4 loopback address (127.0.0.1)\n"
 "  -p PORT              server port (8080)\n"
+"  -e PORT,PORT,...     subscribers spread over these ports, round robin\n"
+"                       (servers sharing channels; -p publishes, and the\n"
+"                       status counts of all are added up)\n"
 "  -u PATH              subscriber location prefix (/sub)\n"
 "  -U PATH              publisher location prefix (/pub)\n"
 "  -c CHANNEL           channel id (default: a fresh one per run)\n"
@@ -602,7 +608,7 @@ static void parse_opts(int argc, char **argv)
     static char chan[64];
     int c, n_given = 0;
 
-    while ((c = getopt(argc, argv, "t:n:m:i:b:h:p:u:U:c:s:P:S:j:r:w:I:C:D:"
+    while ((c = getopt(argc, argv, "t:n:m:i:b:h:p:e:u:U:c:s:P:S:j:r:w:I:C:D:"
                               "Tk:d:L:GqXH")) != -1) {
         switch (c) {
         case 't':
@@ -629,6 +635,21 @@ static void parse_opts(int argc, char **argv)
         case 'b': opt.pad = num_arg(optarg, "-b", 0, 1 << 20); break;
         case 'h': opt.host = optarg; break;
         case 'p': opt.port = (int)num_arg(optarg, "-p", 1, 65535); break;
+        case 'e': {
+            char *list = strdup(optarg), *tok, *save = NULL;
+
+            opt.nsub_ports = 0;
+            for (tok = strtok_r(list, ",", &save); tok;
+                 tok = strtok_r(NULL, ",", &save)) {
+                if (opt.nsub_ports == PB_MAX_PORTS) {
+                    die("-e takes at most %d ports", PB_MAX_PORTS);
+                }
+                opt.sub_ports[opt.nsub_ports++] =
+                    (uint16_t)num_arg(tok, "-e", 1, 65535);
+            }
+            free(list);
+            break;
+        }
         case 'u': opt.sub_path = path_ok(optarg, "-u"); break;
         case 'U': opt.pub_path = path_ok(optarg, "-U"); break;
         case 'c': opt.channel = optarg; break;
@@ -1096,6 +1117,7 @@ typedef struct conn {
     uint8_t  out_armed;
     uint8_t  ws;            /* upgraded to WebSocket */
     uint32_t gen;           /* bumped at every close */
+    uint16_t port;          /* 0: opt.port */
     buf_t    out;
     buf_t    in;
     buf_t    body;
@@ -1162,7 +1184,7 @@ static int conn_open(conn_t *c, int src)
     }
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)opt.port);
+    sa.sin_port = htons(c->port ? c->port : (uint16_t)opt.port);
     sa.sin_addr = dst_addr;
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0
         && errno != EINPROGRESS) {
@@ -2333,6 +2355,9 @@ static void engine_init(int w, long lo, long hi)
         conn_register(&subs[i].c, K_SUB);
         subs[i].seen = seen + (size_t)i * seen_bytes;
         subs[i].src = (uint8_t)((lo + i) % opt.nsources);
+        if (opt.nsub_ports > 0) {
+            subs[i].c.port = opt.sub_ports[(lo + i) % opt.nsub_ports];
+        }
     }
     ramp_rate = (double)opt.rate * (double)nsubs_local / (double)opt.nsubs;
     ramp_t0 = mono_ns();
@@ -2658,7 +2683,7 @@ static void loop_for_ms(long ms)
 /* The server's subscriber count from the status URL (mod_push's JSON
  * "subscribers":{..."total":N}, or Nchan's stub status "subscribers: N");
  * -1 when unknown.  A blocking request, with 2 s timeouts. */
-static long status_subscribers(void)
+static long status_subscribers_at(int port)
 {
     struct timeval tv = { 2, 0 };
     struct sockaddr_in sa;
@@ -2674,7 +2699,7 @@ static long status_subscribers(void)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)opt.port);
+    sa.sin_port = htons((uint16_t)port);
     sa.sin_addr = dst_addr;
     n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n",
                  opt.status_path, host_hdr);
@@ -2708,6 +2733,27 @@ static long status_subscribers(void)
         v = strtol(p + 12, NULL, 10);
     }
     return v;
+}
+
+/* ... added up over the subscribers' ports (-e), each server counting
+ * its own; -1 when one is unknown. */
+static long status_subscribers(void)
+{
+    long sum = 0;
+    int i;
+
+    if (opt.nsub_ports == 0) {
+        return status_subscribers_at(opt.port);
+    }
+    for (i = 0; i < opt.nsub_ports; i++) {
+        long v = status_subscribers_at(opt.sub_ports[i]);
+
+        if (v < 0) {
+            return -1;
+        }
+        sum += v;
+    }
+    return sum;
 }
 
 /* ------------------------------------------------------------------ */

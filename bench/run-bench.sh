@@ -31,6 +31,10 @@
 #   TPUT_SUBS=1000                subscribers, and with this many event
 #                                 streams on the channel (0: skip)
 #   KEEP=1        keep the scratch directory (configs, logs, raw output)
+#   REDIS=1       scale-out: a private redis-server on 127.0.0.1:REDIS_PORT
+#                 (18379), and two of each server sharing it (mod_push's
+#                 PushRedis, Nchan's nchan_redis_url), on PORT and PORT+2;
+#                 subscribers split between them, publishes to the first
 #   SMOKE_N=200 SMOKE_M=3 SMOKE_STATUS=/push-status   (--smoke)
 set -uo pipefail
 
@@ -53,13 +57,15 @@ TPUT_CONNS=${TPUT_CONNS:-4}
 TPUT_SUBS=${TPUT_SUBS:-1000}
 DRAIN=${DRAIN:-30}
 SOURCES=${SOURCES:-$(( N / 20000 + 1 ))}
+REDIS=${REDIS:-}
+REDIS_PORT=${REDIS_PORT:-18379}
 
 say() { echo "== $*" >&2; }
 fail() { echo "run-bench: $*" >&2; exit 1; }
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 for v in N M INTERVAL PUSH_PORT NCHAN_PORT JOBS PROCS RATE TPUT_SECS TPUT_CONNS TPUT_SUBS \
-         SOURCES DRAIN; do
+         SOURCES DRAIN REDIS_PORT; do
     is_uint "${!v}" || fail "$v must be a number, not '${!v}'"
 done
 [ "$N" -ge 1 ] || fail "N must be at least 1"
@@ -247,9 +253,13 @@ fi
 # ---------------------------------------------------------------------
 # httpd with mod_push
 
-start_httpd() {
-    local transport=${1:-} port=$PUSH_PORT conf="$work/httpd.conf"
-    local threads servers workers factor user_lines="" text i
+# start_httpd_at PORT DIR: one server, its configuration, logs and pid
+# file in DIR.
+start_httpd_at() {
+    local port=$1 dir=$2 conf="$2/httpd.conf"
+    local threads servers workers factor user_lines="" redis_lines="" text i
+    mkdir -p "$dir"
+    chmod 755 "$dir"
     port_open "$port" && fail "port $port is in use (PUSH_PORT=...)"
     # Subscribers wait without a thread (mod_push_conn.c): one child per
     # core, and room for every connection in either child (the event MPM
@@ -263,12 +273,14 @@ start_httpd() {
         user_lines="User $run_user
 Group $(id -gn "$run_user")"
     fi
-    cp "$here/.libs/mod_push.so" "$work/mod_push.so"
+    [ -n "$REDIS" ] && redis_lines="PushRedis redis://127.0.0.1:$REDIS_PORT"
+    cp "$here/.libs/mod_push.so" "$dir/mod_push.so"
     text=$(<"$bench/httpd.conf.in")
-    text=${text//@WORK@/$work}
+    text=${text//@WORK@/$dir}
+    text=${text//@REDIS_LINES@/$redis_lines}
     text=${text//@PORT@/$port}
     text=${text//@MODDIR@/$moddir}
-    text=${text//@MODULE@/$work/mod_push.so}
+    text=${text//@MODULE@/$dir/mod_push.so}
     text=${text//@USER_LINES@/$user_lines}
     text=${text//@SERVERS@/$servers}
     text=${text//@THREADS@/$threads}
@@ -276,24 +288,31 @@ Group $(id -gn "$run_user")"
     text=${text//@FACTOR@/$factor}
     text=${text//@N@/$N}
     printf '%s\n' "$text" > "$conf"
-    rm -f "$work/httpd.pid"
-    running_pidfiles+=("$work/httpd.pid")
+    rm -f "$dir/httpd.pid"
+    running_pidfiles+=("$dir/httpd.pid")
     "$httpd_bin" -f "$conf" -k start ||
-        { cat "$work/httpd-error.log" >&2 2>/dev/null; fail "httpd did not start"; }
+        { cat "$dir/httpd-error.log" >&2 2>/dev/null; fail "httpd did not start"; }
     for ((i = 0; i < 300; i++)); do
-        [ -s "$work/httpd.pid" ] && port_open "$port" && break
+        [ -s "$dir/httpd.pid" ] && port_open "$port" && break
         sleep 0.1
     done
     if ! port_open "$port"; then
-        tail -20 "$work/httpd-error.log" >&2 2>/dev/null
+        tail -20 "$dir/httpd-error.log" >&2 2>/dev/null
         fail "httpd does not listen on $port"
     fi
-    # all children up (they each open the listener)
+    # all children up (they each open the listener; with PushRedis one
+    # more, the bridge)
     for ((i = 0; i < 100; i++)); do
-        [ "$(ps -o pid= --ppid "$(cat "$work/httpd.pid")" | wc -l)" -ge "$servers" ] && break
+        [ "$(ps -o pid= --ppid "$(cat "$dir/httpd.pid")" | wc -l)" -ge "$servers" ] && break
         sleep 0.1
     done
-    say "httpd (mod_push) on 127.0.0.1:$port: $servers x $threads threads"
+    say "httpd (mod_push) on 127.0.0.1:$port: $servers x $threads threads${REDIS:+, PushRedis}"
+}
+
+start_httpd() {
+    start_httpd_at "$PUSH_PORT" "$work/a"
+    [ -n "$REDIS" ] && start_httpd_at $((PUSH_PORT + 2)) "$work/b"
+    return 0
 }
 
 # ---------------------------------------------------------------------
@@ -322,9 +341,12 @@ find_nchan() {
     return 1
 }
 
-start_nginx() {
-    local port=$NCHAN_PORT conf="$work/nginx.conf" v temps="" m text i
-    local user_line="" conns
+# start_nginx_at PORT DIR: one server, as start_httpd_at.
+start_nginx_at() {
+    local port=$1 dir=$2 conf="$2/nginx.conf" v temps="" m text i
+    local user_line="" conns redis_lines=""
+    mkdir -p "$dir"
+    chmod 755 "$dir"
     port_open "$port" && fail "port $port is in use (NCHAN_PORT=...)"
     v=$("$nginx_bin" -V 2>&1)
     for m in client_body proxy fastcgi uwsgi scgi; do
@@ -332,7 +354,7 @@ start_nginx() {
         client_body) ;;
         *) grep -q -- "--without-http_${m}_module" <<<"$v" && continue ;;
         esac
-        temps+="    ${m}_temp_path \"$work/nginx-$m\";"$'\n'
+        temps+="    ${m}_temp_path \"$dir/nginx-$m\";"$'\n'
     done
     [ -n "$run_user" ] && user_line="user $run_user;"
     # a worker may end up with every subscriber; its descriptor limit is
@@ -340,8 +362,11 @@ start_nginx() {
     # its hard limit)
     conns=$(( N + 4096 ))
     [ "$conns" -gt $(( nofile - 64 )) ] && conns=$(( nofile - 64 ))
+    [ -n "$REDIS" ] && redis_lines="    nchan_redis_url \"redis://127.0.0.1:$REDIS_PORT\";
+    nchan_use_redis on;"
     text=$(<"$bench/nginx.conf.in")
-    text=${text//@WORK@/$work}
+    text=${text//@WORK@/$dir}
+    text=${text//@REDIS_LINES@/$redis_lines}
     text=${text//@PORT@/$port}
     text=${text//@LOAD_MODULE@/$nchan_load}
     text=${text//@USER_LINE@/$user_line}
@@ -350,18 +375,24 @@ start_nginx() {
     text=${text//@NOFILE@/$nofile}
     text=${text//@PROCS@/$PROCS}
     printf '%s\n' "$text" > "$conf"
-    rm -f "$work/nginx.pid"
-    running_pidfiles+=("$work/nginx.pid")
-    "$nginx_bin" -p "$work" -c "$conf" -e "$work/nginx-error.log" \
-        2>>"$work/nginx-error.log" ||
-        { tail -20 "$work/nginx-error.log" >&2; fail "nginx did not start"; }
+    rm -f "$dir/nginx.pid"
+    running_pidfiles+=("$dir/nginx.pid")
+    "$nginx_bin" -p "$dir" -c "$conf" -e "$dir/nginx-error.log" \
+        2>>"$dir/nginx-error.log" ||
+        { tail -20 "$dir/nginx-error.log" >&2; fail "nginx did not start"; }
     for ((i = 0; i < 300; i++)); do
-        [ -s "$work/nginx.pid" ] && port_open "$port" && break
+        [ -s "$dir/nginx.pid" ] && port_open "$port" && break
         sleep 0.1
     done
-    port_open "$port" || { tail -20 "$work/nginx-error.log" >&2;
+    port_open "$port" || { tail -20 "$dir/nginx-error.log" >&2;
                            fail "nginx does not listen on $port"; }
-    say "nginx (Nchan) on 127.0.0.1:$port, $PROCS workers"
+    say "nginx (Nchan) on 127.0.0.1:$port, $PROCS workers${REDIS:+, nchan_use_redis}"
+}
+
+start_nginx() {
+    start_nginx_at "$NCHAN_PORT" "$work/a"
+    [ -n "$REDIS" ] && start_nginx_at $((NCHAN_PORT + 2)) "$work/b"
+    return 0
 }
 
 start_server() {
@@ -372,14 +403,55 @@ start_server() {
 }
 
 stop_named() {
-    case $1 in
-    mod_push) stop_server "$work/httpd.pid" ;;
-    nchan) stop_server "$work/nginx.pid" ;;
-    esac
+    local d
+    for d in "$work/a" "$work/b"; do
+        case $1 in
+        mod_push) stop_server "$d/httpd.pid" ;;
+        nchan) stop_server "$d/nginx.pid" ;;
+        esac
+    done
+    # the next run starts from an empty Redis
+    [ -n "$REDIS" ] && redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null 2>&1
+    return 0
+}
+
+# REDIS=1: one redis-server for every run (emptied between them), no
+# persistence: the servers' work is measured, not the disk's.
+start_redis() {
+    local i
+    command -v redis-server >/dev/null ||
+        fail "REDIS=1 needs redis-server (apt-get install redis-server)"
+    port_open "$REDIS_PORT" && fail "port $REDIS_PORT is in use (REDIS_PORT=...)"
+    mkdir -p "$work/redis"
+    running_pidfiles+=("$work/redis/redis.pid")
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$work/redis" \
+        --save "" --appendonly no --daemonize yes \
+        --pidfile "$work/redis/redis.pid" --logfile "$work/redis/redis.log" ||
+        fail "redis-server did not start"
+    for ((i = 0; i < 100; i++)); do
+        port_open "$REDIS_PORT" && [ -s "$work/redis/redis.pid" ] && break
+        sleep 0.1
+    done
+    port_open "$REDIS_PORT" || fail "redis-server does not listen on $REDIS_PORT"
+    say "redis-server on 127.0.0.1:$REDIS_PORT"
 }
 
 server_port() { [ "$1" = mod_push ] && echo "$PUSH_PORT" || echo "$NCHAN_PORT"; }
-server_pidfile() { [ "$1" = mod_push ] && echo "$work/httpd.pid" || echo "$work/nginx.pid"; }
+# The subscribers' ports: the one server's, or both (REDIS=1).
+sub_ports() {
+    local p; p=$(server_port "$1")
+    [ -n "$REDIS" ] && echo "$p,$((p + 2))" || echo "$p"
+}
+# What pushbench measures PSS and CPU of: the server (pid file), or both
+# servers and the Redis they share (pids).
+server_pids() {
+    local f=httpd.pid; [ "$1" = nchan ] && f=nginx.pid
+    if [ -z "$REDIS" ]; then
+        echo "$work/a/$f"
+        return
+    fi
+    echo "$(cat "$work/a/$f"),$(cat "$work/b/$f"),$(cat "$work/redis/redis.pid")"
+}
 
 # One pushbench run; its RESULT line goes to $results as
 # "server=<s> rc=<exit> <key=value...>".
@@ -396,7 +468,8 @@ run_latency() {
     say "$server, $t: $N subscribers, $M messages"
     timeout --kill-after=10 "$limit" "$pushbench" -L "$server" -t "$t" \
         -n "$N" -m "$M" -i "$INTERVAL" -p "$(server_port "$server")" \
-        -u /sub -U /pub -s /push-status -P "$(server_pidfile "$server")" \
+        -e "$(sub_ports "$server")" \
+        -u /sub -U /pub -s /push-status -P "$(server_pids "$server")" \
         -j "$JOBS" -S "$SOURCES" -r "$RATE" -D "$DRAIN" > "$out"
     rc=$?
     grep -v '^RESULT ' "$out"
@@ -408,12 +481,13 @@ run_latency() {
 run_throughput() {
     local server=$1 subs=${2:-0} out="$work/$1-tput-${2:-0}.out" rc
     local sub_opts=()
-    [ "$subs" -gt 0 ] && sub_opts=(-n "$subs" -t sse -j "$JOBS")
+    [ "$subs" -gt 0 ] && sub_opts=(-n "$subs" -t sse -j "$JOBS"
+                                   -e "$(sub_ports "$server")")
     say "$server: publish throughput, $TPUT_CONNS connections, $TPUT_SECS s," \
         "$subs subscribers"
     timeout --kill-after=10 $(( TPUT_SECS + 120 )) "$pushbench" -L "$server" \
         -T -k "$TPUT_CONNS" -d "$TPUT_SECS" -p "$(server_port "$server")" \
-        -U /pub -P "$(server_pidfile "$server")" -I 1000 \
+        -U /pub -P "$(server_pids "$server")" -I 1000 \
         ${sub_opts[@]+"${sub_opts[@]}"} > "$out"
     rc=$?
     grep -v '^RESULT ' "$out"
@@ -441,7 +515,8 @@ done
 [ ${#servers[@]} -gt 0 ] || fail "no server to benchmark"
 
 say "N=$N M=$M interval=${INTERVAL}ms transports: $TRANSPORTS;" \
-    "pushbench -j $JOBS -S $SOURCES; scratch $work"
+    "pushbench -j $JOBS -S $SOURCES; scratch $work${REDIS:+; two servers each, through Redis}"
+[ -n "$REDIS" ] && start_redis
 for s in "${servers[@]}"; do
     for t in $TRANSPORTS; do
         start_server "$s" "$t"
@@ -531,6 +606,9 @@ fmt='%-9s %-30s %12s %12s %16s\n'
 echo
 echo "mod_push vs Nchan: $N subscribers, $M messages every $INTERVAL ms" \
      "(pushbench -j $JOBS, loopback, $(nproc) cores)"
+[ -n "$REDIS" ] && echo "through Redis: two servers of each sharing one redis-server," \
+     "subscribers split between them, publishes to the first"
+
 printf "$fmt" transport metric mod_push Nchan "mod_push/Nchan"
 printf '%s\n' "$(printf '%.0s-' {1..84})"
 for t in $TRANSPORTS; do
