@@ -27,7 +27,7 @@ STORE_SRC = $(SHM_SRC) store/push_notify.c
 CORE_SRC  = core/push_sub.c core/push_sink.c core/push_loop.c core/push_stream.c
 REDIS_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
             redis/push_redis_chan.c redis/push_redis_count.c \
-            redis/push_mirror.c redis/push_bridge.c
+            redis/push_redis_route.c redis/push_mirror.c redis/push_bridge.c
 PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC) $(REDIS_SRC)
 # httpd glue: one job a file (see mod_push.c).
 GLUE_SRC  = mod_push.c mod_push_config.c mod_push_directives.c mod_push_http.c \
@@ -50,7 +50,8 @@ UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
 UNIT_TESTS  = build/test_id build/test_store build/test_sse \
               build/test_ws_codec build/test_ws_deflate build/test_frame_cache \
               build/test_notify build/test_loop build/test_conf_value \
-              build/test_channel_info build/test_redis build/test_bridge
+              build/test_channel_info build/test_redis build/test_bridge \
+              build/test_cluster
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
 FUZZ_SMOKE_SECONDS ?= 8
@@ -113,7 +114,8 @@ build/test_channel_info: t/unit/test_channel_info.c t/unit/check.h lib/push_chan
 # Against a real redis-server, which the test starts itself.
 REDIS_LIB_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
                 redis/push_redis_chan.c redis/push_redis_count.c \
-                lib/push_buf.c lib/push_id.c lib/push_utf8.c
+                redis/push_redis_route.c lib/push_buf.c lib/push_id.c \
+                lib/push_utf8.c
 
 build/test_redis: t/unit/test_redis.c t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_redis.c $(REDIS_LIB_SRC) -lhiredis
@@ -122,6 +124,10 @@ BRIDGE_SRC = redis/push_bridge.c redis/push_mirror.c
 
 build/test_bridge: t/unit/test_bridge.c t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(BRIDGE_SRC) $(SHM_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_bridge.c $(BRIDGE_SRC) \
+	    $(REDIS_LIB_SRC) $(SHM_SRC) -lhiredis -lpthread
+
+build/test_cluster: t/unit/test_cluster.c t/unit/redis_cluster.h t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(BRIDGE_SRC) $(SHM_SRC) $(HEADERS) | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_cluster.c $(BRIDGE_SRC) \
 	    $(REDIS_LIB_SRC) $(SHM_SRC) -lhiredis -lpthread
 
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build

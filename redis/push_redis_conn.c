@@ -23,6 +23,8 @@ struct push_redis_conn {
     size_t       out_off;
     char         why[160];     /* "" while sound */
     char         sha[PUSH_REDIS_SCRIPTS][41];  /* scripts loaded */
+    int          asking;       /* each call goes after an ASKING */
+    push_redis_redirect_t redirect;            /* the last one seen */
 };
 
 long long push_redis_now_ms(void)
@@ -371,6 +373,60 @@ static int write_all(push_redis_conn_t *c, long long deadline)
     return rc < 0 ? -1 : 0;
 }
 
+/* A cluster's "MOVED <slot> <host>:<port>" or "ASK ..." error reply,
+ * remembered for the caller's route (push_redis_route.h). */
+static void note_redirect(push_redis_conn_t *c, const redisReply *r)
+{
+    push_redis_redirect_t *d = &c->redirect;
+    const char *p, *colon;
+    char *end;
+    long slot, port;
+    int kind;
+    size_t hl;
+
+    if (r->type != REDIS_REPLY_ERROR) {
+        return;
+    }
+    if (strncmp(r->str, "TRYAGAIN", 8) == 0) {
+        /* Not run: the slot is moving and the keys are split. */
+        d->kind = PUSH_REDIS_TRYAGAIN;
+        d->slot = -1;
+        d->host[0] = '\0';
+        d->port = 0;
+        return;
+    }
+    if (strncmp(r->str, "MOVED ", 6) == 0) {
+        kind = PUSH_REDIS_MOVED;
+        p = r->str + 6;
+    }
+    else if (strncmp(r->str, "ASK ", 4) == 0) {
+        kind = PUSH_REDIS_ASK;
+        p = r->str + 4;
+    }
+    else {
+        return;
+    }
+    slot = strtol(p, &end, 10);
+    if (end == p || *end != ' ' || slot < 0 || slot > 16383) {
+        return;
+    }
+    p = end + 1;
+    /* An empty host is the node's own (the route knows it). */
+    if (!(colon = strrchr(p, ':'))
+        || (hl = (size_t)(colon - p)) >= sizeof(d->host)) {
+        return;
+    }
+    port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || port < 1 || port > 65535) {
+        return;
+    }
+    d->kind = kind;
+    d->slot = (int)slot;
+    memcpy(d->host, p, hl);
+    d->host[hl] = '\0';
+    d->port = (int)port;
+}
+
 /* The next reply by the deadline, or NULL broken. */
 static redisReply *read_one(push_redis_conn_t *c, long long deadline)
 {
@@ -386,6 +442,9 @@ static redisReply *read_one(push_redis_conn_t *c, long long deadline)
             return NULL;
         }
     }
+    if (rc > 0) {
+        note_redirect(c, r);
+    }
     return rc > 0 ? r : NULL;
 }
 
@@ -398,11 +457,42 @@ redisReply *push_redis_call(push_redis_conn_t *c, int argc,
     if (c->why[0]) {
         return NULL;
     }
+    if (c->asking) {
+        /* Where a cluster sent us for one slot being moved: the node
+         * takes the command only after ASKING. */
+        const char *asking[1] = { "ASKING" };
+        redisReply *ok;
+
+        if (push_redis_send(c, 1, asking, NULL) != 0
+            || write_all(c, deadline) != 0
+            || !(ok = read_one(c, deadline))) {
+            if (!c->why[0]) {
+                broke(c, "out of memory for a Redis command", 0);
+            }
+            return NULL;
+        }
+        freeReplyObject(ok);
+    }
     if (push_redis_send(c, argc, argv, lens) != 0) {
         broke(c, "out of memory for a Redis command", 0);
         return NULL;
     }
     return write_all(c, deadline) == 0 ? read_one(c, deadline) : NULL;
+}
+
+const push_redis_redirect_t *push_redis_redirected(push_redis_conn_t *c)
+{
+    return c->redirect.kind ? &c->redirect : NULL;
+}
+
+void push_redis_redirect_clear(push_redis_conn_t *c)
+{
+    c->redirect.kind = 0;
+}
+
+void push_redis_asking(push_redis_conn_t *c, int on)
+{
+    c->asking = on;
 }
 
 int push_redis_drain(push_redis_conn_t *c, unsigned n, int timeout_ms)

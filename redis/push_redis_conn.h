@@ -82,6 +82,25 @@ int push_redis_writing(const push_redis_conn_t *c);
 #define PUSH_REDIS_SCRIPTS 4
 char *push_redis_script_sha(push_redis_conn_t *c, unsigned which);
 
+/* Redis Cluster's redirections: a reply "MOVED <slot> <host>:<port>"
+ * (the slot lives there now), "ASK ..." (this once, while the slot
+ * moves) or "TRYAGAIN" (a moment later) is remembered by the connection it came on, for the caller's
+ * route (push_redis_route.h) to follow; it stays until cleared.  With
+ * asking on, every call is sent after an ASKING. */
+#define PUSH_REDIS_MOVED    1
+#define PUSH_REDIS_ASK      2
+#define PUSH_REDIS_TRYAGAIN 3   /* not run: the slot is being moved */
+typedef struct {
+    int  kind;              /* 0: none */
+    int  slot;
+    char host[256];
+    int  port;
+} push_redis_redirect_t;
+
+const push_redis_redirect_t *push_redis_redirected(push_redis_conn_t *c);
+void push_redis_redirect_clear(push_redis_conn_t *c);
+void push_redis_asking(push_redis_conn_t *c, int on);
+
 /* Milliseconds on a clock that does not step (CLOCK_MONOTONIC). */
 long long push_redis_now_ms(void);
 

@@ -18,6 +18,7 @@
 
 #define PUSH_REDIS_HOST_MAX 255
 #define PUSH_REDIS_CRED_MAX 255
+#define PUSH_REDIS_SEEDS_MAX 16     /* URLs of one PushRedis: a cluster's */
 
 typedef struct push_redis_url_s {
     char host[PUSH_REDIS_HOST_MAX + 1];   /* without the brackets */

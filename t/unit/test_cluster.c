@@ -1,0 +1,389 @@
+/* test_cluster.c — the route to a channel's Redis (redis/push_redis_route.c)
+ * against a real Redis Cluster of three masters and three replicas, and
+ * against a plain redis-server: a plain one is found plain; in the
+ * cluster, channels land on every master, each whole on one; a slot
+ * being moved is followed by ASK (with ASKING) and, once moved, by
+ * MOVED; a manual failover and a master killed -9 are followed to the
+ * new master, with what was published before still there; a bridge
+ * whose pub/sub connection is on one node applies what is published on
+ * another. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redis/push_bridge.h"
+#include "redis/push_mirror.h"
+#include "redis/push_redis_chan.h"
+#include "redis/push_redis_route.h"
+#include "store/push_store_shm.h"
+#include "check.h"
+#include "redis_cluster.h"
+
+typedef struct {
+    const char             *chan;
+    const char             *body;
+    push_redis_published_t  p;
+    push_redis_state_t      st;
+} op_arg;
+
+static int publish_op(push_redis_conn_t *c, void *arg, char *err,
+                      size_t errlen)
+{
+    op_arg *a = arg;
+    push_redis_keys_t k;
+    push_redis_msg_t m;
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    m.body = a->body;
+    m.body_len = strlen(a->body);
+    push_redis_keys(&k, "push:", a->chan, strlen(a->chan));
+    rc = push_redis_publish(c, &k, NULL, NULL, &m, 100, 0, 2000, &a->p, err,
+                            errlen);
+    push_redis_keys_free(&k);
+    return rc;
+}
+
+static int read_op(push_redis_conn_t *c, void *arg, char *err,
+                   size_t errlen)
+{
+    op_arg *a = arg;
+    push_redis_keys_t k;
+    int rc;
+
+    push_redis_keys(&k, "push:", a->chan, strlen(a->chan));
+    rc = push_redis_read(c, &k, &(push_msgid_t){ 0, 0 }, 100, 2000, &a->st,
+                         err, errlen);
+    push_redis_keys_free(&k);
+    return rc;
+}
+
+static unsigned chan_slot(const char *chan)
+{
+    char key[300];
+
+    snprintf(key, sizeof(key), "push:{c:%s}:m", chan);
+    return push_redis_key_slot(key, strlen(key));
+}
+
+static int publish(push_redis_route_t *r, const char *chan,
+                   const char *body, push_redis_published_t *p, char *err,
+                   size_t errlen)
+{
+    op_arg a = { chan, body, { { 0, 0 }, { 0, 0 }, 0, 0, 0, 0, 0 },
+                 { 0, { 0, 0 }, 0, 0, 0, NULL, 0, NULL } };
+    char key[300];
+    int rc;
+
+    snprintf(key, sizeof(key), "push:{c:%s}:m", chan);
+    rc = push_redis_route_do(r, key, strlen(key), publish_op, &a, err,
+                             errlen);
+    if (p) {
+        *p = a.p;
+    }
+    return rc;
+}
+
+/* The bodies Redis has for chan, "a,b,c" (or "error: ..."). */
+static void bodies(push_redis_route_t *r, const char *chan, char *out,
+                   size_t outlen)
+{
+    op_arg a;
+    char key[300], err[200];
+    size_t n = 0;
+    unsigned i;
+
+    memset(&a, 0, sizeof(a));
+    a.chan = chan;
+    snprintf(key, sizeof(key), "push:{c:%s}:m", chan);
+    out[0] = '\0';
+    if (push_redis_route_do(r, key, strlen(key), read_op, &a, err,
+                            sizeof(err)) != 0) {
+        snprintf(out, outlen, "error: %s", err);
+        return;
+    }
+    for (i = 0; i < a.st.n && n + 1 < outlen; i++) {
+        n += (size_t)snprintf(out + n, outlen - n, "%s%.*s", i ? "," : "",
+                              (int)a.st.msgs[i].body_len,
+                              a.st.msgs[i].body);
+    }
+    push_redis_state_free(&a.st);
+}
+
+static void test_plain(void)
+{
+    push_redis_url_t plain;
+    push_redis_route_t *r;
+    char err[200], got[256];
+
+    redis_start(&plain);
+    r = push_redis_route_create(&plain, 1, 2000);
+    CHECK(publish(r, "plain", "p1", NULL, err, sizeof(err)) == 0);
+    CHECK(!push_redis_route_cluster(r));
+    bodies(r, "plain", got, sizeof(got));
+    CHECK(strcmp(got, "p1") == 0);
+    push_redis_route_free(r);
+    /* Several URLs of which one is no cluster: refused, saying so. */
+    {
+        push_redis_url_t two[2] = { plain, plain };
+        push_redis_conn_t *c = redis_conn(&plain);
+
+        push_redis_close(c);
+        r = push_redis_route_create(two, 2, 2000);
+        CHECK(publish(r, "plain", "p2", NULL, err, sizeof(err)) != 0);
+        CHECK(strstr(err, "not in a cluster") != NULL);
+        push_redis_route_free(r);
+    }
+}
+
+/* Node index of `slot`'s master's replica, -1 none. */
+static int replica_of(int master)
+{
+    const char *role[1] = { "ROLE" };
+    int i;
+
+    for (i = 0; i < CLUSTER_NODES; i++) {
+        redisReply *r;
+        int port = -1;
+
+        if (i == master || cluster_pid[i] <= 0
+            || !(r = cluster_cmd(i, 1, role))) {
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3
+            && r->element[0]->type == REDIS_REPLY_STRING
+            && strcmp(r->element[0]->str, "slave") == 0) {
+            port = (int)r->element[2]->integer;
+        }
+        freeReplyObject(r);
+        if (port == cluster_port[master]) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void command_at(int node, int argc, const char **argv)
+{
+    redisReply *r = cluster_cmd(node, argc, argv);
+
+    CHECK(r && r->type != REDIS_REPLY_ERROR);
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "node %d: %s: %s\n", node, argv[0], r->str);
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+}
+
+static void test_cluster(void)
+{
+    push_redis_url_t seed = cluster_url(0);
+    push_redis_route_t *r = push_redis_route_create(&seed, 1, 2000);
+    push_redis_published_t p, before;
+    char err[200], got[256], chan[32];
+    int i, on[CLUSTER_NODES] = { 0 }, masters = 0, m, t, rep;
+    unsigned slot;
+    long long until;
+
+    /* Channels spread over the masters, each whole on its own. */
+    for (i = 0; i < 30; i++) {
+        snprintf(chan, sizeof(chan), "spread-%d", i);
+        CHECK(publish(r, chan, "s", NULL, err, sizeof(err)) == 0);
+        m = cluster_master_of(chan_slot(chan));
+        if (m >= 0 && !on[m]++) {
+            masters++;
+        }
+    }
+    CHECK(push_redis_route_cluster(r));
+    CHECK_EQ(masters, 3);
+    bodies(r, "spread-7", got, sizeof(got));
+    CHECK(strcmp(got, "s") == 0);
+
+    /* A slot being moved from master m to master t, as redis-cli
+     * --cluster reshard moves it: the channel's keys gone to t, m says
+     * ASK, and t takes the publish after ASKING.  A channel of the slot
+     * whose keys are split, or not there yet, is TRYAGAIN (Redis runs
+     * no multi-key command then): tried again a few times and refused
+     * with the reason. */
+    snprintf(chan, sizeof(chan), "moving");
+    slot = chan_slot(chan);
+    m = cluster_master_of(slot);
+    t = (m + 1) % 3;
+    CHECK(publish(r, chan, "before", NULL, err, sizeof(err)) == 0);
+    {
+        const char *count[4] = { "HSET", "push:{c:moving}:n", "elsewhere",
+                                 "1 99999999999" };
+
+        command_at(m, 4, count);
+    }
+    {
+        char mid[41], tid[41], s[8], port[8];
+        const char *importing[5] = { "CLUSTER", "SETSLOT", s, "IMPORTING",
+                                     mid };
+        const char *migrating[5] = { "CLUSTER", "SETSLOT", s, "MIGRATING",
+                                     tid };
+        const char *node[5] = { "CLUSTER", "SETSLOT", s, "NODE", tid };
+        const char *migrate[10] = { "MIGRATE", "127.0.0.1", port, "", "0",
+                                    "5000", "KEYS", "push:{c:moving}:s",
+                                    "push:{c:moving}:m",
+                                    "push:{c:moving}:n" };
+        char fresh[32];
+
+        cluster_id(m, mid);
+        cluster_id(t, tid);
+        snprintf(s, sizeof(s), "%u", slot);
+        snprintf(port, sizeof(port), "%d", cluster_port[t]);
+        command_at(t, 5, importing);
+        command_at(m, 5, migrating);
+        command_at(m, 10, migrate);
+        CHECK(publish(r, chan, "asked", NULL, err, sizeof(err)) == 0);
+        /* A new channel in the same slot: none of its keys anywhere. */
+        for (i = 0;; i++) {
+            snprintf(fresh, sizeof(fresh), "new-%d", i);
+            if (chan_slot(fresh) == slot) {
+                break;
+            }
+        }
+        CHECK(publish(r, fresh, "x", NULL, err, sizeof(err)) != 0);
+        CHECK(strstr(err, "TRYAGAIN") != NULL);
+        /* The move done: every master says the slot is t's.  The route
+         * still thinks m: MOVED. */
+        for (i = 0; i < 3; i++) {
+            command_at(i, 5, node);
+        }
+        CHECK(publish(r, fresh, "x", NULL, err, sizeof(err)) == 0);
+    }
+    bodies(r, chan, got, sizeof(got));
+    CHECK(strcmp(got, "before,asked") == 0);
+    CHECK(publish(r, chan, "moved", &before, err, sizeof(err)) == 0);
+    bodies(r, chan, got, sizeof(got));
+    CHECK(strcmp(got, "before,asked,moved") == 0);
+    CHECK_EQ(cluster_master_of(slot), t);
+
+    /* A manual failover of the master of another channel: its replica
+     * takes the slot; the route follows the MOVED the old master
+     * answers.  (Not the moved channel's: a replica that had not heard
+     * of a move when its keys came may drop them, Redis' own race.) */
+    snprintf(chan, sizeof(chan), "failing");
+    slot = chan_slot(chan);
+    t = cluster_master_of(slot);
+    CHECK(publish(r, chan, "f1", &before, err, sizeof(err)) == 0);
+    rep = t >= 0 ? replica_of(t) : -1;
+    CHECK(rep >= 0);
+    if (rep >= 0) {
+        const char *failover[2] = { "CLUSTER", "FAILOVER" };
+
+        command_at(rep, 2, failover);
+        until = push_redis_now_ms() + 15000;
+        while (cluster_master_of(slot) != rep
+               && push_redis_now_ms() < until) {
+            usleep(100000);
+        }
+        CHECK_EQ(cluster_master_of(slot), rep);
+        CHECK(publish(r, chan, "f2", &p, err, sizeof(err)) == 0);
+        CHECK(push_msgid_cmp(&p.id, &before.id) > 0);
+        bodies(r, chan, got, sizeof(got));
+        CHECK(strcmp(got, "f1,f2") == 0);
+        if (strcmp(got, "f1,f2") != 0) {
+            fprintf(stderr, "after the failover: '%s'\n", got);
+        }
+    }
+
+    /* The master killed -9: its replica (the old master) is elected; the
+     * route finds it, and what was published (and replicated) stays. */
+    if (rep >= 0) {
+        const char *wait[3] = { "WAIT", "1", "2000" };
+        redisReply *w = cluster_cmd(rep, 3, wait);
+        int ok = -1;
+
+        if (w) {
+            freeReplyObject(w);
+        }
+        kill(cluster_pid[rep], SIGKILL);
+        waitpid(cluster_pid[rep], NULL, 0);
+        cluster_pid[rep] = 0;
+        until = push_redis_now_ms() + 20000;
+        while (ok != 0 && push_redis_now_ms() < until) {
+            if ((ok = publish(r, chan, "f3", &p, err, sizeof(err))) != 0) {
+                usleep(200000);
+            }
+        }
+        CHECK_EQ(ok, 0);
+        if (ok != 0) {
+            fprintf(stderr, "publish after the kill: %s\n", err);
+        }
+        CHECK_EQ(cluster_master_of(slot), t);
+        bodies(r, chan, got, sizeof(got));
+        CHECK(strcmp(got, "f1,f2,f3") == 0);
+        if (strcmp(got, "f1,f2,f3") != 0) {
+            fprintf(stderr, "after the kill: '%s'\n", got);
+        }
+    }
+    push_redis_route_free(r);
+}
+
+/* A bridge whose pub/sub connection is on a replica-less-known node:
+ * a cluster tells every node of every PUBLISH. */
+static void test_bridge_on_cluster(void)
+{
+    size_t bytes = 4u << 20;
+    void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    push_shm_t *shm = push_shm_format(mem, bytes, time(NULL));
+    push_store_t store = { &push_shm_engine, (push_store_inst_t *)shm };
+    push_redis_url_t seeds[2] = { cluster_url(1), cluster_url(2) };
+    push_redis_route_t *r = push_redis_route_create(seeds, 2, 2000);
+    push_bridge_t *b = push_bridge_create(&store, seeds, 2, "push:", "b1",
+                                          1000, NULL, NULL);
+    push_store_ref_t sub;
+    push_bridge_stats_t st;
+    push_channel_info_t info;
+    push_redis_published_t p[3];
+    char err[200];
+    long long until;
+    int i;
+
+    CHECK(shm && b && r);
+    CHECK(push_shm_subscribe(shm, "bridged", 7, time(NULL), &sub, NULL)
+          == PUSH_OK);
+    CHECK(publish(r, "bridged", "b0", &p[0], err, sizeof(err)) == 0);
+    until = push_redis_now_ms() + 10000;
+    do {
+        push_bridge_step(b, 20);
+        push_bridge_stats(b, &st);
+    } while ((st.followed == 0 || st.caught_up == 0)
+             && push_redis_now_ms() < until);
+    CHECK_EQ(st.followed, 1);
+    for (i = 1; i < 3; i++) {
+        CHECK(publish(r, "bridged", i == 1 ? "b1" : "b2", &p[i], err,
+                      sizeof(err)) == 0);
+    }
+    until = push_redis_now_ms() + 10000;
+    do {
+        push_bridge_step(b, 20);
+    } while ((push_shm_info(shm, "bridged", 7, time(NULL), &info) != PUSH_OK
+              || push_msgid_cmp(&info.last_id, &p[2].id) != 0)
+             && push_redis_now_ms() < until);
+    CHECK(push_msgid_cmp(&info.last_id, &p[2].id) == 0);
+    CHECK_EQ(info.messages, 3);
+    push_bridge_stats(b, &st);
+    CHECK(st.applied >= 1);
+    push_shm_unsubscribe(shm, &sub);
+    push_bridge_destroy(b);
+    push_redis_route_free(r);
+    munmap(mem, bytes);
+}
+
+int main(void)
+{
+    test_plain();
+    cluster_start();
+    test_cluster();
+    test_bridge_on_cluster();
+    return CHECK_DONE("test_cluster");
+}
