@@ -39,6 +39,7 @@ void *push_config_merge_server(apr_pool_t *p, void *basev, void *addv)
                                   ? add->subscribers_per_child
                                   : base->subscribers_per_child;
     conf->redis = add->redis ? add->redis : base->redis;
+    conf->redis_n = add->redis ? add->redis_n : base->redis_n;
     conf->redis_timeout_ms = add->redis_timeout_ms ? add->redis_timeout_ms
                                                    : base->redis_timeout_ms;
     conf->redis_prefix = add->redis_prefix ? add->redis_prefix
@@ -334,6 +335,13 @@ int push_conf_max_channels(const server_rec *s)
 const struct push_redis_url_s *push_conf_redis(const server_rec *s)
 {
     return server_conf(s)->redis;
+}
+
+unsigned push_conf_redis_seeds(const server_rec *s,
+                               const struct push_redis_url_s **urls)
+{
+    *urls = server_conf(s)->redis;
+    return server_conf(s)->redis_n;
 }
 
 int push_conf_redis_timeout_ms(const server_rec *s)

@@ -109,7 +109,11 @@ int         push_conf_subscribers_per_child(const server_rec *s);
 /* PushRedis (NULL: none), PushRedisTimeout, PushRedisPrefix. */
 #define PUSH_DEFAULT_REDIS_TIMEOUT_MS 2000
 struct push_redis_url_s;
+/* PushRedis' first URL (NULL: none), and all of them (a cluster's
+ * seeds: several). */
 const struct push_redis_url_s *push_conf_redis(const server_rec *s);
+unsigned    push_conf_redis_seeds(const server_rec *s,
+                                  const struct push_redis_url_s **urls);
 int         push_conf_redis_timeout_ms(const server_rec *s);
 const char *push_conf_redis_prefix(const server_rec *s);
 

@@ -21,7 +21,9 @@ typedef struct {
     apr_size_t shm_size;               /* 0: unset */
     int        subscribers_per_child;  /* -1: unset, 0: derived */
     int        max_channels;           /* 0: unset (as many as fit) */
-    const struct push_redis_url_s *redis;   /* PushRedis; NULL: none */
+    struct push_redis_url_s *redis;    /* PushRedis' URLs; NULL: none */
+    unsigned   redis_n;                /* ... how many */
+    const void *redis_line;            /* the line they came from */
     int        redis_timeout_ms;       /* PushRedisTimeout; 0: unset */
     const char *redis_prefix;          /* PushRedisPrefix; NULL: unset */
 } push_server_conf;

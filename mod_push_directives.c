@@ -47,13 +47,14 @@ static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
 }
 
 /* PushRedis: the whole server's channels in Redis (its store is one for
- * every virtual host, so the URL is the main server's). */
+ * every virtual host, so the URLs are the main server's).  Called once
+ * for each URL of the line: several are a Redis Cluster's seeds. */
 static const char *set_redis(cmd_parms *cmd, void *dummy, const char *arg)
 {
     push_server_conf *sconf =
         ap_get_module_config(cmd->server->module_config, &push_module);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY), *why;
-    push_redis_url_t *u;
+    push_redis_url_t u;
 
     (void)dummy;
     if (err) {
@@ -61,13 +62,34 @@ static const char *set_redis(cmd_parms *cmd, void *dummy, const char *arg)
                            "of every virtual host: one store per server)",
                            NULL);
     }
-    u = apr_palloc(cmd->pool, sizeof(*u));
-    if (push_redis_url_parse(arg, u, &why) != 0) {
+    if (push_redis_url_parse(arg, &u, &why) != 0) {
         return apr_psprintf(cmd->pool, "PushRedis: '%s' %s (expected "
                             "redis://[[user]:password@]host[:port][/db])",
                             arg, why);
     }
-    sconf->redis = u;
+    if (sconf->redis_line != cmd->directive) {
+        /* A later PushRedis line replaces an earlier one. */
+        sconf->redis = apr_palloc(cmd->pool,
+                                  PUSH_REDIS_SEEDS_MAX * sizeof(u));
+        sconf->redis_n = 0;
+        sconf->redis_line = cmd->directive;
+    }
+    if (sconf->redis_n == PUSH_REDIS_SEEDS_MAX) {
+        return apr_psprintf(cmd->pool, "PushRedis: at most %d URLs (a "
+                            "cluster's seed nodes)", PUSH_REDIS_SEEDS_MAX);
+    }
+    if (sconf->redis_n > 0 && u.db != 0) {
+        return apr_psprintf(cmd->pool, "PushRedis: '%s' names database "
+                            "%ld, but several URLs are a Redis Cluster, "
+                            "which has database 0 only", arg, u.db);
+    }
+    if (sconf->redis_n == 1 && sconf->redis[0].db != 0) {
+        return apr_psprintf(cmd->pool, "PushRedis: the first URL names "
+                            "database %ld, but several URLs are a Redis "
+                            "Cluster, which has database 0 only",
+                            sconf->redis[0].db);
+    }
+    sconf->redis[sconf->redis_n++] = u;
     return NULL;
 }
 
@@ -587,10 +609,11 @@ const command_rec push_config_cmds[] = {
     AP_INIT_TAKE1("PushStore", set_store, NULL, RSRC_CONF,
                   "Store engine holding channels and messages (main server "
                   "only; default shm)"),
-    AP_INIT_TAKE1("PushRedis", set_redis, NULL, RSRC_CONF,
-                  "Share channels with every server using this Redis: "
-                  "redis://[[user]:password@]host[:port][/db] (main "
-                  "server only)"),
+    AP_INIT_ITERATE("PushRedis", set_redis, NULL, RSRC_CONF,
+                    "Share channels with every server using this Redis: "
+                    "redis://[[user]:password@]host[:port][/db], or a "
+                    "Redis Cluster's seed nodes (several URLs; main "
+                    "server only)"),
     AP_INIT_TAKE1("PushRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
                   "How long a Redis command may take before a publish is "
                   "answered 503 (default 2s; e.g. 500ms)"),

@@ -34,6 +34,7 @@
 #include "redis/push_redis_chan.h"
 #include "redis/push_redis_conn.h"
 #include "redis/push_redis_count.h"
+#include "redis/push_redis_route.h"
 
 APLOG_USE_MODULE(push);
 
@@ -74,6 +75,8 @@ static void bridge_on_signal(int sig)
 static void bridge_main(server_rec *s, apr_pool_t *p, pid_t parent)
 {
     const push_store_t *store = push_store();
+    const push_redis_url_t *seeds;
+    unsigned nseeds;
     push_bridge_t *b;
 
     apr_signal(SIGTERM, bridge_on_signal);
@@ -88,7 +91,8 @@ static void bridge_main(server_rec *s, apr_pool_t *p, pid_t parent)
                      "drop privileges; not started");
         exit(1);
     }
-    b = store ? push_bridge_create(store, push_conf_redis(s),
+    nseeds = push_conf_redis_seeds(s, &seeds);
+    b = store ? push_bridge_create(store, seeds, nseeds,
                                    push_conf_redis_prefix(s), server_name,
                                    push_conf_redis_timeout_ms(s), bridge_log,
                                    s)
@@ -193,52 +197,78 @@ int push_redis_post_config(apr_pool_t *pconf, server_rec *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* A child's own connection                                             */
+/* A child's own connections                                            */
 
-/* One per thread: a connection is not thread-safe, and a thread that
- * publishes once usually publishes again. */
-static __thread push_redis_conn_t *thread_conn;
+/* One route per thread (a connection per Redis node it needs): a
+ * connection is not thread-safe, and a thread that publishes once
+ * usually publishes again. */
+static __thread push_redis_route_t *thread_route;
 
-static push_redis_conn_t *conn(request_rec *r, const char *what)
+static push_redis_route_t *route(request_rec *r)
 {
-    char err[200];
+    if (!thread_route) {
+        const push_redis_url_t *seeds;
+        unsigned n = push_conf_redis_seeds(r->server, &seeds);
 
-    if (thread_conn && !push_redis_idle_ok(thread_conn)) {
-        push_redis_close(thread_conn);
-        thread_conn = NULL;
+        thread_route = push_redis_route_create(seeds, n,
+                                               push_conf_redis_timeout_ms(
+                                                   r->server));
     }
-    if (!thread_conn) {
-        thread_conn = push_redis_connect(push_conf_redis(r->server),
-                                         push_conf_redis_timeout_ms(r->server),
-                                         err, sizeof(err));
-        if (!thread_conn) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s: Redis "
-                          "(PushRedis): %s", what, err);
-        }
+    return thread_route;
+}
+
+/* Runs op on channel's Redis node; 0, or -1 with the reason in err. */
+static int on_channel(request_rec *r, const push_redis_keys_t *k,
+                      push_redis_op_fn op, void *arg, char *err,
+                      size_t errlen)
+{
+    push_redis_route_t *rt = route(r);
+
+    if (!rt) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    return thread_conn;
+    return push_redis_route_do(rt, k->meta, k->meta_len, op, arg, err,
+                               errlen);
+}
+
+typedef struct {
+    const push_redis_keys_t *k;
+    const push_msgid_t      *floor;
+    const push_redis_msg_t  *m;
+    const push_limits_t     *limits;
+    int                      timeout_ms;
+    push_redis_published_t  *p;
+} publish_arg;
+
+static int publish_op(push_redis_conn_t *c, void *arg, char *err,
+                      size_t errlen)
+{
+    publish_arg *a = arg;
+
+    return push_redis_publish(c, a->k, server_name, a->floor, a->m,
+                              a->limits->buffer_length, a->limits->timeout,
+                              a->timeout_ms, a->p, err, errlen);
 }
 
 push_status_e push_redis_publish_to(request_rec *r, const char *channel,
-                                 const push_message_t *msg,
-                                 const push_limits_t *limits,
-                                 push_msgid_t *id, push_channel_info_t *info,
-                                 long long *told)
+                                    const push_message_t *msg,
+                                    const push_limits_t *limits,
+                                    push_msgid_t *id,
+                                    push_channel_info_t *info,
+                                    long long *told)
 {
     const push_store_t *store = push_store();
-    push_redis_conn_t *c = conn(r, "publish");
     push_redis_keys_t k;
     push_redis_msg_t m;
     push_redis_published_t p;
     push_channel_info_t mine;
+    publish_arg a;
     size_t len = strlen(channel);
     int64_t now = apr_time_sec(apr_time_now());
     char err[200];
     int rc;
 
-    if (!c) {
-        return PUSH_UNAVAILABLE;
-    }
     /* The floor: Redis gives an id after the last this copy has, even if
      * it lost the channel meanwhile (push_redis_chan.h). */
     if (push_store_info(store, channel, len, now, &mine) != PUSH_OK) {
@@ -255,11 +285,13 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
     m.content_type_len = msg->content_type_len;
     m.event = msg->event;
     m.event_len = msg->event_len;
-    rc = push_redis_publish(c, &k, server_name, &mine.last_id, &m,
-                            limits->buffer_length,
-                            limits->timeout,
-                            push_conf_redis_timeout_ms(r->server), &p, err,
-                            sizeof(err));
+    a.k = &k;
+    a.floor = &mine.last_id;
+    a.m = &m;
+    a.limits = limits;
+    a.timeout_ms = push_conf_redis_timeout_ms(r->server);
+    a.p = &p;
+    rc = on_channel(r, &k, publish_op, &a, err, sizeof(err));
     push_redis_keys_free(&k);
     if (rc != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "publish to %s: "
@@ -283,19 +315,36 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
     return PUSH_OK;
 }
 
+typedef struct {
+    const char *prefix, *channel;
+    int         timeout_ms;
+} sync_arg;
+
+static int sync_op(push_redis_conn_t *c, void *arg, char *err,
+                   size_t errlen)
+{
+    sync_arg *a = arg;
+
+    return push_mirror_catch_up(push_store(), c, a->prefix, a->channel,
+                                strlen(a->channel),
+                                apr_time_sec(apr_time_now()), a->timeout_ms,
+                                err, errlen);
+}
+
 void push_redis_sync(request_rec *r, const char *channel)
 {
-    push_redis_conn_t *c = conn(r, "subscribe");
+    sync_arg a = { push_conf_redis_prefix(r->server), channel,
+                   push_conf_redis_timeout_ms(r->server) };
+    push_redis_keys_t k;
     char err[200];
+    int rc;
 
-    if (!c) {
+    if (push_redis_keys(&k, a.prefix, channel, strlen(channel)) != 0) {
         return;
     }
-    if (push_mirror_catch_up(push_store(), c,
-                             push_conf_redis_prefix(r->server), channel,
-                             strlen(channel), apr_time_sec(apr_time_now()),
-                             push_conf_redis_timeout_ms(r->server), err,
-                             sizeof(err)) != 0) {
+    rc = on_channel(r, &k, sync_op, &a, err, sizeof(err));
+    push_redis_keys_free(&k);
+    if (rc != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "subscribe to %s: "
                       "this server's copy not brought up to Redis "
                       "(PushRedis): %s; it catches up when Redis is back",
@@ -303,52 +352,76 @@ void push_redis_sync(request_rec *r, const char *channel)
     }
 }
 
+typedef struct {
+    const push_redis_keys_t *k;
+    int                      timeout_ms;
+    long long                n;
+} count_arg;
+
+static int count_op(push_redis_conn_t *c, void *arg, char *err,
+                    size_t errlen)
+{
+    count_arg *a = arg;
+
+    return push_redis_count_others(c, a->k->count, a->k->count_len,
+                                   server_name, apr_time_sec(apr_time_now()),
+                                   a->timeout_ms, &a->n, err, errlen);
+}
+
 apr_uint32_t push_redis_subscribers_elsewhere(request_rec *r,
                                              const char *channel)
 {
-    push_redis_conn_t *c = conn(r, "channel info");
     push_redis_keys_t k;
-    long long others = 0;
+    count_arg a;
     char err[200];
 
-    if (!c || push_redis_keys(&k, push_conf_redis_prefix(r->server), channel,
-                              strlen(channel)) != 0) {
+    if (push_redis_keys(&k, push_conf_redis_prefix(r->server), channel,
+                        strlen(channel)) != 0) {
         return 0;
     }
-    if (push_redis_count_others(c, k.count, k.count_len, server_name,
-                                apr_time_sec(apr_time_now()),
-                                push_conf_redis_timeout_ms(r->server),
-                                &others, err, sizeof(err)) != 0) {
+    a.k = &k;
+    a.timeout_ms = push_conf_redis_timeout_ms(r->server);
+    a.n = 0;
+    if (on_channel(r, &k, count_op, &a, err, sizeof(err)) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "channel info of %s: "
                       "the other servers' subscribers not counted "
                       "(PushRedis): %s", channel, err);
+        a.n = 0;
     }
     push_redis_keys_free(&k);
-    return (apr_uint32_t)others;
+    return (apr_uint32_t)a.n;
+}
+
+static int delete_op(push_redis_conn_t *c, void *arg, char *err,
+                     size_t errlen)
+{
+    count_arg *a = arg;
+
+    return push_redis_delete(c, a->k, a->timeout_ms, &a->n, err, errlen);
 }
 
 push_status_e push_redis_delete_to(request_rec *r, const char *channel,
                                    long long *had)
 {
-    push_redis_conn_t *c = conn(r, "delete");
     push_redis_keys_t k;
+    count_arg a;
     char err[200];
     int rc;
 
-    if (!c) {
-        return PUSH_UNAVAILABLE;
-    }
     if (push_redis_keys(&k, push_conf_redis_prefix(r->server), channel,
                         strlen(channel)) != 0) {
         return PUSH_BAD_ARG;
     }
-    rc = push_redis_delete(c, &k, push_conf_redis_timeout_ms(r->server), had,
-                           err, sizeof(err));
+    a.k = &k;
+    a.timeout_ms = push_conf_redis_timeout_ms(r->server);
+    a.n = 0;
+    rc = on_channel(r, &k, delete_op, &a, err, sizeof(err));
     push_redis_keys_free(&k);
     if (rc != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "delete of %s: Redis "
                       "(PushRedis) did not take it: %s", channel, err);
         return PUSH_UNAVAILABLE;
     }
+    *had = a.n;
     return PUSH_OK;
 }

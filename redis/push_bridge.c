@@ -11,6 +11,7 @@
 #include "redis/push_redis_chan.h"
 #include "redis/push_redis_conn.h"
 #include "redis/push_redis_count.h"
+#include "redis/push_redis_route.h"
 
 #define BUCKETS        4096            /* a power of two */
 #define SUBSCRIBE_MAX  128             /* channels per SUBSCRIBE command */
@@ -31,6 +32,7 @@ typedef struct follow {
     long           count;         /* its subscribers here, at that look */
     long           told;          /* the count Redis has (-1: unknown) */
     long long      told_ms;       /* when it was told */
+    long long      retry_at;      /* its catch-up, not before */
     int            state;
     int            stale;         /* to be caught up */
     struct follow *next;
@@ -38,7 +40,9 @@ typedef struct follow {
 
 struct push_bridge {
     const push_store_t *store;
-    push_redis_url_t    url;
+    push_redis_route_t *route;        /* catch-up reads, counts */
+    push_redis_url_t    sub_url;      /* the pub/sub connection's node */
+    unsigned            sub_tries;    /* which node to try next */
     char               *prefix;
     char               *server;       /* this server's name in counts */
     int                 timeout_ms;
@@ -46,9 +50,7 @@ struct push_bridge {
     void               *log_ctx;
 
     push_redis_conn_t  *sub;          /* pub/sub */
-    push_redis_conn_t  *cmd;          /* catch-up reads */
     long long           retry_at, backoff;
-    long long           cmd_retry_at;
     long long           next_look, next_probe, next_repair;
     long long           probe_sent;   /* 0: none unanswered */
     uint32_t            look_stamp;   /* the store's sub_seq at the scan */
@@ -110,23 +112,26 @@ static follow_t *by_pubsub(push_bridge_t *b, const char *name, size_t len)
 }
 
 push_bridge_t *push_bridge_create(const push_store_t *store,
-                                  const push_redis_url_t *url,
-                                  const char *prefix, const char *server,
-                                  int timeout_ms, push_bridge_log_fn log,
-                                  void *log_ctx)
+                                  const push_redis_url_t *seeds,
+                                  unsigned nseeds, const char *prefix,
+                                  const char *server, int timeout_ms,
+                                  push_bridge_log_fn log, void *log_ctx)
 {
     push_bridge_t *b = calloc(1, sizeof(*b));
 
     if (!b || !(b->prefix = strdup(prefix))
-        || !(b->server = strdup(server))) {
+        || !(b->server = strdup(server))
+        || !(b->route = push_redis_route_create(seeds, nseeds,
+                                                timeout_ms))) {
         if (b) {
             free(b->prefix);
+            free(b->server);
         }
         free(b);
         return NULL;
     }
     b->store = store;
-    b->url = *url;
+    b->sub_url = seeds[0];
     b->timeout_ms = timeout_ms;
     b->log = log;
     b->log_ctx = log_ctx;
@@ -170,7 +175,7 @@ void push_bridge_destroy(push_bridge_t *b)
         }
     }
     push_redis_close(b->sub);
-    push_redis_close(b->cmd);
+    push_redis_route_free(b->route);
     free(b->prefix);
     free(b->server);
     free(b);
@@ -291,7 +296,7 @@ static void sub_lost(push_bridge_t *b, long long now, const char *why)
 
     say(b, 1, "the Redis pub/sub connection to %s:%d is lost (%s); "
         "connecting again in %lld ms, then catching up every channel",
-        b->url.host, b->url.port, why, b->backoff);
+        b->sub_url.host, b->sub_url.port, why, b->backoff);
     push_redis_close(b->sub);
     b->sub = NULL;
     b->probe_sent = 0;
@@ -310,8 +315,13 @@ static void sub_connect(push_bridge_t *b, long long now)
 {
     char err[200];
 
-    b->sub = push_redis_connect(&b->url, b->timeout_ms, err, sizeof(err));
+    /* Any node will do: a cluster tells every node of every PUBLISH.
+     * After a failure, the next one. */
+    push_redis_route_url(b->route, b->sub_tries, &b->sub_url);
+    b->sub = push_redis_connect(&b->sub_url, b->timeout_ms, err,
+                                sizeof(err));
     if (!b->sub) {
+        b->sub_tries++;
         b->retry_at = now + b->backoff;
         say(b, b->backoff > BACKOFF_MIN_MS ? 3 : 1, "Redis pub/sub: %s; "
             "trying again in %lld ms", err, b->backoff);
@@ -324,27 +334,8 @@ static void sub_connect(push_bridge_t *b, long long now)
     b->next_probe = now + b->probe_ms;
     if (b->stats.connects > 1) {
         say(b, 2, "the Redis pub/sub connection to %s:%d is back",
-            b->url.host, b->url.port);
+            b->sub_url.host, b->sub_url.port);
     }
-}
-
-static push_redis_conn_t *cmd_conn(push_bridge_t *b, long long now)
-{
-    char err[200];
-
-    if (b->cmd && !push_redis_idle_ok(b->cmd)) {
-        push_redis_close(b->cmd);
-        b->cmd = NULL;
-    }
-    if (!b->cmd && now >= b->cmd_retry_at) {
-        b->cmd = push_redis_connect(&b->url, b->timeout_ms, err,
-                                    sizeof(err));
-        if (!b->cmd) {
-            b->cmd_retry_at = now + BACKOFF_MIN_MS;
-            say(b, 3, "Redis: %s", err);
-        }
-    }
-    return b->cmd;
 }
 
 /* Subscribes what is not yet, SUBSCRIBE_MAX channels a command. */
@@ -381,16 +372,54 @@ static void subscribe_new(push_bridge_t *b)
  * changed, or was told long enough ago to need saying again
  * (push_redis_count.h), COUNT_BATCH a round trip.  all: every one, now
  * (the bridge is leaving, its counts 0). */
+/* Commands queued on a few connections (a cluster's nodes), and the
+ * replies each owes. */
+#define PIPES_MAX 8
+typedef struct {
+    push_redis_conn_t *c[PIPES_MAX];
+    unsigned           replies[PIPES_MAX];
+    unsigned           n;
+} pipes_t;
+
+/* Reads every reply owed: 0, or -1 when one failed (broken, an error
+ * reply, a redirection: what it was is said in err). */
+static int pipes_drain(push_bridge_t *b, pipes_t *p, char *err,
+                       size_t errlen)
+{
+    unsigned i;
+    int rc = 0;
+
+    for (i = 0; i < p->n; i++) {
+        int bad = push_redis_drain(p->c[i], p->replies[i], b->timeout_ms);
+
+        if (bad != 0 && rc == 0) {
+            snprintf(err, errlen, "%s", bad < 0 ? push_redis_broken(p->c[i])
+                                                : "Redis refused a count");
+            rc = -1;
+        }
+        push_redis_route_after(b->route, p->c[i]);
+    }
+    p->n = 0;
+    return rc;
+}
+
+/* Tells Redis this server's count of each followed channel whose count
+ * changed, or was told long enough ago to need saying again
+ * (push_redis_count.h), COUNT_BATCH a round trip.  all: every one, now
+ * (the bridge is leaving, its counts 0). */
 static void counts_write(push_bridge_t *b, long long now, int all)
 {
     int64_t wall = (int64_t)time(NULL);
-    push_redis_conn_t *c = NULL;
-    unsigned i, replies = 0, batch = 0;
+    pipes_t p;
+    unsigned i, j, batch = 0;
     follow_t *f;
+    char err[200];
 
+    p.n = 0;
     for (i = 0; i < BUCKETS; i++) {
         for (f = b->bucket[i]; f; f = f->next) {
             size_t kl = f->pubsub_len + 2;
+            push_redis_conn_t *c;
             char *key;
             int n;
 
@@ -398,41 +427,61 @@ static void counts_write(push_bridge_t *b, long long now, int all)
                 && (f->told == 0 || now - f->told_ms < b->count_refresh_ms)) {
                 continue;
             }
-            if (!c && !(c = cmd_conn(b, now))) {
-                return;
-            }
             /* The count key is the pub/sub name and ":n". */
             if (!(key = malloc(kl + 1))) {
-                break;
+                goto out;
             }
             memcpy(key, f->pubsub, f->pubsub_len);
             memcpy(key + f->pubsub_len, ":n", 3);
+            if (!(c = push_redis_route_conn(b->route, key, kl, err,
+                                            sizeof(err)))) {
+                free(key);
+                goto failed;
+            }
+            for (j = 0; j < p.n && p.c[j] != c; j++) {
+            }
+            if (j == p.n && p.n == PIPES_MAX) {
+                if (pipes_drain(b, &p, err, sizeof(err)) != 0) {
+                    free(key);
+                    goto failed;
+                }
+                j = 0;
+            }
+            if (j == p.n) {
+                p.c[j] = c;
+                p.replies[j] = 0;
+                p.n++;
+            }
             n = push_redis_count_send(c, key, kl, b->server,
                                       (unsigned long)f->count, wall);
             free(key);
             if (n < 0) {
-                break;
+                goto out;
             }
-            replies += (unsigned)n;
+            p.replies[j] += (unsigned)n;
             f->told = f->count;
             f->told_ms = now;
             if (++batch == COUNT_BATCH) {
-                if (push_redis_drain(c, replies, b->timeout_ms) < 0) {
-                    goto broken;
+                if (pipes_drain(b, &p, err, sizeof(err)) != 0) {
+                    goto failed;
                 }
-                replies = batch = 0;
+                batch = 0;
             }
         }
     }
-    if (replies && push_redis_drain(c, replies, b->timeout_ms) < 0) {
-        goto broken;
+out:
+    if (pipes_drain(b, &p, err, sizeof(err)) == 0) {
+        return;
     }
-    return;
 
-broken:
+failed:
+    {
+        char more[8];
+
+        pipes_drain(b, &p, more, sizeof(more));
+    }
     /* Which of them Redis has is not known: all are said again. */
-    say(b, 1, "telling Redis this server's subscriber counts: %s",
-        push_redis_broken(c));
+    say(b, 1, "telling Redis this server's subscriber counts: %s", err);
     for (i = 0; i < BUCKETS; i++) {
         for (f = b->bucket[i]; f; f = f->next) {
             f->told = -1;
@@ -453,6 +502,24 @@ void push_bridge_leave(push_bridge_t *b)
     counts_write(b, push_redis_now_ms(), 1);
 }
 
+typedef struct {
+    push_bridge_t *b;
+    follow_t      *f;
+    int            reached;   /* a sound connection to its node */
+} catch_up_arg;
+
+static int catch_up_op(push_redis_conn_t *c, void *arg, char *err,
+                       size_t errlen)
+{
+    catch_up_arg *a = arg;
+    int rc = push_mirror_catch_up(a->b->store, c, a->b->prefix, a->f->chan,
+                                  a->f->len, (int64_t)time(NULL),
+                                  a->b->timeout_ms, err, errlen);
+
+    a->reached = !push_redis_broken(c);
+    return rc;
+}
+
 /* Catches up the channels that need it, up to CATCH_UP_MAX. */
 static void catch_up_stale(push_bridge_t *b, long long now)
 {
@@ -462,25 +529,28 @@ static void catch_up_stale(push_bridge_t *b, long long now)
 
     for (i = 0; i < BUCKETS && done < CATCH_UP_MAX; i++) {
         for (f = b->bucket[i]; f && done < CATCH_UP_MAX; f = f->next) {
-            push_redis_conn_t *c;
+            catch_up_arg a = { b, f, 0 };
             char err[200];
 
-            if (!f->stale || f->state != SUBSCRIBED) {
+            if (!f->stale || f->state != SUBSCRIBED || now < f->retry_at) {
                 continue;
-            }
-            if (!(c = cmd_conn(b, now))) {
-                return;
             }
             done++;
             f->stale = 0;
-            if (push_mirror_catch_up(b->store, c, b->prefix, f->chan, f->len,
-                                     (int64_t)time(NULL), b->timeout_ms, err,
-                                     sizeof(err)) != 0) {
+            if (push_redis_route_do(b->route, f->pubsub, f->pubsub_len,
+                                    catch_up_op, &a, err, sizeof(err)) != 0) {
                 say(b, 1, "catching up channel %s from Redis: %s", f->chan,
                     err);
-                if (push_redis_broken(c)) {
+                if (!a.reached && !push_redis_route_cluster(b->route)) {
                     f->stale = 1;       /* the others wait for Redis too */
                     return;
+                }
+                if (!a.reached) {
+                    /* Its node, not the others' (a failover): again in
+                     * a moment. */
+                    f->stale = 1;
+                    f->retry_at = now + BACKOFF_MIN_MS;
+                    continue;
                 }
                 /* This channel's own trouble (no room in the store): the
                  * others go on; it is tried again at the next repair. */

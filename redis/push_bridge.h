@@ -45,13 +45,14 @@ typedef struct push_bridge push_bridge_t;
  * info, 3 debug. */
 typedef void (*push_bridge_log_fn)(void *ctx, int level, const char *msg);
 
-/* server: this server's name among those sharing the Redis, for the
- * subscriber counts (push_redis_count.h). */
+/* seeds: PushRedis' URLs (a Redis, or a cluster's seed nodes:
+ * push_redis_route.h); server: this server's name among those sharing
+ * the Redis, for the subscriber counts (push_redis_count.h). */
 push_bridge_t *push_bridge_create(const push_store_t *store,
-                                  const push_redis_url_t *url,
-                                  const char *prefix, const char *server,
-                                  int timeout_ms, push_bridge_log_fn log,
-                                  void *log_ctx);
+                                  const push_redis_url_t *seeds,
+                                  unsigned nseeds, const char *prefix,
+                                  const char *server, int timeout_ms,
+                                  push_bridge_log_fn log, void *log_ctx);
 void push_bridge_destroy(push_bridge_t *b);
 
 /* Before a bridge that stops for good: its counts taken out of Redis at

@@ -91,11 +91,17 @@ my @cases = (
     ['PushRedis redis://user@h',       qr/PushRedis: .*credentials need a colon/],
     ['<VirtualHost *:1>\nPushRedis redis://h\n</VirtualHost>',
                                         qr/PushRedis.*cannot occur within <VirtualHost>.*one store per server/],
+    ['PushRedis redis://a:7000 redis://b:7001/3',
+                                        qr/PushRedis: 'redis:\/\/b:7001\/3' names database 3, but several URLs are a Redis Cluster/],
+    ['PushRedis redis://a:7000/2 redis://b:7001',
+                                        qr/PushRedis: the first URL names database 2, but several URLs are a Redis Cluster/],
+    ['PushRedis' . join('', map { " redis://n$_" } 1 .. 17),
+                                        qr/PushRedis: at most 16 URLs/],
     ['PushRedisTimeout 50ms',          qr/PushRedisTimeout: '50ms' is not a time from 100ms to 60s/],
     ['PushRedisTimeout 2h',            qr/PushRedisTimeout: '2h' is not a time/],
     ['PushRedisPrefix a{b}',           qr/PushRedisPrefix: 'a\{b\}' may hold printable characters only, no spaces and no braces/],
 );
-plan tests => 2 * @cases + 4;
+plan tests => 2 * @cases + 5;
 
 my $cfg = Apache::Test::config();
 my $vars = $cfg->{vars};
@@ -135,6 +141,8 @@ ok t_cmp($rc, 0, "several channels, a split, no history and presence hooks pass:
 ($rc, $out) = check('PushRedis redis://app:s%40cret@127.0.0.1:6379/2\nPushRedisTimeout 500ms\n'
                     . 'PushRedisPrefix site-a:');
 ok t_cmp($rc, 0, "PushRedis with credentials and a database, a timeout in ms and a prefix pass: $out");
+($rc, $out) = check('PushRedis redis://:pw@10.0.0.1:7000 redis://10.0.0.2:7000 redis://10.0.0.3');
+ok t_cmp($rc, 0, "PushRedis with a cluster's three seed nodes passes: $out");
 for my $case (@cases) {
     my ($rc, $out) = check($case->[0]);
     ok t_num($rc, '!=', 0, "$case->[0]: httpd -t exit status");

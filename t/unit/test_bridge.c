@@ -56,8 +56,8 @@ static void copy_open(copy_t *c, const char *chan, const char *name)
     }
     c->store.engine = &push_shm_engine;
     c->store.inst = (push_store_inst_t *)c->shm;
-    c->bridge = push_bridge_create(&c->store, &server, "push:", name, 400,
-                                   quiet, NULL);
+    c->bridge = push_bridge_create(&c->store, &server, 1, "push:", name,
+                                   400, quiet, NULL);
     push_bridge_tune(c->bridge, 300, 200, 60000);
     if (chan) {
         CHECK(push_shm_subscribe(c->shm, chan, strlen(chan), time(NULL),
