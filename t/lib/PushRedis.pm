@@ -39,9 +39,12 @@ sub run {
         open STDOUT, '>', "$self->{dir}/redis.out";
         open STDERR, '>&', \*STDOUT;
         exec $self->{bin}, '--bind', '127.0.0.1', '--port', $self->{port},
-            '--dir', $self->{dir}, '--save', '', '--appendonly', 'yes',
-            '--appendfsync', $self->{fsync}, '--daemonize', 'no',
-            '--logfile', 'redis.log';
+            '--dir', $self->{dir}, '--save', '',
+            $self->{cluster}
+                ? ('--appendonly', 'no', '--cluster-enabled', 'yes',
+                   '--cluster-node-timeout', '1000')
+                : ('--appendonly', 'yes', '--appendfsync', $self->{fsync}),
+            '--daemonize', 'no', '--logfile', 'redis.log';
         exit 127;
     }
     $self->{pid} = $pid;
@@ -80,7 +83,89 @@ sub stop {
 
 sub DESTROY {
     my ($self) = @_;
+    local $?;               # its waitpid must not become the test's exit code
     $self->stop('KILL') if $self->{pid};
+}
+
+# A Redis Cluster of three masters with a replica each (six of the
+# above, cluster-enabled, node timeout 1 s, no persistence), made with
+# redis-cli --cluster create; undef when it cannot be made.
+sub cluster {
+    my ($class) = @_;
+    program() or return undef;
+    my @nodes;
+    for (1 .. 6) {
+        my $n;
+        # A cluster's bus port is its port + 10000: both must be free.
+        for (1 .. 100) {
+            my $probe = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)
+                or die "no free port: $!";
+            my $port = $probe->sockport;
+            close $probe;
+            next if $port > 55535;
+            my $bus = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => $port + 10000)
+                or next;
+            close $bus;
+            $n = bless { bin => program(), port => $port, dir => tempdir(CLEANUP => 1),
+                         cluster => 1 }, $class;
+            last;
+        }
+        $n && $n->run or return undef;
+        push @nodes, $n;
+    }
+    system(join(' ', 'redis-cli', '--cluster', 'create', (map { "127.0.0.1:$_->{port}" } @nodes),
+                '--cluster-replicas', '1', '--cluster-yes', '>/dev/null', '2>&1')) == 0
+        or return undef;
+    my $c = bless { nodes => \@nodes }, 'PushRedis::Cluster';
+    return $c->wait_ok(20) ? $c : undef;
+}
+
+package PushRedis::Cluster;
+use Time::HiRes qw(time sleep);
+
+sub nodes { @{ $_[0]{nodes} } }
+# PushRedis' value: the first two nodes as seeds.
+sub urls { join ' ', map { $_->url } @{ $_[0]{nodes} }[0, 1] }
+
+# Until every running node says the cluster is ok and every replica's
+# link is up: 1, or 0 after $secs.
+sub wait_ok {
+    my ($self, $secs) = @_;
+    my $until = time + $secs;
+    while (time < $until) {
+        my $ok = 1;
+        for my $n (grep { $_->{pid} } $self->nodes) {
+            my $info = $n->cli('CLUSTER', 'INFO') // '';
+            my $repl = $n->cli('INFO', 'replication') // '';
+            $ok = 0 unless $info =~ /cluster_state:ok/
+                && ($repl =~ /role:master/ || $repl =~ /master_link_status:up/);
+        }
+        return 1 if $ok;
+        sleep 0.1;
+    }
+    return 0;
+}
+
+# The node that is master of channel $ch's slot now, by a running node.
+sub master_of {
+    my ($self, $ch, $prefix) = @_;
+    $prefix //= 'push:';
+    my ($any) = grep { $_->{pid} } $self->nodes;
+    my $slot = $any->cli('CLUSTER', 'KEYSLOT', "$prefix\{c:$ch}:m") // return undef;
+    # "<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot|a-b>..."
+    for my $line (split /\n/, $any->cli('CLUSTER', 'NODES') // '') {
+        my @f = split ' ', $line;
+        next unless @f > 8 && $f[2] =~ /master/ && $f[2] !~ /fail/;
+        my ($port) = $f[1] =~ /:(\d+)\@/ or next;
+        for my $r (@f[8 .. $#f]) {
+            my ($a, $b) = $r =~ /^(\d+)(?:-(\d+))?$/ or next;
+            $b //= $a;
+            next unless $a <= $slot && $slot <= $b;
+            my ($n) = grep { $_->{port} == $port } $self->nodes;
+            return $n;
+        }
+    }
+    return undef;
 }
 
 1;
