@@ -339,6 +339,13 @@ void push_redis_sync(request_rec *r, const char *channel)
     char err[200];
     int rc;
 
+    /* The bridge follows the channel and keeps the copy current: no
+     * round trip to Redis for each subscriber (a long poll is one at
+     * every message). */
+    if (push_store_mirrored(push_store(), channel, strlen(channel),
+                            push_redis_now_ms())) {
+        return;
+    }
     if (push_redis_keys(&k, a.prefix, channel, strlen(channel)) != 0) {
         return;
     }

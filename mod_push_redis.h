@@ -43,7 +43,9 @@ apr_uint32_t push_redis_subscribers_elsewhere(request_rec *r,
 /* Before a client subscribes to channel: this server's copy brought up
  * to what Redis has, so the client starts from Redis' last id and
  * resumes from an id any server gave.  When Redis cannot be reached the
- * copy is used as it is (logged): the bridge catches it up later. */
+ * copy is used as it is (logged): the bridge catches it up later.  Not
+ * asked at all while the bridge follows the channel (it keeps the copy
+ * current). */
 void push_redis_sync(request_rec *r, const char *channel);
 
 #endif

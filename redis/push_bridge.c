@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "redis/push_bridge.h"
 #include "redis/push_mirror.h"
@@ -18,6 +19,8 @@
 #define CATCH_UP_MAX   64              /* catch-ups per step */
 #define COUNT_BATCH    256             /* counts written per round trip */
 #define FULL_LOOK_MS   10000           /* a scan at least this often */
+#define VOUCH_MS       1500            /* the store's word, renewed each
+                                        * step (at least every LOOK_MS) */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 8000
 
@@ -54,6 +57,8 @@ struct push_bridge {
     long long           next_look, next_probe, next_repair;
     long long           probe_sent;   /* 0: none unanswered */
     uint32_t            look_stamp;   /* the store's sub_seq at the scan */
+    uint32_t            gen;          /* this pub/sub connection's (0:
+                                       * none): the store's mirror word */
     int                 looked;
     long long           next_full_look;
     long long           linger_ms, probe_ms, repair_ms, count_refresh_ms;
@@ -174,6 +179,7 @@ void push_bridge_destroy(push_bridge_t *b)
             follow_free(f);
         }
     }
+    b->store->engine->mirror_live(b->store->inst, 0, 0);
     push_redis_close(b->sub);
     push_redis_route_free(b->route);
     free(b->prefix);
@@ -279,6 +285,9 @@ static void look(push_bridge_t *b, long long now)
 
                 push_redis_send(b->sub, 2, argv, lens);
             }
+            /* No longer kept current: its next subscriber syncs. */
+            b->store->engine->mirror_mark(b->store->inst, f->chan, f->len,
+                                          0);
             *link = f->next;
             follow_free(f);
             b->nfollow--;
@@ -299,6 +308,9 @@ static void sub_lost(push_bridge_t *b, long long now, const char *why)
         b->sub_url.host, b->sub_url.port, why, b->backoff);
     push_redis_close(b->sub);
     b->sub = NULL;
+    b->gen = 0;
+    /* Until subscribed and caught up again, nothing is vouched for. */
+    b->store->engine->mirror_live(b->store->inst, 0, 0);
     b->probe_sent = 0;
     b->retry_at = now + b->backoff;
     b->backoff = b->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
@@ -331,6 +343,11 @@ static void sub_connect(push_bridge_t *b, long long now)
     }
     b->backoff = BACKOFF_MIN_MS;
     b->stats.connects++;
+    /* A generation no earlier connection (of this bridge or another
+     * process's) had: the channels it catches up are marked with it. */
+    b->gen = (uint32_t)(now * 2654435761u) ^ (uint32_t)getpid()
+             ^ (uint32_t)b->stats.connects;
+    b->gen = b->gen ? b->gen : 1;
     b->next_probe = now + b->probe_ms;
     if (b->stats.connects > 1) {
         say(b, 2, "the Redis pub/sub connection to %s:%d is back",
@@ -557,6 +574,10 @@ static void catch_up_stale(push_bridge_t *b, long long now)
                 continue;
             }
             b->stats.caught_up++;
+            if (b->gen) {
+                b->store->engine->mirror_mark(b->store->inst, f->chan,
+                                              f->len, b->gen);
+            }
         }
     }
 }
@@ -666,6 +687,8 @@ void push_bridge_step(push_bridge_t *b, int wait_ms)
         b->next_look = now + PUSH_BRIDGE_LOOK_MS;
     }
     if (b->sub) {
+        b->store->engine->mirror_live(b->store->inst, b->gen,
+                                      now + VOUCH_MS);
         subscribe_new(b);
         if (b->probe_sent && now - b->probe_sent > b->timeout_ms) {
             b->stats.dead_probes++;

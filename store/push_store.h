@@ -281,6 +281,19 @@ typedef struct push_store_engine {
      * while it stays, interest would say what it said (a backplane looks
      * again only when it moved). */
     uint32_t      (*sub_seq)(push_store_inst_t *inst);
+    /* A backplane's word on its copy.  mirror_live: the backplane is
+     * connected under generation gen (0: not) and vouches for it until
+     * until_ms (CLOCK_MONOTONIC milliseconds, the same in every
+     * process); mirror_mark: the channel's copy was caught up under gen
+     * and is kept current from then on (0: no longer); mirrored: 1 when
+     * both hold now, so that a new subscriber need not bring the copy up
+     * to the backplane itself. */
+    void          (*mirror_live)(push_store_inst_t *inst, uint32_t gen,
+                                 int64_t until_ms);
+    void          (*mirror_mark)(push_store_inst_t *inst, const char *chan,
+                                 size_t chan_len, uint32_t gen);
+    int           (*mirrored)(push_store_inst_t *inst, const char *chan,
+                              size_t chan_len, int64_t now_ms);
     uint32_t      (*seq)(push_store_inst_t *inst);
     uint32_t      (*wait)(push_store_inst_t *inst, uint32_t seen,
                           int timeout_ms);
@@ -317,6 +330,13 @@ static inline push_status_e push_store_lost(
     const push_msgid_t *upto, int64_t now)
 {
     return s->engine->lost(s->inst, chan, chan_len, upto, now);
+}
+
+static inline int push_store_mirrored(const push_store_t *s,
+                                      const char *chan, size_t chan_len,
+                                      int64_t now_ms)
+{
+    return s->engine->mirrored(s->inst, chan, chan_len, now_ms);
 }
 
 static inline push_status_e push_store_info(

@@ -106,6 +106,11 @@ void push_shm_interest(push_shm_t *s,
                                   size_t chan_len, uint32_t subscribers),
                        void *ctx);
 uint32_t push_shm_sub_seq(push_shm_t *s);
+void     push_shm_mirror_live(push_shm_t *s, uint32_t gen, int64_t until_ms);
+void     push_shm_mirror_mark(push_shm_t *s, const char *chan,
+                              size_t chan_len, uint32_t gen);
+int      push_shm_mirrored(push_shm_t *s, const char *chan, size_t chan_len,
+                           int64_t now_ms);
 uint32_t push_shm_channels(push_shm_t *s);
 uint32_t push_shm_seq(push_shm_t *s);
 /* Blocks on the futex until the change word differs from `seen`, a wake

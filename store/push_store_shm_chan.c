@@ -156,6 +156,7 @@ static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
     c->last = NO_REC;
     c->count = 0;
     c->subscribers = 0;
+    c->mirror_gen = 0;
     c->last_id.time = 0;
     c->last_id.tag = 0;
     c->last_dropped = c->last_id;

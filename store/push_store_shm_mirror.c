@@ -38,6 +38,52 @@ push_status_e push_shm_lost(push_shm_t *s, const char *chan,
     return PUSH_OK;
 }
 
+void push_shm_mirror_live(push_shm_t *s, uint32_t gen, int64_t until_ms)
+{
+    if (s == NULL) {
+        return;
+    }
+    /* Read without the lock (mirrored): the two words are each atomic,
+     * and a reader that sees them torn sees a generation no channel has
+     * yet, or one that is not vouched for: either way it syncs. */
+    __atomic_store_n(&s->mirror_until, until_ms, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->mirror_gen, gen, __ATOMIC_RELEASE);
+}
+
+void push_shm_mirror_mark(push_shm_t *s, const char *chan, size_t chan_len,
+                          uint32_t gen)
+{
+    uint32_t i;
+
+    if (s == NULL || !shm_chan_arg_ok(s, chan, chan_len)) {
+        return;
+    }
+    shm_lock(s);
+    if ((i = shm_chan_lookup(s, chan, chan_len, 0, 0)) != NO_SLOT) {
+        slot_at(s, i)->mirror_gen = gen;
+    }
+    shm_unlock(s);
+}
+
+int push_shm_mirrored(push_shm_t *s, const char *chan, size_t chan_len,
+                      int64_t now_ms)
+{
+    uint32_t gen, i;
+    int yes = 0;
+
+    if (s == NULL || !shm_chan_arg_ok(s, chan, chan_len)
+        || (gen = __atomic_load_n(&s->mirror_gen, __ATOMIC_ACQUIRE)) == 0
+        || now_ms >= __atomic_load_n(&s->mirror_until, __ATOMIC_ACQUIRE)) {
+        return 0;
+    }
+    shm_lock(s);
+    if ((i = shm_chan_lookup(s, chan, chan_len, 0, 0)) != NO_SLOT) {
+        yes = slot_at(s, i)->mirror_gen == gen;
+    }
+    shm_unlock(s);
+    return yes;
+}
+
 uint32_t push_shm_sub_seq(push_shm_t *s)
 {
     return s != NULL ? __atomic_load_n(&s->sub_seq, __ATOMIC_ACQUIRE) : 0;

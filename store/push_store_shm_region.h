@@ -81,6 +81,7 @@ typedef struct {
                                 * unit of hold positions and bounds */
     uint32_t     keep;         /* the last publish's buffer length */
     uint32_t     readers;      /* its holds, a list through reader_t */
+    uint32_t     mirror_gen;   /* caught up by the backplane under it */
     /* The id: here when at most SHM_ID_INLINE bytes, else in long-id
      * record long_ix (NO_SLOT: here). */
     uint32_t     long_ix;
@@ -157,6 +158,8 @@ struct push_store_inst {
     uint32_t        subscribers;
     uint32_t        sub_seq;       /* bumped whenever a channel's
                                     * subscriber count changes */
+    uint32_t        mirror_gen;    /* the backplane's (push_store.h) */
+    int64_t         mirror_until;  /* ... vouched for until (ms) */
     uint64_t        published;
     uint64_t        evicted;
     uint64_t        expired;

@@ -168,6 +168,12 @@ static void test_fan_out(void)
                        && stats(&b).caught_up >= 1);
     CHECK_EQ(stats(&a).followed, 1);
     CHECK_EQ(stats(&b).followed, 1);
+    /* Followed and caught up: the store says a subscriber need not sync;
+     * a channel nobody follows, or a word not renewed, says it must. */
+    CHECK_EQ(push_shm_mirrored(a.shm, "room", 4, push_redis_now_ms()), 1);
+    CHECK_EQ(push_shm_mirrored(a.shm, "other", 5, push_redis_now_ms()), 0);
+    CHECK_EQ(push_shm_mirrored(a.shm, "room", 4, push_redis_now_ms() + 60000),
+             0);
     CHECK(take(&a, &m, &gap) && push_msgid_cmp(&m.id, &p[0].id) == 0
           && m.body_len == 6 && memcmp(m.body, "before", 6) == 0);
     CHECK(take(&b, &m, &gap) && push_msgid_cmp(&m.id, &p[0].id) == 0);
@@ -221,12 +227,20 @@ static void test_fan_out(void)
         int n = 0;
 
         command(admin, 4, kill);
+        /* The bridge finds its connection gone: no longer vouched. */
+        STEP_UNTIL(&a, NULL, push_shm_mirrored(a.shm, "room", 4,
+                                               push_redis_now_ms()) == 0);
+        CHECK_EQ(push_shm_mirrored(a.shm, "room", 4, push_redis_now_ms()), 0);
         q = publish(pub, "room", "while away", 10, 100);
         STEP_UNTIL(&a, &b, stats(&a).connects > connects
                            && take(&a, &m, &gap) && ++n);
         CHECK_EQ(n, 1);
         CHECK(n == 1 && push_msgid_cmp(&m.id, &q.id) == 0 && !gap);
         CHECK(stats(&a).connects == connects + 1);
+        /* Subscribed again and caught up: vouched for again. */
+        STEP_UNTIL(&a, NULL, push_shm_mirrored(a.shm, "room", 4,
+                                               push_redis_now_ms()) == 1);
+        CHECK_EQ(push_shm_mirrored(a.shm, "room", 4, push_redis_now_ms()), 1);
         STEP_UNTIL(&b, NULL, take(&b, &m, &gap));
         CHECK(push_msgid_cmp(&b.cursor, &q.id) == 0);
     }
@@ -269,6 +283,7 @@ static void test_fan_out(void)
     push_shm_unsubscribe(a.shm, &a.sub);
     STEP_UNTIL(&a, NULL, stats(&a).followed == 0);
     CHECK_EQ(stats(&a).followed, 0);
+    CHECK_EQ(push_shm_mirrored(a.shm, "room", 4, push_redis_now_ms()), 0);
 
     copy_close(&a);
     copy_close(&b);
