@@ -18,7 +18,7 @@ our @EXPORT = qw(conn request publish push_status start_request sse_data
                  subscribers_of
                  read_response fresh_channel wait_for json sse_open
                  sse_event sse_closed ssl_hostport wait_for_value
-                 t_num t_true);
+                 t_num t_true publish_at sse_take);
 
 my $seq = 0;
 
@@ -288,6 +288,31 @@ sub publish {
     my ($channel, $body, %o) = @_;
     my $path = $o{path} || "/pub/$channel";
     return request('POST', $path, body => $body, headers => $o{headers});
+}
+
+# A POST of $body to /pub/$ch on server $port (one of several, a
+# backplane's): {status, id, body, took (s), type}; status 0 when no
+# answer came.
+sub publish_at {
+    my ($port, $ch, $body) = @_;
+    my $t = time;
+    my $r = request('POST', "/pub/$ch", port => $port, body => $body);
+    return { status => $r ? $r->{status} : 0, id => $r ? $r->{headers}{'x-push-message-id'} : undef,
+             body => $r ? $r->{body} : '', took => time - $t,
+             type => $r ? $r->{headers}{'content-type'} // '' : '' };
+}
+
+# What an event stream gave within $secs, up to $n data events:
+# [[id, data], ...].
+sub sse_take {
+    my ($c, $n, $secs) = @_;
+    my @got;
+    my $until = time + $secs;
+    while (@got < $n && time < $until) {
+        my $e = sse_event($c, $until - time) or last;
+        push @got, [$e->{id}, $e->{data}] if defined $e->{data};
+    }
+    return @got;
 }
 
 # A channel's subscribers, as its publisher location (/pub) counts them;

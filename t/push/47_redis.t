@@ -41,27 +41,6 @@ ok t_cmp(($A ? 1 : 0) + ($B ? 1 : 0) + ($C ? 1 : 0), 3,
          "three servers with PushRedis started (the third under $other)");
 my ($pa, $pb, $pc) = ($A->{port}, $B->{port}, $C->{port});
 
-sub pub {
-    my ($port, $ch, $body) = @_;
-    my $t = time;
-    my $r = request('POST', "/pub/$ch", port => $port, body => $body);
-    return { status => $r ? $r->{status} : 0, id => $r ? $r->{headers}{'x-push-message-id'} : undef,
-             body => $r ? $r->{body} : '', took => time - $t,
-             type => $r ? $r->{headers}{'content-type'} // '' : '' };
-}
-
-# What an event stream gave within $secs, up to $n data events: [[id, data], ...].
-sub sse_take_n {
-    my ($c, $n, $secs) = @_;
-    my @got;
-    my $until = time + $secs;
-    while (@got < $n && time < $until) {
-        my $e = sse_event($c, $until - time) or last;
-        push @got, [$e->{id}, $e->{data}] if defined $e->{data};
-    }
-    return @got;
-}
-
 sub bridge_pid {
     my ($srv) = @_;
     my @l = $srv->log_lines(qr/Redis bridge \(pid \d+\)/);
@@ -86,12 +65,12 @@ my $lp = start_request('GET', "/sub/$ch", port => $pb);
 sleep 0.3;
 my @ids;
 for my $i (1 .. 5) {
-    my $p = pub($pa, $ch, "m$i");
+    my $p = publish_at($pa, $ch, "m$i");
     push @ids, $p->{id};
     die "publish on A: $p->{status} $p->{body}" unless $p->{status} =~ /^20[12]$/;
 }
 ok t_cmp(scalar(grep { defined && /^\d+:\d+$/ } @ids), 5, 'five publishes on A acknowledged, each with an id');
-my @got = sse_take_n($es, 5, 10);
+my @got = sse_take($es, 5, 10);
 ok t_cmp(join(',', map { $_->[1] } @got), 'm1,m2,m3,m4,m5', 'event stream on B: every message, in order');
 ok t_cmp(join(',', map { $_->[0] } @got), join(',', @ids), "event stream on B: the ids A gave");
 my @wgot;
@@ -102,16 +81,16 @@ while (@wgot < 5) {
 ok t_cmp(join(',', @wgot), 'm1,m2,m3,m4,m5', 'WebSocket on B: every message, in order');
 my $lr = read_response($lp, 10);
 ok t_cmp($lr ? "$lr->{status} $lr->{body}" : 'nothing', '200 m1', 'long poll on B: answered with the first');
-ok t_cmp(sse_take_n($es, 1, 1), 0, 'event stream on B: nothing twice');
+ok t_cmp(sse_take($es, 1, 1), 0, 'event stream on B: nothing twice');
 
 # --- a server under another MPM ------------------------------------------
 
 my $ec = sse_open("/sub/$ch", port => $pc, headers => { 'Last-Event-ID' => $ids[4] });
-my $pcm = pub($pc, $ch, 'from C');
-my @gc = sse_take_n($ec, 1, 10);
+my $pcm = publish_at($pc, $ch, 'from C');
+my @gc = sse_take($ec, 1, 10);
 ok t_cmp(@gc ? "$gc[0][0] $gc[0][1]" : 'nothing', "$pcm->{id} from C",
          "$other server C: its own publish, with the id Redis gave");
-@got = sse_take_n($es, 1, 10);
+@got = sse_take($es, 1, 10);
 ok t_cmp(@got ? "$got[0][0] $got[0][1]" : 'nothing', "$pcm->{id} from C",
          "B gets what C published");
 
@@ -128,14 +107,14 @@ my @nb = (sse_open("/sub/$chn", port => $pb), ws_connect("/sub/$chn", port => $p
 my $nc = sse_open("/sub/$chn", port => $pc);
 ok t_cmp(wait_for_value(sub { info_subs($pa, $chn) }, 3, 10), 3,
          "channel info on A counts B's two subscribers and C's one");
-my $pn = pub($pa, $chn, 'counted');
+my $pn = publish_at($pa, $chn, 'counted');
 ok t_cmp("$pn->{status} " . ($pn->{body} =~ /"subscribers":\s*(\d+)/ ? $1 : '?'), '201 3',
          'a publish on A, which has no subscriber of its own: 201, and the 3 elsewhere');
 close $_->{sock} for @nb;
 ok t_cmp(wait_for_value(sub { info_subs($pa, $chn) }, 1, 10), 1,
          "B's subscribers gone: A counts C's one");
 close $nc->{sock};
-ok t_cmp(wait_for_value(sub { my $p = pub($pa, $chn, 'nobody'); $p->{status} }, 202, 10), 202,
+ok t_cmp(wait_for_value(sub { my $p = publish_at($pa, $chn, 'nobody'); $p->{status} }, 202, 10), 202,
          'every subscriber gone: a publish on A is 202, as on a server alone');
 
 # --- publishers on both servers: one order ------------------------------
@@ -147,12 +126,12 @@ followed($ch2);
 wait_for(sub { ($redis->cli('PUBSUB', 'NUMSUB', "push:{c:$ch2}") // '') =~ /\n(\d+)$/ && $1 >= 2 }, 10);
 my @pubs;
 for my $i (1 .. 20) {
-    my $p = pub($i % 2 ? $pa : $pb, $ch2, "x$i");
+    my $p = publish_at($i % 2 ? $pa : $pb, $ch2, "x$i");
     push @pubs, $p->{id} if $p->{status} =~ /^20[12]$/;
 }
 ok t_cmp(scalar(@pubs), 20, 'twenty publishes, alternately on A and B, acknowledged');
-my @ga = sse_take_n($ea, 20, 10);
-my @gb = sse_take_n($eb, 20, 10);
+my @ga = sse_take($ea, 20, 10);
+my @gb = sse_take($eb, 20, 10);
 ok t_cmp(join(',', map { $_->[1] } @ga), join(',', map { "x$_" } 1 .. 20), 'A sees them in publish order');
 ok t_cmp(join(',', map { $_->[0] } @gb), join(',', map { $_->[0] } @ga), 'B sees the same ids in the same order');
 ok t_cmp(join(',', map { $_->[0] } @ga), join(',', @pubs), 'the ids are the ones the publishers were given');
@@ -162,11 +141,11 @@ ok t_cmp(join(',', map { $_->[0] } @ga), join(',', @pubs), 'the ids are the ones
 my $r = request('GET', "/sub/$ch2", port => $pa, headers => { 'Last-Event-ID' => $gb[9][0] });
 ok t_cmp($r ? "$r->{status} $r->{body}" : 'nothing', '200 x11', 'a long poll on A from the 10th id B gave: the 11th');
 my $ch3 = fresh_channel('cold');
-pub($pa, $ch3, "c$_") for 1 .. 3;
-my $cold = pub($pa, $ch3, 'c4');
+publish_at($pa, $ch3, "c$_") for 1 .. 3;
+my $cold = publish_at($pa, $ch3, 'c4');
 my $lp3 = start_request('GET', "/sub/$ch3", port => $pb, headers => { 'Last-Event-ID' => $cold->{id} });
 sleep 0.3;
-my $c5 = pub($pa, $ch3, 'c5');
+my $c5 = publish_at($pa, $ch3, 'c5');
 $r = read_response($lp3, 10);
 ok t_cmp($r ? "$r->{status} $r->{body} $r->{headers}{'x-push-message-id'}" : 'nothing',
          "200 c5 $c5->{id}", 'a channel B never followed: a long poll from A\'s last id waits for the next');
@@ -178,8 +157,8 @@ ok t_cmp($r ? $r->{body} : 'nothing', 'c1', 'on B, from the start: the first mes
 my $ch5 = fresh_channel('del');
 my $e5 = sse_open("/sub/$ch5", port => $pb);
 followed($ch5);
-pub($pa, $ch5, 'd1');
-sse_take_n($e5, 1, 5);
+publish_at($pa, $ch5, 'd1');
+sse_take($e5, 1, 5);
 my $d = request('DELETE', "/pub/$ch5", port => $pa);
 ok t_cmp($d ? $d->{status} : 0, 200, 'DELETE on A: 200');
 ok t_true(sse_closed($e5, 5), "DELETE on A: B's event stream ends");
@@ -205,13 +184,13 @@ sub id_after { my ($a, $b) = map { [split /:/] } @_; $a->[0] <=> $b->[0] || $a->
 my $chr = fresh_channel('rewind');
 my $er = sse_open("/sub/$chr", port => $pb);
 followed($chr);
-my @r1 = map { pub($pa, $chr, "r$_") } 1 .. 3;
+my @r1 = map { publish_at($pa, $chr, "r$_") } 1 .. 3;
 ok t_cmp(join(',', sse_told($er, 3, 10)), 'message:r1,message:r2,message:r3', 'rewind: B has r1..r3');
 # A failover that lost a tail: Redis' last id back to r1's, r2 and r3 gone.
 my ($t1, $n1) = split /:/, $r1[0]{id};
 $redis->cli('HSET', "push:{c:$chr}:m", 'lt', $t1, 'ln', $n1);
 $redis->cli('XDEL', "push:{c:$chr}:s", map { s/:/-/r } $r1[1]{id}, $r1[2]{id});
-my $r4 = pub($pa, $chr, 'r4');
+my $r4 = publish_at($pa, $chr, 'r4');
 ok t_true(($r4->{id} // '0:0') =~ /:/ && id_after($r4->{id}, $r1[2]{id}) > 0,
           "rewind: A's next id ($r4->{id}) comes after the last it had ($r1[2]{id}), not one given again");
 ok t_cmp(join(',', sse_told($er, 1, 10)), 'message:r4', 'rewind: B gets it, in order, no gap (it lacked nothing)');
@@ -221,7 +200,7 @@ $redis->cli('FLUSHALL');
 $redis->cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
 ok t_true(wait_for(sub { ($redis->cli('HGET', "push:{c:$chr}:m", 'lt') // '') =~ /^\d+$/ }, 10),
           "rewind: B's bridge found the channel gone from Redis and set Redis' last id past its own");
-my $r5 = pub($pa, $chr, 'r5');
+my $r5 = publish_at($pa, $chr, 'r5');
 my @g5 = sse_told($er, 2, 10);
 ok t_cmp(join(',', map { s/:.*//r } @g5), 'push-gap,message', 'rewind: B says gap, then the next message');
 ok t_cmp($g5[1] // 'nothing', 'message:r5', 'rewind: the next message is r5');
@@ -233,24 +212,24 @@ close $er->{sock};
 my $ch4 = fresh_channel('down');
 my $ed = sse_open("/sub/$ch4", port => $pb);
 followed($ch4);
-my $before = pub($pa, $ch4, 'before');
+my $before = publish_at($pa, $ch4, 'before');
 $redis->stop('KILL');
-my $p = pub($pa, $ch4, 'while down');
+my $p = publish_at($pa, $ch4, 'while down');
 ok t_cmp($p->{status}, 503, 'Redis down: a publish is refused with 503');
 ok t_cmp($p->{body}, qr/Redis/, 'Redis down: the answer says why');
 ok t_num($p->{took}, '<', 3, 'Redis down: the 503 comes within PushRedisTimeout (500 ms) and a reconnect');
-ok t_cmp(scalar(sse_take_n($ed, 1, 5)), 1, 'Redis down: the subscriber has what came before');
+ok t_cmp(scalar(sse_take($ed, 1, 5)), 1, 'Redis down: the subscriber has what came before');
 ok t_true(!sse_closed($ed, 1), 'Redis down: the subscriber stays connected');
 ok t_true($redis->run, 'Redis started again (appendfsync always)');
 my $after;
-wait_for(sub { $after = pub($pa, $ch4, 'after'); $after->{status} =~ /^20[12]$/ }, 10);
+wait_for(sub { $after = publish_at($pa, $ch4, 'after'); $after->{status} =~ /^20[12]$/ }, 10);
 ok t_cmp($after->{status}, qr/^20[12]$/, 'Redis back: publishing works again');
 # Every thread's connection from before the restart is dead: each must
 # be found so before its next publish, not fail that publish.
-my @again = map { pub($pa, "$ch4-x", "again $_")->{status} } 1 .. 12;
+my @again = map { publish_at($pa, "$ch4-x", "again $_")->{status} } 1 .. 12;
 ok t_cmp(join(' ', grep { !/^20[12]$/ } @again), '',
          'Redis back: no publish after the first fails on a connection from before the restart');
-my @back = sse_take_n($ed, 1, 15);
+my @back = sse_take($ed, 1, 15);
 ok t_cmp(@back ? $back[0][1] : 'nothing', 'after', 'Redis back: the subscriber gets what is published, not a lost one');
 $r = request('GET', "/sub/$ch4", port => $pa, headers => { 'Last-Event-ID' => '0:0' });
 ok t_cmp($r ? "$r->{status} $r->{body} " . ($r->{headers}{'x-push-message-id'} // '') : 'nothing',
@@ -259,17 +238,17 @@ ok t_cmp($r ? "$r->{status} $r->{body} " . ($r->{headers}{'x-push-message-id'} /
 # --- a killed pub/sub connection, a killed bridge -----------------------
 
 $redis->cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
-my $k1 = pub($pa, $ch4, 'after kill');
-my @k = sse_take_n($ed, 1, 15);
+my $k1 = publish_at($pa, $ch4, 'after kill');
+my @k = sse_take($ed, 1, 15);
 ok t_cmp(@k ? $k[0][1] : 'nothing', 'after kill', 'CLIENT KILL TYPE pubsub: nothing missed');
 my $bpid = bridge_pid($B);
 ok t_true($bpid && kill('KILL', $bpid), "B's bridge process killed (-9)");
-my $bg = pub($pa, $ch4, 'bridge gone');
+my $bg = publish_at($pa, $ch4, 'bridge gone');
 ok t_cmp($bg->{status}, qr/^20[12]$/, 'a publish while B has no bridge is taken');
-@k = sse_take_n($ed, 1, 15);
+@k = sse_take($ed, 1, 15);
 ok t_cmp(@k ? $k[0][1] : 'nothing', 'bridge gone', 'a new bridge brings what was published meanwhile');
 ok t_true(wait_for(sub { my $n = bridge_pid($B); $n && $n != $bpid }, 5), 'B started another bridge process');
-ok t_cmp(scalar(sse_take_n($es, 1, 0.5)) + scalar(sse_take_n($eb, 1, 0.5)), 0, 'other streams: nothing more, nothing twice');
+ok t_cmp(scalar(sse_take($es, 1, 0.5)) + scalar(sse_take($eb, 1, 0.5)), 0, 'other streams: nothing more, nothing twice');
 
 close $_->{sock} for grep { $_ } $es, $ws, $ea, $eb, $ed, $e5, $ec;
 # What the servers said, for a failure's reader.

@@ -31,25 +31,6 @@ my $B = PushServer::start(conf => $conf, mpm => $other);
 ok t_cmp(($A ? 1 : 0) + ($B ? 1 : 0), 2, "two servers on the cluster started (B under $other)");
 my ($pa, $pb) = ($A->{port}, $B->{port});
 
-sub pub {
-    my ($port, $ch, $body) = @_;
-    my $t = time;
-    my $r = request('POST', "/pub/$ch", port => $port, body => $body);
-    return { status => $r ? $r->{status} : 0, id => $r ? $r->{headers}{'x-push-message-id'} : undef,
-             body => $r ? $r->{body} : '', took => time - $t };
-}
-
-sub sse_take_n {
-    my ($c, $n, $secs) = @_;
-    my @got;
-    my $until = time + $secs;
-    while (@got < $n && time < $until) {
-        my $e = sse_event($c, $until - time) or last;
-        push @got, [$e->{id}, $e->{data}] if defined $e->{data};
-    }
-    return @got;
-}
-
 # B's subscriber of $ch is followed: some node has a pub/sub subscriber.
 sub followed {
     my ($ch) = @_;
@@ -83,13 +64,13 @@ sleep 0.3;
 my (@ids, @want);
 for my $i (0 .. 2) {
     for my $k (1 .. 3) {
-        my $p = pub($pa, $chans[$i], "m$i.$k");
+        my $p = publish_at($pa, $chans[$i], "m$i.$k");
         push @{ $ids[$i] }, $p->{id};
         die "publish on A: $p->{status} $p->{body}" unless $p->{status} =~ /^20[12]$/;
     }
 }
 for my $i (0 .. 2) {
-    my @got = sse_take_n($es[$i], 3, 10);
+    my @got = sse_take($es[$i], 3, 10);
     ok t_cmp(join(',', map { "$_->[0] $_->[1]" } @got),
              join(',', map { "$ids[$i][$_ - 1] m$i.$_" } 1 .. 3),
              "channel $i (master :" . $cluster->master_of($chans[$i])->{port} . "): B's event stream has A's three, in order, with A's ids");
@@ -120,7 +101,7 @@ $victim->stop('KILL');
 my ($p, @refused) = (undef);
 my $t0 = time;
 while (time - $t0 < 20) {
-    $p = pub($pa, $chans[0], 'after the failover');
+    $p = publish_at($pa, $chans[0], 'after the failover');
     last if $p->{status} =~ /^20[12]$/;
     push @refused, sprintf '%d in %.1f s', $p->{status}, $p->{took};
     sleep 0.2;
@@ -128,12 +109,12 @@ while (time - $t0 < 20) {
 ok t_cmp($p->{status}, qr/^20[12]$/, 'master killed: publishing works again once its replica took over');
 ok t_cmp(join(', ', grep { !/^503 in [0-2]\./ } @refused), '',
          'meanwhile every refused publish was a 503 within 3 s (' . scalar(@refused) . ' refused)');
-my @g = sse_take_n($es[0], 1, 15);
+my @g = sse_take($es[0], 1, 15);
 ok t_cmp(@g ? "$g[0][0] $g[0][1]" : 'nothing', "$p->{id} after the failover",
          "B's event stream, still open, gets what came after");
 my $r = request('GET', "/sub/$chans[0]", port => $pb, headers => { 'Last-Event-ID' => '0:0' });
 ok t_cmp($r ? "$r->{status} $r->{body}" : 'nothing', '200 m0.1', 'what was acknowledged before the kill is still there');
-my @o = sse_take_n($es[1], 1, 0.5);
+my @o = sse_take($es[1], 1, 0.5);
 ok t_cmp(scalar(@o), 0, 'the other channel: nothing more, nothing twice');
 
 close $_->{sock} for grep { $_ } @es, $ws;
