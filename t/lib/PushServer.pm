@@ -26,6 +26,8 @@ sub mpm {
 # sections); /sub, /pub and /status are push locations, /static.txt a
 # file; %o{mpm} another MPM than the suite's.  Returns the server (undef
 # when it did not come up).
+my @started;    # every server start() made, for END
+
 sub start {
     my (%o) = @_;
     my $vars = Apache::Test::config()->{vars};
@@ -54,8 +56,9 @@ sub start {
         "<Location /status>\n SetHandler push-status\n</Location>\n",
         $o{conf} || '';
     close $out;
-    my $self = bless { dir => $dir, port => $port, httpd => $vars->{httpd} }, __PACKAGE__;
+    my $self = bless { dir => $dir, port => $port, httpd => $vars->{httpd}, owner => $$ }, __PACKAGE__;
     system($self->{httpd}, '-f', "$dir/httpd.conf", '-k', 'start') == 0 or return undef;
+    push @started, $self;
     my $up = PushTest::wait_for(sub {
         IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1) ? 1 : 0;
     }, 15);
@@ -152,8 +155,16 @@ sub usage {
 # Stops it; 1 once its pid file is gone.
 sub stop {
     my ($self) = @_;
+    $self->{stopped} = 1;
     system($self->{httpd}, '-f', "$self->{dir}/httpd.conf", '-k', 'stop');
     return PushTest::wait_for(sub { !-e "$self->{dir}/httpd.pid" }, 15);
+}
+
+# A test that died before stopping its servers leaves none running (by
+# the process that started them; not by a forked child's exit).
+END {
+    local $?;
+    $_->stop for grep { !$_->{stopped} && $_->{owner} == $$ && -e "$_->{dir}/httpd.pid" } @started;
 }
 
 1;
