@@ -146,11 +146,14 @@ static int delete_or_info(request_rec *r, const char *channel, int del)
                                PUSH_MUX_MAX);
     for (i = 0; i < n; i++) {
         long long had = 0;
+        apr_uint32_t elsewhere = 0;
         push_status_e st;
 
         if (push_redis_on(r->server)) {
             /* Redis first: a DELETE ends every server's subscribers, and
-             * the info is of the channel as Redis has it. */
+             * the info is of the channel as Redis has it; both count the
+             * other servers' subscribers (those a DELETE ends there). */
+            elsewhere = push_redis_subscribers_elsewhere(r, ids[i]);
             if (!del) {
                 push_redis_sync(r, ids[i]);
             }
@@ -167,23 +170,19 @@ static int delete_or_info(request_rec *r, const char *channel, int del)
                                      apr_time_sec(r->request_time), &info)
                  : push_store_info(push_store(), ids[i], strlen(ids[i]),
                                    apr_time_sec(r->request_time), &info);
-        if (del && st != PUSH_OK && had > 0) {
-            /* Not here, but in Redis. */
+        if (del && st != PUSH_OK && (had > 0 || elsewhere > 0)) {
+            /* Not here, but in Redis, or followed elsewhere. */
             memset(&info, 0, sizeof(info));
             info.messages = (apr_uint32_t)had;
             st = PUSH_OK;
         }
-
-        if (!del && push_redis_on(r->server)) {
+        if (!del && st != PUSH_OK && elsewhere > 0) {
             /* A channel with subscribers on other servers exists, even
              * with no message yet and none of them here. */
-            apr_uint32_t elsewhere = push_redis_subscribers_elsewhere(r,
-                                                                      ids[i]);
-
-            if (st != PUSH_OK && elsewhere > 0) {
-                memset(&info, 0, sizeof(info));
-                st = PUSH_OK;
-            }
+            memset(&info, 0, sizeof(info));
+            st = PUSH_OK;
+        }
+        if (st == PUSH_OK) {
             info.subscribers += elsewhere;
         }
         if (st != PUSH_OK) {

@@ -159,8 +159,9 @@ my $e5 = sse_open("/sub/$ch5", port => $pb);
 followed($ch5);
 publish_at($pa, $ch5, 'd1');
 sse_take($e5, 1, 5);
-my $d = request('DELETE', "/pub/$ch5", port => $pa);
-ok t_cmp($d ? $d->{status} : 0, 200, 'DELETE on A: 200');
+my $d = request('DELETE', "/pub/$ch5", port => $pa, headers => { Accept => 'application/json' });
+ok t_cmp($d ? "$d->{status} " . json($d->{body})->{subscribers} : 'nothing', '200 1',
+         "DELETE on A: 200, counting the subscriber it ends on B");
 ok t_true(sse_closed($e5, 5), "DELETE on A: B's event stream ends");
 my $i5;
 wait_for(sub { $i5 = request('GET', "/pub/$ch5", port => $pb); $i5 && $i5->{status} == 404 }, 5);
