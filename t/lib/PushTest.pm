@@ -18,7 +18,7 @@ our @EXPORT = qw(conn request publish push_status start_request sse_data
                  subscribers_of
                  read_response fresh_channel wait_for json sse_open
                  sse_event sse_closed ssl_hostport wait_for_value
-                 t_num t_true publish_at sse_take);
+                 t_num t_true publish_at sse_upto);
 
 my $seq = 0;
 
@@ -304,7 +304,7 @@ sub publish_at {
 
 # What an event stream gave within $secs, up to $n data events:
 # [[id, data], ...].
-sub sse_take {
+sub sse_upto {
     my ($c, $n, $secs) = @_;
     my @got;
     my $until = time + $secs;

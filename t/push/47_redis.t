@@ -70,7 +70,7 @@ for my $i (1 .. 5) {
     die "publish on A: $p->{status} $p->{body}" unless $p->{status} =~ /^20[12]$/;
 }
 ok t_cmp(scalar(grep { defined && /^\d+:\d+$/ } @ids), 5, 'five publishes on A acknowledged, each with an id');
-my @got = sse_take($es, 5, 10);
+my @got = sse_upto($es, 5, 10);
 ok t_cmp(join(',', map { $_->[1] } @got), 'm1,m2,m3,m4,m5', 'event stream on B: every message, in order');
 ok t_cmp(join(',', map { $_->[0] } @got), join(',', @ids), "event stream on B: the ids A gave");
 my @wgot;
@@ -81,16 +81,16 @@ while (@wgot < 5) {
 ok t_cmp(join(',', @wgot), 'm1,m2,m3,m4,m5', 'WebSocket on B: every message, in order');
 my $lr = read_response($lp, 10);
 ok t_cmp($lr ? "$lr->{status} $lr->{body}" : 'nothing', '200 m1', 'long poll on B: answered with the first');
-ok t_cmp(sse_take($es, 1, 1), 0, 'event stream on B: nothing twice');
+ok t_cmp(sse_upto($es, 1, 1), 0, 'event stream on B: nothing twice');
 
 # --- a server under another MPM ------------------------------------------
 
 my $ec = sse_open("/sub/$ch", port => $pc, headers => { 'Last-Event-ID' => $ids[4] });
 my $pcm = publish_at($pc, $ch, 'from C');
-my @gc = sse_take($ec, 1, 10);
+my @gc = sse_upto($ec, 1, 10);
 ok t_cmp(@gc ? "$gc[0][0] $gc[0][1]" : 'nothing', "$pcm->{id} from C",
          "$other server C: its own publish, with the id Redis gave");
-@got = sse_take($es, 1, 10);
+@got = sse_upto($es, 1, 10);
 ok t_cmp(@got ? "$got[0][0] $got[0][1]" : 'nothing', "$pcm->{id} from C",
          "B gets what C published");
 
@@ -130,8 +130,8 @@ for my $i (1 .. 20) {
     push @pubs, $p->{id} if $p->{status} =~ /^20[12]$/;
 }
 ok t_cmp(scalar(@pubs), 20, 'twenty publishes, alternately on A and B, acknowledged');
-my @ga = sse_take($ea, 20, 10);
-my @gb = sse_take($eb, 20, 10);
+my @ga = sse_upto($ea, 20, 10);
+my @gb = sse_upto($eb, 20, 10);
 ok t_cmp(join(',', map { $_->[1] } @ga), join(',', map { "x$_" } 1 .. 20), 'A sees them in publish order');
 ok t_cmp(join(',', map { $_->[0] } @gb), join(',', map { $_->[0] } @ga), 'B sees the same ids in the same order');
 ok t_cmp(join(',', map { $_->[0] } @ga), join(',', @pubs), 'the ids are the ones the publishers were given');
@@ -158,7 +158,7 @@ my $ch5 = fresh_channel('del');
 my $e5 = sse_open("/sub/$ch5", port => $pb);
 followed($ch5);
 publish_at($pa, $ch5, 'd1');
-sse_take($e5, 1, 5);
+sse_upto($e5, 1, 5);
 my $d = request('DELETE', "/pub/$ch5", port => $pa, headers => { Accept => 'application/json' });
 ok t_cmp($d ? "$d->{status} " . json($d->{body})->{subscribers} : 'nothing', '200 1',
          "DELETE on A: 200, counting the subscriber it ends on B");
@@ -219,7 +219,7 @@ my $p = publish_at($pa, $ch4, 'while down');
 ok t_cmp($p->{status}, 503, 'Redis down: a publish is refused with 503');
 ok t_cmp($p->{body}, qr/Redis/, 'Redis down: the answer says why');
 ok t_num($p->{took}, '<', 3, 'Redis down: the 503 comes within PushRedisTimeout (500 ms) and a reconnect');
-ok t_cmp(scalar(sse_take($ed, 1, 5)), 1, 'Redis down: the subscriber has what came before');
+ok t_cmp(scalar(sse_upto($ed, 1, 5)), 1, 'Redis down: the subscriber has what came before');
 ok t_true(!sse_closed($ed, 1), 'Redis down: the subscriber stays connected');
 ok t_true($redis->run, 'Redis started again (appendfsync always)');
 my $after;
@@ -230,7 +230,7 @@ ok t_cmp($after->{status}, qr/^20[12]$/, 'Redis back: publishing works again');
 my @again = map { publish_at($pa, "$ch4-x", "again $_")->{status} } 1 .. 12;
 ok t_cmp(join(' ', grep { !/^20[12]$/ } @again), '',
          'Redis back: no publish after the first fails on a connection from before the restart');
-my @back = sse_take($ed, 1, 15);
+my @back = sse_upto($ed, 1, 15);
 ok t_cmp(@back ? $back[0][1] : 'nothing', 'after', 'Redis back: the subscriber gets what is published, not a lost one');
 $r = request('GET', "/sub/$ch4", port => $pa, headers => { 'Last-Event-ID' => '0:0' });
 ok t_cmp($r ? "$r->{status} $r->{body} " . ($r->{headers}{'x-push-message-id'} // '') : 'nothing',
@@ -240,16 +240,16 @@ ok t_cmp($r ? "$r->{status} $r->{body} " . ($r->{headers}{'x-push-message-id'} /
 
 $redis->cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
 my $k1 = publish_at($pa, $ch4, 'after kill');
-my @k = sse_take($ed, 1, 15);
+my @k = sse_upto($ed, 1, 15);
 ok t_cmp(@k ? $k[0][1] : 'nothing', 'after kill', 'CLIENT KILL TYPE pubsub: nothing missed');
 my $bpid = bridge_pid($B);
 ok t_true($bpid && kill('KILL', $bpid), "B's bridge process killed (-9)");
 my $bg = publish_at($pa, $ch4, 'bridge gone');
 ok t_cmp($bg->{status}, qr/^20[12]$/, 'a publish while B has no bridge is taken');
-@k = sse_take($ed, 1, 15);
+@k = sse_upto($ed, 1, 15);
 ok t_cmp(@k ? $k[0][1] : 'nothing', 'bridge gone', 'a new bridge brings what was published meanwhile');
 ok t_true(wait_for(sub { my $n = bridge_pid($B); $n && $n != $bpid }, 5), 'B started another bridge process');
-ok t_cmp(scalar(sse_take($es, 1, 0.5)) + scalar(sse_take($eb, 1, 0.5)), 0, 'other streams: nothing more, nothing twice');
+ok t_cmp(scalar(sse_upto($es, 1, 0.5)) + scalar(sse_upto($eb, 1, 0.5)), 0, 'other streams: nothing more, nothing twice');
 
 close $_->{sock} for grep { $_ } $es, $ws, $ea, $eb, $ed, $e5, $ec;
 # What the servers said, for a failure's reader.
