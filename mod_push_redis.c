@@ -351,7 +351,7 @@ void push_redis_sync(request_rec *r, const char *channel)
     }
     rc = on_channel(r, &k, sync_op, &a, err, sizeof(err));
     push_redis_keys_free(&k);
-    if (rc != 0) {
+    if (rc < 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "subscribe to %s: "
                       "this server's copy not brought up to Redis "
                       "(PushRedis): %s; it catches up when Redis is back",

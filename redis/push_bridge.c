@@ -469,11 +469,17 @@ static void counts_write(push_bridge_t *b, long long now, int all)
                 p.replies[j] = 0;
                 p.n++;
             }
+            /* Counts are written without ASKING (a slot being moved: they
+             * fail there until it is, and are written again). */
+            push_redis_asking(c, 0);
             n = push_redis_count_send(c, key, kl, b->server,
                                       (unsigned long)f->count, wall);
             free(key);
             if (n < 0) {
-                goto out;
+                /* Part of it may be queued: the replies owed are not
+                 * known any more. */
+                push_redis_break(c, "out of memory queuing counts");
+                goto failed;
             }
             p.replies[j] += (unsigned)n;
             f->told = f->count;
@@ -548,14 +554,20 @@ static void catch_up_stale(push_bridge_t *b, long long now)
         for (f = b->bucket[i]; f && done < CATCH_UP_MAX; f = f->next) {
             catch_up_arg a = { b, f, 0 };
             char err[200];
+            int rc;
 
             if (!f->stale || f->state != SUBSCRIBED || now < f->retry_at) {
                 continue;
             }
             done++;
             f->stale = 0;
-            if (push_redis_route_do(b->route, f->pubsub, f->pubsub_len,
-                                    catch_up_op, &a, err, sizeof(err)) != 0) {
+            rc = push_redis_route_do(b->route, f->pubsub, f->pubsub_len,
+                                     catch_up_op, &a, err, sizeof(err));
+            if (rc > 0) {
+                f->stale = 1;           /* more to read, at the next step */
+                continue;
+            }
+            if (rc < 0) {
                 say(b, 1, "catching up channel %s from Redis: %s", f->chan,
                     err);
                 if (!a.reached && !push_redis_route_cluster(b->route)) {
@@ -645,7 +657,8 @@ static void on_push(push_bridge_t *b, redisReply *r)
         if (push_redis_notice_parse(r->element[2]->str, r->element[2]->len,
                                     &n, &inl, &m) != 0) {
             say(b, 1, "Redis pub/sub: a message on %s that is not a "
-                "publish notice", f->chan);
+                "publish notice; reading the channel", f->chan);
+            f->stale = 1;
             return;
         }
         if (f->state != SUBSCRIBED || f->stale || !inl) {

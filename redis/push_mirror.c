@@ -177,6 +177,9 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
             break;
         }
     }
+    if (rounds == 64) {
+        rc = 1;                     /* more to read: not caught up yet */
+    }
 done:
     push_redis_keys_free(&k);
     return rc;

@@ -27,7 +27,8 @@
 #define PUSH_MIRROR_BATCH 256
 
 /* Brings the copy of chan up to what Redis has: every message after the
- * copy's last id, in order, and what is lost recorded.  0, or -1 with
+ * copy's last id, in order, and what is lost recorded.  0 caught up; 1
+ * not yet (it read 64 batches, or lost 64 races: call again); -1 with
  * the reason in err (Redis unreachable, or no room in the store). */
 int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
                          const char *prefix, const char *chan,

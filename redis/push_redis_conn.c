@@ -480,6 +480,11 @@ redisReply *push_redis_call(push_redis_conn_t *c, int argc,
     return write_all(c, deadline) == 0 ? read_one(c, deadline) : NULL;
 }
 
+void push_redis_break(push_redis_conn_t *c, const char *why)
+{
+    broke(c, why, 0);
+}
+
 const push_redis_redirect_t *push_redis_redirected(push_redis_conn_t *c)
 {
     return c->redirect.kind ? &c->redirect : NULL;

@@ -39,6 +39,9 @@ void push_redis_close(push_redis_conn_t *c);
 int push_redis_fd(const push_redis_conn_t *c);
 /* NULL while it is sound; else why it broke. */
 const char *push_redis_broken(const push_redis_conn_t *c);
+/* Broken from now on (a caller whose pipeline it can no longer account
+ * for): its owner closes it. */
+void push_redis_break(push_redis_conn_t *c, const char *why);
 /* For a connection kept idle between uses (a thread's, a catch-up
  * reader's): 1 when it is still sound; 0 when the server closed it
  * meanwhile (a restart, CLIENT KILL, its timeout) or sent what nobody

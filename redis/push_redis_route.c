@@ -141,7 +141,11 @@ static push_redis_conn_t *node_conn(push_redis_route_t *r, unsigned i,
     push_redis_url_t u;
     long long now = push_redis_now_ms();
 
-    if (n->conn && !push_redis_idle_ok(n->conn)) {
+    /* A connection with commands queued (a caller's pipeline) is not
+     * idle: its owner finds out when it drains it. */
+    if (n->conn && (push_redis_broken(n->conn)
+                    || (!push_redis_writing(n->conn)
+                        && !push_redis_idle_ok(n->conn)))) {
         push_redis_close(n->conn);
         n->conn = NULL;
     }
@@ -170,12 +174,16 @@ static push_redis_conn_t *node_conn(push_redis_route_t *r, unsigned i,
 static int read_slots(push_redis_route_t *r, const redisReply *rep,
                       const char *asked_host)
 {
+    /* Into a map of its own first: a reply that fails half way leaves
+     * the one in use as it was. */
+    uint8_t *map = malloc(SLOTS);
     size_t i;
 
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
+    if (!map || rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
+        free(map);
         return -1;
     }
-    memset(r->slot_node, NO_NODE, sizeof(r->slot_node));
+    memset(map, NO_NODE, SLOTS);
     for (i = 0; i < rep->elements; i++) {
         const redisReply *e = rep->element[i], *m;
         const char *host;
@@ -188,11 +196,13 @@ static int read_slots(push_redis_route_t *r, const redisReply *rep,
             || (m = e->element[2])->type != REDIS_REPLY_ARRAY
             || m->elements < 2 || m->element[0]->type != REDIS_REPLY_STRING
             || m->element[1]->type != REDIS_REPLY_INTEGER) {
+            free(map);
             return -1;
         }
         a = e->element[0]->integer;
         b = e->element[1]->integer;
         if (a < 0 || b >= SLOTS || a > b) {
+            free(map);
             return -1;
         }
         /* "" or "?": the node that answered, as Redis documents. */
@@ -200,12 +210,15 @@ static int read_slots(push_redis_route_t *r, const redisReply *rep,
                ? m->element[0]->str : asked_host;
         node = node_of(r, host, (int)m->element[1]->integer);
         if (node == NO_NODE) {
+            free(map);
             return -1;
         }
         for (s = a; s <= b; s++) {
-            r->slot_node[s] = (uint8_t)node;
+            map[s] = (uint8_t)node;
         }
     }
+    memcpy(r->slot_node, map, SLOTS);
+    free(map);
     return 0;
 }
 
@@ -214,7 +227,9 @@ static int read_slots(push_redis_route_t *r, const redisReply *rep,
 static int discover(push_redis_route_t *r, char *err, size_t errlen)
 {
     const char *argv[2] = { "CLUSTER", "SLOTS" };
-    unsigned tries, total = r->nnodes + r->nseeds;
+    /* The nodes known when it starts, then the seeds: node_of adds
+     * seeds to the nodes as it goes, which must not shift the count. */
+    unsigned tries, known = r->nnodes, total = known + r->nseeds;
     long long now = push_redis_now_ms();
 
     if (r->mode == CLUSTER && now < r->next_discover) {
@@ -229,13 +244,13 @@ static int discover(push_redis_route_t *r, char *err, size_t errlen)
         unsigned node;
         int port;
 
-        if (tries < r->nnodes) {
+        if (tries < known) {
             host = r->nodes[tries].host;
             port = r->nodes[tries].port;
         }
         else {
-            host = r->seeds[tries - r->nnodes].host;
-            port = r->seeds[tries - r->nnodes].port;
+            host = r->seeds[tries - known].host;
+            port = r->seeds[tries - known].port;
         }
         if ((node = node_of(r, host, port)) == NO_NODE
             || !(c = node_conn(r, node, err, errlen))) {

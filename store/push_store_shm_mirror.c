@@ -23,10 +23,10 @@ push_status_e push_shm_lost(push_shm_t *s, const char *chan,
     c = slot_at(s, i);
     c->last_used = now;
     c->born = 0;
-    if (push_msgid_cmp(upto, &c->last_dropped) > 0) {
-        c->last_dropped = *upto;
-    }
+    /* A copy that has its messages up to *upto lacks none of them: the
+     * caller read the copy before another process stored them. */
     if (push_msgid_cmp(upto, &c->last_id) > 0) {
+        c->last_dropped = *upto;
         c->last_id = *upto;
         if (upto->time > s->last_time) {
             s->last_time = upto->time;
@@ -43,9 +43,14 @@ void push_shm_mirror_live(push_shm_t *s, uint32_t gen, int64_t until_ms)
     if (s == NULL) {
         return;
     }
-    /* Read without the lock (mirrored): the two words are each atomic,
-     * and a reader that sees them torn sees a generation no channel has
-     * yet, or one that is not vouched for: either way it syncs. */
+    /* Read without the lock (mirrored): the generation goes first when
+     * it ends (0), last when one begins, and the reader reads it on both
+     * sides of the deadline. */
+    if (gen == 0) {
+        __atomic_store_n(&s->mirror_gen, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&s->mirror_until, until_ms, __ATOMIC_RELEASE);
+        return;
+    }
     __atomic_store_n(&s->mirror_until, until_ms, __ATOMIC_RELEASE);
     __atomic_store_n(&s->mirror_gen, gen, __ATOMIC_RELEASE);
 }
@@ -71,9 +76,13 @@ int push_shm_mirrored(push_shm_t *s, const char *chan, size_t chan_len,
     uint32_t gen, i;
     int yes = 0;
 
+    /* The generation read on both sides of the deadline: a backplane
+     * that lost its connection and made another meanwhile (generations
+     * are never reused) is seen, not half of each. */
     if (s == NULL || !shm_chan_arg_ok(s, chan, chan_len)
         || (gen = __atomic_load_n(&s->mirror_gen, __ATOMIC_ACQUIRE)) == 0
-        || now_ms >= __atomic_load_n(&s->mirror_until, __ATOMIC_ACQUIRE)) {
+        || now_ms >= __atomic_load_n(&s->mirror_until, __ATOMIC_ACQUIRE)
+        || __atomic_load_n(&s->mirror_gen, __ATOMIC_ACQUIRE) != gen) {
         return 0;
     }
     shm_lock(s);

@@ -184,11 +184,27 @@ static void test_cluster(void)
 {
     push_redis_url_t seed = cluster_url(0);
     push_redis_route_t *r = push_redis_route_create(&seed, 1, 2000);
+
     push_redis_published_t p, before;
     char err[200], got[256], chan[32];
     int i, on[CLUSTER_NODES] = { 0 }, masters = 0, m, t, rep;
     unsigned slot;
     long long until;
+
+    /* Seeds that are down are passed over, to the one that answers. */
+    {
+        push_redis_url_t seeds[3] = { cluster_url(0), cluster_url(0),
+                                      cluster_url(1) };
+        push_redis_route_t *s3;
+        char e[200];
+
+        seeds[0].port = redis_free_port();
+        seeds[1].port = redis_free_port();
+        s3 = push_redis_route_create(seeds, 3, 2000);
+        CHECK(publish(s3, "via-third", "3", NULL, e, sizeof(e)) == 0);
+        CHECK(push_redis_route_cluster(s3));
+        push_redis_route_free(s3);
+    }
 
     /* Channels spread over the masters, each whole on its own. */
     for (i = 0; i < 30; i++) {
