@@ -16,14 +16,14 @@
 enum { UNKNOWN, PLAIN, CLUSTER };
 
 typedef struct {
-    char               host[PUSH_REDIS_HOST_MAX + 1];
+    char              *host;          /* malloc'd, kept until the end */
     int                port;
     push_redis_conn_t *conn;
     long long          retry_at;
 } node_t;
 
 struct push_redis_route {
-    push_redis_url_t seeds[PUSH_REDIS_SEEDS_MAX];
+    push_redis_url_t *seeds;        /* a copy */
     unsigned         nseeds;
     int              timeout_ms;
     int              mode;
@@ -31,7 +31,8 @@ struct push_redis_route {
     long long        next_discover; /* not before (a cluster that is down) */
     node_t           nodes[NODES_MAX];
     unsigned         nnodes;
-    uint8_t          slot_node[SLOTS];
+    uint8_t         *slot_node;     /* a cluster's map (SLOTS bytes) */
+    unsigned         plain_node;    /* a plain Redis: its node */
     int              ask_slot;      /* -1: none */
     unsigned         ask_node;
 };
@@ -77,11 +78,14 @@ push_redis_route_t *push_redis_route_create(const push_redis_url_t *seeds,
         || !(r = calloc(1, sizeof(*r)))) {
         return NULL;
     }
+    if (!(r->seeds = malloc(nseeds * sizeof(*seeds)))) {
+        free(r);
+        return NULL;
+    }
     memcpy(r->seeds, seeds, nseeds * sizeof(*seeds));
     r->nseeds = nseeds;
     r->timeout_ms = timeout_ms;
     r->ask_slot = -1;
-    memset(r->slot_node, NO_NODE, sizeof(r->slot_node));
     return r;
 }
 
@@ -94,7 +98,10 @@ void push_redis_route_free(push_redis_route_t *r)
     }
     for (i = 0; i < r->nnodes; i++) {
         push_redis_close(r->nodes[i].conn);
+        free(r->nodes[i].host);
     }
+    free(r->slot_node);
+    free(r->seeds);
     free(r);
 }
 
@@ -117,7 +124,9 @@ static unsigned node_of(push_redis_route_t *r, const char *host, int port)
         return NO_NODE;
     }
     memset(&r->nodes[i], 0, sizeof(r->nodes[i]));
-    strcpy(r->nodes[i].host, host);
+    if (!(r->nodes[i].host = strdup(host))) {
+        return NO_NODE;
+    }
     r->nodes[i].port = port;
     r->nnodes++;
     return i;
@@ -217,8 +226,9 @@ static int read_slots(push_redis_route_t *r, const redisReply *rep,
             map[s] = (uint8_t)node;
         }
     }
-    memcpy(r->slot_node, map, SLOTS);
-    free(map);
+    /* Kept only for a cluster: a plain Redis' route has no map. */
+    free(r->slot_node);
+    r->slot_node = map;
     return 0;
 }
 
@@ -268,7 +278,7 @@ static int discover(push_redis_route_t *r, char *err, size_t errlen)
                 freeReplyObject(rep);
                 r->mode = PLAIN;
                 r->stale = 0;
-                memset(r->slot_node, (int)node, sizeof(r->slot_node));
+                r->plain_node = node;
                 return 0;
             }
             snprintf(err, errlen, "Redis %s:%d is not in a cluster (%s), "
@@ -307,8 +317,11 @@ push_redis_conn_t *push_redis_route_conn(push_redis_route_t *r,
         asking = 1;
         r->ask_slot = -1;
     }
+    else if (r->mode == PLAIN) {
+        node = r->plain_node;
+    }
     else {
-        node = r->slot_node[slot];
+        node = r->slot_node ? r->slot_node[slot] : NO_NODE;
     }
     if (node == NO_NODE || node >= r->nnodes) {
         r->stale = 1;
@@ -359,7 +372,9 @@ int push_redis_route_after(push_redis_route_t *r, push_redis_conn_t *c)
             r->ask_node = node;
         }
         else {
-            r->slot_node[d->slot] = (uint8_t)node;
+            if (r->slot_node) {
+                r->slot_node[d->slot] = (uint8_t)node;
+            }
             r->stale = 1;           /* slots moved: read the whole map */
         }
     }
