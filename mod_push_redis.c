@@ -7,8 +7,9 @@
  * parent starts it again when it dies, and stops it (SIGTERM) when its
  * configuration goes, at a restart; the next generation starts its own.
  *
- * Children talk to Redis on their own, one connection per thread that
- * needs one (made when first needed, made again when it broke): a
+ * Children talk to Redis on their own, one route per thread that needs
+ * one (push_redis_route.h: a connection per Redis node, made when first
+ * needed, made again when it broke): a
  * publish is a script call, a subscribe a read of what the copy lacks.
  * Every call is bounded by PushRedisTimeout. */
 #include <signal.h>

@@ -7,7 +7,8 @@
  * every PUSH_BRIDGE_LOOK_MS; a channel left by all is dropped after
  * PUSH_BRIDGE_LINGER_MS), and puts each message told there into the
  * store (push_mirror.h), which wakes the subscribers as a local publish
- * does.  A second connection reads what a notice did not carry.
+ * does.  What a notice did not carry is read through a route to the
+ * channel's Redis node (push_redis_route.h).
  *
  * Never a silent wake path:
  *   - each channel it subscribes is caught up from the copy's last id
