@@ -62,6 +62,9 @@ typedef struct {
                                  * said (buffer_length; 0: none, only the
                                  * held ones); UINT32_MAX: never
                                  * published */
+    uint64_t     origin;        /* a backplane's copy: the epoch of the
+                                 * backplane's channel its ids came from
+                                 * (mirror_origin); 0: none said */
 } push_channel_info_t;
 
 /* A message, as given to publish and as copied out by next.  Strings are
@@ -294,6 +297,13 @@ typedef struct push_store_engine {
                                  size_t chan_len, uint32_t gen);
     int           (*mirrored)(push_store_inst_t *inst, const char *chan,
                               size_t chan_len, int64_t now_ms);
+    /* The epoch of the backplane's channel the copy's ids now come from
+     * (info->origin after): a backplane whose channel was lost and made
+     * again issues ids the copy may have given other messages, and the
+     * copy knows it by the epoch.  Nothing when the channel is not
+     * here. */
+    void          (*mirror_origin)(push_store_inst_t *inst, const char *chan,
+                                   size_t chan_len, uint64_t origin);
     uint32_t      (*seq)(push_store_inst_t *inst);
     uint32_t      (*wait)(push_store_inst_t *inst, uint32_t seen,
                           int timeout_ms);
@@ -337,6 +347,13 @@ static inline int push_store_mirrored(const push_store_t *s,
                                       int64_t now_ms)
 {
     return s->engine->mirrored(s->inst, chan, chan_len, now_ms);
+}
+
+static inline void push_store_mirror_origin(const push_store_t *s,
+                                            const char *chan,
+                                            size_t chan_len, uint64_t origin)
+{
+    s->engine->mirror_origin(s->inst, chan, chan_len, origin);
 }
 
 static inline push_status_e push_store_info(

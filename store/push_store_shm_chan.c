@@ -18,6 +18,7 @@ void shm_chan_fill_info(push_shm_t *s, const chan_t *c,
     info->last_seen = c->last_seen;
     info->version = __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
     info->keep = c->keep;
+    info->origin = c->origin;
     if (c->first != NO_REC) {
         info->oldest_id = rec_id(rec_at(s, c->first));
     }
@@ -157,6 +158,7 @@ static uint32_t chan_create(push_shm_t *s, const char *id, size_t len,
     c->count = 0;
     c->subscribers = 0;
     c->mirror_gen = 0;
+    c->origin = 0;
     c->last_id.time = 0;
     c->last_id.tag = 0;
     c->last_dropped = c->last_id;

@@ -93,6 +93,21 @@ int push_shm_mirrored(push_shm_t *s, const char *chan, size_t chan_len,
     return yes;
 }
 
+void push_shm_mirror_origin(push_shm_t *s, const char *chan,
+                            size_t chan_len, uint64_t origin)
+{
+    uint32_t i;
+
+    if (s == NULL || !shm_chan_arg_ok(s, chan, chan_len)) {
+        return;
+    }
+    shm_lock(s);
+    if ((i = shm_chan_lookup(s, chan, chan_len, 0, 0)) != NO_SLOT) {
+        slot_at(s, i)->origin = origin;
+    }
+    shm_unlock(s);
+}
+
 uint32_t push_shm_sub_seq(push_shm_t *s)
 {
     return s != NULL ? __atomic_load_n(&s->sub_seq, __ATOMIC_ACQUIRE) : 0;

@@ -19,7 +19,7 @@
 #include "store/push_store_shm.h"
 
 #define STORE_MAGIC   0x48535550u   /* "PUSH" in memory order */
-#define STORE_LAYOUT  10u           /* bump on any change to the layout */
+#define STORE_LAYOUT  11u           /* bump on any change to the layout */
 
 #define NO_SLOT       UINT32_MAX
 #define NO_REC        UINT64_MAX
@@ -82,6 +82,8 @@ typedef struct {
     uint32_t     keep;         /* the last publish's buffer length */
     uint32_t     readers;      /* its holds, a list through reader_t */
     uint32_t     mirror_gen;   /* caught up by the backplane under it */
+    uint64_t     origin;       /* the backplane's epoch of the channel
+                                * its ids came from; 0: none yet */
     /* The id: here when at most SHM_ID_INLINE bytes, else in long-id
      * record long_ix (NO_SLOT: here). */
     uint32_t     long_ix;

@@ -435,6 +435,13 @@ static void test_lost(void)
     CHECK(info_of(s, "l", 1000, &info) == PUSH_OK
           && id_is(&info.last_id, 7000, 6));
     CHECK(push_shm_lost(s, "l", 1, NULL, 1000) == PUSH_BAD_ARG);
+    /* The backplane's epoch of the copy: none until said, then what was
+     * said; of a channel not here, nothing is made. */
+    CHECK(info.origin == 0);
+    push_shm_mirror_origin(s, "l", 1, 42);
+    CHECK(info_of(s, "l", 1000, &info) == PUSH_OK && info.origin == 42);
+    push_shm_mirror_origin(s, "absent", 6, 43);
+    CHECK(info_of(s, "absent", 1000, &info) == PUSH_NOT_FOUND);
     push_shm_unsubscribe(s, &sub);
     munmap(mem, 1 << 20);
 }
