@@ -24,14 +24,27 @@ int push_mirror_apply(const push_store_t *store, const char *chan,
                       const push_redis_msg_t *m, int64_t now)
 {
     push_message_t msg = as_message(m);
+    push_channel_info_t mine;
     push_limits_t lim;
     push_status_e st;
 
+    /* A copy whose ids came from another epoch of the channel may have
+     * this one's ids for other messages ("had already" would be a silent
+     * loss): the catch-up settles that, with a gap. */
+    if (push_store_info(store, chan, chan_len, now, &mine) != PUSH_OK) {
+        mine.origin = 0;
+    }
+    if (mine.origin != 0 && n->epoch != 0 && mine.origin != n->epoch) {
+        return 1;
+    }
     lim.buffer_length = n->keep;
     lim.timeout = n->timeout;
     msg.id = n->id;
     st = push_store_publish_id(store, chan, chan_len, &msg, &n->prev, &lim,
                                now, NULL);
+    if (st == PUSH_OK && mine.origin == 0 && n->epoch != 0) {
+        push_store_mirror_origin(store, chan, chan_len, n->epoch);
+    }
     if (st == PUSH_OK || st == PUSH_DUPLICATE) {
         return 0;
     }
@@ -68,29 +81,38 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
         push_msgid_t last = { 0, 0 };
         push_limits_t lim;
         push_status_e s;
+        uint64_t origin = 0;
         unsigned i;
-        int raced = 0;
+        int raced = 0, other_epoch;
 
         if (push_store_info(store, chan, chan_len, now, &info) == PUSH_OK) {
             last = info.last_id;
+            origin = info.origin;
         }
         if (push_redis_read(c, &k, &last, PUSH_MIRROR_BATCH, timeout_ms, &st,
                             err, errlen) != 0) {
             rc = -1;
             break;
         }
+        /* Redis lost the channel and made it again since this copy's ids
+         * came: what it issued since may reuse ids the copy has for other
+         * messages. */
+        other_epoch = st.exists && origin != 0 && st.epoch != 0
+                      && st.epoch != origin;
         if ((last.time || last.tag)
-            && (!st.exists || push_msgid_cmp(&st.last, &last) < 0)) {
+            && (!st.exists || push_msgid_cmp(&st.last, &last) < 0
+                || (other_epoch && push_msgid_cmp(&st.last, &last) == 0))) {
             /* Redis went back past this copy: it lost the channel, or
              * its tail (restarted without persistence, a failover).  Its
              * ids from here on must not be ones the copy has given other
              * messages, and what it lost is a gap. */
             push_msgid_t to;
+            uint64_t epoch = 0;
             int raised;
 
             push_redis_state_free(&st);
-            raised = push_redis_floor(c, &k, &last, timeout_ms, &to, err,
-                                      errlen);
+            raised = push_redis_floor(c, &k, &last, timeout_ms, &to, &epoch,
+                                      err, errlen);
             if (raised < 0) {
                 rc = -1;
                 break;
@@ -99,6 +121,11 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
                                                now)) != PUSH_OK) {
                 rc = store_failed(err, errlen, s);
                 break;
+            }
+            /* The gap made, the copy goes on in Redis' epoch (after what
+             * it has, as the floor now is). */
+            if (raised && epoch != 0) {
+                push_store_mirror_origin(store, chan, chan_len, epoch);
             }
             continue;               /* read again, from the new last */
         }
@@ -124,28 +151,46 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
             rc = store_failed(err, errlen, s);
             break;
         }
-        if (st.n > 0 && push_msgid_cmp(&st.msgs[0].prev, &last) < 0) {
+        if (st.n > 0) {
             /* The first one after our last id names a previous id before
-             * ours: Redis went back and issued again ids this copy has
-             * (a publisher whose copy was behind).  Those are lost here,
-             * a gap just before the first new one (when there is an id
-             * between ours and it to mark). */
-            push_msgid_t before = st.msgs[0].id;
+             * ours: Redis went back (it lost what the copy has after
+             * that), and a gap just before the first new one says so,
+             * when there is an id between ours and it to mark.  When it
+             * comes from another epoch and names a previous id at or
+             * before ours, Redis issued again ids this copy has, for
+             * other messages: those are missed here, and when no id is
+             * free to mark it the first new one is the gap (lost here,
+             * not delivered as if nothing was missed). */
+            const push_msgid_t *fp = &st.msgs[0].prev;
+            int reissued = other_epoch && (fp->time || fp->tag)
+                           && push_msgid_cmp(fp, &last) <= 0;
 
-            if (before.tag > 0) {
-                before.tag--;
+            if (reissued || push_msgid_cmp(fp, &last) < 0) {
+                push_msgid_t before = st.msgs[0].id;
+
+                if (before.tag > 0) {
+                    before.tag--;
+                }
+                else {
+                    before.time--;
+                    before.tag = UINT32_MAX;
+                }
+                if (reissued && push_msgid_cmp(&before, &last) <= 0) {
+                    before = st.msgs[0].id;
+                }
+                if (push_msgid_cmp(&before, &last) > 0) {
+                    if ((s = push_store_lost(store, chan, chan_len, &before,
+                                             now)) != PUSH_OK) {
+                        push_redis_state_free(&st);
+                        rc = store_failed(err, errlen, s);
+                        break;
+                    }
+                    last = before;
+                }
             }
-            else {
-                before.time--;
-                before.tag = UINT32_MAX;
-            }
-            if (push_msgid_cmp(&before, &last) > 0
-                && (s = push_store_lost(store, chan, chan_len, &before,
-                                        now)) != PUSH_OK) {
-                push_redis_state_free(&st);
-                rc = store_failed(err, errlen, s);
-                break;
-            }
+        }
+        if (other_epoch || origin == 0) {
+            push_store_mirror_origin(store, chan, chan_len, st.epoch);
         }
         for (i = 0; i < st.n && !raced; i++) {
             push_message_t msg = as_message(&st.msgs[i]);
@@ -154,6 +199,10 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
             const push_msgid_t *prev =
                 i == 0 && push_msgid_cmp(&st.msgs[0].prev, &last) < 0
                 ? NULL : &st.msgs[i].prev;
+
+            if (push_msgid_cmp(&msg.id, &last) <= 0) {
+                continue;           /* the gap itself (above) */
+            }
 
             s = push_store_publish_id(store, chan, chan_len, &msg, prev,
                                       &lim, now, NULL);

@@ -14,8 +14,11 @@
  * The floor is how ids never come back: a Redis that lost the channel
  * (restarted without persistence, a failover that lost a tail) would
  * otherwise issue ids servers already gave to other messages; from the
- * floor on it cannot, and the previous id it names is the floor, so a
- * server whose copy is behind that sees what it lacks as a gap.
+ * floor on it cannot.  Redis behind the floor went back, so one id just
+ * past the floor is left out (the hole) and named as the previous one:
+ * every copy at the floor or behind it sees a gap there, as it should
+ * (it may lack what Redis lost, or what Redis issued again below the
+ * floor since), and still gets this message after the gap.
  *
  * The epoch is set once, from TIME, when the meta is made: a channel
  * Redis lost and made again has another, so a server that remembers
@@ -32,7 +35,7 @@ static const char publish_lua[] =
     "if not ep then ep = t[1] .. string.format('%06d', tonumber(t[2])) end\n"
     "local ft, fn = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
     "if ft > 0 and (not lt or ft > lt or (ft == lt and fn > ln)) then\n"
-    "  lt, ln = ft, fn\n"
+    "  if fn >= 4294967295 then lt, ln = ft + 1, 0 else lt, ln = ft, fn + 1 end\n"
     "end\n"
     "local s, n = tonumber(t[1]), 0\n"
     "local prev = '0-0'\n"
@@ -114,23 +117,23 @@ static const char read_lua[] =
  * not past the floor (it went back), the last id becomes the floor's
  * next: one id nobody will have, so that every server's copy records a
  * gap there, and what Redis issues next follows it.  Reply: {last
- * seconds, last tag, 1 raised | 0 not}. */
+ * seconds, last tag, 1 raised | 0 not, epoch}. */
 static const char floor_lua[] =
     "local m = redis.call('HMGET', KEYS[1], 'lt', 'ln', 'ep')\n"
-    "local lt, ln = tonumber(m[1]), tonumber(m[2])\n"
+    "local lt, ln, ep = tonumber(m[1]), tonumber(m[2]), m[3]\n"
     "local ft, fn = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
     "if lt and (lt > ft or (lt == ft and ln > fn)) then\n"
-    "  return {lt, ln, 0}\n"
+    "  return {lt, ln, 0, ep or '0'}\n"
     "end\n"
     "if fn >= 4294967295 then ft, fn = ft + 1, 0 else fn = fn + 1 end\n"
     "redis.call('HSET', KEYS[1], 'lt', ft, 'ln', fn)\n"
-    "if not m[3] then\n"
+    "if not ep then\n"
     "  local t = redis.call('TIME')\n"
-    "  redis.call('HSET', KEYS[1], 'ep',\n"
-    "             t[1] .. string.format('%06d', tonumber(t[2])))\n"
+    "  ep = t[1] .. string.format('%06d', tonumber(t[2]))\n"
+    "  redis.call('HSET', KEYS[1], 'ep', ep)\n"
     "  redis.call('EXPIRE', KEYS[1], 86400)\n"
     "end\n"
-    "return {ft, fn, 1}\n";
+    "return {ft, fn, 1, ep}\n";
 
 /* KEYS: stream.  ARGV: pub/sub channel.  The meta stays: ids of the
  * channel made again go on after the deleted one's. */
@@ -614,7 +617,8 @@ int push_redis_delete(push_redis_conn_t *c, const push_redis_keys_t *k,
 
 int push_redis_floor(push_redis_conn_t *c, const push_redis_keys_t *k,
                      const push_msgid_t *floor, int timeout_ms,
-                     push_msgid_t *last, char *err, size_t errlen)
+                     push_msgid_t *last, uint64_t *epoch, char *err,
+                     size_t errlen)
 {
     char ft[24], fn[16];
     const char *args[3] = { k->meta, ft, fn };
@@ -632,16 +636,20 @@ int push_redis_floor(push_redis_conn_t *c, const push_redis_keys_t *k,
     if (script_failed(c, r, "floor", err, errlen)) {
         return -1;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4
         || r->element[0]->type != REDIS_REPLY_INTEGER
         || r->element[1]->type != REDIS_REPLY_INTEGER
         || r->element[2]->type != REDIS_REPLY_INTEGER
-        || r->element[1]->integer < 0 || r->element[1]->integer > UINT32_MAX) {
+        || r->element[1]->integer < 0 || r->element[1]->integer > UINT32_MAX
+        || reply_number(r->element[3]) < 0) {
         failed(err, errlen, "floor", "an unexpected reply from Redis");
     }
     else {
         last->time = r->element[0]->integer;
         last->tag = (uint32_t)r->element[1]->integer;
+        if (epoch) {
+            *epoch = (uint64_t)reply_number(r->element[3]);
+        }
         rc = r->element[2]->integer ? 1 : 0;
     }
     freeReplyObject(r);

@@ -78,7 +78,9 @@ typedef struct {
  * limit), for the server named `server` (whose own subscribers are not
  * in out->others; NULL: a publisher with none), whose copy's last id of
  * the channel is *floor (NULL or {0,0}: none): the id given is after
- * it, even from a Redis that lost the channel.  0 and *out; or -1 with
+ * it, even from a Redis that lost the channel (and then one past the
+ * id after it: out->prev is an id nobody has, a gap for every copy at
+ * the floor or behind it).  0 and *out; or -1 with
  * the reason in err: the connection broke (push_redis_broken), or Redis
  * refused (an error reply). */
 int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
@@ -92,10 +94,12 @@ int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
  * forgot the channel): Redis' last id becomes the one after the floor,
  * given in *last, and 1; 0 with Redis' last id in *last when it was
  * already past the floor (another server did it); -1 with the reason in
- * err. */
+ * err.  *epoch (may be NULL) is the channel's epoch after (made when
+ * Redis had forgotten the channel). */
 int push_redis_floor(push_redis_conn_t *c, const push_redis_keys_t *k,
                      const push_msgid_t *floor, int timeout_ms,
-                     push_msgid_t *last, char *err, size_t errlen);
+                     push_msgid_t *last, uint64_t *epoch, char *err,
+                     size_t errlen);
 
 /* A channel as Redis has it, read back. */
 typedef struct {

@@ -194,7 +194,11 @@ $redis->cli('XDEL', "push:{c:$chr}:s", map { s/:/-/r } $r1[1]{id}, $r1[2]{id});
 my $r4 = publish_at($pa, $chr, 'r4');
 ok t_true(($r4->{id} // '0:0') =~ /:/ && id_after($r4->{id}, $r1[2]{id}) > 0,
           "rewind: A's next id ($r4->{id}) comes after the last it had ($r1[2]{id}), not one given again");
-ok t_cmp(join(',', sse_told($er, 1, 10)), 'message:r4', 'rewind: B gets it, in order, no gap (it lacked nothing)');
+# Redis went back: B cannot know whether Redis issued again, for other
+# messages, ids it has (a publisher behind it, meanwhile), so it says
+# gap before r4 (Redis left the id after the floor out for that).
+ok t_cmp(join(',', map { s/:\d+:\d+$//r } sse_told($er, 2, 10)), 'push-gap,message:r4',
+         'rewind: B says gap (Redis went back), then r4');
 # Redis restarted without persistence: everything gone.  B's bridge,
 # back on its pub/sub connection, finds Redis behind its copy: a gap.
 $redis->cli('FLUSHALL');

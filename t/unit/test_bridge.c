@@ -6,7 +6,8 @@
  * pub/sub connection and a paused Redis (open but dead) cost nothing;
  * what Redis trimmed before a copy followed is a gap there; a delete
  * in Redis deletes both copies; a channel left by everyone is dropped
- * after the linger.  Each bridge tells Redis its store's subscriber
+ * after the linger; a channel Redis lost and made again, whose new
+ * epoch issues ids a copy has, is a gap there.  Each bridge tells Redis its store's subscriber
  * count of the channels it follows, which another server's publish
  * adds up; a count from a server gone quiet is not believed. */
 #include <stdio.h>
@@ -391,7 +392,7 @@ static void test_trimmed(void)
                                     &next, err, sizeof(err)), 0);
         push_redis_keys_free(&k);
         CHECK(push_msgid_cmp(&next.id, &q[2].id) > 0);
-        CHECK(push_msgid_cmp(&next.prev, &q[2].id) == 0);
+        CHECK(push_msgid_cmp(&next.prev, &q[2].id) > 0);   /* the hole */
         CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
                                       time(NULL), 2000, err, sizeof(err)), 0);
         CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
@@ -445,6 +446,115 @@ static void test_trimmed(void)
     /* A channel Redis never had: nothing, no error. */
     CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "nothing", 7,
                                   time(NULL), 2000, err, sizeof(err)), 0);
+    push_shm_unsubscribe(a.shm, &a.sub);
+    copy_close(&a);
+    push_redis_close(pub);
+    push_redis_close(c);
+}
+
+/* Says what a copy's subscriber took, when it is not what was meant. */
+static void expect_take(copy_t *c, const push_msgid_t *id, int want_gap,
+                        const char *what)
+{
+    push_message_t m;
+    int gap = 0, got = take(c, &m, &gap);
+
+    CHECK(got && gap == want_gap && push_msgid_cmp(&m.id, id) == 0);
+    if (!got || gap != want_gap || push_msgid_cmp(&m.id, id) != 0) {
+        fprintf(stderr, "%s: expected %lld:%u%s, got %s%lld:%u%s\n", what,
+                (long long)id->time, id->tag, want_gap ? " after a gap" : "",
+                got ? "" : "nothing, ", got ? (long long)m.id.time : 0LL,
+                got ? m.id.tag : 0u, gap ? " after a gap" : "");
+    }
+}
+
+/* Redis lost a channel and made it again, and its new epoch issued ids
+ * this copy has for other messages (a publisher with no copy, in the
+ * same second): the copy's subscribers are told of a gap, never handed
+ * the new epoch's messages as if they had missed nothing. */
+static void test_epoch(void)
+{
+    push_redis_conn_t *pub = redis_conn(&server), *c = redis_conn(&server);
+    push_redis_published_t e[3], x[5];
+    push_channel_info_t info;
+    copy_t a;
+    char err[200], lt[24], ln[16];
+    const char *del[3] = { "DEL", "push:{c:ep}:s", "push:{c:ep}:m" };
+    const char *meta[8] = { "HSET", "push:{c:ep}:m", "lt", lt, "ln", ln,
+                            "ep", NULL };
+    long long ahead = (long long)time(NULL) + 100;
+    int i;
+
+    /* Ids in a second of their own (ahead of the clock), so that the new
+     * epoch's can be made to land on them. */
+    snprintf(lt, sizeof(lt), "%lld", ahead);
+    snprintf(ln, sizeof(ln), "0");
+    meta[7] = "111";
+    command(pub, 8, meta);
+    copy_open(&a, "ep", "server-a");
+    for (i = 0; i < 3; i++) {
+        e[i] = publish(pub, "ep", "old", 3, 10);
+    }
+    CHECK(e[0].id.time == ahead && e[0].id.tag == 1 && e[0].epoch == 111);
+    CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "ep", 2, time(NULL),
+                                  2000, err, sizeof(err)), 0);
+    CHECK(push_shm_info(a.shm, "ep", 2, time(NULL), &info) == PUSH_OK
+          && info.origin == 111 && push_msgid_cmp(&info.last_id, &e[2].id)
+                                   == 0);
+    a.cursor = e[2].id;
+
+    /* Redis forgot it; the channel made again (epoch 222) issues the
+     * same ids for other messages, and one more. */
+    command(pub, 3, del);
+    snprintf(ln, sizeof(ln), "0");
+    meta[7] = "222";
+    command(pub, 8, meta);
+    for (i = 0; i < 4; i++) {
+        x[i] = publish(pub, "ep", "new", 3, 10);
+    }
+    CHECK(push_msgid_cmp(&x[2].id, &e[2].id) == 0 && x[2].epoch == 222);
+    /* Its notice is not stored as "had already": catch up. */
+    {
+        push_redis_msg_t m;
+
+        memset(&m, 0, sizeof(m));
+        m.body = "new";
+        m.body_len = 3;
+        CHECK_EQ(push_mirror_apply(&a.store, "ep", 2, &x[3], &m,
+                                   time(NULL)), 1);
+    }
+    CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "ep", 2, time(NULL),
+                                  2000, err, sizeof(err)), 0);
+    CHECK(push_shm_info(a.shm, "ep", 2, time(NULL), &info) == PUSH_OK
+          && info.origin == 222);
+    /* The one after the reissued ids had no free id before it: it is the
+     * gap; the next comes after it. */
+    x[4] = publish(pub, "ep", "after", 5, 10);
+    CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "ep", 2, time(NULL),
+                                  2000, err, sizeof(err)), 0);
+    expect_take(&a, &x[4].id, 1, "after the reissued ids");
+
+    /* Forgotten again, and made again (epoch 333) at exactly the copy's
+     * last id: Redis is moved one past it, which is the gap. */
+    command(pub, 3, del);
+    snprintf(ln, sizeof(ln), "%u", x[4].id.tag);
+    meta[7] = "333";
+    command(pub, 8, meta);
+    CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "ep", 2, time(NULL),
+                                  2000, err, sizeof(err)), 0);
+    CHECK(push_shm_info(a.shm, "ep", 2, time(NULL), &info) == PUSH_OK
+          && info.origin == 333 && info.last_id.tag == x[4].id.tag + 1);
+    x[0] = publish(pub, "ep", "on", 2, 10);
+    CHECK(x[0].id.tag == x[4].id.tag + 2);
+    CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "ep", 2, time(NULL),
+                                  2000, err, sizeof(err)), 0);
+    expect_take(&a, &x[0].id, 1, "after the epoch at the copy's last id");
+    /* And in the same epoch from then on, no gap. */
+    x[1] = publish(pub, "ep", "calm", 4, 10);
+    CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "ep", 2, time(NULL),
+                                  2000, err, sizeof(err)), 0);
+    expect_take(&a, &x[1].id, 0, "the same epoch");
+
     push_shm_unsubscribe(a.shm, &a.sub);
     copy_close(&a);
     push_redis_close(pub);
@@ -555,6 +665,7 @@ int main(void)
     redis_start(&server);
     test_counts();
     test_trimmed();
+    test_epoch();
     test_fan_out();
     return CHECK_DONE("test_bridge");
 }

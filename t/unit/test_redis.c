@@ -429,13 +429,25 @@ static void test_publish(void)
         CHECK(again.prev.time == 0 && again.prev.tag == 0);
 
         /* Lost again; a publisher whose copy has `again` (its floor)
-         * gets an id after it, in the same second or not. */
+         * gets an id after it, in the same second or not, and the
+         * previous id it names is the hole just past the floor (every
+         * copy at the floor sees a gap: Redis went back). */
         r = cmd(c, 3, del);
         freeReplyObject(r);
         CHECK_EQ(push_redis_publish(c, &k, NULL, &again.id, &m, 10, 0, 2000,
                                     &n, err, sizeof(err)), 0);
-        CHECK(push_msgid_cmp(&n.id, &again.id) > 0);
-        CHECK(push_msgid_cmp(&n.prev, &again.id) == 0);
+        CHECK(push_msgid_cmp(&n.id, &n.prev) > 0);
+        if (n.prev.time != again.id.time || n.prev.tag != again.id.tag + 1) {
+            fprintf(stderr, "the hole: expected %" PRId64 ":%" PRIu32
+                    ", got %" PRId64 ":%" PRIu32 "\n", again.id.time,
+                    again.id.tag + 1, n.prev.time, n.prev.tag);
+            CHECK(0);
+        }
+        /* A floor Redis is not behind leaves no hole. */
+        CHECK_EQ(push_redis_publish(c, &k, NULL, &n.id, &m, 10, 0, 2000,
+                                    &again, err, sizeof(err)), 0);
+        CHECK(push_msgid_cmp(&again.prev, &n.id) == 0);
+        n = again;
     }
 
     /* The meta went back alone (its stream did not): the id follows the
@@ -458,14 +470,27 @@ static void test_publish(void)
      * past it stays. */
     {
         push_msgid_t fl = n.id, got;
+        uint64_t ep = 0, ep2 = 0;
 
         fl.time += 100;
-        CHECK_EQ(push_redis_floor(c, &k, &fl, 2000, &got, err, sizeof(err)),
-                 1);
+        CHECK_EQ(push_redis_floor(c, &k, &fl, 2000, &got, &ep, err,
+                                  sizeof(err)), 1);
         CHECK(got.time == fl.time && got.tag == fl.tag + 1);
-        CHECK_EQ(push_redis_floor(c, &k, &fl, 2000, &got, err, sizeof(err)),
-                 0);
+        CHECK(ep == n.epoch);
+        CHECK_EQ(push_redis_floor(c, &k, &fl, 2000, &got, &ep2, err,
+                                  sizeof(err)), 0);
         CHECK(got.time == fl.time && got.tag == fl.tag + 1);
+        CHECK(ep2 == n.epoch);
+        /* Of a channel Redis forgot: one made, with an epoch of its own. */
+        {
+            const char *del[3] = { "DEL", k.stream, k.meta };
+
+            r = cmd(c, 3, del);
+            freeReplyObject(r);
+            CHECK_EQ(push_redis_floor(c, &k, &fl, 2000, &got, &ep, err,
+                                      sizeof(err)), 1);
+            CHECK(ep != 0 && ep != n.epoch);
+        }
     }
     push_redis_keys_free(&k);
     push_redis_close(sub);
