@@ -36,6 +36,10 @@ sub start {
     my @load = grep { /^\s*LoadModule\s+(mpm_\w+|authz_core_module|authz_host_module)\s/ } <$fh>;
     close $fh;
     s/mpm_\w+_module (\S*)mod_mpm_\w+\.so/mpm_$o{mpm}_module $1mod_mpm_$o{mpm}.so/ for $o{mpm} ? @load : ();
+    # The AddressSanitizer run (make test-asan) loads its build here too.
+    my $so = "$t_dir/../.libs/mod_push.so";
+    my $asan_so = "$t_dir/../build/asan-module/.libs/mod_push.so";
+    $so = $asan_so if $ENV{PUSH_ASAN} && -e $asan_so;
     my $dir = tempdir(CLEANUP => 1);
     my $probe = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)
         or die "no free port: $!";
@@ -49,7 +53,7 @@ sub start {
     print $out "ServerRoot $dir\nServerName localhost\nListen 127.0.0.1:$port\n",
         "ErrorLog $dir/error_log\nLogLevel notice\nPidFile $dir/httpd.pid\n",
         "DefaultRuntimeDir $dir\nDocumentRoot $dir/htdocs\n", @load,
-        "LoadModule push_module $t_dir/../.libs/mod_push.so\n",
+        "LoadModule push_module $so\n",
         "PushSharedMemorySize 1M\nKeepAlive On\nTimeout 10\n",
         "<Location /sub>\n SetHandler push-subscriber\n</Location>\n",
         "<Location /pub>\n SetHandler push-publisher\n</Location>\n",
