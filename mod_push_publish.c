@@ -63,9 +63,7 @@ push_status_e push_publish_to(request_rec *r, const push_dir_conf *conf,
             pace(r, ch);
         }
         if (push_redis_on(r->server)) {
-            long long told = 0;
-
-            st = push_redis_publish_to(r, ch, msg, &limits, id, last, &told);
+            st = push_redis_publish_to(r, ch, msg, &limits, id, last);
         }
         else {
             st = push_store_publish(push_store(), ch, strlen(ch), msg,

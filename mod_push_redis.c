@@ -256,8 +256,7 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
                                     const push_message_t *msg,
                                     const push_limits_t *limits,
                                     push_msgid_t *id,
-                                    push_channel_info_t *info,
-                                    long long *told)
+                                    push_channel_info_t *info)
 {
     const push_store_t *store = push_store();
     push_redis_keys_t k;
@@ -300,17 +299,17 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
         return PUSH_UNAVAILABLE;
     }
     *id = p.id;
-    *told = p.receivers;
     /* Into this server's copy at once when it follows on from what the
      * copy has; else the bridge brings it, in order. */
-    if (push_mirror_apply(store, channel, len, &p, &m, now) != 0) {
+    if (push_mirror_apply(store, channel, len, &p, &m, &mine, now, info)
+        != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "publish to %s: "
                       "this server's copy lacks the message before it; "
                       "the bridge brings both", channel);
-    }
-    if (push_store_info(store, channel, len, now, info) != PUSH_OK) {
-        memset(info, 0, sizeof(*info));
-        info->last_id = p.id;
+        if (push_store_info(store, channel, len, now, info) != PUSH_OK) {
+            memset(info, 0, sizeof(*info));
+            info->last_id = p.id;
+        }
     }
     info->subscribers += (apr_uint32_t)p.others;
     return PUSH_OK;

@@ -17,17 +17,15 @@ int push_redis_on(const server_rec *s);
 int push_redis_post_config(apr_pool_t *pconf, server_rec *s);
 
 /* msg to channel through Redis, which gives its id, then into this
- * server's copy.  PUSH_OK with *id, *info (this server's copy, its
- * subscribers those of every server) and *told (the servers Redis
- * told); PUSH_UNAVAILABLE when Redis did not
+ * server's copy.  PUSH_OK with *id and *info (this server's copy, its
+ * subscribers those of every server); PUSH_UNAVAILABLE when Redis did not
  * take it within PushRedisTimeout (logged; nothing was published), or
  * the copy's refusal. */
 push_status_e push_redis_publish_to(request_rec *r, const char *channel,
                                     const push_message_t *msg,
                                     const push_limits_t *limits,
                                     push_msgid_t *id,
-                                    push_channel_info_t *info,
-                                    long long *told);
+                                    push_channel_info_t *info);
 
 /* DELETE of channel through Redis (every server's subscribers end),
  * then here: PUSH_OK with *had (the messages Redis had), or

@@ -665,8 +665,8 @@ static void on_push(push_bridge_t *b, redisReply *r)
             f->stale = 1;           /* read from the stream, in order */
             return;
         }
-        switch (push_mirror_apply(b->store, f->chan, f->len, &n, &m,
-                                  (int64_t)time(NULL))) {
+        switch (push_mirror_apply(b->store, f->chan, f->len, &n, &m, NULL,
+                                  (int64_t)time(NULL), NULL)) {
         case 0:
             b->stats.applied++;
             break;

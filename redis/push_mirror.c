@@ -21,29 +21,45 @@ static push_message_t as_message(const push_redis_msg_t *m)
 
 int push_mirror_apply(const push_store_t *store, const char *chan,
                       size_t chan_len, const push_redis_published_t *n,
-                      const push_redis_msg_t *m, int64_t now)
+                      const push_redis_msg_t *m,
+                      const push_channel_info_t *mine, int64_t now,
+                      push_channel_info_t *after)
 {
     push_message_t msg = as_message(m);
-    push_channel_info_t mine;
+    push_channel_info_t read;
     push_limits_t lim;
     push_status_e st;
+    uint64_t origin = 0;
 
     /* A copy whose ids came from another epoch of the channel may have
      * this one's ids for other messages ("had already" would be a silent
-     * loss): the catch-up settles that, with a gap. */
-    if (push_store_info(store, chan, chan_len, now, &mine) != PUSH_OK) {
-        mine.origin = 0;
+     * loss): the catch-up settles that, with a gap.  (A copy another
+     * process moves to a new epoch between the read and the store is
+     * caught up by that process.) */
+    if (mine == NULL
+        && push_store_info(store, chan, chan_len, now, &read) == PUSH_OK) {
+        mine = &read;
     }
-    if (mine.origin != 0 && n->epoch != 0 && mine.origin != n->epoch) {
+    if (mine != NULL) {
+        origin = mine->origin;
+    }
+    if (origin != 0 && n->epoch != 0 && origin != n->epoch) {
         return 1;
     }
     lim.buffer_length = n->keep;
     lim.timeout = n->timeout;
     msg.id = n->id;
     st = push_store_publish_id(store, chan, chan_len, &msg, &n->prev, &lim,
-                               now, NULL);
-    if (st == PUSH_OK && mine.origin == 0 && n->epoch != 0) {
+                               now, after);
+    if (st == PUSH_OK && origin == 0 && n->epoch != 0) {
         push_store_mirror_origin(store, chan, chan_len, n->epoch);
+        if (after) {
+            after->origin = n->epoch;
+        }
+    }
+    if (st == PUSH_DUPLICATE && after
+        && push_store_info(store, chan, chan_len, now, after) != PUSH_OK) {
+        return 1;
     }
     if (st == PUSH_OK || st == PUSH_DUPLICATE) {
         return 0;

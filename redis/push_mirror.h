@@ -37,10 +37,15 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
 
 /* One message told (a notice with the message in it, or the publishing
  * child's own): stored when it follows the copy's last id.  0 stored or
- * had already; 1 when the copy lacks the one before it (catch up); -1
- * when the store refused it (no room). */
+ * had already, with *after (may be NULL) the channel then; 1 when the
+ * copy lacks the one before it, or is of another epoch (catch up); -1
+ * when the store refused it (no room).  *mine, when not NULL, is the
+ * copy as the caller read it just before (a publisher's floor), so as
+ * not to read it again. */
 int push_mirror_apply(const push_store_t *store, const char *chan,
                       size_t chan_len, const push_redis_published_t *n,
-                      const push_redis_msg_t *m, int64_t now);
+                      const push_redis_msg_t *m,
+                      const push_channel_info_t *mine, int64_t now,
+                      push_channel_info_t *after);
 
 #endif

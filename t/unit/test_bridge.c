@@ -520,8 +520,8 @@ static void test_epoch(void)
         memset(&m, 0, sizeof(m));
         m.body = "new";
         m.body_len = 3;
-        CHECK_EQ(push_mirror_apply(&a.store, "ep", 2, &x[3], &m,
-                                   time(NULL)), 1);
+        CHECK_EQ(push_mirror_apply(&a.store, "ep", 2, &x[3], &m, NULL,
+                                   time(NULL), NULL), 1);
     }
     CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "ep", 2, time(NULL),
                                   2000, err, sizeof(err)), 0);
