@@ -38,6 +38,7 @@ typedef struct follow {
     long long      retry_at;      /* its catch-up, not before */
     int            state;
     int            stale;         /* to be caught up */
+    int            failing;       /* its last catch-up failed (said) */
     struct follow *next;
 } follow_t;
 
@@ -529,6 +530,7 @@ typedef struct {
     push_bridge_t *b;
     follow_t      *f;
     int            reached;   /* a sound connection to its node */
+    int            refused;   /* by this server's store (no room) */
 } catch_up_arg;
 
 static int catch_up_op(push_redis_conn_t *c, void *arg, char *err,
@@ -540,7 +542,8 @@ static int catch_up_op(push_redis_conn_t *c, void *arg, char *err,
                                   a->b->timeout_ms, err, errlen);
 
     a->reached = !push_redis_broken(c);
-    return rc;
+    a->refused = rc == -2;
+    return rc < 0 ? -1 : rc;
 }
 
 /* Catches up the channels that need it, up to CATCH_UP_MAX. */
@@ -552,7 +555,7 @@ static void catch_up_stale(push_bridge_t *b, long long now)
 
     for (i = 0; i < BUCKETS && done < CATCH_UP_MAX; i++) {
         for (f = b->bucket[i]; f && done < CATCH_UP_MAX; f = f->next) {
-            catch_up_arg a = { b, f, 0 };
+            catch_up_arg a = { b, f, 0, 0 };
             char err[200];
             int rc;
 
@@ -568,15 +571,19 @@ static void catch_up_stale(push_bridge_t *b, long long now)
                 continue;
             }
             if (rc < 0) {
-                say(b, 1, "catching up channel %s from Redis: %s", f->chan,
-                    err);
+                /* Said once, not at every try of a failover. */
+                say(b, f->failing ? 3 : 1, "catching up channel %s from "
+                    "Redis: %s", f->chan, err);
+                f->failing = 1;
                 if (!a.reached && !push_redis_route_cluster(b->route)) {
                     f->stale = 1;       /* the others wait for Redis too */
                     return;
                 }
-                if (!a.reached) {
-                    /* Its node, not the others' (a failover): again in
-                     * a moment. */
+                if (!a.refused) {
+                    /* Its node, not the others' (a failover), or Redis
+                     * refused for now (CLUSTERDOWN while a failover is
+                     * decided, LOADING after a restart): again in a
+                     * moment. */
                     f->stale = 1;
                     f->retry_at = now + BACKOFF_MIN_MS;
                     continue;
@@ -584,6 +591,10 @@ static void catch_up_stale(push_bridge_t *b, long long now)
                 /* This channel's own trouble (no room in the store): the
                  * others go on; it is tried again at the next repair. */
                 continue;
+            }
+            if (f->failing) {
+                say(b, 2, "channel %s caught up from Redis again", f->chan);
+                f->failing = 0;
             }
             b->stats.caught_up++;
             if (b->gen) {

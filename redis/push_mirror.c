@@ -73,7 +73,7 @@ static int store_failed(char *err, size_t errlen, push_status_e st)
              st == PUSH_TOO_BIG ? "too big for the store"
              : st == PUSH_NO_CHANNEL_SLOT ? "no channel slot left"
              : "status");
-    return -1;
+    return -2;
 }
 
 int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,

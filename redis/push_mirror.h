@@ -29,7 +29,9 @@
 /* Brings the copy of chan up to what Redis has: every message after the
  * copy's last id, in order, and what is lost recorded.  0 caught up; 1
  * not yet (it read 64 batches, or lost 64 races: call again); -1 with
- * the reason in err (Redis unreachable, or no room in the store). */
+ * the reason in err when Redis did not answer or refused (unreachable,
+ * CLUSTERDOWN, LOADING: worth trying again soon); -2 with the reason
+ * when this store refused (no room: not before the store changes). */
 int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
                          const char *prefix, const char *chan,
                          size_t chan_len, int64_t now, int timeout_ms,
