@@ -146,6 +146,24 @@ sub wait_ok {
     return 0;
 }
 
+# 1 when $node can go without a slot left uncovered: a replica, or a
+# master with a replica that is up.
+sub replaceable {
+    my ($self, $node) = @_;
+    my ($any) = grep { $_->{pid} && $_ != $node } $self->nodes;
+    my $id = $node->cli('CLUSTER', 'MYID') // return 0;
+    $id =~ s/\s+//g;
+    my ($me, $replica);
+    for my $line (split /\n/, $any->cli('CLUSTER', 'NODES') // '') {
+        my @f = split ' ', $line;
+        next unless @f > 7;
+        $me = $f[2] if $f[0] eq $id;
+        $replica = 1 if $f[3] eq $id && $f[2] =~ /slave/ && $f[2] !~ /fail/ && $f[7] eq 'connected';
+    }
+    return 0 unless defined $me;
+    return $me =~ /slave/ || $replica ? 1 : 0;
+}
+
 # The node that is master of channel $ch's slot now, by a running node.
 sub master_of {
     my ($self, $ch, $prefix) = @_;

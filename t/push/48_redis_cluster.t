@@ -6,7 +6,8 @@
 # its id; counts and DELETE act on the shared channel.  A master killed
 # -9: its replica takes over, publishes work again (503 meanwhile, in
 # time), the subscribers stay and get what comes after, and what was
-# acknowledged before is still there.
+# acknowledged before is still there.  The node B's bridge listens on
+# gone: it listens on another, and what was published meanwhile comes.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test;
@@ -17,7 +18,7 @@ use PushRedis;
 use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 17, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
+plan tests => 20, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
                          => defined PushRedis::program() };
 
 $SIG{PIPE} = 'IGNORE';
@@ -116,6 +117,35 @@ my $r = request('GET', "/sub/$chans[0]", port => $pb, headers => { 'Last-Event-I
 ok t_cmp($r ? "$r->{status} $r->{body}" : 'nothing', '200 m0.1', 'what was acknowledged before the kill is still there');
 my @o = sse_upto($es[1], 1, 0.5);
 ok t_cmp(scalar(@o), 0, 'the other channel: nothing more, nothing twice');
+
+# --- the node B's bridge listens on, gone ------------------------------
+
+# Killed -9 when the cluster can do without it; else (the last copy of
+# its slots since the failover above) its pub/sub clients are killed.
+my ($listen) = grep {
+    $_->{pid} && ($_->cli('PUBSUB', 'NUMSUB', "push:{c:$chans[1]}") // '') =~ /\n(\d+)$/ && $1 >= 1
+} $cluster->nodes;
+ok t_true($listen, "B's bridge listens on a node (" . ($listen ? $listen->{port} : 'none') . ')');
+my $how = 'none';
+if ($listen && $cluster->replaceable($listen)) {
+    $listen->stop('KILL');
+    $how = "node :$listen->{port} killed -9";
+}
+elsif ($listen) {
+    $listen->cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    $how = "the pub/sub clients of node :$listen->{port} killed";
+}
+my $q;
+$t0 = time;
+while (time - $t0 < 20) {
+    $q = publish_at($pa, $chans[1], 'while it listened nowhere');
+    last if $q->{status} =~ /^20[12]$/;
+    sleep 0.2;
+}
+ok t_true(followed($chans[1]), "B's bridge listens again on a node that is up ($how)");
+my @l = sse_upto($es[1], 1, 15);
+ok t_cmp(@l ? "$l[0][0] $l[0][1]" : 'nothing', "$q->{id} while it listened nowhere",
+         "B's event stream gets what was published while its bridge listened nowhere ($how)");
 
 close $_->{sock} for grep { $_ } @es, $ws;
 t_debug("A: $_") for $A->log_lines(qr/push|Redis/);
