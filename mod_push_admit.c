@@ -18,8 +18,19 @@
  *
  * The reserve is an eighth of the threads (at least 2), kept for
  * everything that is not a subscriber.  PushMaxSubscribersPerChild, when
- * set, caps subscribers on threads further. */
+ * set, caps subscribers on threads further.
+ *
+ * Every connection is a descriptor of its child too: with the soft
+ * RLIMIT_NOFILE too low for what the MPM admits, the listener's accept
+ * fails (EMFILE) and the server stops taking connections, publishers
+ * and pages included.  So the parent raises the soft limit as far as
+ * the hard one allows, and what a child admits is also kept within the
+ * descriptors it has, less one per thread (the other requests') and
+ * what the child has open besides; the startup log says when that is
+ * fewer than the MPM would admit. */
+#include <dirent.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "apr_atomic.h"
 #include "apr_strings.h"
@@ -52,7 +63,14 @@ typedef struct {
     int factor;         /* AsyncRequestWorkerFactor x UNIT */
     int reserve;        /* threads (prefork: processes) kept free */
     int explicit_cap;   /* PushMaxSubscribersPerChild, 0: unset */
+    long fd_room;       /* connections a child's descriptors hold for
+                         * subscribers; -1: no limit */
 } sizing_t;
+
+/* Descriptors a child has open besides its connections: the parent's
+ * (listeners, logs, the store), and a few of its own (the MPM's and the
+ * stream loop's pollsets and wake-ups, the pipe of death). */
+#define CHILD_OWN_FDS 32
 
 static sizing_t       sz;
 static apr_uint32_t   held;       /* subscribers on this child's threads */
@@ -79,8 +97,40 @@ static int find_factor(const ap_directive_t *d)
     return 0;
 }
 
+/* Descriptors open in this process now. */
+static long open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    long n = 0;
+
+    if (!d) {
+        return 64;                  /* a guess beyond any of ours */
+    }
+    while ((e = readdir(d)) != NULL) {
+        n += e->d_name[0] != '.';
+    }
+    closedir(d);
+    return n - 1;                   /* not the directory's own */
+}
+
+/* Connections for subscribers a child's descriptors hold, by the soft
+ * limit `soft`: -1 when unlimited. */
+static long fd_room_of(rlim_t soft, long base, int threads)
+{
+    long room;
+
+    if (soft == RLIM_INFINITY) {
+        return -1;
+    }
+    room = (long)soft - base - CHILD_OWN_FDS - threads;
+    return room > 0 ? room : 0;
+}
+
 static void read_sizing(server_rec *s)
 {
+    struct rlimit rl;
+
     int threaded = 0, async = 0, threads = 1, daemons = 1, limit = 1;
 
     ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded);
@@ -101,6 +151,8 @@ static void read_sizing(server_rec *s)
         sz.reserve = 2;
     }
     sz.explicit_cap = push_conf_subscribers_per_child(s);
+    sz.fd_room = getrlimit(RLIMIT_NOFILE, &rl) == 0 && sz.threads > 1
+                 ? fd_room_of(rl.rlim_cur, open_fds(), sz.threads) : -1;
 }
 
 /* What a child may spend, in UNITs (event, worker). */
@@ -125,6 +177,57 @@ static int admitted(void)
     return (int)((child_budget() - (UNIT + sz.factor)) / UNIT) + 1;
 }
 
+/* What a child admits, within its descriptors too. */
+static int admitted_within_fds(void)
+{
+    int n = admitted();
+
+    return sz.fd_room >= 0 && sz.fd_room < n ? (int)sz.fd_room : n;
+}
+
+/* In the parent: the soft descriptor limit raised (up to the hard one)
+ * to what the MPM's sizing asks of a child; said when it cannot be. */
+static void fit_fd_limit(server_rec *s)
+{
+    struct rlimit rl;
+    long base = open_fds(), want;
+    int n = admitted();
+    rlim_t was;
+
+    if (sz.threads == 1 || n < 1 || getrlimit(RLIMIT_NOFILE, &rl) != 0
+        || rl.rlim_cur == RLIM_INFINITY) {
+        return;
+    }
+    want = n + base + CHILD_OWN_FDS + sz.threads;
+    was = rl.rlim_cur;
+    if ((long)rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max != RLIM_INFINITY
+                      && (long)rl.rlim_max < want ? rl.rlim_max
+                                                  : (rlim_t)want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "mod_push: raised "
+                         "the soft descriptor limit (ulimit -n) from %lu to "
+                         "%lu for the %d subscribers a child admits",
+                         (unsigned long)was, (unsigned long)rl.rlim_cur, n);
+        }
+        else {
+            rl.rlim_cur = was;
+        }
+    }
+    sz.fd_room = fd_room_of(rl.rlim_cur, base, sz.threads);
+    if (sz.fd_room >= 0 && sz.fd_room < n) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "mod_push: a child's "
+                     "descriptor limit (ulimit -n %lu, hard %lu) holds "
+                     "%ld subscribers, fewer than the %d this MPM sizing "
+                     "admits: subscribers beyond it are refused with 503; "
+                     "raise the limit (ulimit -n, LimitNOFILE= for "
+                     "systemd, APACHE_ULIMIT_MAX_FILES in Debian's "
+                     "envvars) to at least %ld",
+                     (unsigned long)rl.rlim_cur,
+                     (unsigned long)rl.rlim_max, sz.fd_room, n, want);
+    }
+}
+
 void push_admit_post_config(apr_pool_t *ptemp, server_rec *s)
 {
     int n;
@@ -133,7 +236,8 @@ void push_admit_post_config(apr_pool_t *ptemp, server_rec *s)
         return;     /* the first, trial pass */
     }
     read_sizing(s);
-    n = admitted();
+    fit_fd_limit(s);
+    n = admitted_within_fds();
     if (n < 1) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "mod_push: this MPM "
                      "sizing leaves no room for subscribers once %d %s are "
@@ -204,6 +308,10 @@ static int within(unsigned on_threads)
     if (sz.threads == 1) {
         return processes_taken() <= sz.daemons - sz.reserve;
     }
+    if (sz.fd_room >= 0
+        && (long)push_park_connections() + (long)on_threads > sz.fd_room) {
+        return 0;
+    }
     if (!sz.async) {
         return on_threads <= (unsigned)(sz.threads - sz.reserve);
     }
@@ -214,18 +322,22 @@ static int within(unsigned on_threads)
 int push_admit_take(request_rec *r)
 {
     unsigned n = apr_atomic_inc32(&held) + 1;
+    int by_fds;
 
     if (within(n)) {
         return 1;
     }
     apr_atomic_dec32(&held);
+    by_fds = sz.fd_room >= 0
+             && (long)push_park_connections() + (long)n > sz.fd_room;
     push_limit_warn(r, PUSH_LIMIT_ADMISSION, apr_psprintf(r->pool,
                     "subscriber refused with 503: this %s holds as many "
                     "subscribers as it can while answering other requests "
                     "(%u on threads, %u parked; %s raises it, see the "
                     "startup notice)", sz.threads == 1 ? "server" : "child",
                     n - 1, push_park_connections(),
-                    sz.explicit_cap > 0 && n > (unsigned)sz.explicit_cap
+                    by_fds ? "the descriptor limit, ulimit -n,"
+                    : sz.explicit_cap > 0 && n > (unsigned)sz.explicit_cap
                     ? "PushMaxSubscribersPerChild"
                     : sz.threads == 1 ? "MaxRequestWorkers"
                     : sz.async ? "ThreadsPerChild or AsyncRequestWorkerFactor"
@@ -248,7 +360,7 @@ unsigned push_admit_held(void)
 
 int push_admit_cap(void)
 {
-    int n = admitted();
+    int n = admitted_within_fds();
 
     if (sz.explicit_cap > 0 && (sz.threads == 1 || sz.explicit_cap < n)) {
         n = sz.explicit_cap;

@@ -24,8 +24,9 @@ sub mpm {
 
 # Starts one: %o{conf} is appended to the configuration (directives,
 # sections); /sub, /pub and /status are push locations, /static.txt a
-# file; %o{mpm} another MPM than the suite's.  Returns the server (undef
-# when it did not come up).
+# file; %o{mpm} another MPM than the suite's; %o{nofile} "soft:hard"
+# descriptor limits to start it under (prlimit).  Returns the server
+# (undef when it did not come up).
 my @started;    # every server start() made, for END
 
 sub start {
@@ -61,7 +62,8 @@ sub start {
         $o{conf} || '';
     close $out;
     my $self = bless { dir => $dir, port => $port, httpd => $vars->{httpd}, owner => $$ }, __PACKAGE__;
-    system($self->{httpd}, '-f', "$dir/httpd.conf", '-k', 'start') == 0 or return undef;
+    my @limit = $o{nofile} ? ('prlimit', "--nofile=$o{nofile}", '--') : ();
+    system(@limit, $self->{httpd}, '-f', "$dir/httpd.conf", '-k', 'start') == 0 or return undef;
     push @started, $self;
     my $up = PushTest::wait_for(sub {
         IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1) ? 1 : 0;
