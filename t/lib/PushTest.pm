@@ -303,14 +303,14 @@ sub publish_at {
 }
 
 # What an event stream gave within $secs, up to $n data events:
-# [[id, data], ...].
+# [[id, data, event name ("message" when none)], ...].
 sub sse_upto {
     my ($c, $n, $secs) = @_;
     my @got;
     my $until = time + $secs;
     while (@got < $n && time < $until) {
         my $e = sse_event($c, $until - time) or last;
-        push @got, [$e->{id}, $e->{data}] if defined $e->{data};
+        push @got, [$e->{id}, $e->{data}, $e->{event} // 'message'] if defined $e->{data};
     }
     return @got;
 }

@@ -170,16 +170,7 @@ ok t_cmp($i5 ? $i5->{status} : 0, 404, 'DELETE on A: the channel is gone on B to
 # --- a Redis that went back ------------------------------------------------
 
 # Events with what they say, "name:data" (name "message" when none).
-sub sse_told {
-    my ($c, $n, $secs) = @_;
-    my @got;
-    my $until = time + $secs;
-    while (@got < $n && time < $until) {
-        my $e = sse_event($c, $until - time) or last;
-        push @got, ($e->{event} // 'message') . ":$e->{data}" if defined $e->{data};
-    }
-    return @got;
-}
+sub sse_told { map { "$_->[2]:$_->[1]" } sse_upto(@_) }
 sub id_after { my ($a, $b) = map { [split /:/] } @_; $a->[0] <=> $b->[0] || $a->[1] <=> $b->[1] }
 
 my $chr = fresh_channel('rewind');

@@ -19,24 +19,12 @@ static void cluster_stop(void)
     int i;
 
     if (getpid() != cluster_owner) {
-        return;
+        return;             /* a forked test process exiting */
     }
     for (i = 0; i < CLUSTER_NODES; i++) {
-        if (cluster_pid[i] > 0) {
-            kill(cluster_pid[i], SIGKILL);
-            waitpid(cluster_pid[i], NULL, 0);
-            cluster_pid[i] = 0;
-        }
+        redis_kill(&cluster_pid[i]);
     }
-    if (cluster_dir[0]) {
-        char cmd[96];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", cluster_dir);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "could not remove %s\n", cluster_dir);
-        }
-        cluster_dir[0] = '\0';
-    }
+    redis_rmdir(cluster_dir);
 }
 
 /* Node i's URL. */

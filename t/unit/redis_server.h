@@ -19,25 +19,37 @@
 static pid_t redis_pid, redis_owner;
 static char  redis_dir[64];
 
+/* A redis-server of ours killed, and reaped. */
+static void redis_kill(pid_t *pid)
+{
+    if (*pid > 0) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+        *pid = 0;
+    }
+}
+
+/* A private directory removed, and forgotten. */
+static void redis_rmdir(char *dir)
+{
+    if (dir[0]) {
+        char cmd[96];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "could not remove %s\n", dir);
+        }
+        dir[0] = '\0';
+    }
+}
+
 static void redis_stop(void)
 {
     if (getpid() != redis_owner) {
         return;             /* a forked test process exiting */
     }
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = 0;
-    }
-    if (redis_dir[0]) {
-        char cmd[96];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", redis_dir);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "could not remove %s\n", redis_dir);
-        }
-        redis_dir[0] = '\0';
-    }
+    redis_kill(&redis_pid);
+    redis_rmdir(redis_dir);
 }
 
 /* A port nothing listens on now. */

@@ -88,6 +88,18 @@ static int publish(push_redis_route_t *r, const char *chan,
     return rc;
 }
 
+/* publish, saying what Redis answered when it failed: 1 published. */
+static int publish_ok(push_redis_route_t *r, const char *chan,
+                      const char *body, push_redis_published_t *p, char *err,
+                      size_t errlen)
+{
+    if (publish(r, chan, body, p, err, errlen) == 0) {
+        return 1;
+    }
+    fprintf(stderr, "publish of '%s' to %s: %s\n", body, chan, err);
+    return 0;
+}
+
 /* The bodies Redis has for chan, "a,b,c" (or "error: ..."). */
 static void bodies(push_redis_route_t *r, const char *chan, char *out,
                    size_t outlen)
@@ -122,7 +134,7 @@ static void test_plain(void)
 
     redis_start(&plain);
     r = push_redis_route_create(&plain, 1, 2000);
-    CHECK(publish(r, "plain", "p1", NULL, err, sizeof(err)) == 0);
+    CHECK(publish_ok(r, "plain", "p1", NULL, err, sizeof(err)));
     CHECK(!push_redis_route_cluster(r));
     bodies(r, "plain", got, sizeof(got));
     CHECK(strcmp(got, "p1") == 0);
@@ -201,7 +213,7 @@ static void test_cluster(void)
         seeds[0].port = redis_free_port();
         seeds[1].port = redis_free_port();
         s3 = push_redis_route_create(seeds, 3, 2000);
-        CHECK(publish(s3, "via-third", "3", NULL, e, sizeof(e)) == 0);
+        CHECK(publish_ok(s3, "via-third", "3", NULL, e, sizeof(e)));
         CHECK(push_redis_route_cluster(s3));
         push_redis_route_free(s3);
     }
@@ -209,7 +221,7 @@ static void test_cluster(void)
     /* Channels spread over the masters, each whole on its own. */
     for (i = 0; i < 30; i++) {
         snprintf(chan, sizeof(chan), "spread-%d", i);
-        CHECK(publish(r, chan, "s", NULL, err, sizeof(err)) == 0);
+        CHECK(publish_ok(r, chan, "s", NULL, err, sizeof(err)));
         m = cluster_master_of(chan_slot(chan));
         if (m >= 0 && !on[m]++) {
             masters++;
@@ -230,7 +242,7 @@ static void test_cluster(void)
     slot = chan_slot(chan);
     m = cluster_master_of(slot);
     t = (m + 1) % 3;
-    CHECK(publish(r, chan, "before", NULL, err, sizeof(err)) == 0);
+    CHECK(publish_ok(r, chan, "before", NULL, err, sizeof(err)));
     {
         const char *count[4] = { "HSET", "push:{c:moving}:n", "elsewhere",
                                  "1 99999999999" };
@@ -257,7 +269,7 @@ static void test_cluster(void)
         command_at(t, 5, importing);
         command_at(m, 5, migrating);
         command_at(m, 10, migrate);
-        CHECK(publish(r, chan, "asked", NULL, err, sizeof(err)) == 0);
+        CHECK(publish_ok(r, chan, "asked", NULL, err, sizeof(err)));
         /* A new channel in the same slot: none of its keys anywhere. */
         for (i = 0;; i++) {
             snprintf(fresh, sizeof(fresh), "new-%d", i);
@@ -272,11 +284,11 @@ static void test_cluster(void)
         for (i = 0; i < 3; i++) {
             command_at(i, 5, node);
         }
-        CHECK(publish(r, fresh, "x", NULL, err, sizeof(err)) == 0);
+        CHECK(publish_ok(r, fresh, "x", NULL, err, sizeof(err)));
     }
     bodies(r, chan, got, sizeof(got));
     CHECK(strcmp(got, "before,asked") == 0);
-    CHECK(publish(r, chan, "moved", &before, err, sizeof(err)) == 0);
+    CHECK(publish_ok(r, chan, "moved", &before, err, sizeof(err)));
     bodies(r, chan, got, sizeof(got));
     CHECK(strcmp(got, "before,asked,moved") == 0);
     CHECK_EQ(cluster_master_of(slot), t);
@@ -288,7 +300,7 @@ static void test_cluster(void)
     snprintf(chan, sizeof(chan), "failing");
     slot = chan_slot(chan);
     t = cluster_master_of(slot);
-    CHECK(publish(r, chan, "f1", &before, err, sizeof(err)) == 0);
+    CHECK(publish_ok(r, chan, "f1", &before, err, sizeof(err)));
     rep = t >= 0 ? replica_of(t) : -1;
     CHECK(rep >= 0);
     if (rep >= 0) {
@@ -301,7 +313,7 @@ static void test_cluster(void)
             usleep(100000);
         }
         CHECK_EQ(cluster_master_of(slot), rep);
-        CHECK(publish(r, chan, "f2", &p, err, sizeof(err)) == 0);
+        CHECK(publish_ok(r, chan, "f2", &p, err, sizeof(err)));
         CHECK(push_msgid_cmp(&p.id, &before.id) > 0);
         bodies(r, chan, got, sizeof(got));
         CHECK(strcmp(got, "f1,f2") == 0);
@@ -320,9 +332,7 @@ static void test_cluster(void)
         if (w) {
             freeReplyObject(w);
         }
-        kill(cluster_pid[rep], SIGKILL);
-        waitpid(cluster_pid[rep], NULL, 0);
-        cluster_pid[rep] = 0;
+        redis_kill(&cluster_pid[rep]);
         until = push_redis_now_ms() + 20000;
         while (ok != 0 && push_redis_now_ms() < until) {
             if ((ok = publish(r, chan, "f3", &p, err, sizeof(err))) != 0) {
@@ -371,10 +381,7 @@ static void test_bridge_on_cluster(void)
     CHECK(cluster_wait_ok(30));
     CHECK(push_shm_subscribe(shm, "bridged", 7, time(NULL), &sub, NULL)
           == PUSH_OK);
-    if (publish(r, "bridged", "b0", &p[0], err, sizeof(err)) != 0) {
-        fprintf(stderr, "the bridge's first publish: %s\n", err);
-        CHECK(0);
-    }
+    CHECK(publish_ok(r, "bridged", "b0", &p[0], err, sizeof(err)));
     until = push_redis_now_ms() + 10000;
     do {
         push_bridge_step(b, 20);
@@ -383,11 +390,8 @@ static void test_bridge_on_cluster(void)
              && push_redis_now_ms() < until);
     CHECK_EQ(st.followed, 1);
     for (i = 1; i < 3; i++) {
-        if (publish(r, "bridged", i == 1 ? "b1" : "b2", &p[i], err,
-                    sizeof(err)) != 0) {
-            fprintf(stderr, "the bridge's publish %d: %s\n", i, err);
-            CHECK(0);
-        }
+        CHECK(publish_ok(r, "bridged", i == 1 ? "b1" : "b2", &p[i], err,
+                         sizeof(err)));
     }
     until = push_redis_now_ms() + 10000;
     do {
