@@ -64,7 +64,7 @@ typedef struct {
                                  * published */
     uint64_t     origin;        /* a backplane's copy: the epoch of the
                                  * backplane's channel its ids came from
-                                 * (mirror_origin); 0: none said */
+                                 * (mirror_epoch); 0: none said */
 } push_channel_info_t;
 
 /* A message, as given to publish and as copied out by next.  Strings are
@@ -297,13 +297,20 @@ typedef struct push_store_engine {
                                  size_t chan_len, uint32_t gen);
     int           (*mirrored)(push_store_inst_t *inst, const char *chan,
                               size_t chan_len, int64_t now_ms);
-    /* The epoch of the backplane's channel the copy's ids now come from
-     * (info->origin after): a backplane whose channel was lost and made
-     * again issues ids the copy may have given other messages, and the
-     * copy knows it by the epoch.  Nothing when the channel is not
+    /* The copy goes on in epoch `to` of the backplane's channel
+     * (info->origin after), the backplane's messages up to *gap (NULL:
+     * none) lost as `lost` records them, in one step, and only if the
+     * copy is still of epoch `from` (0: none said yet): PUSH_OK, or
+     * PUSH_OUT_OF_ORDER, changing nothing, when another process moved it
+     * on first (the caller reads the copy again).  A backplane whose
+     * channel was lost and made again issues ids the copy may have given
+     * other messages, and the copy knows it by the epoch.  Creates the
+     * channel when a gap is given; else PUSH_NOT_FOUND when it is not
      * here. */
-    void          (*mirror_origin)(push_store_inst_t *inst, const char *chan,
-                                   size_t chan_len, uint64_t origin);
+    push_status_e (*mirror_epoch)(push_store_inst_t *inst, const char *chan,
+                                  size_t chan_len, uint64_t from,
+                                  uint64_t to, const push_msgid_t *gap,
+                                  int64_t now);
     uint32_t      (*seq)(push_store_inst_t *inst);
     uint32_t      (*wait)(push_store_inst_t *inst, uint32_t seen,
                           int timeout_ms);
@@ -349,11 +356,12 @@ static inline int push_store_mirrored(const push_store_t *s,
     return s->engine->mirrored(s->inst, chan, chan_len, now_ms);
 }
 
-static inline void push_store_mirror_origin(const push_store_t *s,
-                                            const char *chan,
-                                            size_t chan_len, uint64_t origin)
+static inline push_status_e push_store_mirror_epoch(
+    const push_store_t *s, const char *chan, size_t chan_len, uint64_t from,
+    uint64_t to, const push_msgid_t *gap, int64_t now)
 {
-    s->engine->mirror_origin(s->inst, chan, chan_len, origin);
+    return s->engine->mirror_epoch(s->inst, chan, chan_len, from, to, gap,
+                                   now);
 }
 
 static inline push_status_e push_store_info(

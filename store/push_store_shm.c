@@ -948,7 +948,7 @@ const push_store_engine_t push_shm_engine = {
     push_shm_version, push_shm_stats,
     push_shm_channels, push_shm_interest, push_shm_sub_seq,
     push_shm_mirror_live, push_shm_mirror_mark, push_shm_mirrored,
-    push_shm_mirror_origin,
+    push_shm_mirror_epoch,
     push_shm_seq, push_shm_wait,
     push_shm_watch, push_shm_wake_all
 };

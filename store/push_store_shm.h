@@ -111,8 +111,10 @@ void     push_shm_mirror_mark(push_shm_t *s, const char *chan,
                               size_t chan_len, uint32_t gen);
 int      push_shm_mirrored(push_shm_t *s, const char *chan, size_t chan_len,
                            int64_t now_ms);
-void     push_shm_mirror_origin(push_shm_t *s, const char *chan,
-                                size_t chan_len, uint64_t origin);
+push_status_e push_shm_mirror_epoch(push_shm_t *s, const char *chan,
+                                   size_t chan_len, uint64_t from,
+                                   uint64_t to, const push_msgid_t *gap,
+                                   int64_t now);
 uint32_t push_shm_channels(push_shm_t *s);
 uint32_t push_shm_seq(push_shm_t *s);
 /* Blocks on the futex until the change word differs from `seen`, a wake

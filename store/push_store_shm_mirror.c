@@ -4,23 +4,10 @@
 #include "store/push_store_shm.h"
 #include "store/push_store_shm_region.h"
 
-push_status_e push_shm_lost(push_shm_t *s, const char *chan,
-                            size_t chan_len, const push_msgid_t *upto,
-                            int64_t now)
+/* With the lock held: what the copy lacks up to *upto is lost. */
+static void lost_locked(push_shm_t *s, chan_t *c, const push_msgid_t *upto,
+                        int64_t now)
 {
-    uint32_t i;
-    chan_t *c;
-
-    if (s == NULL || upto == NULL || !shm_chan_arg_ok(s, chan, chan_len)) {
-        return PUSH_BAD_ARG;
-    }
-    shm_lock(s);
-    i = shm_chan_lookup(s, chan, chan_len, 1, now);
-    if (i == NO_SLOT) {
-        shm_unlock(s);
-        return PUSH_NO_CHANNEL_SLOT;
-    }
-    c = slot_at(s, i);
     c->last_used = now;
     c->born = 0;
     /* A copy that has its messages up to *upto lacks none of them: the
@@ -33,8 +20,59 @@ push_status_e push_shm_lost(push_shm_t *s, const char *chan,
         }
     }
     __atomic_add_fetch(&c->version, 1, __ATOMIC_SEQ_CST);
+}
+
+push_status_e push_shm_lost(push_shm_t *s, const char *chan,
+                            size_t chan_len, const push_msgid_t *upto,
+                            int64_t now)
+{
+    uint32_t i;
+
+    if (s == NULL || upto == NULL || !shm_chan_arg_ok(s, chan, chan_len)) {
+        return PUSH_BAD_ARG;
+    }
+    shm_lock(s);
+    i = shm_chan_lookup(s, chan, chan_len, 1, now);
+    if (i == NO_SLOT) {
+        shm_unlock(s);
+        return PUSH_NO_CHANNEL_SLOT;
+    }
+    lost_locked(s, slot_at(s, i), upto, now);
     shm_unlock(s);
     shm_bump_and_wake(s);
+    return PUSH_OK;
+}
+
+push_status_e push_shm_mirror_epoch(push_shm_t *s, const char *chan,
+                                    size_t chan_len, uint64_t from,
+                                    uint64_t to, const push_msgid_t *gap,
+                                    int64_t now)
+{
+    uint32_t i;
+    chan_t *c;
+
+    if (s == NULL || !shm_chan_arg_ok(s, chan, chan_len)) {
+        return PUSH_BAD_ARG;
+    }
+    shm_lock(s);
+    i = shm_chan_lookup(s, chan, chan_len, gap != NULL, now);
+    if (i == NO_SLOT) {
+        shm_unlock(s);
+        return gap ? PUSH_NO_CHANNEL_SLOT : PUSH_NOT_FOUND;
+    }
+    c = slot_at(s, i);
+    if (c->origin != from) {
+        shm_unlock(s);
+        return PUSH_OUT_OF_ORDER;
+    }
+    c->origin = to;
+    if (gap) {
+        lost_locked(s, c, gap, now);
+    }
+    shm_unlock(s);
+    if (gap) {
+        shm_bump_and_wake(s);
+    }
     return PUSH_OK;
 }
 
@@ -91,21 +129,6 @@ int push_shm_mirrored(push_shm_t *s, const char *chan, size_t chan_len,
     }
     shm_unlock(s);
     return yes;
-}
-
-void push_shm_mirror_origin(push_shm_t *s, const char *chan,
-                            size_t chan_len, uint64_t origin)
-{
-    uint32_t i;
-
-    if (s == NULL || !shm_chan_arg_ok(s, chan, chan_len)) {
-        return;
-    }
-    shm_lock(s);
-    if ((i = shm_chan_lookup(s, chan, chan_len, 0, 0)) != NO_SLOT) {
-        slot_at(s, i)->origin = origin;
-    }
-    shm_unlock(s);
 }
 
 uint32_t push_shm_sub_seq(push_shm_t *s)
