@@ -46,16 +46,22 @@ int push_mirror_apply(const push_store_t *store, const char *chan,
     if (origin != 0 && n->epoch != 0 && origin != n->epoch) {
         return 1;
     }
+    /* The publisher's own message after a hole Redis left past its floor
+     * (Redis went back): no message has that id, so it is a gap here
+     * as everywhere, and the message follows it. */
+    if (n->hole && push_store_lost(store, chan, chan_len, &n->prev, now)
+                   != PUSH_OK) {
+        return -1;
+    }
     lim.buffer_length = n->keep;
     lim.timeout = n->timeout;
     msg.id = n->id;
     st = push_store_publish_id(store, chan, chan_len, &msg, &n->prev, &lim,
                                now, after);
-    if (st == PUSH_OK && origin == 0 && n->epoch != 0) {
-        push_store_mirror_origin(store, chan, chan_len, n->epoch);
-        if (after) {
-            after->origin = n->epoch;
-        }
+    if (st == PUSH_OK && origin == 0 && n->epoch != 0
+        && push_store_mirror_epoch(store, chan, chan_len, 0, n->epoch, NULL,
+                                   now) == PUSH_OK && after) {
+        after->origin = n->epoch;
     }
     if (st == PUSH_DUPLICATE && after
         && push_store_info(store, chan, chan_len, now, after) != PUSH_OK) {
@@ -97,6 +103,7 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
         push_msgid_t last = { 0, 0 };
         push_limits_t lim;
         push_status_e s;
+        push_msgid_t gap = { 0, 0 };
         uint64_t origin = 0;
         unsigned i;
         int raced = 0, other_epoch;
@@ -133,15 +140,18 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
                 rc = -1;
                 break;
             }
-            if (raised && (s = push_store_lost(store, chan, chan_len, &to,
-                                               now)) != PUSH_OK) {
+            /* The gap made, the copy goes on in Redis' epoch (after what
+             * it has, as the floor now is), in one step: another process
+             * that read the copy meanwhile sees both or neither.  When
+             * one moved the copy on first, the next round reads it. */
+            s = !raised ? PUSH_OK
+                : epoch != 0
+                ? push_store_mirror_epoch(store, chan, chan_len, origin,
+                                          epoch, &to, now)
+                : push_store_lost(store, chan, chan_len, &to, now);
+            if (s != PUSH_OK && s != PUSH_OUT_OF_ORDER) {
                 rc = store_failed(err, errlen, s);
                 break;
-            }
-            /* The gap made, the copy goes on in Redis' epoch (after what
-             * it has, as the floor now is). */
-            if (raised && epoch != 0) {
-                push_store_mirror_origin(store, chan, chan_len, epoch);
             }
             continue;               /* read again, from the new last */
         }
@@ -195,18 +205,33 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
                     before = st.msgs[0].id;
                 }
                 if (push_msgid_cmp(&before, &last) > 0) {
-                    if ((s = push_store_lost(store, chan, chan_len, &before,
-                                             now)) != PUSH_OK) {
-                        push_redis_state_free(&st);
-                        rc = store_failed(err, errlen, s);
-                        break;
-                    }
-                    last = before;
+                    gap = before;
                 }
             }
         }
-        if (other_epoch || origin == 0) {
-            push_store_mirror_origin(store, chan, chan_len, st.epoch);
+        /* The gap, and the copy's new epoch with it in one step (a copy
+         * another process moved on first is read again). */
+        if (other_epoch || (origin == 0 && st.epoch != 0)) {
+            s = push_store_mirror_epoch(store, chan, chan_len, origin,
+                                        st.epoch, gap.time || gap.tag
+                                        ? &gap : NULL, now);
+        }
+        else {
+            s = gap.time || gap.tag
+                ? push_store_lost(store, chan, chan_len, &gap, now)
+                : PUSH_OK;
+        }
+        if (s == PUSH_OUT_OF_ORDER) {
+            push_redis_state_free(&st);
+            continue;
+        }
+        if (s != PUSH_OK && s != PUSH_NOT_FOUND) {
+            push_redis_state_free(&st);
+            rc = store_failed(err, errlen, s);
+            break;
+        }
+        if (gap.time || gap.tag) {
+            last = gap;
         }
         for (i = 0; i < st.n && !raced; i++) {
             push_message_t msg = as_message(&st.msgs[i]);

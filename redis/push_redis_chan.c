@@ -34,8 +34,10 @@ static const char publish_lua[] =
     "local lt, ln, ep = tonumber(m[1]), tonumber(m[2]), m[3]\n"
     "if not ep then ep = t[1] .. string.format('%06d', tonumber(t[2])) end\n"
     "local ft, fn = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
+    "local hole = 0\n"
     "if ft > 0 and (not lt or ft > lt or (ft == lt and fn > ln)) then\n"
     "  if fn >= 4294967295 then lt, ln = ft + 1, 0 else lt, ln = ft, fn + 1 end\n"
+    "  hole = 1\n"
     "end\n"
     "local s, n = tonumber(t[1]), 0\n"
     "local prev = '0-0'\n"
@@ -101,7 +103,7 @@ static const char publish_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "return {sid, prev, ep, told, others}\n";
+    "return {sid, prev, ep, told, others, hole}\n";
 
 /* KEYS: stream, meta.  ARGV: after ("-" for the oldest, else
  * "(<sec>-<n>"), count.  The meta and the entries in one reply, so the
@@ -348,12 +350,13 @@ int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
     if (script_failed(c, r, "publish", err, errlen)) {
         return -1;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 6
              || r->element[0]->type != REDIS_REPLY_STRING
              || r->element[1]->type != REDIS_REPLY_STRING
              || r->element[2]->type != REDIS_REPLY_STRING
              || r->element[3]->type != REDIS_REPLY_INTEGER
              || r->element[4]->type != REDIS_REPLY_INTEGER
+             || r->element[5]->type != REDIS_REPLY_INTEGER
              || push_redis_stream_id(r->element[0]->str, r->element[0]->len,
                                      &out->id) != 0
              || push_redis_stream_id(r->element[1]->str, r->element[1]->len,
@@ -366,6 +369,7 @@ int push_redis_publish(push_redis_conn_t *c, const push_redis_keys_t *k,
         out->timeout = timeout;
         out->receivers = r->element[3]->integer;
         out->others = r->element[4]->integer;
+        out->hole = r->element[5]->integer != 0;
         rc = 0;
     }
     freeReplyObject(r);

@@ -71,6 +71,8 @@ typedef struct {
                                * notice) */
     long long    others;      /* subscribers on the other servers (not
                                * in a notice) */
+    int          hole;        /* prev is the id left out past the floor
+                               * (not in a notice) */
 } push_redis_published_t;
 
 /* Publishes msg (its id is ignored) keeping `keep` messages (0: none

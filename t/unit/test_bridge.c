@@ -392,7 +392,12 @@ static void test_trimmed(void)
                                     &next, err, sizeof(err)), 0);
         push_redis_keys_free(&k);
         CHECK(push_msgid_cmp(&next.id, &q[2].id) > 0);
-        CHECK(push_msgid_cmp(&next.prev, &q[2].id) > 0);   /* the hole */
+        CHECK(push_msgid_cmp(&next.prev, &q[2].id) > 0 && next.hole);
+        /* The publisher's own copy takes it at once, after the hole. */
+        CHECK_EQ(push_mirror_apply(&a.store, "short", 5, &next, &mm, NULL,
+                                   time(NULL), NULL), 0);
+        CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
+              && push_msgid_cmp(&info.last_id, &next.id) == 0);
         CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "short", 5,
                                       time(NULL), 2000, err, sizeof(err)), 0);
         CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK

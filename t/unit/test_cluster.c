@@ -74,7 +74,7 @@ static int publish(push_redis_route_t *r, const char *chan,
                    const char *body, push_redis_published_t *p, char *err,
                    size_t errlen)
 {
-    op_arg a = { chan, body, { { 0, 0 }, { 0, 0 }, 0, 0, 0, 0, 0 },
+    op_arg a = { chan, body, { { 0, 0 }, { 0, 0 }, 0, 0, 0, 0, 0, 0 },
                  { 0, { 0, 0 }, 0, 0, 0, NULL, 0, NULL } };
     char key[300];
     int rc;

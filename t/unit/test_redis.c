@@ -436,7 +436,7 @@ static void test_publish(void)
         freeReplyObject(r);
         CHECK_EQ(push_redis_publish(c, &k, NULL, &again.id, &m, 10, 0, 2000,
                                     &n, err, sizeof(err)), 0);
-        CHECK(push_msgid_cmp(&n.id, &n.prev) > 0);
+        CHECK(push_msgid_cmp(&n.id, &n.prev) > 0 && n.hole);
         if (n.prev.time != again.id.time || n.prev.tag != again.id.tag + 1) {
             fprintf(stderr, "the hole: expected %" PRId64 ":%" PRIu32
                     ", got %" PRId64 ":%" PRIu32 "\n", again.id.time,
@@ -446,7 +446,7 @@ static void test_publish(void)
         /* A floor Redis is not behind leaves no hole. */
         CHECK_EQ(push_redis_publish(c, &k, NULL, &n.id, &m, 10, 0, 2000,
                                     &again, err, sizeof(err)), 0);
-        CHECK(push_msgid_cmp(&again.prev, &n.id) == 0);
+        CHECK(push_msgid_cmp(&again.prev, &n.id) == 0 && !again.hole);
         n = again;
     }
 
