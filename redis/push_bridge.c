@@ -36,6 +36,7 @@ typedef struct follow {
     long           told;          /* the count Redis has (-1: unknown) */
     long long      told_ms;       /* when it was told */
     long long      retry_at;      /* its catch-up, not before */
+    long long      retry_ms;      /* and the wait after the next failure */
     int            state;
     int            stale;         /* to be caught up */
     int            failing;       /* its last catch-up failed (said) */
@@ -581,11 +582,17 @@ static void catch_up_stale(push_bridge_t *b, long long now)
                 }
                 if (!a.refused) {
                     /* Its node, not the others' (a failover), or Redis
-                     * refused for now (CLUSTERDOWN while a failover is
-                     * decided, LOADING after a restart): again in a
-                     * moment. */
+                     * refused (CLUSTERDOWN while a failover is decided,
+                     * LOADING after a restart): again in a moment, then
+                     * less and less often while it lasts (OOM, a key
+                     * of another type). */
                     f->stale = 1;
-                    f->retry_at = now + BACKOFF_MIN_MS;
+                    f->retry_ms = f->retry_ms ? f->retry_ms * 2
+                                              : BACKOFF_MIN_MS;
+                    if (f->retry_ms > BACKOFF_MAX_MS) {
+                        f->retry_ms = BACKOFF_MAX_MS;
+                    }
+                    f->retry_at = now + f->retry_ms;
                     continue;
                 }
                 /* This channel's own trouble (no room in the store): the
@@ -596,6 +603,7 @@ static void catch_up_stale(push_bridge_t *b, long long now)
                 say(b, 2, "channel %s caught up from Redis again", f->chan);
                 f->failing = 0;
             }
+            f->retry_ms = 0;
             b->stats.caught_up++;
             if (b->gen) {
                 b->store->engine->mirror_mark(b->store->inst, f->chan,
