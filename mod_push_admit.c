@@ -194,6 +194,11 @@ static void fit_fd_limit(server_rec *s)
     int n = admitted();
     rlim_t was;
 
+    /* Under worker, PushMaxSubscribersPerChild caps them all (under
+     * event, only those on threads; the parked ones are the many). */
+    if (!sz.async && sz.explicit_cap > 0 && sz.explicit_cap < n) {
+        n = sz.explicit_cap;
+    }
     if (sz.threads == 1 || n < 1 || getrlimit(RLIMIT_NOFILE, &rl) != 0
         || rl.rlim_cur == RLIM_INFINITY) {
         return;
