@@ -23,8 +23,8 @@
  * Every connection is a descriptor of its child too: with the soft
  * RLIMIT_NOFILE too low for what the MPM admits, the listener's accept
  * fails (EMFILE) and the server stops taking connections, publishers
- * and pages included.  So the parent raises the soft limit as far as
- * the hard one allows, and what a child admits is also kept within the
+ * and pages included.  So the parent raises the soft limit to what the
+ * admitted subscribers need (the hard one at most), and what a child admits is also kept within the
  * descriptors it has, less one per thread (the other requests') and
  * what the child has open besides; the startup log says when that is
  * fewer than the MPM would admit. */

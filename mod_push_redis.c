@@ -301,8 +301,7 @@ push_status_e push_redis_publish_to(request_rec *r, const char *channel,
     *id = p.id;
     /* Into this server's copy at once when it follows on from what the
      * copy has; else the bridge brings it, in order. */
-    if (push_mirror_apply(store, channel, len, &p, &m, &mine, now, info)
-        != 0) {
+    if (push_mirror_apply(store, channel, len, &p, &m, now, info) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "publish to %s: "
                       "this server's copy lacks the message before it; "
                       "the bridge brings both", channel);

@@ -684,7 +684,7 @@ static void on_push(push_bridge_t *b, redisReply *r)
             f->stale = 1;           /* read from the stream, in order */
             return;
         }
-        switch (push_mirror_apply(b->store, f->chan, f->len, &n, &m, NULL,
+        switch (push_mirror_apply(b->store, f->chan, f->len, &n, &m,
                                   (int64_t)time(NULL), NULL)) {
         case 0:
             b->stats.applied++;

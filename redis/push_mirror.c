@@ -21,31 +21,13 @@ static push_message_t as_message(const push_redis_msg_t *m)
 
 int push_mirror_apply(const push_store_t *store, const char *chan,
                       size_t chan_len, const push_redis_published_t *n,
-                      const push_redis_msg_t *m,
-                      const push_channel_info_t *mine, int64_t now,
+                      const push_redis_msg_t *m, int64_t now,
                       push_channel_info_t *after)
 {
     push_message_t msg = as_message(m);
-    push_channel_info_t read;
     push_limits_t lim;
     push_status_e st;
-    uint64_t origin = 0;
 
-    /* A copy whose ids came from another epoch of the channel may have
-     * this one's ids for other messages ("had already" would be a silent
-     * loss): the catch-up settles that, with a gap.  (A copy another
-     * process moves to a new epoch between the read and the store is
-     * caught up by that process.) */
-    if (mine == NULL
-        && push_store_info(store, chan, chan_len, now, &read) == PUSH_OK) {
-        mine = &read;
-    }
-    if (mine != NULL) {
-        origin = mine->origin;
-    }
-    if (origin != 0 && n->epoch != 0 && origin != n->epoch) {
-        return 1;
-    }
     /* The publisher's own message after a hole Redis left past its floor
      * (Redis went back): no message has that id, so it is a gap here
      * as everywhere, and the message follows it. */
@@ -56,17 +38,11 @@ int push_mirror_apply(const push_store_t *store, const char *chan,
     lim.buffer_length = n->keep;
     lim.timeout = n->timeout;
     msg.id = n->id;
-    st = push_store_publish_id(store, chan, chan_len, &msg, &n->prev, &lim,
-                               now, after);
-    if (st == PUSH_OK && origin == 0 && n->epoch != 0
-        && push_store_mirror_epoch(store, chan, chan_len, 0, n->epoch, NULL,
-                                   now) == PUSH_OK && after) {
-        after->origin = n->epoch;
-    }
-    if (st == PUSH_DUPLICATE && after
-        && push_store_info(store, chan, chan_len, now, after) != PUSH_OK) {
-        return 1;
-    }
+    /* With its epoch: a copy of another (whose ids may be this one's for
+     * other messages) refuses it, and the catch-up settles that with a
+     * gap; "had already" would be a silent loss. */
+    st = push_store_publish_id(store, chan, chan_len, &msg, &n->prev,
+                               n->epoch, &lim, now, after);
     if (st == PUSH_OK || st == PUSH_DUPLICATE) {
         return 0;
     }
@@ -161,23 +137,15 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
         }
         lim.buffer_length = st.keep;
         lim.timeout = st.timeout;
-        /* What Redis issued after our last id but no longer has. */
+        /* One gap at most, recorded in one step with the epoch below.
+         * What Redis issued after our last id but no longer has: */
         if (st.n == 0 && push_msgid_cmp(&st.last, &last) > 0) {
-            s = push_store_lost(store, chan, chan_len, &st.last, now);
+            gap = st.last;
         }
         else if (st.n > 0 && push_msgid_cmp(&st.msgs[0].prev, &last) > 0) {
-            s = push_store_lost(store, chan, chan_len, &st.msgs[0].prev,
-                                now);
+            gap = st.msgs[0].prev;
         }
-        else {
-            s = PUSH_OK;
-        }
-        if (s != PUSH_OK) {
-            push_redis_state_free(&st);
-            rc = store_failed(err, errlen, s);
-            break;
-        }
-        if (st.n > 0) {
+        else if (st.n > 0) {
             /* The first one after our last id names a previous id before
              * ours: Redis went back (it lost what the copy has after
              * that), and a gap just before the first new one says so,
@@ -246,7 +214,7 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
             }
 
             s = push_store_publish_id(store, chan, chan_len, &msg, prev,
-                                      &lim, now, NULL);
+                                      st.epoch, &lim, now, NULL);
             if (s == PUSH_TOO_BIG) {
                 /* Redis took it, this store never can: a gap here, told
                  * to the subscribers, instead of a channel stuck on it. */

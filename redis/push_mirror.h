@@ -12,7 +12,8 @@
  *
  * Two paths keep a copy: the server's bridge, which follows the
  * channels that have subscribers here (push_bridge.h), and a child
- * about to subscribe a client, which brings the copy up to date first
+ * about to subscribe a client to a channel the bridge does not vouch
+ * for yet (push_store_mirrored), which brings the copy up to date first
  * so that the client starts from Redis' last id.  Pure C. */
 #ifndef PUSH_MIRROR_H
 #define PUSH_MIRROR_H
@@ -41,13 +42,10 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
  * child's own): stored when it follows the copy's last id.  0 stored or
  * had already, with *after (may be NULL) the channel then; 1 when the
  * copy lacks the one before it, or is of another epoch (catch up); -1
- * when the store refused it (no room).  *mine, when not NULL, is the
- * copy as the caller read it just before (a publisher's floor), so as
- * not to read it again. */
+ * when the store refused it (no room). */
 int push_mirror_apply(const push_store_t *store, const char *chan,
                       size_t chan_len, const push_redis_published_t *n,
-                      const push_redis_msg_t *m,
-                      const push_channel_info_t *mine, int64_t now,
+                      const push_redis_msg_t *m, int64_t now,
                       push_channel_info_t *after);
 
 #endif

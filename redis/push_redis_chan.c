@@ -63,6 +63,7 @@ static const char publish_lua[] =
     "  local a, b = string.match(top[1][1], '^(%d+)-(%d+)$')\n"
     "  s, n = tonumber(a), tonumber(b)\n"
     "  prev = top[1][1]\n"
+    "  hole = 0\n"
     "  if n >= 4294967295 then s, n = s + 1, 0 else n = n + 1 end\n"
     "  sid = s .. '-' .. n\n"
     "  added = add()\n"

@@ -87,9 +87,10 @@ char *push_redis_script_sha(push_redis_conn_t *c, unsigned which);
 
 /* Redis Cluster's redirections: a reply "MOVED <slot> <host>:<port>"
  * (the slot lives there now), "ASK ..." (this once, while the slot
- * moves) or "TRYAGAIN" (a moment later) is remembered by the connection it came on, for the caller's
- * route (push_redis_route.h) to follow; it stays until cleared.  With
- * asking on, every call is sent after an ASKING. */
+ * moves) or "TRYAGAIN" (a moment later) is remembered by the
+ * connection it came on, for the caller's route (push_redis_route.h)
+ * to follow; it stays until cleared.  With asking on, every
+ * push_redis_call is sent after an ASKING (not pipelined sends). */
 #define PUSH_REDIS_MOVED    1
 #define PUSH_REDIS_ASK      2
 #define PUSH_REDIS_TRYAGAIN 3   /* not run: the slot is being moved */

@@ -166,7 +166,8 @@ static push_redis_conn_t *node_conn(push_redis_route_t *r, unsigned i,
                  n->host, n->port);
         return NULL;
     }
-    if (r->mode != CLUSTER && r->nseeds == 1) {
+    if (r->mode != CLUSTER && r->nseeds == 1 && n->port == r->seeds[0].port
+        && strcmp(n->host, r->seeds[0].host) == 0) {
         u = r->seeds[0];            /* plain (or not known): its db too */
     }
     else {
@@ -174,7 +175,7 @@ static push_redis_conn_t *node_conn(push_redis_route_t *r, unsigned i,
     }
     if (!(n->conn = push_redis_connect(&u, r->timeout_ms, err, errlen))) {
         n->retry_at = now + RETRY_MS;
-        r->stale = 1;               /* a cluster may have moved on */
+        r->stale = r->mode != PLAIN; /* a cluster may have moved on */
     }
     return n->conn;
 }

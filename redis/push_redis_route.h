@@ -64,7 +64,7 @@ int push_redis_route_do(push_redis_route_t *r, const char *key, size_t len,
 /* The connection to the node of key's slot (a plain Redis: the one), for
  * a caller that pipelines several commands there; NULL with err.  After
  * using it, push_redis_route_after says whether a redirection came back
- * (1: the map is read again at the next use). */
+ * (1: send again; after MOVED the map is read again at the next use). */
 push_redis_conn_t *push_redis_route_conn(push_redis_route_t *r,
                                          const char *key, size_t len,
                                          char *err, size_t errlen);

@@ -169,10 +169,15 @@ typedef struct push_store_engine {
      * storing nothing, unless it is after the channel's last id; and with
      * prev given, PUSH_OUT_OF_ORDER, storing nothing, unless the
      * channel's last id is *prev (a message between them has not come
-     * yet: the caller fetches it first). */
+     * yet: the caller fetches it first).  With origin given (not 0), the
+     * backplane's epoch the id comes from: PUSH_OUT_OF_ORDER, storing
+     * nothing, when the copy's is another (its ids may be this epoch's
+     * for other messages: mirror_epoch first), and the copy's when it
+     * had none.  *info (may be NULL) is the channel after, on
+     * PUSH_DUPLICATE too. */
     push_status_e (*publish_id)(push_store_inst_t *inst, const char *chan,
                                 size_t chan_len, const push_message_t *msg,
-                                const push_msgid_t *prev,
+                                const push_msgid_t *prev, uint64_t origin,
                                 const push_limits_t *limits, int64_t now,
                                 push_channel_info_t *info);
 
@@ -335,11 +340,11 @@ static inline push_status_e push_store_publish(
 
 static inline push_status_e push_store_publish_id(
     const push_store_t *s, const char *chan, size_t chan_len,
-    const push_message_t *msg, const push_msgid_t *prev,
+    const push_message_t *msg, const push_msgid_t *prev, uint64_t origin,
     const push_limits_t *limits, int64_t now, push_channel_info_t *info)
 {
-    return s->engine->publish_id(s->inst, chan, chan_len, msg, prev, limits,
-                                 now, info);
+    return s->engine->publish_id(s->inst, chan, chan_len, msg, prev, origin,
+                                 limits, now, info);
 }
 
 static inline push_status_e push_store_lost(

@@ -427,8 +427,8 @@ static push_status_e publish(push_shm_t *s, const char *chan,
                              size_t chan_len, const push_message_t *msg,
                              const push_limits_t *limits, int64_t now,
                              const push_msgid_t *given,
-                             const push_msgid_t *prev, push_msgid_t *id,
-                             push_channel_info_t *info)
+                             const push_msgid_t *prev, uint64_t origin,
+                             push_msgid_t *id, push_channel_info_t *info)
 {
     push_status_e st;
     push_msgid_t nid;
@@ -450,7 +450,14 @@ static push_status_e publish(push_shm_t *s, const char *chan,
     c = slot_at(s, i);
     c->last_used = now;
     shm_chan_expire(s, c, now);
+    /* Checked before "had already": an id of another epoch may be one
+     * the copy has for another message. */
+    if (origin != 0 && c->origin != 0 && c->origin != origin) {
+        shm_unlock(s);
+        return PUSH_OUT_OF_ORDER;
+    }
     if (given != NULL && push_msgid_cmp(given, &c->last_id) <= 0) {
+        shm_chan_fill_info(s, c, info);
         shm_unlock(s);
         return PUSH_DUPLICATE;
     }
@@ -462,6 +469,9 @@ static push_status_e publish(push_shm_t *s, const char *chan,
         /* A backplane's copy: which ids are its channel's is the
          * backplane's to say (lost), not this store's age. */
         c->born = 0;
+    }
+    if (origin != 0) {
+        c->origin = origin;
     }
     nid = given != NULL ? *given : next_id(s, c, now);
     wake = append(s, c, i, msg, limits, need, nid, now);
@@ -485,13 +495,13 @@ push_status_e push_shm_publish(push_shm_t *s, const char *chan,
                                const push_limits_t *limits, int64_t now,
                                push_msgid_t *id, push_channel_info_t *info)
 {
-    return publish(s, chan, chan_len, msg, limits, now, NULL, NULL, id,
+    return publish(s, chan, chan_len, msg, limits, now, NULL, NULL, 0, id,
                    info);
 }
 
 push_status_e push_shm_publish_id(push_shm_t *s, const char *chan,
                                   size_t chan_len, const push_message_t *msg,
-                                  const push_msgid_t *prev,
+                                  const push_msgid_t *prev, uint64_t origin,
                                   const push_limits_t *limits, int64_t now,
                                   push_channel_info_t *info)
 {
@@ -499,7 +509,7 @@ push_status_e push_shm_publish_id(push_shm_t *s, const char *chan,
         return PUSH_BAD_ARG;
     }
     return publish(s, chan, chan_len, msg, limits, now, &msg->id, prev,
-                   NULL, info);
+                   origin, NULL, info);
 }
 
 /* With the lock held: the channel as clients see it, expired messages

@@ -60,7 +60,7 @@ push_status_e push_shm_publish(push_shm_t *s, const char *chan,
                                push_msgid_t *id, push_channel_info_t *info);
 push_status_e push_shm_publish_id(push_shm_t *s, const char *chan,
                                   size_t chan_len, const push_message_t *msg,
-                                  const push_msgid_t *prev,
+                                  const push_msgid_t *prev, uint64_t origin,
                                   const push_limits_t *limits, int64_t now,
                                   push_channel_info_t *info);
 push_status_e push_shm_lost(push_shm_t *s, const char *chan,

@@ -116,7 +116,7 @@ int push_shm_mirrored(push_shm_t *s, const char *chan, size_t chan_len,
 
     /* The generation read on both sides of the deadline: a backplane
      * that lost its connection and made another meanwhile (generations
-     * are never reused) is seen, not half of each. */
+     * are not reused, but for a 32-bit hash's chance) is seen, not half of each. */
     if (s == NULL || !shm_chan_arg_ok(s, chan, chan_len)
         || (gen = __atomic_load_n(&s->mirror_gen, __ATOMIC_ACQUIRE)) == 0
         || now_ms >= __atomic_load_n(&s->mirror_until, __ATOMIC_ACQUIRE)

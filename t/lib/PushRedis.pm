@@ -10,6 +10,18 @@ use File::Temp qw(tempdir);
 use IO::Socket::INET ();
 use Time::HiRes qw(time sleep);
 
+# For plan's need: the reason to skip, when redis-server is missing.
+sub need { return { 'redis-server is not installed (Debian: apt-get install redis-server)'
+                    => defined program() } }
+
+# The configuration of a server of the backplane tests on Redis $urls:
+# a short PushRedisTimeout, the bridge's log, a buffer on /pub.
+sub server_conf {
+    my ($urls) = @_;
+    return "PushRedis $urls\nPushRedisTimeout 500ms\nLogLevel notice push:info\n"
+        . "<Location /pub>\n PushMessageBufferLength 100\n</Location>\n";
+}
+
 # The redis-server program, or undef when it is not installed.
 sub program {
     for my $d (split /:/, "$ENV{PATH}:/usr/bin:/usr/sbin") {

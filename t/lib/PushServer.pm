@@ -22,6 +22,10 @@ sub mpm {
     return $mpm || 'event';
 }
 
+# Another MPM than the suite's, for a server beside it: prefork beside
+# event or worker, else event.
+sub other_mpm { mpm() eq 'prefork' ? 'event' : 'prefork' }
+
 # Starts one: %o{conf} is appended to the configuration (directives,
 # sections); /sub, /pub and /status are push locations, /static.txt a
 # file; %o{mpm} another MPM than the suite's; %o{nofile} "soft:hard"

@@ -24,18 +24,16 @@ use PushRedis;
 use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 49, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
-                         => defined PushRedis::program() };
+plan tests => 49, need PushRedis::need();
 
 $SIG{PIPE} = 'IGNORE';
 
 my $redis = PushRedis->start or die "redis-server did not start";
-my $conf = "PushRedis " . $redis->url . "\nPushRedisTimeout 500ms\nLogLevel notice push:info\n"
-    . "<Location /pub>\n PushMessageBufferLength 100\n</Location>\n";
+my $conf = PushRedis::server_conf($redis->url);
 my $A = PushServer::start(conf => $conf);
 my $B = PushServer::start(conf => $conf);
-# A third under another MPM: prefork beside event or worker, else event.
-my $other = PushServer::mpm() eq 'prefork' ? 'event' : 'prefork';
+# A third under another MPM.
+my $other = PushServer::other_mpm();
 my $C = PushServer::start(conf => $conf, mpm => $other);
 ok t_cmp(($A ? 1 : 0) + ($B ? 1 : 0) + ($C ? 1 : 0), 3,
          "three servers with PushRedis started (the third under $other)");

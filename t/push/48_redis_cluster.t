@@ -18,15 +18,13 @@ use PushRedis;
 use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 20, need { 'redis-server is not installed (Debian: apt-get install redis-server)'
-                         => defined PushRedis::program() };
+plan tests => 20, need PushRedis::need();
 
 $SIG{PIPE} = 'IGNORE';
 
 my $cluster = PushRedis->cluster or die "the Redis Cluster did not start";
-my $conf = "PushRedis " . $cluster->urls . "\nPushRedisTimeout 500ms\nLogLevel notice push:info\n"
-    . "<Location /pub>\n PushMessageBufferLength 100\n</Location>\n";
-my $other = PushServer::mpm() eq 'prefork' ? 'event' : 'prefork';
+my $conf = PushRedis::server_conf($cluster->urls);
+my $other = PushServer::other_mpm();
 my $A = PushServer::start(conf => $conf);
 my $B = PushServer::start(conf => $conf, mpm => $other);
 ok t_cmp(($A ? 1 : 0) + ($B ? 1 : 0), 2, "two servers on the cluster started (B under $other)");

@@ -394,7 +394,7 @@ static void test_trimmed(void)
         CHECK(push_msgid_cmp(&next.id, &q[2].id) > 0);
         CHECK(push_msgid_cmp(&next.prev, &q[2].id) > 0 && next.hole);
         /* The publisher's own copy takes it at once, after the hole. */
-        CHECK_EQ(push_mirror_apply(&a.store, "short", 5, &next, &mm, NULL,
+        CHECK_EQ(push_mirror_apply(&a.store, "short", 5, &next, &mm,
                                    time(NULL), NULL), 0);
         CHECK(push_shm_info(a.shm, "short", 5, time(NULL), &info) == PUSH_OK
               && push_msgid_cmp(&info.last_id, &next.id) == 0);
@@ -525,7 +525,7 @@ static void test_epoch(void)
         memset(&m, 0, sizeof(m));
         m.body = "new";
         m.body_len = 3;
-        CHECK_EQ(push_mirror_apply(&a.store, "ep", 2, &x[3], &m, NULL,
+        CHECK_EQ(push_mirror_apply(&a.store, "ep", 2, &x[3], &m,
                                    time(NULL), NULL), 1);
     }
     CHECK_EQ(push_mirror_catch_up(&a.store, c, "push:", "ep", 2, time(NULL),

@@ -348,17 +348,17 @@ static void test_publish_id(void)
     m.body_len = 9;
     m.id.time = 5000;
     m.id.tag = 3;
-    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, &lim, 1000, &info) == PUSH_OK);
+    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, 0, &lim, 1000, &info) == PUSH_OK);
     CHECK(info.messages == 1 && id_is(&info.last_id, 5000, 3));
     CHECK(sub_to(s, "r", 1000, &sub) == PUSH_OK);
     CHECK(next_msg(s, &sub, NULL, 1000, &got, NULL, NULL) == PUSH_FOUND
           && id_is(&got.id, 5000, 3) && got.body_len == 9
           && memcmp(got.body, "from afar", 9) == 0);
     /* The same id again, or an older one: a duplicate, nothing stored. */
-    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, &lim, 1000, NULL)
+    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, 0, &lim, 1000, NULL)
           == PUSH_DUPLICATE);
     m.id.tag = 2;
-    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, &lim, 1000, NULL)
+    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, 0, &lim, 1000, NULL)
           == PUSH_DUPLICATE);
     CHECK(info_of(s, "r", 1000, &info) == PUSH_OK && info.messages == 1);
     /* A local publish at an earlier clock follows the given id. */
@@ -366,22 +366,22 @@ static void test_publish_id(void)
           && id_is(&id, 5000, 4));
     m.id.time = 6000;
     m.id.tag = 0;
-    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, &lim, 1000, &info) == PUSH_OK
+    CHECK(push_shm_publish_id(s, "r", 1, &m, NULL, 0, &lim, 1000, &info) == PUSH_OK
           && info.messages == 3 && id_is(&info.last_id, 6000, 0));
-    CHECK(push_shm_publish_id(s, "r", 1, NULL, NULL, &lim, 1000, NULL)
+    CHECK(push_shm_publish_id(s, "r", 1, NULL, NULL, 0, &lim, 1000, NULL)
           == PUSH_BAD_ARG);
     /* With the previous id: stored only right after it. */
     {
         push_msgid_t prev = { 6000, 0 }, wrong = { 5999, 0 };
 
         m.id.time = 6001;
-        CHECK(push_shm_publish_id(s, "r", 1, &m, &wrong, &lim, 1000, NULL)
+        CHECK(push_shm_publish_id(s, "r", 1, &m, &wrong, 0, &lim, 1000, NULL)
               == PUSH_OUT_OF_ORDER);
         CHECK(info_of(s, "r", 1000, &info) == PUSH_OK && info.messages == 3
               && id_is(&info.last_id, 6000, 0));
-        CHECK(push_shm_publish_id(s, "r", 1, &m, &prev, &lim, 1000, &info)
+        CHECK(push_shm_publish_id(s, "r", 1, &m, &prev, 0, &lim, 1000, &info)
               == PUSH_OK && info.messages == 4);
-        CHECK(push_shm_publish_id(s, "r", 1, &m, &prev, &lim, 1000, NULL)
+        CHECK(push_shm_publish_id(s, "r", 1, &m, &prev, 0, &lim, 1000, NULL)
               == PUSH_DUPLICATE);
     }
     push_shm_unsubscribe(s, &sub);
@@ -406,7 +406,7 @@ static void test_lost(void)
     m.body_len = 1;
     m.id.time = 5000;
     m.id.tag = 1;
-    CHECK(push_shm_publish_id(s, "l", 1, &m, NULL, &lim, 1000, NULL)
+    CHECK(push_shm_publish_id(s, "l", 1, &m, NULL, 0, &lim, 1000, NULL)
           == PUSH_OK);
     CHECK(sub_to(s, "l", 1000, &sub) == PUSH_OK);
     CHECK(push_shm_lost(s, "l", 1, &upto, 1000) == PUSH_OK);
@@ -419,7 +419,7 @@ static void test_lost(void)
     /* What follows it is stored, after it. */
     m.id.time = 7000;
     m.id.tag = 6;
-    CHECK(push_shm_publish_id(s, "l", 1, &m, &upto, &lim, 1000, NULL)
+    CHECK(push_shm_publish_id(s, "l", 1, &m, &upto, 0, &lim, 1000, NULL)
           == PUSH_OK);
     /* Going back is nothing, and so is what the copy has already (a
      * catch-up that read the copy before another process stored it):
