@@ -334,7 +334,9 @@ static int head_complete(park_conn *s)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
                ? 0 : -1;
     }
-    if (n == (ssize_t)sizeof(buf)) {
+    /* Over TLS the bytes say nothing until decrypted: a worker reads
+     * the head (or the client's closing alert). */
+    if (n == (ssize_t)sizeof(buf) || s->tls) {
         return 1;
     }
     for (i = 1; i < n; i++) {
@@ -447,7 +449,7 @@ static void conn_adopt(park_conn *s)
     }
     switch (s->mode) {
     case PM_STREAM:
-        if (push_stream_start(&s->u.stream) != 0) {
+        if (push_stream_start(&s->u.stream.st) != 0) {
             /* Stopping (or out of descriptors): end it as a stopping
              * server does, the client reconnects elsewhere. */
             conn_end(s, PUSH_ENDED_SERVER);
@@ -513,7 +515,7 @@ static void conn_io(park_conn *s, apr_uint32_t events)
 {
     switch (s->mode) {
     case PM_STREAM:
-        push_stream_io(&s->u.stream, events);
+        push_stream_io(&s->u.stream.st, events);
         return;
     case PM_LONGPOLL:
         if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -545,7 +547,7 @@ static void conn_due(park_conn *s, apr_time_t now)
 {
     switch (s->mode) {
     case PM_STREAM:
-        push_stream_due(&s->u.stream, now);
+        push_stream_due(&s->u.stream.st, now);
         return;
     case PM_LONGPOLL:
         longpoll_over(s, PUSH_OUTCOME_TIMEOUT);
@@ -598,12 +600,13 @@ static void conn_finish(park_conn *s)
         return;
     }
     if (s->mode == PM_STREAM) {
-        push_stream_finish(&s->u.stream);
+        push_stream_finish(&s->u.stream.st);
         if (r) {
-            r->bytes_sent += (apr_off_t)s->u.stream.out.body_bytes;
+            r->bytes_sent += (apr_off_t)s->u.stream.st.sink->body_bytes;
         }
-        if (push_parked_logio && s->u.stream.out.wire_bytes) {
-            push_parked_logio(c, (apr_off_t)s->u.stream.out.wire_bytes);
+        if (push_parked_logio && s->u.stream.st.sink->wire_bytes) {
+            push_parked_logio(c,
+                              (apr_off_t)s->u.stream.st.sink->wire_bytes);
         }
     }
     if (r) {
@@ -660,7 +663,7 @@ static void op_expired(push_loop_item_t *it, int64_t now)
     park_conn *s = CONN_OF(it);
 
     if (s->mode == PM_STREAM) {
-        push_stream_expired(&s->u.stream, now);
+        push_stream_expired(&s->u.stream.st, now);
     }
 }
 
@@ -669,7 +672,7 @@ static void op_wake(push_loop_item_t *it)
     park_conn *s = CONN_OF(it);
 
     if (s->mode == PM_STREAM) {
-        push_stream_wake(&s->u.stream);
+        push_stream_wake(&s->u.stream.st);
     }
     else if (s->mode == PM_LONGPOLL && longpoll_look(s)) {
         longpoll_answer(s);
@@ -684,7 +687,7 @@ static void op_unwatchable(push_loop_item_t *it)
     park_conn *s = CONN_OF(it);
 
     if (s->mode == PM_STREAM) {
-        push_stream_unwatchable(&s->u.stream);
+        push_stream_unwatchable(&s->u.stream.st);
     }
     else if (s->mode == PM_LONGPOLL) {
         longpoll_over(s, PUSH_OUTCOME_STOPPING);

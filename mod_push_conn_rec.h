@@ -13,6 +13,8 @@
 
 #include "core/push_loop.h"
 #include "core/push_stream.h"
+#include "mod_push_sub.h"
+#include "mod_push_tls.h"
 #include "mod_push_workers.h"
 
 /* A connection that ends right after the MPM suspended it is finished a
@@ -74,6 +76,10 @@ struct park_conn {
                                          * suspend hook hands it over */
     conn_rec           *c;
     apr_socket_t       *sock;
+    /* A TLS connection: its bytes go through mod_ssl (mod_push_tls.c),
+     * and what it sends can only be seen decrypted, through the
+     * connection's input filters. */
+    int                 tls;
     int                 forget;         /* another module's connection now */
     int                 told_leave;     /* PushUnsubscribeRequest is done */
     apr_time_t          head_deadline;  /* part of a request head is in:
@@ -85,7 +91,11 @@ struct park_conn {
     push_sub_t          sub;
     int                 subscribed;
     union {
-        push_stream_t   stream;         /* PM_STREAM */
+        struct {                        /* PM_STREAM */
+            push_stream_t           st;
+            push_tls_sink_t         tls_out;   /* when tls */
+            push_filter_source_t    tls_in;
+        } stream;
         struct {                        /* PM_LONGPOLL */
             int                 inline_ok;  /* the loop may answer it */
             apr_interval_time_t timeout;

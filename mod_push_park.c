@@ -21,6 +21,7 @@
 #include "mod_push_conn.h"
 #include "mod_push_conn_rec.h"
 #include "mod_push_store.h"
+#include "mod_push_tls.h"
 
 APLOG_USE_MODULE(push);
 
@@ -28,13 +29,14 @@ APLOG_USE_MODULE(push);
  * them: they have nothing left to do once the headers are out.
  * mod_reqtimeout's (on by default in Debian) only notes the end of a
  * request, from the EOR bucket that still goes through the filters when
- * the loop finishes the request. */
+ * the loop finishes the request.  mod_ssl's are the connection's, which
+ * a TLS subscriber's bytes do go through (mod_push_tls.c). */
 static int filters_bypassable(request_rec *r)
 {
     static const char *const ok[] = {
         "chunk", "http_outerror", "byterange", "content_length",
         "http_header", "log_input_output", "reqtimeout", "core",
-        "push_x_accel", NULL
+        "push_x_accel", "SSL/TLS Filter", "SSL/TLS Coalescing Filter", NULL
     };
     ap_filter_t *f;
 
@@ -58,7 +60,8 @@ int push_park_possible(request_rec *r)
     return push_parked && !push_loop_is_stopping(push_parked->loop)
            && !c->master && c->cs && !c->aborted && !r->main
            && (!r->prev || push_accel_may_suspend(r))
-           && ap_get_conn_socket(c) && !ap_ssl_conn_is_ssl(c)
+           && ap_get_conn_socket(c)
+           && (!ap_ssl_conn_is_ssl(c) || push_tls_parkable(c))
            && (!held || !held->handing);
 }
 
@@ -80,6 +83,7 @@ static park_conn *park_record(request_rec *r)
     push_loop_item_init(&s->item, &push_conn_ops, fd);
     s->c = c;
     s->sock = ap_get_conn_socket(c);
+    s->tls = ap_ssl_conn_is_ssl(c);
     apr_atomic_inc32(&push_parked->conns);
     ap_set_module_config(c->conn_config, &push_module, s);
     return s;
@@ -114,9 +118,17 @@ int push_park_stream(request_rec *r, const push_sub_t *sub, int chunked,
         return 0;
     }
     s->mode = PM_STREAM;
-    push_stream_init(&s->u.stream, &s->sub, &s->item, chunked, ping_every,
+    push_stream_init(&s->u.stream.st, &s->sub, &s->item, chunked, ping_every,
                      r->server->timeout);
-    s->u.stream.idle_limit =
+    if (s->tls) {
+        push_tls_sink_init(&s->u.stream.tls_out, r->connection, chunked,
+                           PUSH_STREAM_PENDING_MAX);
+        push_filter_source_init(&s->u.stream.tls_in, r,
+                                r->connection->input_filters);
+        push_stream_use(&s->u.stream.st, &s->u.stream.tls_out.sink,
+                        &s->u.stream.tls_in.source);
+    }
+    s->u.stream.st.idle_limit =
         apr_time_from_sec(push_conf_subscriber_timeout(push_conf(r)));
     return 1;
 }

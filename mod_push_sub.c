@@ -385,6 +385,7 @@ void push_filter_source_init(push_filter_source_t *src, request_rec *r,
                              ap_filter_t *filters)
 {
     src->source.read = filter_read;
+    src->source.hides_input = 1;
     src->filters = filters;
     src->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
 }

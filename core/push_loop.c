@@ -60,6 +60,7 @@ struct push_loop {
     void              *baton;
     push_loop_timer_t *timers[PUSH_DL_KINDS];
     push_loop_item_t  *reap;          /* ended, to finish */
+    push_loop_item_t  *ready;         /* push_loop_ready's, for next turn */
     push_loop_chan_t **buckets;       /* channels by chan */
     uint32_t           nbuckets;      /* a power of two */
     uint32_t           nchans;
@@ -205,6 +206,55 @@ void push_loop_unwatch(push_loop_item_t *it)
         epoll_ctl(it->loop->epfd, EPOLL_CTL_DEL, it->fd, NULL);
         it->in_epoll = 0;
         it->events = 0;
+    }
+}
+
+void push_loop_ready(push_loop_item_t *it)
+{
+    push_loop_t *l = it->loop;
+
+    if (!it->ready && !it->ended) {
+        it->ready = 1;
+        it->ready_next = l->ready;
+        l->ready = it;
+    }
+}
+
+static void ready_drop(push_loop_item_t *it)
+{
+    push_loop_item_t **pp = &it->loop->ready;
+
+    if (!it->ready) {
+        return;
+    }
+    while (*pp && *pp != it) {
+        pp = &(*pp)->ready_next;
+    }
+    /* Not found: it is in the batch ready_run is going through, which
+     * skips it (ended) and unlinks it itself. */
+    if (*pp) {
+        *pp = it->ready_next;
+        it->ready = 0;
+        it->ready_next = NULL;
+    }
+}
+
+/* The items asked for by push_loop_ready before this turn; any they ask
+ * for now wait for the next. */
+static void ready_run(push_loop_t *l)
+{
+    push_loop_item_t *it = l->ready;
+
+    l->ready = NULL;
+    while (it && !push_loop_is_abandoned(l)) {
+        push_loop_item_t *next = it->ready_next;
+
+        it->ready = 0;
+        it->ready_next = NULL;
+        if (!it->ended && it->in_epoll) {
+            it->ops->io(it, EPOLLIN);
+        }
+        it = next;
     }
 }
 
@@ -586,6 +636,7 @@ void push_loop_end(push_loop_item_t *it, push_ended_e how)
         return;
     }
     it->ended = how;
+    ready_drop(it);
     push_loop_unfollow(it);
     push_loop_untimed(it);
     push_loop_unexpire(it);
@@ -710,7 +761,8 @@ static void *loop_main(void *arg)
         if (quitting(l)) {
             break;
         }
-        timeout_ms = wait < 0 ? -1 : (int)((wait + 999) / 1000);
+        timeout_ms = l->ready ? 0
+                     : wait < 0 ? -1 : (int)((wait + 999) / 1000);
         n = epoll_wait(l->epfd, evs, 256, timeout_ms);
         /* A stop at once is heeded between any two items. */
         for (i = 0; i < n && !push_loop_is_abandoned(l); i++) {
@@ -736,6 +788,7 @@ static void *loop_main(void *arg)
                 }
             }
         }
+        ready_run(l);
         holds_move(l);
         while (l->dead_chans) {
             push_loop_chan_t *ch = l->dead_chans;

@@ -93,6 +93,8 @@ struct push_loop_item {
     push_loop_chan_t      *chan;
     push_loop_item_t      *c_prev, *c_next;
     push_loop_item_t      *next;
+    push_loop_item_t      *ready_next;  /* on the loop's ready list */
+    int                    ready;
 
     /* A streaming subscriber, which the channel's hold is for (its pos,
      * chan_pos and bound); NULL for an item that holds nothing. */
@@ -137,6 +139,12 @@ int  push_loop_watch(push_loop_item_t *it, uint32_t events);
  * owner's callbacks act on nothing), before the descriptor may go to
  * someone else. */
 void push_loop_unwatch(push_loop_item_t *it);
+/* Its io is called with EPOLLIN on the loop's next turn, without waiting
+ * for the descriptor: input that was read from the socket waits above it
+ * (a TLS connection's, decrypted in httpd's filters).  Once per turn
+ * however often it is asked; an item that ends or stops being watched
+ * first is not called. */
+void push_loop_ready(push_loop_item_t *it);
 /* The item is due `every` from now, after every other one with the same
  * interval; not due when every <= 0. */
 void push_loop_timer(push_loop_item_t *it, int64_t every, int64_t now);

@@ -96,7 +96,7 @@ static push_sink_rc socket_write(push_sink_t *k, const struct iovec *bufs,
     for (i = 0; i < n; i++) {
         total += vec[i].iov_len;
     }
-    s->body_bytes += body;
+    s->sink.body_bytes += body;
     if (socket_pending(k)) {
         /* Behind what is waiting already: queued, in order. */
         return pending_add(s, vec, n, 0) == 0 ? PUSH_SINK_QUEUED : gone(s);
@@ -111,7 +111,7 @@ static push_sink_rc socket_write(push_sink_t *k, const struct iovec *bufs,
         }
         sent = 0;
     }
-    s->wire_bytes += (uint64_t)sent;
+    s->sink.wire_bytes += (uint64_t)sent;
     if (k->on_write) {
         k->on_write(k->baton);
     }
@@ -124,20 +124,28 @@ static push_sink_rc socket_write(push_sink_t *k, const struct iovec *bufs,
                                                      : gone(s);
 }
 
+static push_sink_rc socket_drain(push_sink_t *sink);
+static int socket_finish(push_sink_t *sink);
+static void socket_release(push_sink_t *sink);
+
 void push_socket_sink_init(push_socket_sink_t *k, int fd, int chunked,
                            size_t max_pending)
 {
     memset(k, 0, sizeof(*k));
     k->sink.write = socket_write;
     k->sink.pending = socket_pending;
+    k->sink.drain = socket_drain;
+    k->sink.finish = socket_finish;
+    k->sink.release = socket_release;
     k->fd = fd;
     k->chunked = chunked;
     k->max_pending = max_pending;
     push_buf_init(&k->pending);
 }
 
-push_sink_rc push_socket_sink_drain(push_socket_sink_t *k)
+static push_sink_rc socket_drain(push_sink_t *sink)
 {
+    push_socket_sink_t *k = (push_socket_sink_t *)sink;
     size_t left = socket_pending(&k->sink);
     ssize_t sent;
 
@@ -155,7 +163,7 @@ push_sink_rc push_socket_sink_drain(push_socket_sink_t *k)
         }
         return PUSH_SINK_QUEUED;
     }
-    k->wire_bytes += (uint64_t)sent;
+    k->sink.wire_bytes += (uint64_t)sent;
     k->pending_off += (size_t)sent;
     if ((size_t)sent < left) {
         return PUSH_SINK_QUEUED;
@@ -165,8 +173,9 @@ push_sink_rc push_socket_sink_drain(push_socket_sink_t *k)
     return PUSH_SINK_SENT;
 }
 
-int push_socket_sink_finish(push_socket_sink_t *k)
+static int socket_finish(push_sink_t *sink)
 {
+    push_socket_sink_t *k = (push_socket_sink_t *)sink;
     static const char last[] = "0\r\n\r\n";
 
     if (!k->chunked || k->sink.gone || socket_pending(&k->sink)) {
@@ -176,8 +185,10 @@ int push_socket_sink_finish(push_socket_sink_t *k)
            == (ssize_t)(sizeof(last) - 1);
 }
 
-void push_socket_sink_free(push_socket_sink_t *k)
+static void socket_release(push_sink_t *sink)
 {
+    push_socket_sink_t *k = (push_socket_sink_t *)sink;
+
     push_buf_free(&k->pending);
     k->pending_off = 0;
 }
@@ -197,5 +208,6 @@ static long socket_read(push_source_t *src, unsigned char *buf, size_t cap)
 void push_socket_source_init(push_socket_source_t *src, int fd)
 {
     src->source.read = socket_read;
+    src->source.hides_input = 0;
     src->fd = fd;
 }

@@ -2,12 +2,17 @@
  * client sends comes from (a source).
  *
  * A transport writes through its subscriber's sink and never knows which
- * one it is.  Two kinds exist:
+ * one it is.  Three kinds exist:
  *   - the socket sink here: non-blocking writes on the connection's
  *     socket, with a pending buffer for what the socket does not take and
- *     optional HTTP/1.1 chunk framing; the stream loop's;
+ *     optional HTTP/1.1 chunk framing; the stream loop's, for plain
+ *     HTTP/1.x;
+ *   - the TLS sink (mod_push_tls.c): the connection's own filters
+ *     (mod_ssl, then the core output filter) driven without blocking;
+ *     the stream loop's, for HTTPS;
  *   - the filter sink (mod_push_sub.c): a brigade through httpd's filters
- *     and a flush, for TLS and HTTP/2; a worker thread's.
+ *     and a flush, for HTTP/2 and the MPMs without a loop; a worker
+ *     thread's.
  *
  * Pure C (POSIX sockets). */
 #ifndef PUSH_SINK_H
@@ -34,8 +39,18 @@ struct push_sink {
      * body (one chunk, holding one or more events or WebSocket frames),
      * after everything written before. */
     push_sink_rc (*write)(push_sink_t *k, const struct iovec *v, int n);
-    /* Bytes accepted but not on the wire yet. */
+    /* Bytes accepted but not on the wire yet (at least 1 while any
+     * wait, where the count is not known exactly). */
     size_t       (*pending)(const push_sink_t *k);
+    /* The socket has room: writes what waits.  SENT when nothing is
+     * left, QUEUED while more waits, GONE.  NULL for a sink that never
+     * keeps anything (a worker's, which blocks). */
+    push_sink_rc (*drain)(push_sink_t *k);
+    /* The response ends on our side: a chunked body's last chunk, if
+     * nothing waits; 1 when sent.  May be NULL. */
+    int          (*finish)(push_sink_t *k);
+    /* Frees what the sink holds.  May be NULL. */
+    void         (*release)(push_sink_t *k);
     /* Called after each write the socket was offered (it took all, part
      * or, for now, none of it): the subscriber is not idle, its
      * keep-alive is due later.  Not for writes queued behind unsent
@@ -43,6 +58,10 @@ struct push_sink {
     void         (*on_write)(void *baton);
     void          *baton;
     int            gone;       /* a write failed: the client is gone */
+    uint64_t       body_bytes; /* body written (accepted), for the log */
+    /* Bytes that reached the socket past httpd's filters, which mod_logio
+     * did not see (0 for a sink that writes through them). */
+    uint64_t       wire_bytes;
 };
 
 static inline push_sink_rc push_sink_write(push_sink_t *k,
@@ -70,18 +89,10 @@ typedef struct {
     size_t      max_pending;
     push_buf_t  pending;       /* unsent, from pending_off on */
     size_t      pending_off;
-    uint64_t    body_bytes;    /* body written (accepted), for the log */
-    uint64_t    wire_bytes;    /* bytes that reached the socket */
 } push_socket_sink_t;
 
 void push_socket_sink_init(push_socket_sink_t *k, int fd, int chunked,
                            size_t max_pending);
-/* The socket has room: writes what waits.  SENT when nothing is left,
- * QUEUED while more waits, GONE. */
-push_sink_rc push_socket_sink_drain(push_socket_sink_t *k);
-/* Ends a chunked body with its last chunk, if nothing waits; 1 when sent. */
-int  push_socket_sink_finish(push_socket_sink_t *k);
-void push_socket_sink_free(push_socket_sink_t *k);
 
 /* What the client sent. */
 typedef struct push_source push_source_t;
@@ -89,6 +100,11 @@ struct push_source {
     /* Up to cap bytes into buf: their count, 0 at the end of the stream,
      * PUSH_SOURCE_AGAIN when nothing is there now, PUSH_SOURCE_ERROR. */
     long (*read)(push_source_t *src, unsigned char *buf, size_t cap);
+    /* What was read from the socket may wait above it (decrypted, in
+     * httpd's filters), where the socket's readiness does not show it:
+     * a reader that stops before the source says AGAIN must come back
+     * without waiting for the socket. */
+    int   hides_input;
 };
 #define PUSH_SOURCE_AGAIN (-1L)
 #define PUSH_SOURCE_ERROR (-2L)

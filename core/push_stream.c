@@ -11,7 +11,7 @@
  * sends is not one).  Room to write while bytes wait. */
 static uint32_t stream_events(const push_stream_t *st)
 {
-    int pending = st->out.sink.pending(&st->out.sink) != 0;
+    int pending = st->sink->pending(st->sink) != 0;
     uint32_t ev = EPOLLRDHUP;
 
     /* A client that does not take what it is sent is not read either:
@@ -28,7 +28,7 @@ static uint32_t stream_events(const push_stream_t *st)
  * away, whatever the caller was about to do. */
 static void end(push_stream_t *st, push_ended_e how)
 {
-    push_loop_end(st->it, st->out.sink.gone ? PUSH_ENDED_CLIENT : how);
+    push_loop_end(st->it, st->sink->gone ? PUSH_ENDED_CLIENT : how);
 }
 
 /* Bytes the kernel still holds unsent for the client: a slow reader's
@@ -51,7 +51,7 @@ static int fixed_pings(const push_stream_t *st)
  * handshake keeps its own. */
 static void stall_watch(push_stream_t *st)
 {
-    int pending = st->out.sink.pending(&st->out.sink) != 0;
+    int pending = st->sink->pending(st->sink) != 0;
     int64_t now;
 
     if (st->closing || pending == (st->stalled_since != 0)) {
@@ -89,7 +89,7 @@ static void settle(push_stream_t *st)
     if (st->it->ended) {
         return;
     }
-    if (st->out.sink.gone) {
+    if (st->sink->gone) {
         end(st, PUSH_ENDED_CLIENT);
         return;
     }
@@ -97,6 +97,12 @@ static void settle(push_stream_t *st)
     want = stream_events(st);
     if (want != st->it->events && push_loop_watch(st->it, want) != 0) {
         end(st, PUSH_ENDED_CLIENT);
+        return;
+    }
+    /* Input the socket no longer shows is read on the loop's next turn,
+     * as if the socket were readable. */
+    if ((want & EPOLLIN) && st->read_more) {
+        push_loop_ready(st->it);
     }
 }
 
@@ -110,7 +116,7 @@ static void stop(push_stream_t *st, push_stop_e why)
         st->closing = 1;
         push_loop_timer(st->it, PUSH_CLOSE_WAIT_USEC, push_now());
     }
-    else if (!st->out.sink.gone) {
+    else if (!st->sink->gone) {
         end(st, PUSH_ENDED_SERVER);
     }
     settle(st);
@@ -169,6 +175,9 @@ void push_stream_init(push_stream_t *st, push_sub_t *sub,
     st->out.sink.on_write = wrote;
     st->out.sink.baton = st;
     push_socket_source_init(&st->in, it->fd);
+    st->sink = &st->out.sink;
+    st->source = &st->in.source;
+    st->read_more = 0;
     st->ping_every = ping_every;
     st->write_timeout = write_timeout;
     st->stalled_since = 0;
@@ -176,6 +185,18 @@ void push_stream_init(push_stream_t *st, push_sub_t *sub,
     st->idle_limit = 0;
     sub->sink = &st->out.sink;
     it->sub = sub;
+}
+
+void push_stream_use(push_stream_t *st, push_sink_t *sink,
+                     push_source_t *source)
+{
+    sink->on_write = wrote;
+    sink->baton = st;
+    st->sink = sink;
+    st->source = source;
+    st->sub->sink = sink;
+    /* What came with the handshake may wait above the socket already. */
+    st->read_more = source->hides_input;
 }
 
 int push_stream_start(push_stream_t *st)
@@ -195,16 +216,16 @@ void push_stream_io(push_stream_t *st, uint32_t events)
 {
     int hangup = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 
-    if ((events & EPOLLOUT) && st->out.sink.pending(&st->out.sink)) {
-        size_t before = st->out.sink.pending(&st->out.sink);
-        push_sink_rc rc = push_socket_sink_drain(&st->out);
+    if ((events & EPOLLOUT) && st->sink->pending(st->sink)) {
+        size_t before = st->sink->pending(st->sink);
+        push_sink_rc rc = st->sink->drain(st->sink);
 
         if (rc == PUSH_SINK_GONE) {
             end(st, PUSH_ENDED_CLIENT);
             return;
         }
         if (rc == PUSH_SINK_SENT
-            || st->out.sink.pending(&st->out.sink) < before) {
+            || st->sink->pending(st->sink) < before) {
             /* It takes some: a slow reader, not a stalled one.  (What
              * is delivered next may wait again: from now.) */
             st->stalled_since = push_now();
@@ -223,8 +244,9 @@ void push_stream_io(push_stream_t *st, uint32_t events)
     if ((st->sub->t->flags & PUSH_T_READS)
         && (hangup || (events & EPOLLIN))) {
         int got;
-        int rc = push_sub_read(st->sub, &st->in.source, &got);
+        int rc = push_sub_read(st->sub, st->source, &got);
 
+        st->read_more = rc == PUSH_INPUT_MORE && st->source->hides_input;
         if (rc == PUSH_INPUT_END) {
             end(st, PUSH_ENDED_SERVER);   /* Close exchanged, or refused */
         }
@@ -301,8 +323,10 @@ void push_stream_unwatchable(push_stream_t *st)
 
 void push_stream_finish(push_stream_t *st)
 {
-    if (st->it->ended == PUSH_ENDED_SERVER) {
-        push_socket_sink_finish(&st->out);
+    if (st->it->ended == PUSH_ENDED_SERVER && st->sink->finish) {
+        st->sink->finish(st->sink);
     }
-    push_socket_sink_free(&st->out);
+    if (st->sink->release) {
+        st->sink->release(st->sink);
+    }
 }

@@ -4,7 +4,9 @@
  * The stream rides on a loop item its owner keeps (the connection's record
  * in mod_push_conn.c, or a unit test's); the owner's callbacks hand each
  * loop event to the functions below while the connection streams.  They
- * write through a socket sink: a socket that is full keeps the unsent rest
+ * write through a sink (the socket's own, or one the owner gives with
+ * push_stream_use, such as a TLS connection's): a socket that is full
+ * keeps the unsent rest
  * (one batch) and the cursor, and the stream catches up from the store
  * when it drains (the loop holds its messages), so a slow client delays
  * nobody.  A client that sends is read a budget at a time, and not while
@@ -29,10 +31,15 @@
 #define PUSH_STREAM_PENDING_MAX ((size_t)1 << 30 | (size_t)1 << 20)
 
 typedef struct {
-    push_sub_t           *sub;        /* its sink is `out` */
+    push_sub_t           *sub;        /* its sink is `sink` */
     push_loop_item_t     *it;
+    push_sink_t          *sink;       /* &out.sink, or the owner's */
+    push_source_t        *source;     /* &in.source, or the owner's */
     push_socket_sink_t    out;
     push_socket_source_t  in;
+    /* The last read stopped at its budget, with more perhaps waiting
+     * where the socket does not show it (source->hides_input). */
+    int                   read_more;
     int64_t               ping_every; /* microseconds; 0: none */
     /* A client that takes none of what waits for it for this long
      * (httpd's Timeout, as for any write) is closed; 0: never. */
@@ -50,6 +57,11 @@ typedef struct {
 void push_stream_init(push_stream_t *st, push_sub_t *sub,
                       push_loop_item_t *it, int chunked, int64_t ping_every,
                       int64_t write_timeout);
+
+/* Before push_stream_start: the stream writes to sink and reads from
+ * source instead of the descriptor's own socket sink and source. */
+void push_stream_use(push_stream_t *st, push_sink_t *sink,
+                     push_source_t *source);
 
 /* Adopted by the loop: follows the channel, watches the socket, and
  * delivers what came since the handler looked.  -1 when the channel

@@ -185,7 +185,7 @@ static pthread_cond_t  changed = PTHREAD_COND_INITIALIZER;
 /* After each callback, on the loop's thread: what the test looks at. */
 static void probe(owner_t *o, int started)
 {
-    size_t pending = o->stream.out.sink.pending(&o->stream.out.sink);
+    size_t pending = o->stream.sink->pending(o->stream.sink);
 
     pthread_mutex_lock(&lock);
     o->started |= started;
@@ -655,6 +655,62 @@ static void test_reads_and_hangup(void)
     teardown(&f, (owner_t *[]){ &o }, 1);
 }
 
+/* A source whose input waits above the socket (as a TLS connection's
+ * decrypted bytes wait in mod_ssl): the socket never shows it. */
+typedef struct {
+    push_source_t source;
+    size_t        left;
+} hidden_source_t;
+
+static long hidden_read(push_source_t *src, unsigned char *buf, size_t cap)
+{
+    hidden_source_t *h = (hidden_source_t *)src;
+    size_t n = h->left < cap ? h->left : cap;
+
+    if (!n) {
+        return PUSH_SOURCE_AGAIN;
+    }
+    memset(buf, 'h', n);
+    h->left -= n;
+    return (long)n;
+}
+
+#define HIDDEN_BYTES (3 * PUSH_READ_BUDGET + 1000)
+static int read_hidden(const owner_t *o)
+{
+    (void)o;
+    return SEEN(input) >= HIDDEN_BYTES;
+}
+
+/* More than one read budget waits where the socket does not show it:
+ * the stream reads a budget, and the loop comes back for the rest on
+ * its next turns (push_loop_ready) without the socket ever being
+ * readable. */
+static void test_hidden_input(void)
+{
+    fixture_t f;
+    owner_t o;
+    hidden_source_t h;
+    unsigned before;
+
+    setup(&f);
+    owner_open(&f, &o, &fake_reads, "hidden", 0, 0);
+    h.source.read = hidden_read;
+    h.source.hides_input = 1;
+    h.left = HIDDEN_BYTES;
+    before = SEEN(input);
+    push_stream_use(&o.stream, &o.stream.out.sink, &h.source);
+    owner_go(&f, &o);
+    if (!wait_until(&o, read_hidden, WAIT_MS)) {
+        fprintf(stderr, "hidden input: read %u of %u bytes\n",
+                SEEN(input) - before, (unsigned)HIDDEN_BYTES);
+    }
+    CHECK_EQ(SEEN(input) - before, (unsigned)HIDDEN_BYTES);
+    hang_up(&o);
+    CHECK_FINISHED(&o, PUSH_ENDED_CLIENT);
+    teardown(&f, (owner_t *[]){ &o }, 1);
+}
+
 /* The notifier shuts down (the process is stopping): the channel can no
  * longer be watched, the transport says so and the stream ends on our
  * side (the client comes back to a live process). */
@@ -860,6 +916,7 @@ int main(void)
     test_ping();
     test_shared_encoding();
     test_reads_and_hangup();
+    test_hidden_input();
     test_stopping();
     test_write_timeout();
     test_subscriber_timeout();
