@@ -575,6 +575,14 @@ static void catch_up_stale(push_bridge_t *b, long long now)
                 /* Said once, not at every try of a failover. */
                 say(b, f->failing ? 3 : 1, "catching up channel %s from "
                     "Redis: %s", f->chan, err);
+                b->stats.catch_up_failures++;
+                if (!f->failing) {
+                    /* Behind Redis now: a new subscriber brings the copy
+                     * up itself instead of trusting it, until a catch-up
+                     * succeeds. */
+                    b->store->engine->mirror_mark(b->store->inst, f->chan,
+                                                  f->len, 0);
+                }
                 f->failing = 1;
                 if (!a.reached && !push_redis_route_cluster(b->route)) {
                     f->stale = 1;       /* the others wait for Redis too */

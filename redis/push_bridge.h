@@ -70,6 +70,7 @@ typedef struct {
     unsigned long followed;      /* channels subscribed now */
     unsigned long applied;       /* messages put in the store from notices */
     unsigned long caught_up;     /* catch-ups run */
+    unsigned long catch_up_failures; /* catch-ups that failed */
     unsigned long dead_probes;   /* connections found dead by the probe */
     unsigned long deleted;       /* channels deleted here by a notice */
 } push_bridge_stats_t;

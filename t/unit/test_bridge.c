@@ -292,6 +292,68 @@ static void test_fan_out(void)
     push_redis_close(admin);
 }
 
+static int mirrored(copy_t *c, const char *chan)
+{
+    return push_shm_mirrored(c->shm, chan, strlen(chan), push_redis_now_ms());
+}
+
+/* A catch-up Redis keeps refusing (the channel's stream replaced by a key
+ * of another type): the copy is no longer vouched for from the first
+ * failure, the catch-up is tried again less and less often (250 ms, then
+ * doubling), and once the key is back the copy is caught up and vouched
+ * for again. */
+static void test_catch_up_failing(void)
+{
+    push_redis_conn_t *pub = redis_conn(&server);
+    push_redis_keys_t k;
+    copy_t a;
+    unsigned long failures;
+    long long until;
+
+    publish(pub, "broken", "one", 3, 100);
+    copy_open(&a, "broken", "server-a");
+    STEP_UNTIL(&a, NULL, mirrored(&a, "broken") == 1);
+    CHECK_EQ(mirrored(&a, "broken"), 1);
+    push_redis_keys(&k, "push:", "broken", 6);
+    {
+        const char *aside[3] = { "RENAME", k.stream, "push:broken-aside" };
+        const char *wrong[3] = { "SET", k.stream, "not a stream" };
+        const char *notice[3] = { "PUBLISH", k.pubsub, "not a notice" };
+
+        command(pub, 3, aside);
+        command(pub, 3, wrong);
+        command(pub, 3, notice);     /* the copy must read the stream */
+    }
+    STEP_UNTIL(&a, NULL, stats(&a).catch_up_failures >= 1);
+    CHECK_EQ(stats(&a).catch_up_failures, 1);
+    CHECK_EQ(mirrored(&a, "broken"), 0);
+    /* Two seconds more: tries 250, 750 and 1750 ms after the first (every
+     * 10 ms step would make about 200). */
+    until = push_redis_now_ms() + 2000;
+    while (push_redis_now_ms() < until) {
+        push_bridge_step(a.bridge, 10);
+    }
+    failures = stats(&a).catch_up_failures;
+    if (failures < 3 || failures > 5) {
+        fprintf(stderr, "catch-up tries in 2 s after the first: %lu, "
+                "expected 3 to 5 in all\n", failures);
+    }
+    CHECK(failures >= 3 && failures <= 5);
+    CHECK_EQ(mirrored(&a, "broken"), 0);
+    {
+        const char *del[2] = { "DEL", k.stream };
+        const char *back[3] = { "RENAME", "push:broken-aside", k.stream };
+
+        command(pub, 2, del);
+        command(pub, 3, back);
+    }
+    STEP_UNTIL(&a, NULL, mirrored(&a, "broken") == 1);
+    CHECK_EQ(mirrored(&a, "broken"), 1);
+    push_redis_keys_free(&k);
+    copy_close(&a);
+    push_redis_close(pub);
+}
+
 /* A copy made after Redis trimmed the channel: the oldest Redis has,
  * after a gap, for a subscriber from the start; a subscriber starting at
  * the newest starts at Redis' last id. */
@@ -670,6 +732,7 @@ int main(void)
     redis_start(&server);
     test_counts();
     test_trimmed();
+    test_catch_up_failing();
     test_epoch();
     test_fan_out();
     return CHECK_DONE("test_bridge");
