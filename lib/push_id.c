@@ -21,6 +21,30 @@ int push_msgid_cmp(const push_msgid_t *a, const push_msgid_t *b)
     return 0;
 }
 
+push_msgid_t push_msgid_next(push_msgid_t id)
+{
+    if (id.tag == UINT32_MAX) {
+        id.time++;
+        id.tag = 0;
+    }
+    else {
+        id.tag++;
+    }
+    return id;
+}
+
+push_msgid_t push_msgid_prev(push_msgid_t id)
+{
+    if (id.tag > 0) {
+        id.tag--;
+    }
+    else if (id.time > 0) {
+        id.time--;
+        id.tag = UINT32_MAX;
+    }
+    return id;
+}
+
 /* One run of decimal digits, the whole of s[0..len), no larger than max.
  * Leading zeros are accepted: they are harmless, and some clients pad. */
 static int parse_decimal(const char *s, size_t len, uint64_t max,
@@ -184,13 +208,9 @@ size_t push_mux_id_format(const push_msgid_t *cursors, const int *has,
 /* A cursor that has everything before time t. */
 static push_msgid_t before(int64_t t)
 {
-    push_msgid_t id = {0, 0};
+    push_msgid_t id = {t > 0 ? t : 0, 0};
 
-    if (t > 0) {
-        id.time = t - 1;
-        id.tag = UINT32_MAX;
-    }
-    return id;
+    return push_msgid_prev(id);
 }
 
 /* The tags of a multi-id, exactly: "t0,[t1],-1". */

@@ -23,6 +23,12 @@ typedef struct {
 /* -1, 0 or 1 as a is before, equal to, or after b. */
 int push_msgid_cmp(const push_msgid_t *a, const push_msgid_t *b);
 
+/* The id right after id ({T, N+1}, or {T+1, 0} after tag 2^32-1), and
+ * the one right before it ({T, N-1}, or {T-1, 2^32-1} before tag 0;
+ * {0, 0} has none and is its own). */
+push_msgid_t push_msgid_next(push_msgid_t id);
+push_msgid_t push_msgid_prev(push_msgid_t id);
+
 /* Parses exactly "T:N" (decimal, no sign, no spaces, T < 2^63, N < 2^32)
  * from s[0..len).  Returns 0 on success, -1 when malformed. */
 int push_msgid_parse(const char *s, size_t len, push_msgid_t *out);

@@ -160,15 +160,8 @@ int push_mirror_catch_up(const push_store_t *store, push_redis_conn_t *c,
                            && push_msgid_cmp(fp, &last) <= 0;
 
             if (reissued || push_msgid_cmp(fp, &last) < 0) {
-                push_msgid_t before = st.msgs[0].id;
+                push_msgid_t before = push_msgid_prev(st.msgs[0].id);
 
-                if (before.tag > 0) {
-                    before.tag--;
-                }
-                else {
-                    before.time--;
-                    before.tag = UINT32_MAX;
-                }
                 if (reissued && push_msgid_cmp(&before, &last) <= 0) {
                     before = st.msgs[0].id;
                 }

@@ -28,7 +28,16 @@
  * Streams and meta expire with the messages' timeout (the meta a day
  * later: the last id must outlive any message it could be confused
  * with). */
+/* The id after (s, n), as push_msgid_next: both scripts that issue one
+ * start with it. */
+#define NEXT_ID_LUA \
+    "local function next_id(s, n)\n" \
+    "  if n >= 4294967295 then return s + 1, 0 end\n" \
+    "  return s, n + 1\n" \
+    "end\n"
+
 static const char publish_lua[] =
+    NEXT_ID_LUA
     "local t = redis.call('TIME')\n"
     "local m = redis.call('HMGET', KEYS[2], 'lt', 'ln', 'ep')\n"
     "local lt, ln, ep = tonumber(m[1]), tonumber(m[2]), m[3]\n"
@@ -36,17 +45,14 @@ static const char publish_lua[] =
     "local ft, fn = tonumber(ARGV[9]), tonumber(ARGV[10])\n"
     "local hole = 0\n"
     "if ft > 0 and (not lt or ft > lt or (ft == lt and fn > ln)) then\n"
-    "  if fn >= 4294967295 then lt, ln = ft + 1, 0 else lt, ln = ft, fn + 1 end\n"
+    "  lt, ln = next_id(ft, fn)\n"
     "  hole = 1\n"
     "end\n"
     "local s, n = tonumber(t[1]), 0\n"
     "local prev = '0-0'\n"
     "if lt then\n"
     "  prev = lt .. '-' .. ln\n"
-    "  if s <= lt then\n"
-    "    s = lt\n"
-    "    if ln >= 4294967295 then s = s + 1 else n = ln + 1 end\n"
-    "  end\n"
+    "  if s <= lt then s, n = next_id(lt, ln) end\n"
     "end\n"
     "local keep = tonumber(ARGV[4])\n"
     "local sid = s .. '-' .. n\n"
@@ -64,7 +70,7 @@ static const char publish_lua[] =
     "  s, n = tonumber(a), tonumber(b)\n"
     "  prev = top[1][1]\n"
     "  hole = 0\n"
-    "  if n >= 4294967295 then s, n = s + 1, 0 else n = n + 1 end\n"
+    "  s, n = next_id(s, n)\n"
     "  sid = s .. '-' .. n\n"
     "  added = add()\n"
     "  if type(added) == 'table' and added.err then return added end\n"
@@ -122,13 +128,14 @@ static const char read_lua[] =
  * gap there, and what Redis issues next follows it.  Reply: {last
  * seconds, last tag, 1 raised | 0 not, epoch}. */
 static const char floor_lua[] =
+    NEXT_ID_LUA
     "local m = redis.call('HMGET', KEYS[1], 'lt', 'ln', 'ep')\n"
     "local lt, ln, ep = tonumber(m[1]), tonumber(m[2]), m[3]\n"
     "local ft, fn = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
     "if lt and (lt > ft or (lt == ft and ln > fn)) then\n"
     "  return {lt, ln, 0, ep or '0'}\n"
     "end\n"
-    "if fn >= 4294967295 then ft, fn = ft + 1, 0 else fn = fn + 1 end\n"
+    "ft, fn = next_id(ft, fn)\n"
     "redis.call('HSET', KEYS[1], 'lt', ft, 'ln', fn)\n"
     "if not ep then\n"
     "  local t = redis.call('TIME')\n"

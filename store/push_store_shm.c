@@ -328,12 +328,7 @@ static push_msgid_t next_id(push_shm_t *s, const chan_t *c, int64_t now)
     }
     nid.tag = 0;
     if (nid.time == c->last_id.time) {
-        if (c->last_id.tag == UINT32_MAX) {
-            nid.time++;
-        }
-        else {
-            nid.tag = c->last_id.tag + 1;
-        }
+        nid = push_msgid_next(c->last_id);
     }
     return nid;
 }
@@ -766,8 +761,9 @@ push_status_e push_shm_next(push_shm_t *s, push_store_ref_t *ref,
          * issued is at or after {born, 0}, so report the gap as the newest
          * id that cannot be one of ours.  A subscriber that adopts gap_id
          * as its cursor stops being told again. */
-        born_mark.time = c->born - 1;
-        born_mark.tag = UINT32_MAX;
+        born_mark.time = c->born;
+        born_mark.tag = 0;
+        born_mark = push_msgid_prev(born_mark);
         if (push_msgid_cmp(cursor, &c->last_dropped) < 0) {
             if (gap != NULL) {
                 *gap = 1;

@@ -120,6 +120,36 @@ static void test_msgid_cmp(void)
     CHECK(push_msgid_cmp(&neg, &z) == -1);
 }
 
+static void test_msgid_step(void)
+{
+    push_msgid_t a = {10, 5}, top = {10, UINT32_MAX}, low = {11, 0};
+    push_msgid_t z = {0, 0}, n, p;
+
+    n = push_msgid_next(a);
+    CHECK_EQ(n.time, 10);
+    CHECK_EQ(n.tag, 6);
+    p = push_msgid_prev(a);
+    CHECK_EQ(p.time, 10);
+    CHECK_EQ(p.tag, 4);
+    /* Past the last tag of a second: the next second's first. */
+    n = push_msgid_next(top);
+    CHECK_EQ(n.time, 11);
+    CHECK_EQ(n.tag, 0);
+    p = push_msgid_prev(low);
+    CHECK_EQ(p.time, 10);
+    CHECK_EQ(p.tag, UINT32_MAX);
+    /* Each undoes the other, and they keep the order. */
+    p = push_msgid_prev(push_msgid_next(top));
+    CHECK(push_msgid_cmp(&p, &top) == 0);
+    n = push_msgid_next(push_msgid_prev(low));
+    CHECK(push_msgid_cmp(&n, &low) == 0);
+    n = push_msgid_next(a);
+    CHECK(push_msgid_cmp(&n, &a) > 0);
+    /* Nothing is before "before everything". */
+    p = push_msgid_prev(z);
+    CHECK(push_msgid_cmp(&p, &z) == 0);
+}
+
 static int etag_is(const char *s, uint32_t want)
 {
     uint32_t tag = 12345;
@@ -312,6 +342,7 @@ int main(void)
     test_msgid_parse();
     test_msgid_format();
     test_msgid_cmp();
+    test_msgid_step();
     test_etag();
     test_channel_id();
     test_mux_id();
