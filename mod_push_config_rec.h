@@ -23,7 +23,6 @@ typedef struct {
     int        max_channels;           /* 0: unset (as many as fit) */
     struct push_redis_url_s *redis;    /* PushRedis' URLs; NULL: none */
     unsigned   redis_n;                /* ... how many */
-    const void *redis_line;            /* the line they came from */
     int        redis_timeout_ms;       /* PushRedisTimeout; 0: unset */
     const char *redis_prefix;          /* PushRedisPrefix; NULL: unset */
 } push_server_conf;

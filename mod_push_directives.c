@@ -49,12 +49,14 @@ static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
 /* PushRedis: the whole server's channels in Redis (its store is one for
  * every virtual host, so the URLs are the main server's).  Called once
  * for each URL of the line: several are a Redis Cluster's seeds. */
-static const char *set_redis(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *set_redis(cmd_parms *cmd, void *dummy, int argc,
+                             char *const argv[])
 {
     push_server_conf *sconf =
         ap_get_module_config(cmd->server->module_config, &push_module);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY), *why;
-    push_redis_url_t u;
+    push_redis_url_t *urls;
+    int i;
 
     (void)dummy;
     if (err) {
@@ -62,34 +64,30 @@ static const char *set_redis(cmd_parms *cmd, void *dummy, const char *arg)
                            "of every virtual host: one store per server)",
                            NULL);
     }
-    if (push_redis_url_parse(arg, &u, &why) != 0) {
-        return apr_psprintf(cmd->pool, "PushRedis: '%s' %s (expected "
-                            "redis://[[user]:password@]host[:port][/db])",
-                            arg, why);
+    if (argc < 1) {
+        return "PushRedis: at least one redis:// URL";
     }
-    if (sconf->redis_line != cmd->directive) {
-        /* A later PushRedis line replaces an earlier one. */
-        sconf->redis = apr_palloc(cmd->pool,
-                                  PUSH_REDIS_SEEDS_MAX * sizeof(u));
-        sconf->redis_n = 0;
-        sconf->redis_line = cmd->directive;
-    }
-    if (sconf->redis_n == PUSH_REDIS_SEEDS_MAX) {
+    if (argc > PUSH_REDIS_SEEDS_MAX) {
         return apr_psprintf(cmd->pool, "PushRedis: at most %d URLs (a "
                             "cluster's seed nodes)", PUSH_REDIS_SEEDS_MAX);
     }
-    if (sconf->redis_n > 0 && u.db != 0) {
-        return apr_psprintf(cmd->pool, "PushRedis: '%s' names database "
-                            "%ld, but several URLs are a Redis Cluster, "
-                            "which has database 0 only", arg, u.db);
+    urls = apr_palloc(cmd->pool, argc * sizeof(*urls));
+    for (i = 0; i < argc; i++) {
+        if (push_redis_url_parse(argv[i], &urls[i], &why) != 0) {
+            return apr_psprintf(cmd->pool, "PushRedis: '%s' %s (expected "
+                                "redis://[[user]:password@]host[:port][/db])",
+                                argv[i], why);
+        }
+        if (argc > 1 && urls[i].db != 0) {
+            return apr_psprintf(cmd->pool, "PushRedis: '%s' names database "
+                                "%ld, but several URLs are a Redis Cluster, "
+                                "which has database 0 only", argv[i],
+                                urls[i].db);
+        }
     }
-    if (sconf->redis_n == 1 && sconf->redis[0].db != 0) {
-        return apr_psprintf(cmd->pool, "PushRedis: the first URL names "
-                            "database %ld, but several URLs are a Redis "
-                            "Cluster, which has database 0 only",
-                            sconf->redis[0].db);
-    }
-    sconf->redis[sconf->redis_n++] = u;
+    /* A later PushRedis line replaces an earlier one. */
+    sconf->redis = urls;
+    sconf->redis_n = argc;
     return NULL;
 }
 
@@ -609,11 +607,11 @@ const command_rec push_config_cmds[] = {
     AP_INIT_TAKE1("PushStore", set_store, NULL, RSRC_CONF,
                   "Store engine holding channels and messages (main server "
                   "only; default shm)"),
-    AP_INIT_ITERATE("PushRedis", set_redis, NULL, RSRC_CONF,
-                    "Share channels with every server using this Redis: "
-                    "redis://[[user]:password@]host[:port][/db], or a "
-                    "Redis Cluster's seed nodes (several URLs; main "
-                    "server only)"),
+    AP_INIT_TAKE_ARGV("PushRedis", set_redis, NULL, RSRC_CONF,
+                      "Share channels with every server using this Redis: "
+                      "redis://[[user]:password@]host[:port][/db], or a "
+                      "Redis Cluster's seed nodes (several URLs; main "
+                      "server only)"),
     AP_INIT_TAKE1("PushRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
                   "How long a Redis command may take before a publish is "
                   "answered 503 (default 2s; e.g. 500ms)"),

@@ -97,7 +97,7 @@ char *push_redis_script_sha(push_redis_conn_t *c, unsigned which);
 typedef struct {
     int  kind;              /* 0: none */
     int  slot;
-    char host[256];
+    char host[PUSH_REDIS_HOST_MAX + 1];
     int  port;
 } push_redis_redirect_t;
 
