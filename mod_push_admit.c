@@ -277,9 +277,11 @@ void push_admit_post_config(apr_pool_t *ptemp, server_rec *s)
     }
 }
 
+/* The sizing is the parent's, inherited: a child does not count its
+ * descriptors again (its own are in CHILD_OWN_FDS already). */
 void push_admit_child_init(server_rec *s)
 {
-    read_sizing(s);
+    (void)s;
     apr_atomic_set32(&held, 0);
 }
 
@@ -303,50 +305,46 @@ static int processes_taken(void)
     return n;
 }
 
-/* With this subscriber counted on its thread: whether the child (or the
- * server) still has its reserve. */
-static int within(unsigned on_threads)
+/* With this subscriber counted on its thread: NULL while the child (or
+ * the server) still has its reserve, else what would raise the limit it
+ * reached, for the log. */
+static const char *over(unsigned on_threads)
 {
     if (sz.explicit_cap > 0 && on_threads > (unsigned)sz.explicit_cap) {
-        return 0;
+        return "PushMaxSubscribersPerChild";
     }
     if (sz.threads == 1) {
-        return processes_taken() <= sz.daemons - sz.reserve;
+        return processes_taken() <= sz.daemons - sz.reserve
+               ? NULL : "MaxRequestWorkers";
     }
     if (sz.fd_room >= 0
         && (long)push_park_connections() + (long)on_threads > sz.fd_room) {
-        return 0;
+        return "the descriptor limit, ulimit -n,";
     }
     if (!sz.async) {
-        return on_threads <= (unsigned)(sz.threads - sz.reserve);
+        return on_threads <= (unsigned)(sz.threads - sz.reserve)
+               ? NULL : "ThreadsPerChild";
     }
     return (long)push_park_connections() * UNIT
-           + (long)on_threads * (UNIT + sz.factor) <= child_budget();
+           + (long)on_threads * (UNIT + sz.factor) <= child_budget()
+           ? NULL : "ThreadsPerChild or AsyncRequestWorkerFactor";
 }
 
 int push_admit_take(request_rec *r)
 {
     unsigned n = apr_atomic_inc32(&held) + 1;
-    int by_fds;
+    const char *limit = over(n);
 
-    if (within(n)) {
+    if (!limit) {
         return 1;
     }
     apr_atomic_dec32(&held);
-    by_fds = sz.fd_room >= 0
-             && (long)push_park_connections() + (long)n > sz.fd_room;
     push_limit_warn(r, PUSH_LIMIT_ADMISSION, apr_psprintf(r->pool,
                     "subscriber refused with 503: this %s holds as many "
                     "subscribers as it can while answering other requests "
                     "(%u on threads, %u parked; %s raises it, see the "
                     "startup notice)", sz.threads == 1 ? "server" : "child",
-                    n - 1, push_park_connections(),
-                    by_fds ? "the descriptor limit, ulimit -n,"
-                    : sz.explicit_cap > 0 && n > (unsigned)sz.explicit_cap
-                    ? "PushMaxSubscribersPerChild"
-                    : sz.threads == 1 ? "MaxRequestWorkers"
-                    : sz.async ? "ThreadsPerChild or AsyncRequestWorkerFactor"
-                    : "ThreadsPerChild"));
+                    n - 1, push_park_connections(), limit));
     apr_table_setn(r->err_headers_out, "Retry-After", "1");
     push_reply_text(r, HTTP_SERVICE_UNAVAILABLE, "Too many subscribers in "
                     "this server; retry shortly.");

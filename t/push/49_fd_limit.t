@@ -5,7 +5,9 @@
 # the descriptors hold are refused with 503 while the server goes on
 # answering everything else (without the check its listener runs out
 # of descriptors and stops accepting).  Private event-MPM servers, one
-# child of 16 threads admitting hundreds of parked subscribers.
+# child of 16 threads admitting hundreds of parked subscribers; then
+# worker-MPM ones, where PushMaxSubscribersPerChild caps what the
+# descriptors must hold.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test;
@@ -14,7 +16,7 @@ use PushTest;
 use PushServer;
 use Time::HiRes qw(time sleep);
 
-plan tests => 8, need { 'prlimit (util-linux) is not installed' => scalar(grep { -x "$_/prlimit" } split /:/, "$ENV{PATH}:/usr/bin") };
+plan tests => 14, need { 'prlimit (util-linux) is not installed' => scalar(grep { -x "$_/prlimit" } split /:/, "$ENV{PATH}:/usr/bin") };
 
 $SIG{PIPE} = 'IGNORE';
 
@@ -55,12 +57,11 @@ ok t_cmp(join('', @warn), qr/ulimit -n 160, hard 160\) holds \d+ subscribers, fe
          'the startup log says the descriptor limit holds fewer subscribers than the MPM admits');
 my ($holds) = join('', @warn) =~ /holds (\d+) subscribers/;
 $holds //= 0;
+ok t_true($holds > 0, "the number it holds is given ($holds)");
 my ($st, $open) = $low ? open_streams($low->{port}, fresh_channel('fd'), $holds + 20) : ({}, []);
-# The child counts its own open descriptors, a few more than the
-# parent's estimate.
+# The child keeps the parent's count: as many as the log says.
 my $taken = scalar(@$open);
-ok t_true($taken <= $holds && $taken >= $holds - 8,
-          "about as many event streams as it said it holds are taken ($taken of $holds)");
+ok t_cmp($taken, $holds, 'event streams taken: as many as the startup log said it holds');
 ok t_cmp(join(' ', map { "$_:$st->{$_}" } sort keys %$st), "200:$taken 503:" . ($holds + 20 - $taken),
          'the ones beyond are refused with 503, none hang');
 my $page = $low ? request('GET', '/static.txt', port => $low->{port}) : undef;
@@ -82,3 +83,40 @@ ok t_cmp(join(' ', map { "$_:$st->{$_}" } sort keys %$st), '200:200',
          'then 200 event streams are all taken (more than the soft limit alone held)');
 close $_->{sock} for @$open;
 $high->stop if $high;
+
+# --- worker: the descriptors need hold only PushMaxSubscribersPerChild -
+
+# One child of 64 threads admits 56 subscribers (8 kept): with 140
+# descriptors that is too many (56 + 64 threads + the child's own + the
+# parent's), 10 of them are not.
+my $wconf = <<'CONF';
+<IfModule mpm_worker_module>
+    ServerLimit         1
+    StartServers        1
+    ThreadLimit         64
+    ThreadsPerChild     64
+    MinSpareThreads     1
+    MaxSpareThreads     64
+    MaxRequestWorkers   64
+</IfModule>
+KeepAlive On
+CONF
+my $uncapped = PushServer::start(mpm => 'worker', conf => $wconf, nofile => '140:140');
+ok t_cmp(join('', $uncapped ? $uncapped->log_lines(qr/descriptor limit/) : 'not started'),
+         qr/ulimit -n 140, hard 140\) holds \d+ subscribers, fewer than the 56/,
+         'worker without a cap: 140 descriptors are said to be too few for 56 subscribers');
+$uncapped->stop if $uncapped;
+
+my $capped = PushServer::start(mpm => 'worker', nofile => '140:140',
+                               conf => "$wconf\nPushMaxSubscribersPerChild 10\n");
+ok t_true($capped, 'a worker server with PushMaxSubscribersPerChild 10 and ulimit -n 140 started');
+ok t_cmp(join('', $capped ? $capped->log_lines(qr/descriptor limit/) : ()), '',
+         'with the cap, nothing is said of the descriptor limit');
+($st, $open) = $capped ? open_streams($capped->{port}, fresh_channel('fd-cap'), 12) : ({}, []);
+ok t_cmp(join(' ', map { "$_:$st->{$_}" } sort keys %$st), '200:10 503:2',
+         'the cap holds: 10 event streams taken, the next 2 refused with 503');
+ok t_cmp(join('', $capped ? $capped->log_lines(qr/refused with 503/) : ()),
+         qr/PushMaxSubscribersPerChild raises it/,
+         'the refusal names the cap as the limit reached');
+close $_->{sock} for @$open;
+$capped->stop if $capped;
