@@ -299,7 +299,8 @@ sub publish_at {
     my $r = request('POST', "/pub/$ch", port => $port, body => $body);
     return { status => $r ? $r->{status} : 0, id => $r ? $r->{headers}{'x-push-message-id'} : undef,
              body => $r ? $r->{body} : '', took => time - $t,
-             type => $r ? $r->{headers}{'content-type'} // '' : '' };
+             type => $r ? $r->{headers}{'content-type'} // '' : '',
+             retry_after => $r ? $r->{headers}{'retry-after'} : undef };
 }
 
 # What an event stream gave within $secs, up to $n data events:

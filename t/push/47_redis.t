@@ -24,7 +24,7 @@ use PushRedis;
 use PushWS;
 use Time::HiRes qw(time sleep);
 
-plan tests => 49, need PushRedis::need();
+plan tests => 50, need PushRedis::need();
 
 $SIG{PIPE} = 'IGNORE';
 
@@ -192,8 +192,13 @@ ok t_cmp(join(',', map { s/:\d+:\d+$//r } sse_told($er, 2, 10)), 'push-gap,messa
 # back on its pub/sub connection, finds Redis behind its copy: a gap.
 $redis->cli('FLUSHALL');
 $redis->cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
-ok t_true(wait_for(sub { ($redis->cli('HGET', "push:{c:$chr}:m", 'lt') // '') =~ /^\d+$/ }, 10),
-          "rewind: B's bridge found the channel gone from Redis and set Redis' last id past its own");
+my $floor = 'none';
+wait_for(sub {
+    my ($lt, $ln) = split /\n/, $redis->cli('HMGET', "push:{c:$chr}:m", 'lt', 'ln') // '';
+    $floor = "$lt:$ln" if defined $ln && "$lt:$ln" =~ /^\d+:\d+$/;
+    $floor ne 'none' }, 10);
+ok t_true($floor ne 'none' && id_after($floor, $r4->{id}) > 0,
+          "rewind: B's bridge found the channel gone from Redis and set Redis' last id ($floor) past its own ($r4->{id})");
 my $r5 = publish_at($pa, $chr, 'r5');
 my @g5 = sse_told($er, 2, 10);
 ok t_cmp(join(',', map { s/:.*//r } @g5), 'push-gap,message', 'rewind: B says gap, then the next message');
@@ -211,7 +216,9 @@ $redis->stop('KILL');
 my $p = publish_at($pa, $ch4, 'while down');
 ok t_cmp($p->{status}, 503, 'Redis down: a publish is refused with 503');
 ok t_cmp($p->{body}, qr/Redis/, 'Redis down: the answer says why');
-ok t_num($p->{took}, '<', 3, 'Redis down: the 503 comes within PushRedisTimeout (500 ms) and a reconnect');
+ok t_cmp("$p->{type}; Retry-After: " . ($p->{retry_after} // 'none'), qr{^text/plain\b.*; Retry-After: 1$},
+         'Redis down: the reason is plain text, with Retry-After');
+ok t_num($p->{took}, '<', 1.5, 'Redis down: the 503 comes within PushRedisTimeout (500 ms) and a reconnect');
 ok t_cmp(scalar(sse_upto($ed, 1, 5)), 1, 'Redis down: the subscriber has what came before');
 ok t_true(!sse_closed($ed, 1), 'Redis down: the subscriber stays connected');
 ok t_true($redis->run, 'Redis started again (appendfsync always)');
