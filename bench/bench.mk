@@ -6,6 +6,7 @@
 #                      127.0.0.1:$(PORT), every transport it offers
 #   make bench REDIS=1 the same through Redis: two servers of each
 #                      sharing a private redis-server
+#   make bench TLS=1   the subscribers over TLS (mod_ssl, nginx ssl)
 #   make bench-deps    nginx + nchan (+ wrk) from Debian, as root
 #   make bench-selftest  pushbench's parsers against bench/fakepush.py
 
@@ -17,11 +18,11 @@ bench_saved_goal := $(.DEFAULT_GOAL)
 .PHONY: bench bench-smoke bench-deps bench-selftest
 
 bench/pushbench: bench/pushbench.c
-	$(CC) $(BENCH_CFLAGS) -o $@ bench/pushbench.c
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/pushbench.c -lssl -lcrypto
 
 bench: all bench/pushbench
 	PUSHBENCH=$(CURDIR)/bench/pushbench N='$(N)' M='$(M)' REDIS='$(REDIS)' \
-	    bench/run-bench.sh
+	    TLS='$(TLS)' bench/run-bench.sh
 
 bench-smoke: bench/pushbench
 	PUSHBENCH=$(CURDIR)/bench/pushbench bench/run-bench.sh --smoke $(PORT)

@@ -6,6 +6,9 @@
  * lost/duplicated/out-of-order deliveries, and the server's memory (PSS)
  * and CPU time.  A second mode (-T) measures publish throughput.
  *
+ * -Z: the subscribers speak TLS (https://, wss://; the certificate is not
+ * checked), the publisher plain HTTP.
+ *
  * One epoll loop per process; -j N forks N worker processes that share
  * the subscribers (the parent then only publishes and measures).  Load
  * goes to IPv4 loopback addresses only.  Every wait is bounded.
@@ -39,6 +42,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -496,6 +501,7 @@ typedef struct {
     int         tput_conns;
     long        tput_secs;
     int         rst_close;
+    int         tls;          /* -Z: subscribers over TLS */
     uint16_t    sub_ports[PB_MAX_PORTS];  /* -e; none: opt.port */
     int         nsub_ports;
 } opts_t;
@@ -552,6 +558,8 @@ static void usage(int code)
 "  -k K                 throughput: parallel publisher connections (4)\n"
 "  -d SEC               throughput: duration, seconds (5)\n"
 "  -L LABEL             label printed in the summary\n"
+"  -Z                   subscribers over TLS (https://, wss://) to the -e/-p\n"
+"                       ports; the certificate is not checked\n"
 "  -G                   close connections gracefully (FIN) at the end\n"
 "                       instead of with a reset (RST, no TIME_WAIT)\n"
 "  -q                   quiet: only the summary\n"
@@ -609,7 +617,7 @@ static void parse_opts(int argc, char **argv)
     int c, n_given = 0;
 
     while ((c = getopt(argc, argv, "t:n:m:i:b:h:p:e:u:U:c:s:P:S:j:r:w:I:C:D:"
-                              "Tk:d:L:GqXH")) != -1) {
+                              "Tk:d:L:GqXZH")) != -1) {
         switch (c) {
         case 't':
             if (!strcmp(optarg, "longpoll") || !strcmp(optarg, "lp")) {
@@ -626,6 +634,7 @@ static void parse_opts(int argc, char **argv)
                 die("unknown transport '%s' (longpoll, sse, ws)", optarg);
             }
             break;
+        case 'Z': opt.tls = 1; break;
         case 'n':
             opt.nsubs = num_arg(optarg, "-n", 0, PB_MAX_SUBS);
             n_given = 1;
@@ -1116,6 +1125,8 @@ typedef struct conn {
     uint8_t  connecting;
     uint8_t  out_armed;
     uint8_t  ws;            /* upgraded to WebSocket */
+    uint8_t  handshaking;   /* TLS handshake under way */
+    SSL     *ssl;           /* a TLS subscriber's (-Z) */
     uint32_t gen;           /* bumped at every close */
     uint16_t port;          /* 0: opt.port */
     buf_t    out;
@@ -1224,6 +1235,11 @@ static void conn_close(conn_t *c, int rst)
         close(c->fd);
         c->fd = -1;
     }
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    c->handshaking = 0;
     c->gen++;
     c->connecting = 0;
     c->ws = 0;
@@ -1249,8 +1265,28 @@ static void conn_arm(conn_t *c, int out)
 static int conn_flush(conn_t *c)
 {
     while (buf_avail(&c->out)) {
-        ssize_t r = write(c->fd, buf_data(&c->out), buf_avail(&c->out));
+        ssize_t r;
 
+        if (c->ssl) {
+            int n = SSL_write(c->ssl, buf_data(&c->out),
+                              (int)buf_avail(&c->out));
+
+            if (n > 0) {
+                buf_consume(&c->out, (size_t)n);
+                continue;
+            }
+            switch (SSL_get_error(c->ssl, n)) {
+            case SSL_ERROR_WANT_WRITE:
+                conn_arm(c, 1);
+                return 0;
+            case SSL_ERROR_WANT_READ:
+                return 0;
+            default:
+                errno = ECONNRESET;
+                return -1;
+            }
+        }
+        r = write(c->fd, buf_data(&c->out), buf_avail(&c->out));
         if (r > 0) {
             buf_consume(&c->out, (size_t)r);
             continue;
@@ -1626,6 +1662,40 @@ static void conn_readable(conn_t *c)
 
         buf_reserve(&c->in, 16384);
         room = c->in.cap - c->in.len;
+        if (c->ssl) {
+            int n = SSL_read(c->ssl, c->in.p + c->in.len, (int)room);
+
+            if (n > 0) {
+                c->in.len += (size_t)n;
+                /* A record at a time: on while the socket may hold more.
+                 * What OpenSSL holds already wakes no epoll, so it is
+                 * read before stopping. */
+                if (buf_avail(&c->in) > 4 * 1024 * 1024
+                    && !SSL_pending(c->ssl)) {
+                    break;
+                }
+                continue;
+            }
+            switch (SSL_get_error(c->ssl, n)) {
+            case SSL_ERROR_WANT_READ:
+                break;
+            case SSL_ERROR_WANT_WRITE:
+                conn_arm(c, 1);
+                break;
+            case SSL_ERROR_ZERO_RETURN:
+                eof = 1;
+                break;
+            case SSL_ERROR_SYSCALL:
+                err = errno ? errno : ECONNRESET;
+                ERR_clear_error();
+                break;
+            default:
+                err = ECONNRESET;
+                ERR_clear_error();
+                break;
+            }
+            break;
+        }
         r = read(c->fd, c->in.p + c->in.len, room);
         if (r > 0) {
             c->in.len += (size_t)r;
@@ -1662,6 +1732,57 @@ static void conn_readable(conn_t *c)
     }
 }
 
+/* This process's TLS client context (-Z): no certificate check, the
+ * library's default protocol versions and ciphers, as a browser's would
+ * be. */
+static SSL_CTX *tls_ctx(void)
+{
+    static SSL_CTX *ctx;
+
+    if (!ctx) {
+        if (!(ctx = SSL_CTX_new(TLS_client_method()))) {
+            die("cannot make a TLS context");
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+        /* A close without close_notify is an end of stream, as it is to
+         * a browser. */
+        SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+        SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
+                              | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                              | SSL_MODE_RELEASE_BUFFERS);
+    }
+    return ctx;
+}
+
+/* One step of a TLS handshake; when it is done, the connection goes on
+ * as a plain one that has just connected. */
+static void tls_handshake(conn_t *c)
+{
+    uint32_t gen = c->gen;
+    int rc = SSL_do_handshake(c->ssl);
+
+    if (rc == 1) {
+        c->handshaking = 0;
+        on_connected(c);
+        if (c->gen == gen && c->fd >= 0 && conn_flush(c) < 0) {
+            on_lost(c, errno);
+        }
+        return;
+    }
+    switch (SSL_get_error(c->ssl, rc)) {
+    case SSL_ERROR_WANT_READ:
+        conn_arm(c, 0);
+        return;
+    case SSL_ERROR_WANT_WRITE:
+        conn_arm(c, 1);
+        return;
+    default:
+        ERR_clear_error();
+        on_connect_failed(c, ECONNRESET);
+        return;
+    }
+}
+
 static void conn_event(conn_t *c, uint32_t events)
 {
     uint32_t gen = c->gen;
@@ -1687,6 +1808,16 @@ static void conn_event(conn_t *c, uint32_t events)
             return;
         }
         c->connecting = 0;
+        if (opt.tls && c->kind == K_SUB) {
+            if (!(c->ssl = SSL_new(tls_ctx()))
+                || SSL_set_fd(c->ssl, c->fd) != 1) {
+                die("cannot set up a TLS connection");
+            }
+            SSL_set_connect_state(c->ssl);
+            c->handshaking = 1;
+            tls_handshake(c);
+            return;
+        }
         on_connected(c);
         if (c->gen != gen || c->fd < 0) {
             return;
@@ -1694,6 +1825,10 @@ static void conn_event(conn_t *c, uint32_t events)
         if (conn_flush(c) < 0) {
             on_lost(c, errno);
         }
+        return;
+    }
+    if (c->handshaking) {
+        tls_handshake(c);
         return;
     }
     if ((events & EPOLLOUT) && conn_flush(c) < 0) {
@@ -2742,7 +2877,8 @@ static long status_subscribers(void)
     long sum = 0;
     int i;
 
-    if (opt.nsub_ports == 0) {
+    /* -Z: one server, whose plain port answers the status request. */
+    if (opt.nsub_ports == 0 || opt.tls) {
         return status_subscribers_at(opt.port);
     }
     for (i = 0; i < opt.nsub_ports; i++) {

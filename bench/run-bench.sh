@@ -31,6 +31,10 @@
 #   TPUT_SUBS=1000                subscribers, and with this many event
 #                                 streams on the channel (0: skip)
 #   KEEP=1        keep the scratch directory (configs, logs, raw output)
+#   TLS=1         subscribers over TLS (https:// long polls and event
+#                 streams, wss://) on PORT+10 of each server, both with the
+#                 same self-signed ECDSA P-256 certificate (mod_ssl,
+#                 nginx's ssl); publishes stay plain.  Not with REDIS=1.
 #   REDIS=1       scale-out: a private redis-server on 127.0.0.1:REDIS_PORT
 #                 (18379), and two of each server sharing it (mod_push's
 #                 PushRedis, Nchan's nchan_redis_url), on PORT and PORT+2;
@@ -58,6 +62,7 @@ TPUT_SUBS=${TPUT_SUBS:-1000}
 DRAIN=${DRAIN:-30}
 SOURCES=${SOURCES:-$(( N / 20000 + 1 ))}
 REDIS=${REDIS:-}
+TLS=${TLS:-}
 REDIS_PORT=${REDIS_PORT:-18379}
 
 say() { echo "== $*" >&2; }
@@ -70,6 +75,7 @@ for v in N M INTERVAL PUSH_PORT NCHAN_PORT JOBS PROCS RATE TPUT_SECS TPUT_CONNS 
 done
 [ "$N" -ge 1 ] || fail "N must be at least 1"
 [ "$M" -ge 1 ] || fail "M must be at least 1"
+[ -n "$TLS" ] && [ -n "$REDIS" ] && fail "TLS=1 and REDIS=1 do not go together"
 
 # Builds pushbench when it is missing or older than its source (make
 # bench does this first; this is for running the script alone).
@@ -78,7 +84,7 @@ build_pushbench() {
         [ "$bench/pushbench.c" -nt "$pushbench" ]; }; then
         say "building pushbench"
         ${CC:-cc} -std=gnu11 -Wall -Wextra -O2 -g -o "$pushbench" \
-            "$bench/pushbench.c" || fail "cannot build pushbench"
+            "$bench/pushbench.c" -lssl -lcrypto || fail "cannot build pushbench"
     fi
     [ -x "$pushbench" ] || fail "no pushbench at $pushbench"
 }
@@ -258,6 +264,7 @@ fi
 start_httpd_at() {
     local port=$1 dir=$2 conf="$2/httpd.conf"
     local threads servers workers factor user_lines="" redis_lines="" text i
+    local tls_lines=""
     mkdir -p "$dir"
     chmod 755 "$dir"
     port_open "$port" && fail "port $port is in use (PUSH_PORT=...)"
@@ -274,10 +281,23 @@ start_httpd_at() {
 Group $(id -gn "$run_user")"
     fi
     [ -n "$REDIS" ] && redis_lines="PushRedis redis://127.0.0.1:$REDIS_PORT"
+    if [ -n "$TLS" ]; then
+        port_open $((port + 10)) && fail "port $((port + 10)) is in use"
+        tls_lines="LoadModule socache_shmcb_module \"$moddir/mod_socache_shmcb.so\"
+LoadModule ssl_module \"$moddir/mod_ssl.so\"
+SSLSessionCache shmcb:$dir/ssl_scache(512000)
+Listen 127.0.0.1:$((port + 10))
+<VirtualHost 127.0.0.1:$((port + 10))>
+    SSLEngine on
+    SSLCertificateFile \"$work/tls.crt\"
+    SSLCertificateKeyFile \"$work/tls.key\"
+</VirtualHost>"
+    fi
     cp "$here/.libs/mod_push.so" "$dir/mod_push.so"
     text=$(<"$bench/httpd.conf.in")
     text=${text//@WORK@/$dir}
     text=${text//@REDIS_LINES@/$redis_lines}
+    text=${text//@TLS_LINES@/$tls_lines}
     text=${text//@PORT@/$port}
     text=${text//@MODDIR@/$moddir}
     text=${text//@MODULE@/$dir/mod_push.so}
@@ -344,7 +364,7 @@ find_nchan() {
 # start_nginx_at PORT DIR: one server, as start_httpd_at.
 start_nginx_at() {
     local port=$1 dir=$2 conf="$2/nginx.conf" v temps="" m text i
-    local user_line="" conns redis_lines=""
+    local user_line="" conns redis_lines="" tls_lines=""
     mkdir -p "$dir"
     chmod 755 "$dir"
     port_open "$port" && fail "port $port is in use (NCHAN_PORT=...)"
@@ -364,9 +384,16 @@ start_nginx_at() {
     [ "$conns" -gt $(( nofile - 64 )) ] && conns=$(( nofile - 64 ))
     [ -n "$REDIS" ] && redis_lines="    nchan_redis_url \"redis://127.0.0.1:$REDIS_PORT\";
     nchan_use_redis on;"
+    if [ -n "$TLS" ]; then
+        port_open $((port + 10)) && fail "port $((port + 10)) is in use"
+        tls_lines="        listen 127.0.0.1:$((port + 10)) ssl backlog=4096 reuseport;
+        ssl_certificate \"$work/tls.crt\";
+        ssl_certificate_key \"$work/tls.key\";"
+    fi
     text=$(<"$bench/nginx.conf.in")
     text=${text//@WORK@/$dir}
     text=${text//@REDIS_LINES@/$redis_lines}
+    text=${text//@TLS_LINES@/$tls_lines}
     text=${text//@PORT@/$port}
     text=${text//@LOAD_MODULE@/$nchan_load}
     text=${text//@USER_LINE@/$user_line}
@@ -437,11 +464,17 @@ start_redis() {
 }
 
 server_port() { [ "$1" = mod_push ] && echo "$PUSH_PORT" || echo "$NCHAN_PORT"; }
-# The subscribers' ports: the one server's, or both (REDIS=1).
+# The subscribers' ports: the one server's (its TLS port with TLS=1), or
+# both (REDIS=1).
 sub_ports() {
     local p; p=$(server_port "$1")
-    [ -n "$REDIS" ] && echo "$p,$((p + 2))" || echo "$p"
+    if [ -n "$TLS" ]; then echo $((p + 10))
+    elif [ -n "$REDIS" ]; then echo "$p,$((p + 2))"
+    else echo "$p"
+    fi
 }
+tls_opt=()
+[ -n "$TLS" ] && tls_opt=(-Z)
 # What pushbench measures PSS and CPU of: the server (pid file), or both
 # servers and the Redis they share (pids).
 server_pids() {
@@ -470,7 +503,8 @@ run_latency() {
         -n "$N" -m "$M" -i "$INTERVAL" -p "$(server_port "$server")" \
         -e "$(sub_ports "$server")" \
         -u /sub -U /pub -s /push-status -P "$(server_pids "$server")" \
-        -j "$JOBS" -S "$SOURCES" -r "$RATE" -D "$DRAIN" > "$out"
+        -j "$JOBS" -S "$SOURCES" -r "$RATE" -D "$DRAIN" \
+        ${tls_opt[@]+"${tls_opt[@]}"} > "$out"
     rc=$?
     grep -v '^RESULT ' "$out"
     record "$server" "$rc" "$out"
@@ -482,7 +516,8 @@ run_throughput() {
     local server=$1 subs=${2:-0} out="$work/$1-tput-${2:-0}.out" rc
     local sub_opts=()
     [ "$subs" -gt 0 ] && sub_opts=(-n "$subs" -t sse -j "$JOBS"
-                                   -e "$(sub_ports "$server")")
+                                   -e "$(sub_ports "$server")"
+                                   ${tls_opt[@]+"${tls_opt[@]}"})
     say "$server: publish throughput, $TPUT_CONNS connections, $TPUT_SECS s," \
         "$subs subscribers"
     timeout --kill-after=10 $(( TPUT_SECS + 120 )) "$pushbench" -L "$server" \
@@ -517,6 +552,12 @@ done
 say "N=$N M=$M interval=${INTERVAL}ms transports: $TRANSPORTS;" \
     "pushbench -j $JOBS -S $SOURCES; scratch $work${REDIS:+; two servers each, through Redis}"
 [ -n "$REDIS" ] && start_redis
+if [ -n "$TLS" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+        -nodes -days 2 -subj /CN=localhost -keyout "$work/tls.key" \
+        -out "$work/tls.crt" 2>/dev/null || fail "cannot make a certificate"
+    chmod 644 "$work/tls.key"
+fi
 for s in "${servers[@]}"; do
     for t in $TRANSPORTS; do
         start_server "$s" "$t"
@@ -608,6 +649,8 @@ echo "mod_push vs Nchan: $N subscribers, $M messages every $INTERVAL ms" \
      "(pushbench -j $JOBS, loopback, $(nproc) cores)"
 [ -n "$REDIS" ] && echo "through Redis: two servers of each sharing one redis-server," \
      "subscribers split between them, publishes to the first"
+[ -n "$TLS" ] && echo "over TLS: every subscriber https:// or wss:// (TLS 1.3," \
+     "ECDSA P-256, the same certificate), publishes plain"
 
 printf "$fmt" transport metric mod_push Nchan "mod_push/Nchan"
 printf '%s\n' "$(printf '%.0s-' {1..84})"

@@ -11,7 +11,7 @@ case "${1:-build}" in
     test)  pkgs="apache2-dev apache2 zlib1g-dev libapache2-mod-perl2 \
                  libwww-perl libio-socket-ssl-perl openssl curl \
                  clang libclang-rt-14-dev chromium redis-server \
-                 libhiredis-dev" ;;
+                 libhiredis-dev libssl-dev" ;;
     fuzz)  pkgs="clang libclang-rt-14-dev zlib1g-dev libhiredis-dev" ;;
     *) echo "ensure-deps.sh: unknown target '$1'" >&2; exit 2 ;;
 esac
