@@ -66,6 +66,8 @@ static const char *const ws_meta_names[] = {
  * notice a ws+meta.nchan one gets instead.  Both are in the README. */
 #define PUSH_WS_CLOSE_GAP   4001
 #define WS_GAP_CONTENT_TYPE "application/x-push-gap"
+/* What a client may send behind its handshake, before our answer. */
+#define WS_EARLY_MAX        (1024 * 1024)
 /* Frame-cache variants: | the WS_META_* kind, | window bits << 2 when
  * deflated. */
 #define WS_VARIANT       0x200
@@ -667,7 +669,7 @@ static int ws_serve(request_rec *r, const char *channel, int publisher)
     const char *key, *ext;
     push_sub_t *s;
     ws_conn *ws;
-    int got, failed = 0;
+    int got, failed = 0, i;
 
     if (!ws_check_handshake(r, conf, &key)) {
         return OK;   /* refused, reason sent */
@@ -752,10 +754,23 @@ static int ws_serve(request_rec *r, const char *channel, int publisher)
                   push_channel_shown(r->pool, channel), ws->meta ? " " : "",
                   ws->meta ? ws_meta_names[ws->meta] : "",
                   ext ? ", permessage-deflate" : "");
-    /* Frames the client sent right behind its handshake are already in
-     * httpd's buffers, where neither poll nor the loop can see them. */
-    if (!ws->done && push_sub_read(s, &in.source, &got) != 0) {
-        ws->done = 1;
+    /* Frames the client sent right behind its handshake (RFC 6455 has it
+     * wait for our answer first) may be in httpd's buffers already, where
+     * neither poll nor the loop can see them: they are all read now,
+     * until httpd and the socket hold nothing more.  A client that sends
+     * more than WS_EARLY_MAX that way is closed with 1008. */
+    for (i = 0; !ws->done; i++) {
+        int rc = push_sub_read(s, &in.source, &got);
+
+        if (rc != PUSH_INPUT_MORE) {
+            ws->done = rc != 0;
+            break;
+        }
+        if ((i + 1) * PUSH_READ_BUDGET >= WS_EARLY_MAX) {
+            ws_send_close(s, PUSH_WS_CLOSE_POLICY, "more than 1 MB sent "
+                          "before the handshake was answered");
+            ws->done = 1;
+        }
     }
     if (ws->done) {
         push_sub_end(s);

@@ -9,7 +9,7 @@ use PushWS;
 use Compress::Raw::Zlib;
 use Time::HiRes qw(time sleep);
 
-plan tests => 157;
+plan tests => 163;
 
 sub ws_subs { push_status()->{subscribers}{websocket} }
 
@@ -402,3 +402,50 @@ ok $mpm eq 'prefork'
    || t_num($built, '<=', 3 * 4, 'fan-out: encodings built (3 messages x 4 children)');
 close $_->{sock} for @fan;
 
+
+# --- More than one read's budget (64 KB) right behind the handshake ---
+# Frames the client sent with its handshake wait in httpd's buffers: all
+# of them are read and published, and the WebSocket stays open.
+{
+    my $bch = fresh_channel('ws-behind');
+    my $key = PushWS::_key();
+    my $c = PushTest::conn();
+    my $bytes = "GET /wspub/$bch HTTP/1.1\r\nHost: " . PushTest::hostport()
+        . "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        . "Sec-WebSocket-Key: $key\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        . join('', map { ws_frame(1, sprintf('m%03d', $_) . 'x' x 996) } 1 .. 100);
+    ws_send_raw($c, $bytes);
+    my ($status) = PushTest::read_head($c, time + 10);
+    ok t_cmp($status, 101, '100 KB of frames behind the handshake: 101');
+    my $info;
+    wait_for(sub {
+        my $r = request('GET', "/pub/$bch", headers => { Accept => 'application/json' });
+        $info = $r && $r->{status} == 200 ? json($r->{body}) : undef;
+        $info && $info->{messages} == 100 }, 10);
+    ok t_cmp($info ? $info->{messages} : 'no channel', 100,
+             '100 KB of frames behind the handshake: every message published');
+    ws_send($c, 9, 'still there?');
+    my ($texts, $pong) = (0, undef);
+    while (my $f = ws_recv($c, 10)) {
+        $texts++ if $f->{opcode} == 1;
+        if ($f->{opcode} == 10) { $pong = $f->{payload}; last }
+        last if $f->{opcode} == 8;
+    }
+    ok t_cmp(($pong // 'no pong') . " after $texts messages", 'still there? after 100 messages',
+             '100 KB of frames behind the handshake: the WebSocket stays open, with its messages');
+    close $c->{sock};
+}
+# More than 1 MB that way: read up to 1 MB, then closed with 1008.
+{
+    my $bch = fresh_channel('ws-flood');
+    my $key = PushWS::_key();
+    my $c = PushTest::conn();
+    my $bytes = "GET /wspub/$bch HTTP/1.1\r\nHost: " . PushTest::hostport()
+        . "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        . "Sec-WebSocket-Key: $key\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        . join('', map { ws_frame(1, 'y' x 1000) } 1 .. 1100);
+    ws_send_raw($c, $bytes);
+    my ($status) = PushTest::read_head($c, time + 10);
+    ok t_cmp($status, 101, '1.1 MB of frames behind the handshake: 101');
+    expect_close($c, 1008, '1.1 MB of frames behind the handshake');
+}
