@@ -168,33 +168,16 @@ static push_sink_rc tls_write(push_sink_t *k, const struct iovec *bufs,
     push_tls_sink_t *t = (push_tls_sink_t *)k;
     struct iovec vec[PUSH_SINK_MAX_IOV + 2];
     char gather[TLS_PIECE_MAX];
-    char head[24];
-    size_t body = 0, total = 0, used = 0;
-    int i, n = 0, queued_behind = tls_pending(k) != 0;
+    char head[PUSH_SINK_CHUNK_HEAD];
+    size_t body, total, used = 0;
+    int i, n, queued_behind = tls_pending(k) != 0;
 
     if (nbufs > PUSH_SINK_MAX_IOV) {
         return gone(t);
     }
-    for (i = 0; i < nbufs; i++) {
-        body += bufs[i].iov_len;
-    }
-    if (t->chunked && body == 0) {
-        return PUSH_SINK_SENT;   /* written, it would be the last chunk */
-    }
-    if (t->chunked) {
-        vec[n].iov_base = head;
-        vec[n++].iov_len = (size_t)snprintf(head, sizeof(head), "%zx\r\n",
-                                            body);
-    }
-    for (i = 0; i < nbufs; i++) {
-        vec[n++] = bufs[i];
-    }
-    if (t->chunked) {
-        vec[n].iov_base = (void *)"\r\n";
-        vec[n++].iov_len = 2;
-    }
-    for (i = 0; i < n; i++) {
-        total += vec[i].iov_len;
+    if ((n = push_sink_frame(bufs, nbufs, t->chunked, head, vec, &body,
+                             &total)) == 0) {
+        return PUSH_SINK_SENT;
     }
     k->body_bytes += body;
     if (queued_behind || total > t->piece) {

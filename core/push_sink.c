@@ -60,41 +60,54 @@ static push_sink_rc gone(push_socket_sink_t *s)
     return PUSH_SINK_GONE;
 }
 
+int push_sink_frame(const struct iovec *bufs, int nbufs, int chunked,
+                    char *head, struct iovec *vec, size_t *body,
+                    size_t *total)
+{
+    int i, n = 0;
+
+    *body = *total = 0;
+    for (i = 0; i < nbufs; i++) {
+        *body += bufs[i].iov_len;
+    }
+    if (chunked && *body == 0) {
+        return 0;
+    }
+    if (chunked) {
+        vec[n].iov_base = head;
+        vec[n++].iov_len = (size_t)snprintf(head, PUSH_SINK_CHUNK_HEAD,
+                                            "%zx\r\n", *body);
+    }
+    for (i = 0; i < nbufs; i++) {
+        vec[n++] = bufs[i];
+    }
+    if (chunked) {
+        vec[n].iov_base = (void *)"\r\n";
+        vec[n++].iov_len = 2;
+    }
+    for (i = 0; i < n; i++) {
+        *total += vec[i].iov_len;
+    }
+    return n;
+}
+
 static push_sink_rc socket_write(push_sink_t *k, const struct iovec *bufs,
                                  int nbufs)
 {
     push_socket_sink_t *s = (push_socket_sink_t *)k;
     struct iovec vec[PUSH_SINK_MAX_IOV + 2];
     struct msghdr mh;
-    char head[24];
-    size_t body = 0, total = 0;
+    char head[PUSH_SINK_CHUNK_HEAD];
+    size_t body, total;
     ssize_t sent;
-    int i, n = 0;
+    int n;
 
     if (nbufs > PUSH_SINK_MAX_IOV) {
         return gone(s);
     }
-    for (i = 0; i < nbufs; i++) {
-        body += bufs[i].iov_len;
-    }
-    if (s->chunked && body == 0) {
-        /* Nothing to say; written, it would be the last chunk. */
+    if ((n = push_sink_frame(bufs, nbufs, s->chunked, head, vec, &body,
+                             &total)) == 0) {
         return PUSH_SINK_SENT;
-    }
-    if (s->chunked) {
-        vec[n].iov_base = head;
-        vec[n++].iov_len = (size_t)snprintf(head, sizeof(head), "%zx\r\n",
-                                            body);
-    }
-    for (i = 0; i < nbufs; i++) {
-        vec[n++] = bufs[i];
-    }
-    if (s->chunked) {
-        vec[n].iov_base = (void *)"\r\n";
-        vec[n++].iov_len = 2;
-    }
-    for (i = 0; i < n; i++) {
-        total += vec[i].iov_len;
     }
     s->sink.body_bytes += body;
     if (socket_pending(k)) {

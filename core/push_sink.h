@@ -33,6 +33,18 @@ typedef enum {
 /* The most pieces one write takes (a batch of messages, with a notice). */
 #define PUSH_SINK_MAX_IOV 64
 
+/* One write's pieces as they go on the wire: bufs[0..nbufs) into vec
+ * (PUSH_SINK_MAX_IOV + 2 entries), as one chunk when chunked, its size
+ * line written in head (PUSH_SINK_CHUNK_HEAD bytes).  Returns the count
+ * of vec, 0 for an empty chunked write (it would read as the last
+ * chunk: nothing is written); *body and *total are the body's bytes and
+ * all of them. */
+#define PUSH_SINK_CHUNK_HEAD 24
+struct iovec;
+int push_sink_frame(const struct iovec *bufs, int nbufs, int chunked,
+                    char *head, struct iovec *vec, size_t *body,
+                    size_t *total);
+
 typedef struct push_sink push_sink_t;
 struct push_sink {
     /* Writes v[0..n) (n <= PUSH_SINK_MAX_IOV) as one piece of the response

@@ -406,16 +406,24 @@ close $_->{sock} for @fan;
 # --- More than one read's budget (64 KB) right behind the handshake ---
 # Frames the client sent with its handshake wait in httpd's buffers: all
 # of them are read and published, and the WebSocket stays open.
+
+# A WebSocket handshake for $path sent in one write with the frames
+# behind it: the connection, and the status that came.
+sub ws_with_frames {
+    my ($path, @frames) = @_;
+    my $c = PushTest::conn();
+    ws_send_raw($c, "GET $path HTTP/1.1\r\nHost: " . PushTest::hostport()
+        . "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        . 'Sec-WebSocket-Key: ' . PushWS::_key() . "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        . join('', @frames));
+    my ($status) = PushTest::read_head($c, time + 10);
+    return ($c, $status);
+}
+
 {
     my $bch = fresh_channel('ws-behind');
-    my $key = PushWS::_key();
-    my $c = PushTest::conn();
-    my $bytes = "GET /wspub/$bch HTTP/1.1\r\nHost: " . PushTest::hostport()
-        . "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        . "Sec-WebSocket-Key: $key\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        . join('', map { ws_frame(1, sprintf('m%03d', $_) . 'x' x 996) } 1 .. 100);
-    ws_send_raw($c, $bytes);
-    my ($status) = PushTest::read_head($c, time + 10);
+    my ($c, $status) = ws_with_frames("/wspub/$bch",
+        map { ws_frame(1, sprintf('m%03d', $_) . 'x' x 996) } 1 .. 100);
     ok t_cmp($status, 101, '100 KB of frames behind the handshake: 101');
     my $info;
     wait_for(sub {
@@ -437,15 +445,8 @@ close $_->{sock} for @fan;
 }
 # More than 1 MB that way: read up to 1 MB, then closed with 1008.
 {
-    my $bch = fresh_channel('ws-flood');
-    my $key = PushWS::_key();
-    my $c = PushTest::conn();
-    my $bytes = "GET /wspub/$bch HTTP/1.1\r\nHost: " . PushTest::hostport()
-        . "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        . "Sec-WebSocket-Key: $key\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        . join('', map { ws_frame(1, 'y' x 1000) } 1 .. 1100);
-    ws_send_raw($c, $bytes);
-    my ($status) = PushTest::read_head($c, time + 10);
+    my ($c, $status) = ws_with_frames('/wspub/' . fresh_channel('ws-flood'),
+                                      map { ws_frame(1, 'y' x 1000) } 1 .. 1100);
     ok t_cmp($status, 101, '1.1 MB of frames behind the handshake: 101');
     expect_close($c, 1008, '1.1 MB of frames behind the handshake');
 }
