@@ -33,7 +33,7 @@ PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC) $(REDIS_SRC)
 GLUE_SRC  = mod_push.c mod_push_config.c mod_push_directives.c mod_push_http.c \
             mod_push_pub.c mod_push_publish.c \
             mod_push_store.c mod_push_store_shm.c mod_push_transport.c \
-            mod_push_sub.c mod_push_admit.c mod_push_conn.c mod_push_park.c \
+            mod_push_sub.c mod_push_filters.c mod_push_admit.c mod_push_conn.c mod_push_park.c \
             mod_push_tls.c mod_push_workers.c \
             mod_push_poll.c mod_push_sse.c mod_push_ws.c mod_push_client.c \
             mod_push_status.c mod_push_events.c mod_push_chunked.c \

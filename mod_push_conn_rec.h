@@ -13,7 +13,7 @@
 
 #include "core/push_loop.h"
 #include "core/push_stream.h"
-#include "mod_push_sub.h"
+#include "mod_push_filters.h"
 #include "mod_push_tls.h"
 #include "mod_push_workers.h"
 

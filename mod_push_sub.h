@@ -1,5 +1,5 @@
-/* mod_push_sub.h — a subscriber in httpd: its start and end, the filter
- * sink and source, and the worker-thread driver (mod_push_sub.c). */
+/* mod_push_sub.h — a subscriber in httpd: its start and end, and the
+ * worker-thread driver (mod_push_sub.c). */
 #ifndef MOD_PUSH_SUB_H
 #define MOD_PUSH_SUB_H
 
@@ -8,6 +8,7 @@
 
 #include "core/push_sub.h"
 #include "core/push_transport.h"
+#include "mod_push_filters.h"
 
 /* The start every subscriber shares: the client's cursor (400 when
  * malformed), admission (503 with Retry-After when the server holds as
@@ -21,27 +22,6 @@ int  push_sub_begin(request_rec *r, const push_transport_t *t,
                     push_channel_info_t *info);
 /* Ends what begin started. */
 void push_sub_end(push_sub_t *s);
-
-/* A filter sink: each write is a brigade passed down `filters` with a
- * flush (blocking), so TLS and HTTP/2 keep their own framing. */
-typedef struct {
-    push_sink_t         sink;
-    ap_filter_t        *filters;
-    apr_bucket_brigade *bb;
-    conn_rec           *c;
-} push_filter_sink_t;
-void push_filter_sink_init(push_filter_sink_t *k, request_rec *r,
-                           ap_filter_t *filters);
-
-/* A filter source: non-blocking reads through `filters` (TLS decrypted,
- * and what httpd buffered already is not lost). */
-typedef struct {
-    push_source_t       source;
-    ap_filter_t        *filters;
-    apr_bucket_brigade *bb;
-} push_filter_source_t;
-void push_filter_source_init(push_filter_source_t *src, request_rec *r,
-                             ap_filter_t *filters);
 
 /* A streaming transport's handler, after push_sub_begin: a 200 with
  * content_type (NULL: none), without the filters that compress or
