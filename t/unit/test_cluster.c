@@ -353,8 +353,48 @@ static void test_cluster(void)
     push_redis_route_free(r);
 }
 
-/* A bridge whose pub/sub connection is on a replica-less-known node:
- * a cluster tells every node of every PUBLISH. */
+/* The node whose pub/sub clients follow chan's notices; -1 none. */
+static int listening_node(const char *chan)
+{
+    char key[64];
+    const char *argv[3] = { "PUBSUB", "NUMSUB", key };
+    int i;
+
+    snprintf(key, sizeof(key), "push:{c:%s}", chan);
+    for (i = 0; i < CLUSTER_NODES; i++) {
+        redisReply *r;
+        int on = 0;
+
+        if (cluster_pid[i] <= 0 || !(r = cluster_cmd(i, 3, argv))) {
+            continue;
+        }
+        on = r->type == REDIS_REPLY_ARRAY && r->elements == 2
+             && r->element[1]->type == REDIS_REPLY_INTEGER
+             && r->element[1]->integer >= 1;
+        freeReplyObject(r);
+        if (on) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Steps the bridge until it follows `want` channels and has caught up
+ * once since `caught` (10 s at most). */
+static void bridge_settle(push_bridge_t *b, unsigned long want,
+                          unsigned long caught, push_bridge_stats_t *st)
+{
+    long long until = push_redis_now_ms() + 10000;
+
+    do {
+        push_bridge_step(b, 20);
+        push_bridge_stats(b, st);
+    } while ((st->followed < want || st->caught_up <= caught)
+             && push_redis_now_ms() < until);
+}
+
+/* A bridge whose pub/sub connection is on another node than the
+ * channel's master: a cluster tells every node of every PUBLISH. */
 static void test_bridge_on_cluster(void)
 {
     size_t bytes = 4u << 20;
@@ -366,44 +406,55 @@ static void test_bridge_on_cluster(void)
     push_redis_route_t *r = push_redis_route_create(seeds, 2, 2000);
     push_bridge_t *b = push_bridge_create(&store, seeds, 2, "push:", "b1",
                                           1000, NULL, NULL);
-    push_store_ref_t sub;
+    push_store_ref_t probe, sub;
     push_bridge_stats_t st;
     push_channel_info_t info;
     push_redis_published_t p[3];
-    char err[200];
+    char err[200], chan[32];
     long long until;
-    int i;
+    int i, node, master = -1;
 
     CHECK(shm && b && r);
     /* The kill -9 before: every live node must have its new view first
      * (a node still counting the dead master's slots answers CLUSTERDOWN,
      * which a publisher gets as a 503, rightly). */
     CHECK(cluster_wait_ok(30));
-    CHECK(push_shm_subscribe(shm, "bridged", 7, time(NULL), &sub, NULL)
+    /* Where the bridge listens: seen by a first channel it follows. */
+    CHECK(push_shm_subscribe(shm, "probe", 5, time(NULL), &probe, NULL)
           == PUSH_OK);
-    CHECK(publish_ok(r, "bridged", "b0", &p[0], err, sizeof(err)));
-    until = push_redis_now_ms() + 10000;
-    do {
-        push_bridge_step(b, 20);
-        push_bridge_stats(b, &st);
-    } while ((st.followed == 0 || st.caught_up == 0)
-             && push_redis_now_ms() < until);
+    CHECK(publish_ok(r, "probe", "p0", &p[0], err, sizeof(err)));
+    bridge_settle(b, 1, 0, &st);
     CHECK_EQ(st.followed, 1);
+    node = listening_node("probe");
+    CHECK(node >= 0);
+    /* A channel whose master is another node. */
+    for (i = 0; i < 100 && (master < 0 || master == node); i++) {
+        snprintf(chan, sizeof(chan), "bridged%d", i);
+        master = cluster_master_of(chan_slot(chan));
+    }
+    CHECK(master >= 0 && master != node);
+    CHECK(push_shm_subscribe(shm, chan, strlen(chan), time(NULL), &sub,
+                             NULL) == PUSH_OK);
+    CHECK(publish_ok(r, chan, "b0", &p[0], err, sizeof(err)));
+    bridge_settle(b, 2, st.caught_up, &st);
+    CHECK_EQ(st.followed, 2);
+    CHECK_EQ(listening_node(chan), node);
     for (i = 1; i < 3; i++) {
-        CHECK(publish_ok(r, "bridged", i == 1 ? "b1" : "b2", &p[i], err,
+        CHECK(publish_ok(r, chan, i == 1 ? "b1" : "b2", &p[i], err,
                          sizeof(err)));
     }
     until = push_redis_now_ms() + 10000;
     do {
         push_bridge_step(b, 20);
-    } while ((push_shm_info(shm, "bridged", 7, time(NULL), &info) != PUSH_OK
-              || push_msgid_cmp(&info.last_id, &p[2].id) != 0)
+    } while ((push_shm_info(shm, chan, strlen(chan), time(NULL), &info)
+              != PUSH_OK || push_msgid_cmp(&info.last_id, &p[2].id) != 0)
              && push_redis_now_ms() < until);
     CHECK(push_msgid_cmp(&info.last_id, &p[2].id) == 0);
     CHECK_EQ(info.messages, 3);
     push_bridge_stats(b, &st);
     CHECK(st.applied >= 1);
     push_shm_unsubscribe(shm, &sub);
+    push_shm_unsubscribe(shm, &probe);
     push_bridge_destroy(b);
     push_redis_route_free(r);
     munmap(mem, bytes);
