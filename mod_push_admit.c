@@ -24,9 +24,10 @@
  * RLIMIT_NOFILE too low for what the MPM admits, the listener's accept
  * fails (EMFILE) and the server stops taking connections, publishers
  * and pages included.  So the parent raises the soft limit to what the
- * admitted subscribers need (the hard one at most), and what a child admits is also kept within the
- * descriptors it has, less one per thread (the other requests') and
- * what the child has open besides; the startup log says when that is
+ * admitted subscribers need (the hard one at most), and what a child
+ * admits is also kept within the descriptors it has, less one per
+ * thread (the other requests') and what it has open besides: counted
+ * once, in the parent, and inherited; the startup log says when that is
  * fewer than the MPM would admit. */
 #include <dirent.h>
 #include <stdlib.h>
@@ -127,10 +128,9 @@ static long fd_room_of(rlim_t soft, long base, int threads)
     return room > 0 ? room : 0;
 }
 
+/* The MPM's sizing; the descriptors are counted by fit_fd_limit. */
 static void read_sizing(server_rec *s)
 {
-    struct rlimit rl;
-
     int threaded = 0, async = 0, threads = 1, daemons = 1, limit = 1;
 
     ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded);
@@ -151,8 +151,7 @@ static void read_sizing(server_rec *s)
         sz.reserve = 2;
     }
     sz.explicit_cap = push_conf_subscribers_per_child(s);
-    sz.fd_room = getrlimit(RLIMIT_NOFILE, &rl) == 0 && sz.threads > 1
-                 ? fd_room_of(rl.rlim_cur, open_fds(), sz.threads) : -1;
+    sz.fd_room = -1;
 }
 
 /* What a child may spend, in UNITs (event, worker). */
@@ -199,13 +198,13 @@ static void fit_fd_limit(server_rec *s)
     if (!sz.async && sz.explicit_cap > 0 && sz.explicit_cap < n) {
         n = sz.explicit_cap;
     }
-    if (sz.threads == 1 || n < 1 || getrlimit(RLIMIT_NOFILE, &rl) != 0
+    if (sz.threads == 1 || getrlimit(RLIMIT_NOFILE, &rl) != 0
         || rl.rlim_cur == RLIM_INFINITY) {
         return;
     }
     want = n + base + CHILD_OWN_FDS + sz.threads;
     was = rl.rlim_cur;
-    if ((long)rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+    if (n >= 1 && (long)rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max != RLIM_INFINITY
                       && (long)rl.rlim_max < want ? rl.rlim_max
                                                   : (rlim_t)want;
@@ -220,7 +219,7 @@ static void fit_fd_limit(server_rec *s)
         }
     }
     sz.fd_room = fd_room_of(rl.rlim_cur, base, sz.threads);
-    if (sz.fd_room >= 0 && sz.fd_room < n) {
+    if (n >= 1 && sz.fd_room >= 0 && sz.fd_room < n) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "mod_push: a child's "
                      "descriptor limit (ulimit -n %lu, hard %lu) holds "
                      "%ld subscribers, fewer than the %d this MPM sizing "

@@ -47,8 +47,8 @@ static const char *set_shm_size(cmd_parms *cmd, void *dummy, const char *arg)
 }
 
 /* PushRedis: the whole server's channels in Redis (its store is one for
- * every virtual host, so the URLs are the main server's).  Called once
- * for each URL of the line: several are a Redis Cluster's seeds. */
+ * every virtual host, so the URLs are the main server's).  The line's
+ * URLs together: several are a Redis Cluster's seeds. */
 static const char *set_redis(cmd_parms *cmd, void *dummy, int argc,
                              char *const argv[])
 {

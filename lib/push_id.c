@@ -208,9 +208,7 @@ size_t push_mux_id_format(const push_msgid_t *cursors, const int *has,
 /* A cursor that has everything before time t. */
 static push_msgid_t before(int64_t t)
 {
-    push_msgid_t id = {t > 0 ? t : 0, 0};
-
-    return push_msgid_prev(id);
+    return push_msgid_prev((push_msgid_t){t > 0 ? t : 0, 0});
 }
 
 /* The tags of a multi-id, exactly: "t0,[t1],-1". */

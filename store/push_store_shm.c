@@ -761,9 +761,7 @@ push_status_e push_shm_next(push_shm_t *s, push_store_ref_t *ref,
          * issued is at or after {born, 0}, so report the gap as the newest
          * id that cannot be one of ours.  A subscriber that adopts gap_id
          * as its cursor stops being told again. */
-        born_mark.time = c->born;
-        born_mark.tag = 0;
-        born_mark = push_msgid_prev(born_mark);
+        born_mark = push_msgid_prev((push_msgid_t){c->born, 0});
         if (push_msgid_cmp(cursor, &c->last_dropped) < 0) {
             if (gap != NULL) {
                 *gap = 1;
