@@ -495,6 +495,9 @@ static void conn_adopt(park_conn *s)
         s->mode = PM_LINGER;
         /* Our side is done; what the client still sends is read and
          * dropped, so closing does not reset what it has yet to read. */
+        if (s->tls) {
+            push_tls_close_notify(s->c);
+        }
         if (apr_socket_shutdown(s->sock, APR_SHUTDOWN_WRITE) != APR_SUCCESS
             || push_loop_watch(&s->item, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
                != 0) {
@@ -633,6 +636,9 @@ static void conn_finish(park_conn *s)
          * bytes would reset the connection and could cut off the last
          * event. */
         read_off(s);
+        if (s->tls) {
+            push_tls_close_notify(c);
+        }
         apr_socket_shutdown(s->sock, APR_SHUTDOWN_WRITE);
     }
     apr_pool_destroy(c->pool);

@@ -27,6 +27,7 @@
 #include "apr_buckets.h"
 
 #include "httpd.h"
+#include "http_connection.h"
 #include "http_core.h"
 #include "http_ssl.h"
 #include "util_filter.h"
@@ -65,6 +66,37 @@ int push_tls_parkable(conn_rec *c)
         }
     }
     return tls;
+}
+
+/* mod_ssl's own filter among c's, or NULL. */
+static ap_filter_t *tls_filter(conn_rec *c)
+{
+    ap_filter_t *f;
+
+    for (f = c->output_filters; f; f = f->next) {
+        if (!strcasecmp(f->frec->name, TLS_FILTER)) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+void push_tls_close_notify(conn_rec *c)
+{
+    ap_filter_t *f = tls_filter(c);
+    apr_bucket_brigade *bb;
+
+    if (!f || c->aborted) {
+        return;
+    }
+    /* An EOC bucket, as ap_flush_conn passes: mod_ssl shuts the TLS
+     * layer down on it.  Passed to mod_ssl's filter itself, below its
+     * coalescing filter; the core output filter then writes it with
+     * the loop's zero timeout. */
+    bb = apr_brigade_create(c->pool, c->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_eoc_create(c->bucket_alloc));
+    ap_pass_brigade(f, bb);
+    apr_brigade_destroy(bb);
 }
 
 static push_sink_rc gone(push_tls_sink_t *t)
@@ -253,10 +285,9 @@ void push_tls_sink_init(push_tls_sink_t *k, conn_rec *c, int chunked,
     /* Straight to mod_ssl, below its coalescing filter, which would hold
      * small writes back until more came (it holds nothing now: the
      * headers went out with a flush), and mod_reqtimeout's. */
-    for (; f->next; f = f->next) {
-        if (!strcasecmp(f->frec->name, TLS_FILTER)) {
-            k->top = f;
-        }
+    k->top = tls_filter(c);
+    while (f->next) {
+        f = f->next;
     }
     k->core = f;
     k->c = c;

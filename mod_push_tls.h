@@ -35,6 +35,14 @@ typedef struct {
  * module's connection keeps its thread. */
 int  push_tls_parkable(conn_rec *c);
 
+/* What the MPM's close does for a TLS connection before the socket is
+ * shut: mod_ssl sends its close_notify alert, so the client can tell the
+ * end of the connection from a cut (RFC 8446 6.1), and frees the
+ * session.  Without blocking: an alert the socket cannot take at once
+ * is lost, as the connection ends anyway.  Nothing on a plain
+ * connection, or one whose client is gone. */
+void push_tls_close_notify(conn_rec *c);
+
 /* Sets the sink up on c's filters (on the handler's thread, before the
  * hand-over); its brigade is in c->pool. */
 void push_tls_sink_init(push_tls_sink_t *k, conn_rec *c, int chunked,

@@ -12,12 +12,14 @@ use Apache::Test;
 use Apache::TestUtil;
 use PushTest;
 use PushWS;
+use IO::Select;
 use IO::Socket::INET;
+use Net::SSLeay;
 use Socket qw(SOL_SOCKET SO_RCVBUF);
 use Time::HiRes qw(time sleep);
 
 my $mpm = Apache::Test::config()->{server}{mpm} || '';
-plan tests => 26, need { 'TLS virtual host' => defined ssl_hostport(),
+plan tests => 29, need { 'TLS virtual host' => defined ssl_hostport(),
                          'subscribers are parked under the event MPM only' => $mpm eq 'event' };
 
 $SIG{PIPE} = 'IGNORE';
@@ -170,3 +172,37 @@ $until = time + 30;
 ok t_cmp(scalar(grep { $_ && $_->{status} == 200 && $_->{body} eq 'lp two' } @ans), 150,
          'second https long polls answered on the same connections');
 close $_->{sock} for @lp;
+
+# --- A TLS connection the server ends gets mod_ssl's close_notify
+# before the socket closes, as the MPM's own close gives it: the client
+# can tell the end from a cut (RFC 8446 6.1). ---
+
+# Reads to the end of the connection; how its TLS ended.
+sub tls_end {
+    my ($sock, $timeout) = @_;
+    my $until = time + $timeout;
+    while (time < $until) {
+        next unless $sock->pending || IO::Select->new($sock)->can_read(left($until));
+        my $n = sysread($sock, my $buf, 65536);
+        last unless $n;
+    }
+    return Net::SSLeay::get_shutdown($sock->_get_ssl_object) & Net::SSLeay::RECEIVED_SHUTDOWN()
+           ? 'close_notify' : 'no close_notify';
+}
+
+my $cch = fresh_channel('tlsclose');
+my $ce = sse_open("/sub/$cch", ssl => 1);
+my $cw = ws_connect("/sub/$cch", ssl => 1);
+wait_for_value(sub { subscribers_of($cch) }, 2, 10);
+request('DELETE', "/pub/$cch");
+ok t_cmp($ce ? tls_end($ce->{sock}, 10) : 'not opened', 'close_notify',
+         'an https event stream the server ends (its channel deleted): how the connection ended');
+ok t_cmp($cw ? tls_end($cw->{sock}, 10) : 'not opened', 'close_notify',
+         'a wss WebSocket the server ends (its channel deleted): how the connection ended');
+my $clp = start_request('GET', "/sub/$cch", ssl => 1, close => 1);
+wait_for_value(sub { subscribers_of($cch) }, 1, 10);
+publish($cch, 'last poll');
+my $cans = read_response($clp, 10);
+ok t_cmp(($cans ? "$cans->{status} $cans->{body}" : 'no answer') . ', ' . tls_end($clp->{sock}, 10),
+         '200 last poll, close_notify',
+         'an https long poll with Connection: close, answered by the loop: the answer, then how the connection ended');
