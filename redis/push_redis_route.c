@@ -1,5 +1,6 @@
 /* push_redis_route.c — a channel's Redis, plain or a cluster's node (see
  * push_redis_route.h). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #define NO_NODE    0xff
 #define RETRY_MS   250           /* a node that could not be reached */
 #define TRYAGAIN_US 50000        /* a slot being moved: wait, then again */
+#define LEARNED_MAX 8            /* clusters a process shares nodes of */
 
 enum { UNKNOWN, PLAIN, CLUSTER };
 
@@ -22,7 +24,24 @@ typedef struct {
     long long          retry_at;
 } node_t;
 
+/* The nodes a process's routes to one cluster (the same seeds) found:
+ * a route made after every seed went down (a thread's first publish
+ * after failovers took the seeds' nodes) still has the nodes the others
+ * learned to ask, as a cluster client's connections share one view. */
+typedef struct {
+    unsigned nseeds;
+    struct {
+        char host[PUSH_REDIS_HOST_MAX + 1];
+        int  port;
+    } seed[PUSH_REDIS_SEEDS_MAX], node[NODES_MAX];
+    unsigned nnodes;
+} learned_t;
+
+static pthread_mutex_t learned_lock = PTHREAD_MUTEX_INITIALIZER;
+static learned_t *learned[LEARNED_MAX];
+
 struct push_redis_route {
+    learned_t        *learned;      /* NULL: past LEARNED_MAX clusters */
     push_redis_url_t *seeds;        /* a copy */
     unsigned         nseeds;
     int              timeout_ms;
@@ -32,6 +51,7 @@ struct push_redis_route {
     node_t           nodes[NODES_MAX];
     unsigned         nnodes;
     uint8_t         *slot_node;     /* a cluster's map (SLOTS bytes) */
+    uint8_t          listed[NODES_MAX]; /* named by the last map read */
     unsigned         plain_node;    /* a plain Redis: its node */
     int              ask_slot;      /* -1: none */
     unsigned         ask_node;
@@ -69,6 +89,52 @@ unsigned push_redis_key_slot(const char *key, size_t len)
     return crc16(key, len) & (SLOTS - 1);
 }
 
+static int same_seeds(const learned_t *l, const push_redis_url_t *seeds,
+                      unsigned nseeds)
+{
+    unsigned i;
+
+    if (l->nseeds != nseeds) {
+        return 0;
+    }
+    for (i = 0; i < nseeds; i++) {
+        if (l->seed[i].port != seeds[i].port
+            || strcmp(l->seed[i].host, seeds[i].host) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The process's record for these seeds, made at first; NULL when
+ * LEARNED_MAX others have one (that route learns alone). */
+static learned_t *learned_for(const push_redis_url_t *seeds, unsigned nseeds)
+{
+    learned_t *l = NULL;
+    unsigned i;
+
+    pthread_mutex_lock(&learned_lock);
+    for (i = 0; i < LEARNED_MAX && learned[i]; i++) {
+        if (same_seeds(learned[i], seeds, nseeds)) {
+            l = learned[i];
+            break;
+        }
+    }
+    if (!l && i < LEARNED_MAX && (l = calloc(1, sizeof(*l)))) {
+        l->nseeds = nseeds;
+        for (i = 0; i < nseeds; i++) {
+            snprintf(l->seed[i].host, sizeof(l->seed[i].host), "%s",
+                     seeds[i].host);
+            l->seed[i].port = seeds[i].port;
+        }
+        for (i = 0; learned[i]; i++)
+            ;
+        learned[i] = l;     /* kept for the process's life */
+    }
+    pthread_mutex_unlock(&learned_lock);
+    return l;
+}
+
 push_redis_route_t *push_redis_route_create(const push_redis_url_t *seeds,
                                             unsigned nseeds, int timeout_ms)
 {
@@ -86,6 +152,7 @@ push_redis_route_t *push_redis_route_create(const push_redis_url_t *seeds,
     r->nseeds = nseeds;
     r->timeout_ms = timeout_ms;
     r->ask_slot = -1;
+    r->learned = learned_for(seeds, nseeds);
     return r;
 }
 
@@ -187,7 +254,8 @@ static int read_slots(push_redis_route_t *r, const redisReply *rep,
     /* Into a map of its own first: a reply that fails half way leaves
      * the one in use as it was. */
     uint8_t *map = malloc(SLOTS);
-    size_t i;
+    uint8_t listed[NODES_MAX] = { 0 };
+    size_t i, j;
 
     if (!map || rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
         free(map);
@@ -226,11 +294,67 @@ static int read_slots(push_redis_route_t *r, const redisReply *rep,
         for (s = a; s <= b; s++) {
             map[s] = (uint8_t)node;
         }
+        listed[node] = 1;
+        /* Its replicas: not routed to, but nodes to ask for the map
+         * (the next masters, after a failover). */
+        for (j = 3; j < e->elements; j++) {
+            const redisReply *p = e->element[j];
+            unsigned k;
+
+            if (p->type == REDIS_REPLY_ARRAY && p->elements >= 2
+                && p->element[0]->type == REDIS_REPLY_STRING
+                && p->element[0]->len && strcmp(p->element[0]->str, "?")
+                && p->element[1]->type == REDIS_REPLY_INTEGER
+                && (k = node_of(r, p->element[0]->str,
+                                (int)p->element[1]->integer)) != NO_NODE) {
+                listed[k] = 1;
+            }
+        }
     }
+    memcpy(r->listed, listed, sizeof(listed));
     /* Kept only for a cluster: a plain Redis' route has no map. */
     free(r->slot_node);
     r->slot_node = map;
     return 0;
+}
+
+/* The nodes the process's other routes to this cluster found, into this
+ * route's table (to ask for the map too). */
+static void learned_take(push_redis_route_t *r)
+{
+    unsigned i;
+
+    if (!r->learned) {
+        return;
+    }
+    pthread_mutex_lock(&learned_lock);
+    for (i = 0; i < r->learned->nnodes; i++) {
+        node_of(r, r->learned->node[i].host, r->learned->node[i].port);
+    }
+    pthread_mutex_unlock(&learned_lock);
+}
+
+/* A map just read: the nodes it names (masters and their replicas) are
+ * what the process knows of the cluster now. */
+static void learned_give(push_redis_route_t *r)
+{
+    unsigned k, n = 0;
+
+    if (!r->learned) {
+        return;
+    }
+    pthread_mutex_lock(&learned_lock);
+    for (k = 0; k < r->nnodes; k++) {
+        if (r->listed[k]) {
+            snprintf(r->learned->node[n].host,
+                     sizeof(r->learned->node[n].host), "%s",
+                     r->nodes[k].host);
+            r->learned->node[n].port = r->nodes[k].port;
+            n++;
+        }
+    }
+    r->learned->nnodes = n;
+    pthread_mutex_unlock(&learned_lock);
 }
 
 /* Reads the map from the first node (known ones, then the seeds) that
@@ -240,7 +364,7 @@ static int discover(push_redis_route_t *r, char *err, size_t errlen)
     const char *argv[2] = { "CLUSTER", "SLOTS" };
     /* The nodes known when it starts, then the seeds: node_of adds
      * seeds to the nodes as it goes, which must not shift the count. */
-    unsigned tries, known = r->nnodes, total = known + r->nseeds;
+    unsigned tries, known, total;
     long long now = push_redis_now_ms();
 
     if (r->mode == CLUSTER && now < r->next_discover) {
@@ -248,6 +372,9 @@ static int discover(push_redis_route_t *r, char *err, size_t errlen)
                  "moment ago");
         return -1;
     }
+    learned_take(r);
+    known = r->nnodes;
+    total = known + r->nseeds;
     for (tries = 0; tries < total; tries++) {
         push_redis_conn_t *c;
         redisReply *rep;
@@ -264,6 +391,7 @@ static int discover(push_redis_route_t *r, char *err, size_t errlen)
             port = r->seeds[tries - known].port;
         }
         if ((node = node_of(r, host, port)) == NO_NODE
+            || (tries >= known && node < known)   /* a seed, asked above */
             || !(c = node_conn(r, node, err, errlen))) {
             continue;
         }
@@ -291,6 +419,7 @@ static int discover(push_redis_route_t *r, char *err, size_t errlen)
             freeReplyObject(rep);
             r->mode = CLUSTER;
             r->stale = 0;
+            learned_give(r);
             return 0;
         }
         snprintf(err, errlen, "CLUSTER SLOTS at %s:%d: an unexpected reply",

@@ -7,7 +7,10 @@
  * without cluster support (or one that refuses the command) is plain,
  * when it is the only seed; a cluster's map of slots to masters is kept
  * and read again after a MOVED, a node that cannot be reached, or a
- * slot nobody serves.  Every key of a channel carries the hash tag
+ * slot nobody serves.  The routes of a process to the same seeds share
+ * what they learned of the cluster's nodes (a map names the masters and
+ * their replicas): a route made when the seeds are down asks those.
+ * Every key of a channel carries the hash tag
  * {c:<id>}, so one channel is one slot, one node, and its scripts run
  * there whole.  A connection per node, made when needed and made again
  * when it broke.
@@ -23,7 +26,8 @@
  *
  * Pub/sub needs no route: a cluster forwards every PUBLISH to every
  * node, so a subscriber may use any node (push_redis_route_url).
- * Not thread-safe: one owner.  Pure C. */
+ * A route is not thread-safe (one owner); what routes share is under a
+ * lock of its own.  Pure C. */
 #ifndef PUSH_REDIS_ROUTE_H
 #define PUSH_REDIS_ROUTE_H
 

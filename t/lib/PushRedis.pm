@@ -136,8 +136,9 @@ package PushRedis::Cluster;
 use Time::HiRes qw(time sleep);
 
 sub nodes { @{ $_[0]{nodes} } }
-# PushRedis' value: the first two nodes as seeds.
-sub urls { join ' ', map { $_->url } @{ $_[0]{nodes} }[0, 1] }
+# PushRedis' value: the first three nodes as seeds (two may be killed,
+# and a child process the MPM starts afterwards must still find one).
+sub urls { join ' ', map { $_->url } @{ $_[0]{nodes} }[0 .. 2] }
 
 # Until every running node says the cluster is ok and every replica's
 # link is up: 1, or 0 after $secs.

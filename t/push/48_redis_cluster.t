@@ -1,6 +1,6 @@
 # PushRedis on a Redis Cluster: three masters with a replica each (a
 # real redis-server cluster started here on private ports), two servers
-# (one under this suite's MPM, one under another) naming two seed nodes.
+# (one under this suite's MPM, one under another) naming three seed nodes.
 # Channels spread over the masters; what is published on A reaches
 # event streams, WebSockets and long polls on B, once, in order, with
 # its id; counts and DELETE act on the shared channel.  A master killed

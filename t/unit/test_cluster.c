@@ -6,7 +6,8 @@
  * MOVED; a manual failover and a master killed -9 are followed to the
  * new master, with what was published before still there; a bridge
  * whose pub/sub connection is on one node applies what is published on
- * another. */
+ * another; a route whose seeds are down asks the nodes the process's
+ * other routes learned. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,11 +461,60 @@ static void test_bridge_on_cluster(void)
     munmap(mem, bytes);
 }
 
+/* A route made after its only seed went still finds the cluster, by
+ * the nodes another route of the process (to the same seeds) learned;
+ * a route to other seeds learns alone.  The seed is a replica, so the
+ * cluster goes on without it (last: it stays down). */
+static void test_learned(void)
+{
+    const char *role[1] = { "ROLE" };
+    push_redis_url_t seed, two[2];
+    push_redis_route_t *a, *b, *other;
+    char err[200];
+    int i, rep = -1;
+
+    for (i = 0; i < CLUSTER_NODES && rep < 0; i++) {
+        redisReply *r = cluster_pid[i] > 0 ? cluster_cmd(i, 1, role) : NULL;
+
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1
+            && r->element[0]->type == REDIS_REPLY_STRING
+            && strcmp(r->element[0]->str, "slave") == 0) {
+            rep = i;
+        }
+        if (r) {
+            freeReplyObject(r);
+        }
+    }
+    CHECK(rep >= 0);
+    if (rep < 0) {
+        return;
+    }
+    seed = cluster_url(rep);
+    a = push_redis_route_create(&seed, 1, 2000);
+    CHECK(a && publish_ok(a, "learned-a", "one", NULL, err, sizeof(err)));
+    CHECK(push_redis_route_cluster(a));
+    redis_kill(&cluster_pid[rep]);
+    b = push_redis_route_create(&seed, 1, 2000);
+    CHECK(b && publish_ok(b, "learned-b", "two", NULL, err, sizeof(err)));
+    two[0] = seed;
+    two[1] = seed;
+    two[1].port = redis_free_port();
+    other = push_redis_route_create(two, 2, 2000);
+    CHECK(other && publish(other, "learned-c", "three", NULL, err,
+                           sizeof(err)) != 0);
+    CHECK(strstr(err, "cannot connect") != NULL
+          || strstr(err, "not reachable") != NULL);
+    push_redis_route_free(a);
+    push_redis_route_free(b);
+    push_redis_route_free(other);
+}
+
 int main(void)
 {
     test_plain();
     cluster_start();
     test_cluster();
     test_bridge_on_cluster();
+    test_learned();
     return CHECK_DONE("test_cluster");
 }
