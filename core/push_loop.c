@@ -474,8 +474,22 @@ static int follow_one(push_loop_item_t *it, const push_store_ref_t *ref)
             ch->ref.gen = ref->gen;
             ch->ref.reader = PUSH_NO_READER_ID;
         }
-        /* The channel's hold covers the sub before the sub's own ends. */
-        chan_hold(l, ch);
+        /* The channel's hold covers the sub before the sub's own ends.
+         * A follower at or past where the channel holds, within its
+         * bound (a new subscriber, at the newest message), is covered
+         * as the hold stands: looking over every follower for each one
+         * that joins would cost the loop a pass over thousands for
+         * each of thousands. */
+        if (ch->ref.reader != PUSH_NO_READER_ID
+            && it->sub->pos >= ch->held_pos
+            && it->sub->bound <= ch->held_bound) {
+            if (it->sub->pos < ch->held_pace) {
+                chan_moved(l, ch);  /* the pace, at the turn's end */
+            }
+        }
+        else {
+            chan_hold(l, ch);
+        }
         if (ch->ref.reader != PUSH_NO_READER_ID) {
             push_store_unhold(store, &it->sub->ref);
         }

@@ -122,6 +122,25 @@ static void stop(push_stream_t *st, push_stop_e why)
     settle(st);
 }
 
+/* The channel's hold follows where the stream is, and whether its
+ * socket takes what it is sent (its pace); a look that changed neither
+ * (a WebSocket's pong read, a wake-up with nothing new) tells it
+ * nothing.  A multiplexed stream's channels are each told (their
+ * positions are their members'). */
+static void moved(push_stream_t *st)
+{
+    int pending = st->sink->pending(st->sink) != 0;
+
+    if (st->it->members || st->sub->pos != st->told_pos
+        || st->sub->chan_pos != st->told_chan_pos
+        || pending != st->told_pending) {
+        st->told_pos = st->sub->pos;
+        st->told_chan_pos = st->sub->chan_pos;
+        st->told_pending = pending;
+        push_loop_moved(st->it);
+    }
+}
+
 /* Everything the store has for the stream, as long as the socket takes
  * it. */
 static void deliver(push_stream_t *st)
@@ -133,7 +152,7 @@ static void deliver(push_stream_t *st)
         return;
     }
     d = push_sub_deliver(st->sub, push_now());
-    push_loop_moved(st->it);    /* the channel's hold follows */
+    moved(st);
     if (st->idle_limit && st->sub->delivered != before) {
         push_loop_expiry(st->it, st->idle_limit, push_now());
     }
@@ -183,6 +202,8 @@ void push_stream_init(push_stream_t *st, push_sub_t *sub,
     st->stalled_since = 0;
     st->closing = 0;
     st->idle_limit = 0;
+    st->told_pos = st->told_chan_pos = UINT64_MAX;
+    st->told_pending = -1;
     sub->sink = &st->out.sink;
     it->sub = sub;
 }

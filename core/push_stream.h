@@ -50,6 +50,11 @@ typedef struct {
     /* PushSubscriberTimeout: a stream that gets no message for this long
      * ends (PUSH_STOP_TIMEOUT); 0: never. */
     int64_t               idle_limit;
+    /* What the channel's hold last heard of it (push_loop_moved): told
+     * again only when one of them changed, since the loop then looks
+     * over every follower of the channel. */
+    uint64_t              told_pos, told_chan_pos;
+    int                   told_pending;
 } push_stream_t;
 
 /* Sets the stream up on the connection's descriptor (before hand-over).
