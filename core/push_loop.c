@@ -475,13 +475,14 @@ static int follow_one(push_loop_item_t *it, const push_store_ref_t *ref)
             ch->ref.reader = PUSH_NO_READER_ID;
         }
         /* The channel's hold covers the sub before the sub's own ends.
-         * A follower at or past where the channel holds, within its
-         * bound (a new subscriber, at the newest message), is covered
-         * as the hold stands: looking over every follower for each one
+         * A follower at or past where the channel holds, and within the
+         * hold's bound of it (the store keeps nothing for a hold further
+         * behind than that), is covered as the hold stands: looking over every follower for each one
          * that joins would cost the loop a pass over thousands for
          * each of thousands. */
         if (ch->ref.reader != PUSH_NO_READER_ID
             && it->sub->pos >= ch->held_pos
+            && it->sub->pos - ch->held_pos <= ch->held_bound
             && it->sub->bound <= ch->held_bound) {
             if (it->sub->pos < ch->held_pace) {
                 chan_moved(l, ch);  /* the pace, at the turn's end */

@@ -46,6 +46,25 @@ static int fixed_pings(const push_stream_t *st)
     return (st->sub->t->flags & PUSH_T_PING_FIXED) && st->ping_every > 0;
 }
 
+/* The channel's hold follows where the stream is, and whether its
+ * socket takes what it is sent (its pace); a look that changed neither
+ * (a WebSocket's pong read, a wake-up with nothing new) tells it
+ * nothing.  A multiplexed stream's channels are each told (their
+ * positions are their members'). */
+static void moved(push_stream_t *st)
+{
+    int pending = st->sink->pending(st->sink) != 0;
+
+    if (st->it->members || st->sub->pos != st->told_pos
+        || st->sub->chan_pos != st->told_chan_pos
+        || pending != st->told_pending) {
+        st->told_pos = st->sub->pos;
+        st->told_chan_pos = st->sub->chan_pos;
+        st->told_pending = pending;
+        push_loop_moved(st->it);
+    }
+}
+
 /* The item's deadline: the keep-alive ping's, or while output waits,
  * the write timeout's (a ping would only queue behind it).  The closing
  * handshake keeps its own. */
@@ -57,6 +76,8 @@ static void stall_watch(push_stream_t *st)
     if (st->closing || pending == (st->stalled_since != 0)) {
         return;
     }
+    /* Whether it takes what it is sent is its channel's pace. */
+    moved(st);
     now = push_now();
     if (pending) {
         st->stalled_since = now;
@@ -120,25 +141,6 @@ static void stop(push_stream_t *st, push_stop_e why)
         end(st, PUSH_ENDED_SERVER);
     }
     settle(st);
-}
-
-/* The channel's hold follows where the stream is, and whether its
- * socket takes what it is sent (its pace); a look that changed neither
- * (a WebSocket's pong read, a wake-up with nothing new) tells it
- * nothing.  A multiplexed stream's channels are each told (their
- * positions are their members'). */
-static void moved(push_stream_t *st)
-{
-    int pending = st->sink->pending(st->sink) != 0;
-
-    if (st->it->members || st->sub->pos != st->told_pos
-        || st->sub->chan_pos != st->told_chan_pos
-        || pending != st->told_pending) {
-        st->told_pos = st->sub->pos;
-        st->told_chan_pos = st->sub->chan_pos;
-        st->told_pending = pending;
-        push_loop_moved(st->it);
-    }
 }
 
 /* Everything the store has for the stream, as long as the socket takes

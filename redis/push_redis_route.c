@@ -199,6 +199,22 @@ static unsigned node_of(push_redis_route_t *r, const char *host, int port)
     return i;
 }
 
+/* The same for a node only asked for the map (a replica, one another
+ * route learned of): added while half the table is free, so that the
+ * masters a map names always find room. */
+static unsigned spare_node_of(push_redis_route_t *r, const char *host,
+                              int port)
+{
+    unsigned i;
+
+    for (i = 0; i < r->nnodes; i++) {
+        if (r->nodes[i].port == port && strcmp(r->nodes[i].host, host) == 0) {
+            return i;
+        }
+    }
+    return r->nnodes < NODES_MAX / 2 ? node_of(r, host, port) : NO_NODE;
+}
+
 /* A node's URL: its address, the first seed's credentials. */
 static void node_url(const push_redis_route_t *r, const node_t *n,
                      push_redis_url_t *u)
@@ -305,8 +321,9 @@ static int read_slots(push_redis_route_t *r, const redisReply *rep,
                 && p->element[0]->type == REDIS_REPLY_STRING
                 && p->element[0]->len && strcmp(p->element[0]->str, "?")
                 && p->element[1]->type == REDIS_REPLY_INTEGER
-                && (k = node_of(r, p->element[0]->str,
-                                (int)p->element[1]->integer)) != NO_NODE) {
+                && (k = spare_node_of(r, p->element[0]->str,
+                                      (int)p->element[1]->integer))
+                   != NO_NODE) {
                 listed[k] = 1;
             }
         }
@@ -329,7 +346,7 @@ static void learned_take(push_redis_route_t *r)
     }
     pthread_mutex_lock(&learned_lock);
     for (i = 0; i < r->learned->nnodes; i++) {
-        node_of(r, r->learned->node[i].host, r->learned->node[i].port);
+        spare_node_of(r, r->learned->node[i].host, r->learned->node[i].port);
     }
     pthread_mutex_unlock(&learned_lock);
 }
@@ -402,8 +419,12 @@ static int discover(push_redis_route_t *r, char *err, size_t errlen)
             continue;
         }
         if (rep->type == REDIS_REPLY_ERROR) {
-            /* No cluster here: a plain Redis, when it is all we have. */
-            if (r->mode != CLUSTER && r->nseeds == 1) {
+            /* No cluster here: a plain Redis, when it is all we have
+             * (the seed said so, not a node learned of, which may be
+             * loading). */
+            if (r->mode != CLUSTER && r->nseeds == 1
+                && port == r->seeds[0].port
+                && strcmp(host, r->seeds[0].host) == 0) {
                 freeReplyObject(rep);
                 r->mode = PLAIN;
                 r->stale = 0;
