@@ -399,6 +399,16 @@ static int read_off(park_conn *s)
     }
 }
 
+/* Our side of the connection is done: TLS says so first (close_notify),
+ * as the MPM's close does. */
+static apr_status_t shut_write(park_conn *s)
+{
+    if (s->tls) {
+        push_tls_close_notify(s->c);
+    }
+    return apr_socket_shutdown(s->sock, APR_SHUTDOWN_WRITE);
+}
+
 static void linger_read(park_conn *s)
 {
     if (read_off(s)
@@ -495,10 +505,7 @@ static void conn_adopt(park_conn *s)
         s->mode = PM_LINGER;
         /* Our side is done; what the client still sends is read and
          * dropped, so closing does not reset what it has yet to read. */
-        if (s->tls) {
-            push_tls_close_notify(s->c);
-        }
-        if (apr_socket_shutdown(s->sock, APR_SHUTDOWN_WRITE) != APR_SUCCESS
+        if (shut_write(s) != APR_SUCCESS
             || push_loop_watch(&s->item, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
                != 0) {
             conn_end(s, PUSH_ENDED_SERVER);
@@ -636,10 +643,7 @@ static void conn_finish(park_conn *s)
          * bytes would reset the connection and could cut off the last
          * event. */
         read_off(s);
-        if (s->tls) {
-            push_tls_close_notify(c);
-        }
-        apr_socket_shutdown(s->sock, APR_SHUTDOWN_WRITE);
+        shut_write(s);
     }
     apr_pool_destroy(c->pool);
     free(s);

@@ -177,8 +177,9 @@ int push_redis_route_cluster(const push_redis_route_t *r)
     return r->mode == CLUSTER;
 }
 
-/* The node host:port, added when new; NO_NODE when the table is full. */
-static unsigned node_of(push_redis_route_t *r, const char *host, int port)
+/* The node host:port in the table, or NO_NODE. */
+static unsigned node_find(const push_redis_route_t *r, const char *host,
+                          int port)
 {
     unsigned i;
 
@@ -187,6 +188,25 @@ static unsigned node_of(push_redis_route_t *r, const char *host, int port)
             return i;
         }
     }
+    return NO_NODE;
+}
+
+/* Whether host:port is the one seed of a route that names one. */
+static int only_seed(const push_redis_route_t *r, const char *host, int port)
+{
+    return r->nseeds == 1 && port == r->seeds[0].port
+           && strcmp(host, r->seeds[0].host) == 0;
+}
+
+/* The node host:port, added when new; NO_NODE when the table is full. */
+static unsigned node_of(push_redis_route_t *r, const char *host, int port)
+{
+    unsigned i = node_find(r, host, port);
+
+    if (i != NO_NODE) {
+        return i;
+    }
+    i = r->nnodes;
     if (r->nnodes == NODES_MAX || strlen(host) > PUSH_REDIS_HOST_MAX) {
         return NO_NODE;
     }
@@ -205,14 +225,10 @@ static unsigned node_of(push_redis_route_t *r, const char *host, int port)
 static unsigned spare_node_of(push_redis_route_t *r, const char *host,
                               int port)
 {
-    unsigned i;
+    unsigned i = node_find(r, host, port);
 
-    for (i = 0; i < r->nnodes; i++) {
-        if (r->nodes[i].port == port && strcmp(r->nodes[i].host, host) == 0) {
-            return i;
-        }
-    }
-    return r->nnodes < NODES_MAX / 2 ? node_of(r, host, port) : NO_NODE;
+    return i != NO_NODE || r->nnodes >= NODES_MAX / 2 ? i
+                                                      : node_of(r, host, port);
 }
 
 /* A node's URL: its address, the first seed's credentials. */
@@ -249,8 +265,7 @@ static push_redis_conn_t *node_conn(push_redis_route_t *r, unsigned i,
                  n->host, n->port);
         return NULL;
     }
-    if (r->mode != CLUSTER && r->nseeds == 1 && n->port == r->seeds[0].port
-        && strcmp(n->host, r->seeds[0].host) == 0) {
+    if (r->mode != CLUSTER && only_seed(r, n->host, n->port)) {
         u = r->seeds[0];            /* plain (or not known): its db too */
     }
     else {
@@ -422,9 +437,7 @@ static int discover(push_redis_route_t *r, char *err, size_t errlen)
             /* No cluster here: a plain Redis, when it is all we have
              * (the seed said so, not a node learned of, which may be
              * loading). */
-            if (r->mode != CLUSTER && r->nseeds == 1
-                && port == r->seeds[0].port
-                && strcmp(host, r->seeds[0].host) == 0) {
+            if (r->mode != CLUSTER && only_seed(r, host, port)) {
                 freeReplyObject(rep);
                 r->mode = PLAIN;
                 r->stale = 0;
