@@ -7,11 +7,17 @@
  * new master, with what was published before still there; a bridge
  * whose pub/sub connection is on one node applies what is published on
  * another; a route whose seeds are down asks the nodes the process's
- * other routes learned. */
+ * other routes learned, and a learned node that refuses CLUSTER SLOTS
+ * (loading) does not make it plain; a view naming a crowd of replicas
+ * leaves room in the node table for the masters of the next. */
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -464,7 +470,8 @@ static void test_bridge_on_cluster(void)
 /* A route made after its only seed went still finds the cluster, by
  * the nodes another route of the process (to the same seeds) learned;
  * a route to other seeds learns alone.  The seed is a replica, so the
- * cluster goes on without it (last: it stays down). */
+ * cluster goes on without it (after every case that needs all six: it
+ * stays down). */
 static void test_learned(void)
 {
     const char *role[1] = { "ROLE" };
@@ -514,6 +521,399 @@ static void test_learned(void)
     push_redis_route_free(other);
 }
 
+/* RESP text being made: a fake node's canned reply. */
+typedef struct {
+    char   s[16384];
+    size_t n;
+} resp_t;
+
+static void resp_add(resp_t *o, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(o->s + o->n, sizeof(o->s) - o->n, fmt, ap);
+    va_end(ap);
+    /* Too long: left at the end, which the case checks. */
+    o->n = n < 0 || (size_t)n >= sizeof(o->s) - o->n ? sizeof(o->s)
+                                                     : o->n + (size_t)n;
+}
+
+/* A reply as Redis sent it (the cluster's own CLUSTER SLOTS, again). */
+static void resp_reply(resp_t *o, const redisReply *r)
+{
+    size_t i;
+
+    switch (r->type) {
+    case REDIS_REPLY_ARRAY:
+        resp_add(o, "*%zu\r\n", r->elements);
+        for (i = 0; i < r->elements; i++) {
+            resp_reply(o, r->element[i]);
+        }
+        break;
+    case REDIS_REPLY_INTEGER:
+        resp_add(o, ":%lld\r\n", r->integer);
+        break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+        resp_add(o, "$%zu\r\n%.*s\r\n", r->len, (int)r->len, r->str);
+        break;
+    default:
+        resp_add(o, "$-1\r\n");
+    }
+}
+
+/* A node of a CLUSTER SLOTS entry, as Redis names one: host, port, id. */
+static void resp_node(resp_t *o, int port)
+{
+    resp_add(o, "*3\r\n$9\r\n127.0.0.1\r\n:%d\r\n$40\r\n%040d\r\n", port,
+             port);
+}
+
+/* A node of our own on a free port, in a thread: it answers CLUSTER
+ * SLOTS with the views it is given in turn (the last one again), or,
+ * given none, with the refusal it answers every other command with.
+ * What a route does with a view or a refusal is the unit under test;
+ * a real Redis cannot be made to give either on demand. */
+typedef struct {
+    const char *slots[2];
+    const char *refusal;
+    int         fd, port;
+    int         asked;          /* CLUSTER SLOTS asked (atomic) */
+    int         stop;           /* atomic */
+    pthread_t   thread;
+} fake_t;
+
+#define FAKE_CLIENTS 8
+
+static const char *fake_answer(fake_t *f, const redisReply *q)
+{
+    int n;
+
+    if (q->type != REDIS_REPLY_ARRAY || q->elements != 2
+        || q->element[0]->type != REDIS_REPLY_STRING
+        || q->element[1]->type != REDIS_REPLY_STRING
+        || strcasecmp(q->element[0]->str, "CLUSTER") != 0
+        || strcasecmp(q->element[1]->str, "SLOTS") != 0) {
+        return f->refusal;
+    }
+    n = __atomic_fetch_add(&f->asked, 1, __ATOMIC_SEQ_CST);
+    if (!f->slots[0]) {
+        return f->refusal;
+    }
+    return n > 0 && f->slots[1] ? f->slots[1] : f->slots[0];
+}
+
+static void *fake_run(void *arg)
+{
+    fake_t *f = arg;
+    struct pollfd p[1 + FAKE_CLIENTS];
+    redisReader *rd[1 + FAKE_CLIENTS];
+    int n = 1, i;
+
+    p[0].fd = f->fd;
+    while (!__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
+        /* A short poll: the case stops it by the flag. */
+        p[0].events = n <= FAKE_CLIENTS ? POLLIN : 0;
+        if (poll(p, (nfds_t)n, 20) <= 0) {
+            continue;
+        }
+        if ((p[0].revents & POLLIN) && (p[n].fd = accept(f->fd, NULL,
+                                                         NULL)) >= 0) {
+            p[n].events = POLLIN;
+            p[n].revents = 0;
+            rd[n++] = redisReaderCreate();
+        }
+        for (i = 1; i < n; i++) {
+            char buf[4096];
+            ssize_t got;
+            void *q;
+
+            if (!p[i].revents) {
+                continue;
+            }
+            if ((got = read(p[i].fd, buf, sizeof(buf))) <= 0
+                || redisReaderFeed(rd[i], buf, (size_t)got) != REDIS_OK) {
+                close(p[i].fd);
+                redisReaderFree(rd[i]);
+                p[i] = p[--n];
+                rd[i--] = rd[n];
+                continue;
+            }
+            while (redisReaderGetReply(rd[i], &q) == REDIS_OK && q) {
+                const char *out = fake_answer(f, q);
+                size_t len = strlen(out), off = 0;
+
+                freeReplyObject(q);
+                while (off < len && (got = send(p[i].fd, out + off,
+                                                len - off,
+                                                MSG_NOSIGNAL)) > 0) {
+                    off += (size_t)got;
+                }
+            }
+        }
+    }
+    for (i = 1; i < n; i++) {
+        close(p[i].fd);
+        redisReaderFree(rd[i]);
+    }
+    return NULL;
+}
+
+static void fake_start(fake_t *f)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if ((f->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0
+        || bind(f->fd, (struct sockaddr *)&a, sizeof(a)) != 0
+        || listen(f->fd, 16) != 0
+        || getsockname(f->fd, (struct sockaddr *)&a, &len) != 0
+        || pthread_create(&f->thread, NULL, fake_run, f) != 0) {
+        perror("fake node");
+        exit(2);
+    }
+    f->port = ntohs(a.sin_port);
+}
+
+/* Stopped: its port refuses from now on. */
+static void fake_stop(fake_t *f)
+{
+    __atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(f->thread, NULL);
+    close(f->fd);
+}
+
+static push_redis_url_t fake_url(const fake_t *f)
+{
+    push_redis_url_t u;
+
+    memset(&u, 0, sizeof(u));
+    snprintf(u.host, sizeof(u.host), "127.0.0.1");
+    u.port = f->port;
+    return u;
+}
+
+/* The CLUSTER SLOTS of the first live node (its index in *node), NULL
+ * when none answers with one. */
+static redisReply *live_slots(int *node)
+{
+    const char *slots[2] = { "CLUSTER", "SLOTS" };
+    int i;
+
+    for (i = 0; i < CLUSTER_NODES; i++) {
+        redisReply *r = cluster_pid[i] > 0 ? cluster_cmd(i, 2, slots)
+                                           : NULL;
+
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+            *node = i;
+            return r;
+        }
+        if (r) {
+            freeReplyObject(r);
+        }
+    }
+    return NULL;
+}
+
+/* A map entry's first and last slot. */
+static void entry_range(const redisReply *map, size_t i, long long *a,
+                        long long *b)
+{
+    *a = map->element[i]->element[0]->integer;
+    *b = map->element[i]->element[1]->integer;
+}
+
+/* A channel "<prefix>-<n>" whose slot is in a..b (in), or not (!in). */
+static void chan_in(char *chan, size_t len, const char *prefix,
+                    long long a, long long b, int in)
+{
+    int i;
+
+    for (i = 0;; i++) {
+        long long s;
+
+        snprintf(chan, len, "%s-%d", prefix, i);
+        s = chan_slot(chan);
+        if ((s >= a && s <= b) == in) {
+            return;
+        }
+    }
+}
+
+/* Checks that Redis has `want` for chan, saying what it has instead. */
+#define CHECK_BODIES(r, chan, want) check_bodies(__LINE__, r, chan, want)
+
+static void check_bodies(int line, push_redis_route_t *r, const char *chan,
+                         const char *want)
+{
+    char got[256];
+
+    bodies(r, chan, got, sizeof(got));
+    CHECK_AT(line, strcmp(got, want) == 0);
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "  %s: expected '%s', got '%s'\n", chan, want, got);
+    }
+}
+
+/* Only the seed's refusal of CLUSTER SLOTS says a Redis is plain, not
+ * a node learned of, which may be a replica restarted and loading.  The
+ * seed (a node of ours) gives the cluster's view but for its first
+ * range, whose master is gone and whose replica is loading; a route
+ * made after the seed went asks the nodes that view named, those two
+ * first, and must go on to the cluster's other nodes and find the
+ * cluster.  (The process keeps the nodes of LEARNED_MAX sets of seeds;
+ * this case's is the eighth: a case added before would leave it none.) */
+static void test_learned_refusing(void)
+{
+    static resp_t view;
+    fake_t seed_node = { { NULL, NULL }, "-ERR unknown command\r\n", -1, 0,
+                         0, 0, 0 };
+    fake_t loading = { { NULL, NULL },
+                       "-LOADING Redis is loading the dataset in memory\r\n",
+                       -1, 0, 0, 0, 0 };
+    push_redis_url_t seed, real_seed;
+    push_redis_route_t *a, *b, *check;
+    redisReply *map;
+    char err[200], first[32], other[32];
+    long long lo, hi;
+    size_t i;
+    int live = -1, asked;
+
+    CHECK(cluster_wait_ok(30));
+    CHECK((map = live_slots(&live)) != NULL);
+    if (!map) {
+        return;
+    }
+    fake_start(&loading);
+    entry_range(map, 0, &lo, &hi);
+    resp_add(&view, "*%zu\r\n*4\r\n:%lld\r\n:%lld\r\n", map->elements, lo,
+             hi);
+    resp_node(&view, redis_free_port());    /* the master, gone */
+    resp_node(&view, loading.port);
+    for (i = 1; i < map->elements; i++) {
+        resp_reply(&view, map->element[i]);
+    }
+    CHECK(view.n < sizeof(view.s));
+    seed_node.slots[0] = view.s;
+    fake_start(&seed_node);
+    seed = fake_url(&seed_node);
+    chan_in(first, sizeof(first), "refused", lo, hi, 1);
+    chan_in(other, sizeof(other), "refused", lo, hi, 0);
+
+    /* The seed's view routes the other masters' slots. */
+    a = push_redis_route_create(&seed, 1, 2000);
+    CHECK(a && publish_ok(a, other, "a1", NULL, err, sizeof(err)));
+    CHECK_EQ(push_redis_route_cluster(a), 1);
+    push_redis_route_free(a);
+    fake_stop(&seed_node);
+
+    b = push_redis_route_create(&seed, 1, 2000);
+    CHECK(b && publish_ok(b, first, "b1", NULL, err, sizeof(err)));
+    CHECK_EQ(push_redis_route_cluster(b), 1);
+    /* It did ask the loading node (else this case proved nothing). */
+    asked = __atomic_load_n(&loading.asked, __ATOMIC_SEQ_CST);
+    CHECK(asked >= 1);
+    if (asked < 1) {
+        fprintf(stderr, "  the loading node asked for its view: expected "
+                "at least once, got %d\n", asked);
+    }
+    CHECK(b && publish_ok(b, other, "b2", NULL, err, sizeof(err)));
+    /* Where the cluster itself says they are. */
+    real_seed = cluster_url(live);
+    check = push_redis_route_create(&real_seed, 1, 2000);
+    CHECK_BODIES(check, first, "b1");
+    CHECK_BODIES(check, other, "a1,b2");
+    push_redis_route_free(check);
+    push_redis_route_free(b);
+    fake_stop(&loading);
+    freeReplyObject(map);
+}
+
+/* Replicas (and nodes learned of) take at most half the node table, so
+ * that the masters of a view to come find room.  The seed (a node of
+ * ours) first gives a view whose masters are gone, with more replicas
+ * on its last range than the table holds; asked again (the route finds
+ * those masters down), the cluster's own, whose masters are all new to
+ * the route: it must take them and reach every one. */
+#define CROWD 70
+
+static void test_replicas_half(void)
+{
+    static resp_t old, now;
+    fake_t seed_node = { { NULL, NULL }, "-ERR unknown command\r\n", -1, 0,
+                         0, 0, 0 };
+    push_redis_url_t seed, real_seed;
+    push_redis_route_t *r, *check;
+    redisReply *map;
+    char err[200], chan[32], name[32];
+    long long lo, hi;
+    size_t i;
+    int j, live = -1, asked;
+
+    CHECK((map = live_slots(&live)) != NULL);
+    if (!map) {
+        return;
+    }
+    resp_add(&old, "*%zu\r\n", map->elements);
+    for (i = 0; i < map->elements; i++) {
+        int crowd = i + 1 == map->elements ? CROWD : 0;
+
+        entry_range(map, i, &lo, &hi);
+        resp_add(&old, "*%d\r\n:%lld\r\n:%lld\r\n", 3 + crowd, lo, hi);
+        resp_node(&old, redis_free_port());
+        for (j = 0; j < crowd; j++) {
+            resp_node(&old, redis_free_port());
+        }
+    }
+    resp_reply(&now, map);
+    CHECK(old.n < sizeof(old.s) && now.n < sizeof(now.s));
+    seed_node.slots[0] = old.s;
+    seed_node.slots[1] = now.s;
+    fake_start(&seed_node);
+    seed = fake_url(&seed_node);
+    r = push_redis_route_create(&seed, 1, 2000);
+
+    /* The first view's master is not there: the map is read again. */
+    entry_range(map, 0, &lo, &hi);
+    chan_in(chan, sizeof(chan), "crowd-0", lo, hi, 1);
+    CHECK(r && publish(r, chan, "gone", NULL, err, sizeof(err)) != 0);
+    CHECK(strstr(err, "cannot connect") != NULL);
+    if (!strstr(err, "cannot connect")) {
+        fprintf(stderr, "  the first view's master: expected 'cannot "
+                "connect', got: %s\n", err);
+    }
+    for (i = 0; i < map->elements; i++) {
+        snprintf(name, sizeof(name), "crowd-%zu", i);
+        entry_range(map, i, &lo, &hi);
+        chan_in(chan, sizeof(chan), name, lo, hi, 1);
+        CHECK(publish_ok(r, chan, "c", NULL, err, sizeof(err)));
+    }
+    CHECK_EQ(push_redis_route_cluster(r), 1);
+    asked = __atomic_load_n(&seed_node.asked, __ATOMIC_SEQ_CST);
+    CHECK(asked >= 2);
+    if (asked < 2) {
+        fprintf(stderr, "  the seed asked for its view: expected at least "
+                "twice, got %d\n", asked);
+    }
+    real_seed = cluster_url(live);
+    check = push_redis_route_create(&real_seed, 1, 2000);
+    for (i = 0; i < map->elements; i++) {
+        snprintf(name, sizeof(name), "crowd-%zu", i);
+        entry_range(map, i, &lo, &hi);
+        chan_in(chan, sizeof(chan), name, lo, hi, 1);
+        CHECK_BODIES(check, chan, "c");
+    }
+    push_redis_route_free(check);
+    push_redis_route_free(r);
+    fake_stop(&seed_node);
+    freeReplyObject(map);
+}
+
 int main(void)
 {
     test_plain();
@@ -521,5 +921,7 @@ int main(void)
     test_cluster();
     test_bridge_on_cluster();
     test_learned();
+    test_learned_refusing();
+    test_replicas_half();
     return CHECK_DONE("test_cluster");
 }
