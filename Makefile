@@ -26,7 +26,7 @@ SHM_SRC   = store/push_store_shm.c store/push_store_shm_chan.c \
 STORE_SRC = $(SHM_SRC) store/push_notify.c
 CORE_SRC  = core/push_sub.c core/push_sink.c core/push_loop.c core/push_stream.c
 REDIS_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
-            redis/push_redis_chan.c redis/push_redis_count.c \
+            redis/push_redis_tls.c redis/push_redis_chan.c redis/push_redis_count.c \
             redis/push_redis_route.c redis/push_mirror.c redis/push_bridge.c
 PURE_SRC  = $(LIB_SRC) $(STORE_SRC) $(CORE_SRC) $(REDIS_SRC)
 # httpd glue: one job a file (see mod_push.c).
@@ -50,7 +50,7 @@ UNIT_CFLAGS = -std=gnu11 $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
 UNIT_TESTS  = build/test_id build/test_store build/test_sse \
               build/test_ws_codec build/test_ws_deflate build/test_frame_cache \
               build/test_notify build/test_loop build/test_conf_value \
-              build/test_channel_info build/test_redis build/test_bridge \
+              build/test_channel_info build/test_redis build/test_redis_tls build/test_bridge \
               build/test_cluster
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -I.
@@ -66,7 +66,7 @@ deps:
 
 APXS_FLAGS = -n push -I$(CURDIR) -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra \
              -Wc,-Werror
-MODULE_LIBS = -lpthread -lz -lhiredis
+MODULE_LIBS = -lpthread -lz -lhiredis -lssl -lcrypto
 
 .libs/mod_push.so: $(MODULE_SRC) $(HEADERS) Makefile
 	@tools/ensure-deps.sh build
@@ -113,22 +113,26 @@ build/test_channel_info: t/unit/test_channel_info.c t/unit/check.h lib/push_chan
 
 # Against a real redis-server, which the test starts itself.
 REDIS_LIB_SRC = redis/push_redis_url.c redis/push_redis_conn.c \
-                redis/push_redis_chan.c redis/push_redis_count.c \
+                redis/push_redis_tls.c redis/push_redis_chan.c redis/push_redis_count.c \
                 redis/push_redis_route.c lib/push_buf.c lib/push_id.c \
                 lib/push_utf8.c
+REDIS_LIBS = -lhiredis -lssl -lcrypto
+
+build/test_redis_tls: t/unit/test_redis_tls.c t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(HEADERS) | build
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_redis_tls.c $(REDIS_LIB_SRC) $(REDIS_LIBS)
 
 build/test_redis: t/unit/test_redis.c t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(HEADERS) | build
-	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_redis.c $(REDIS_LIB_SRC) -lhiredis
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_redis.c $(REDIS_LIB_SRC) $(REDIS_LIBS)
 
 BRIDGE_SRC = redis/push_bridge.c redis/push_mirror.c
 
 build/test_bridge: t/unit/test_bridge.c t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(BRIDGE_SRC) $(SHM_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_bridge.c $(BRIDGE_SRC) \
-	    $(REDIS_LIB_SRC) $(SHM_SRC) -lhiredis -lpthread
+	    $(REDIS_LIB_SRC) $(SHM_SRC) $(REDIS_LIBS) -lpthread
 
 build/test_cluster: t/unit/test_cluster.c t/unit/redis_cluster.h t/unit/redis_server.h t/unit/check.h $(REDIS_LIB_SRC) $(BRIDGE_SRC) $(SHM_SRC) $(HEADERS) | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_cluster.c $(BRIDGE_SRC) \
-	    $(REDIS_LIB_SRC) $(SHM_SRC) -lhiredis -lpthread
+	    $(REDIS_LIB_SRC) $(SHM_SRC) $(REDIS_LIBS) -lpthread
 
 build/test_sse: t/unit/test_sse.c t/unit/check.h lib/push_sse.c lib/push_sse.h | build
 	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/test_sse.c lib/push_sse.c
@@ -169,7 +173,7 @@ build/fuzz_conf_value: fuzz/fuzz_conf_value.c fuzz/fuzz_input.h lib/push_conf_va
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_conf_value.c lib/push_conf_value.c
 
 build/fuzz_redis: fuzz/fuzz_redis.c fuzz/fuzz_input.h $(REDIS_LIB_SRC) $(HEADERS) | build
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_redis.c $(REDIS_LIB_SRC) -lhiredis
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_redis.c $(REDIS_LIB_SRC) $(REDIS_LIBS)
 
 build/fuzz_sse: fuzz/fuzz_sse.c lib/push_sse.c $(HEADERS) | build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_sse.c lib/push_sse.c

@@ -15,9 +15,12 @@
 
 #include "lib/push_buf.h"
 #include "redis/push_redis_conn.h"
+#include "redis/push_redis_tls.h"
 
 struct push_redis_conn {
     int          fd;
+    push_redis_tls_conn_t *tls;    /* rediss://; NULL: plain TCP */
+    int          tls_want;     /* what a TLS write that stopped waits for */
     redisReader *reader;
     push_buf_t   out;          /* formatted commands not written yet */
     size_t       out_off;
@@ -126,6 +129,37 @@ static int dial(const push_redis_url_t *u, long long deadline, char *err,
     return fd;
 }
 
+/* rediss://: the TLS handshake on the connected socket, by the
+ * deadline; 0, or -1 with the reason in err. */
+static int tls_start(push_redis_conn_t *c, const push_redis_url_t *u,
+                     long long deadline, char *err, size_t errlen)
+{
+    if (!u->tls_ctx) {
+        snprintf(err, errlen, "rediss://%s:%d without TLS set up", u->host,
+                 u->port);
+        return -1;
+    }
+    if (!(c->tls = push_redis_tls_open(u->tls_ctx, c->fd, u->host))) {
+        snprintf(err, errlen, "out of memory for TLS");
+        return -1;
+    }
+    for (;;) {
+        int want = 0, rc = push_redis_tls_handshake(c->tls, &want, err,
+                                                     errlen);
+
+        if (rc != 0) {
+            return rc > 0 ? 0 : -1;
+        }
+        rc = wait_fd(c->fd, want == PUSH_TLS_WANT_WRITE ? POLLOUT : POLLIN,
+                     deadline);
+        if (rc <= 0) {
+            snprintf(err, errlen, "the TLS handshake with %s:%d: %s", u->host,
+                     u->port, strerror(rc == 0 ? ETIMEDOUT : errno));
+            return -1;
+        }
+    }
+}
+
 /* An AUTH or SELECT at connect: 0 when Redis said OK. */
 static int setup(push_redis_conn_t *c, int argc, const char **argv,
                  long long deadline, char *err, size_t errlen)
@@ -164,6 +198,10 @@ push_redis_conn_t *push_redis_connect(const push_redis_url_t *u,
         return NULL;
     }
     c->fd = fd;
+    if (u->tls && tls_start(c, u, deadline, err, errlen) != 0) {
+        push_redis_close(c);
+        return NULL;
+    }
     if (u->has_password) {
         const char *auth[3] = { "AUTH", u->user, u->password };
         const char **argv = auth;
@@ -194,6 +232,7 @@ push_redis_conn_t *push_redis_connect(const push_redis_url_t *u,
 void push_redis_close(push_redis_conn_t *c)
 {
     if (c) {
+        push_redis_tls_close(c->tls);
         if (c->fd >= 0) {
             close(c->fd);
         }
@@ -222,6 +261,17 @@ int push_redis_idle_ok(push_redis_conn_t *c)
     ssize_t n;
 
     if (c->why[0]) {
+        return 0;
+    }
+    if (c->tls) {
+        int rc = push_redis_tls_idle_data(c->tls);
+
+        if (rc == 0) {
+            return 1;
+        }
+        broke(c, rc < 0 ? "Redis closed the connection while it was idle"
+                        : "Redis sent what was not asked for on an idle "
+                          "connection", 0);
         return 0;
     }
     p.fd = c->fd;
@@ -293,9 +343,22 @@ int push_redis_flush(push_redis_conn_t *c)
         return -1;
     }
     while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off,
-                         c->out.len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n;
 
+        if (c->tls) {
+            char why[sizeof(c->why)];
+            long w = push_redis_tls_write(c->tls, c->out.data + c->out_off,
+                                          c->out.len - c->out_off,
+                                          &c->tls_want, why, sizeof(why));
+
+            if (w < 0) {
+                return c->tls_want ? 0 : broke(c, why, 0);
+            }
+            c->out_off += (size_t)w;
+            continue;
+        }
+        n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                 MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -319,8 +382,28 @@ int push_redis_feed(push_redis_conn_t *c)
         return -1;
     }
     for (;;) {
-        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        ssize_t n;
 
+        if (c->tls) {
+            /* Until TLS wants more of the socket: a record it decrypted
+             * and kept would not make the socket readable again. */
+            char why[sizeof(c->why)];
+            int want = 0;
+            long got = push_redis_tls_read(c->tls, buf, sizeof(buf), &want,
+                                           why, sizeof(why));
+
+            if (got > 0) {
+                if (redisReaderFeed(c->reader, buf, (size_t)got) != REDIS_OK) {
+                    return broke(c, "out of memory reading Redis", 0);
+                }
+                continue;
+            }
+            if (got == 0) {
+                return broke(c, "Redis closed the connection", 0);
+            }
+            return want ? 0 : broke(c, why, 0);
+        }
+        n = recv(c->fd, buf, sizeof(buf), 0);
         if (n > 0) {
             if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
                 return broke(c, "out of memory reading Redis", 0);
@@ -366,7 +449,10 @@ static int write_all(push_redis_conn_t *c, long long deadline)
     int rc;
 
     while ((rc = push_redis_flush(c)) == 0) {
-        if ((rc = wait_fd(c->fd, POLLOUT, deadline)) <= 0) {
+        short ev = c->tls && c->tls_want == PUSH_TLS_WANT_READ ? POLLIN
+                                                               : POLLOUT;
+
+        if ((rc = wait_fd(c->fd, ev, deadline)) <= 0) {
             return broke(c, "writing to Redis", rc == 0 ? ETIMEDOUT : errno);
         }
     }

@@ -81,16 +81,22 @@ static int fail(const char **why, const char *reason)
 int push_redis_url_parse(const char *s, push_redis_url_t *u,
                          const char **why)
 {
-    static const char scheme[] = "redis://";
+    static const char scheme[] = "redis://", tls_scheme[] = "rediss://";
     const char *p, *end, *at, *host, *host_end, *port = NULL;
     size_t i;
 
     memset(u, 0, sizeof(*u));
     u->port = 6379;
-    if (strncmp(s, scheme, sizeof(scheme) - 1) != 0) {
-        return fail(why, "must start with redis://");
+    if (strncmp(s, scheme, sizeof(scheme) - 1) == 0) {
+        p = s + sizeof(scheme) - 1;
     }
-    p = s + sizeof(scheme) - 1;
+    else if (strncmp(s, tls_scheme, sizeof(tls_scheme) - 1) == 0) {
+        p = s + sizeof(tls_scheme) - 1;
+        u->tls = 1;
+    }
+    else {
+        return fail(why, "must start with redis:// or rediss://");
+    }
     end = p + strcspn(p, "/?#");
     if (*end == '?' || *end == '#') {
         return fail(why, "takes no query or fragment");

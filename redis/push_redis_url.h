@@ -1,6 +1,7 @@
 /* push_redis_url.h — the grammar of PushRedis's value:
  *
  *     redis://[[user]:password@]host[:port][/db]
+ *     rediss://...     the same over TLS (push_redis_tls.h)
  *
  * host a name or IPv4 address (letters, digits, "-", ".", "_"), or an
  * IPv6 address in brackets; port 1 to 65535 (default 6379); db 0 to
@@ -27,6 +28,10 @@ typedef struct push_redis_url_s {
     char user[PUSH_REDIS_CRED_MAX + 1];   /* "": none */
     char password[PUSH_REDIS_CRED_MAX + 1];
     int  has_password;                    /* "" may be a password */
+    int  tls;                             /* rediss:// */
+    /* How TLS is spoken (certificates, verification), set by the
+     * server's configuration for a rediss:// URL; NULL: not yet. */
+    const struct push_redis_tls_s *tls_ctx;
 } push_redis_url_t;
 
 /* 0 and *u filled in, or -1 with a reason (a static string) in *why. */

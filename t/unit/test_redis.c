@@ -44,6 +44,14 @@ static void test_url(void)
           && strcmp(u.host, "::1") == 0 && u.port == 6380);
     CHECK_EQ(push_redis_url_parse("redis://:@h", &u, &why), 0);
     CHECK(u.has_password && !u.password[0]);
+    CHECK(!u.tls);
+    /* rediss://: the same, over TLS. */
+    CHECK_EQ(push_redis_url_parse("rediss://app:pw@cache.example:6380/1", &u,
+                                  &why), 0);
+    CHECK(u.tls && strcmp(u.host, "cache.example") == 0 && u.port == 6380
+          && u.db == 1 && strcmp(u.user, "app") == 0 && !u.tls_ctx);
+    CHECK_EQ(push_redis_url_parse("redisss://h", &u, &why), -1);
+    CHECK_EQ(push_redis_url_parse("rediss:/h", &u, &why), -1);
 
     why = NULL;
     CHECK_EQ(push_redis_url_parse("http://h", &u, &why), -1);
