@@ -72,6 +72,14 @@ static int push_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return rv != OK ? rv : push_redis_post_config(pconf, s);
 }
 
+static int push_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    return push_redis_check_config(pconf, s);
+}
+
 static void push_child_init(apr_pool_t *pchild, server_rec *s)
 {
     push_store_child_init(pchild, s);
@@ -225,6 +233,7 @@ static int push_map_to_storage(request_rec *r)
 
 static void push_register_hooks(apr_pool_t *p)
 {
+    ap_hook_check_config(push_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(push_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(push_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(push_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);

@@ -23,6 +23,7 @@ void *push_config_create_server(apr_pool_t *p, server_rec *s)
 
     (void)s;
     conf->subscribers_per_child = -1;
+    conf->redis_tls_verify = -1;
     return conf;
 }
 
@@ -44,6 +45,15 @@ void *push_config_merge_server(apr_pool_t *p, void *basev, void *addv)
                                                    : base->redis_timeout_ms;
     conf->redis_prefix = add->redis_prefix ? add->redis_prefix
                                            : base->redis_prefix;
+#define MERGE_TLS(f) conf->f = add->f ? add->f : base->f
+    MERGE_TLS(redis_tls_ca_file);
+    MERGE_TLS(redis_tls_ca_path);
+    MERGE_TLS(redis_tls_cert_file);
+    MERGE_TLS(redis_tls_key_file);
+    MERGE_TLS(redis_tls_server_name);
+#undef MERGE_TLS
+    conf->redis_tls_verify = add->redis_tls_verify != -1
+                             ? add->redis_tls_verify : base->redis_tls_verify;
     return conf;
 }
 
@@ -350,6 +360,27 @@ int push_conf_redis_timeout_ms(const server_rec *s)
 
     return sc->redis_timeout_ms ? sc->redis_timeout_ms
                                 : PUSH_DEFAULT_REDIS_TIMEOUT_MS;
+}
+
+void push_conf_redis_tls(const server_rec *s, push_redis_tls_conf_t *tls)
+{
+    const push_server_conf *sc = server_conf(s);
+
+    tls->ca_file = sc->redis_tls_ca_file;
+    tls->ca_path = sc->redis_tls_ca_path;
+    tls->cert_file = sc->redis_tls_cert_file;
+    tls->key_file = sc->redis_tls_key_file;
+    tls->server_name = sc->redis_tls_server_name;
+    tls->verify = sc->redis_tls_verify != 0;
+}
+
+int push_conf_redis_tls_given(const server_rec *s)
+{
+    const push_server_conf *sc = server_conf(s);
+
+    return sc->redis_tls_ca_file || sc->redis_tls_ca_path
+           || sc->redis_tls_cert_file || sc->redis_tls_key_file
+           || sc->redis_tls_server_name || sc->redis_tls_verify != -1;
 }
 
 const char *push_conf_redis_prefix(const server_rec *s)

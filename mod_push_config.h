@@ -11,6 +11,8 @@
 #include "http_config.h"
 #include "ap_expr.h"
 
+#include "redis/push_redis_tls.h"
+
 typedef struct push_dir_conf push_dir_conf;
 
 /* The module record's configuration entries (mod_push.c). */
@@ -116,5 +118,10 @@ unsigned    push_conf_redis_seeds(const server_rec *s,
                                   const struct push_redis_url_s **urls);
 int         push_conf_redis_timeout_ms(const server_rec *s);
 const char *push_conf_redis_prefix(const server_rec *s);
+/* PushRedisTLS*: how rediss:// URLs speak TLS (verification on unless
+ * PushRedisTLSVerify Off); whether any of them was given. */
+void        push_conf_redis_tls(const server_rec *s,
+                                push_redis_tls_conf_t *tls);
+int         push_conf_redis_tls_given(const server_rec *s);
 
 #endif

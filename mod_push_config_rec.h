@@ -25,6 +25,13 @@ typedef struct {
     unsigned   redis_n;                /* ... how many */
     int        redis_timeout_ms;       /* PushRedisTimeout; 0: unset */
     const char *redis_prefix;          /* PushRedisPrefix; NULL: unset */
+    /* PushRedisTLS*: for rediss:// URLs (NULL, -1: unset). */
+    const char *redis_tls_ca_file;
+    const char *redis_tls_ca_path;
+    const char *redis_tls_cert_file;
+    const char *redis_tls_key_file;
+    const char *redis_tls_server_name;
+    int        redis_tls_verify;
 } push_server_conf;
 
 struct push_dir_conf {

@@ -65,7 +65,7 @@ static const char *set_redis(cmd_parms *cmd, void *dummy, int argc,
                            NULL);
     }
     if (argc < 1) {
-        return "PushRedis: at least one redis:// URL";
+        return "PushRedis: at least one redis:// or rediss:// URL";
     }
     if (argc > PUSH_REDIS_SEEDS_MAX) {
         return apr_psprintf(cmd->pool, "PushRedis: at most %d URLs (a "
@@ -75,8 +75,13 @@ static const char *set_redis(cmd_parms *cmd, void *dummy, int argc,
     for (i = 0; i < argc; i++) {
         if (push_redis_url_parse(argv[i], &urls[i], &why) != 0) {
             return apr_psprintf(cmd->pool, "PushRedis: '%s' %s (expected "
-                                "redis://[[user]:password@]host[:port][/db])",
-                                argv[i], why);
+                                "redis://[[user]:password@]host[:port][/db], "
+                                "or rediss:// for TLS)", argv[i], why);
+        }
+        if (urls[i].tls != urls[0].tls) {
+            return apr_psprintf(cmd->pool, "PushRedis: '%s' and '%s': a "
+                                "cluster's nodes all speak TLS (rediss://) "
+                                "or none does (redis://)", argv[0], argv[i]);
         }
         if (argc > 1 && urls[i].db != 0) {
             return apr_psprintf(cmd->pool, "PushRedis: '%s' names database "
@@ -148,6 +153,86 @@ static const char *set_redis_prefix(cmd_parms *cmd, void *dummy,
         return "PushRedisPrefix: at most 64 characters";
     }
     sconf->redis_prefix = arg;
+    return NULL;
+}
+
+/* PushRedisTLSCACertificateFile and the other files of PushRedisTLS*:
+ * relative to ServerRoot, and there to be read (their content is
+ * checked once the whole configuration is read: push_redis_tls_setup). */
+static const char *set_redis_tls_file(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    int is_dir = !strcmp(cmd->cmd->name, "PushRedisTLSCACertificatePath");
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (!path) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path",
+                            cmd->cmd->name, arg);
+    }
+    if ((rv = apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool))
+        != APR_SUCCESS) {
+        char buf[120];
+
+        return apr_psprintf(cmd->pool, "%s: cannot read '%s': %s",
+                            cmd->cmd->name, path,
+                            apr_strerror(rv, buf, sizeof(buf)));
+    }
+    if (fi.filetype != (is_dir ? APR_DIR : APR_REG)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a %s",
+                            cmd->cmd->name, path,
+                            is_dir ? "directory" : "file");
+    }
+    *(const char **)((char *)sconf + (apr_size_t)cmd->info) = path;
+    return NULL;
+}
+
+/* PushRedisTLSServerName: the name every node's certificate must hold
+ * (and the one asked for, SNI). */
+static const char *set_redis_tls_name(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY), *p;
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    for (p = arg; *p; p++) {
+        if (!apr_isalnum(*p) && *p != '-' && *p != '.' && *p != ':') {
+            return apr_psprintf(cmd->pool, "PushRedisTLSServerName: '%s' is "
+                                "not a host name or address", arg);
+        }
+    }
+    if (!*arg || p - arg > 253) {
+        return "PushRedisTLSServerName: a host name of 1 to 253 characters";
+    }
+    sconf->redis_tls_server_name = arg;
+    return NULL;
+}
+
+static const char *set_redis_tls_verify(cmd_parms *cmd, void *dummy,
+                                        int on)
+{
+    push_server_conf *sconf =
+        ap_get_module_config(cmd->server->module_config, &push_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    sconf->redis_tls_verify = on;
     return NULL;
 }
 
@@ -618,6 +703,29 @@ const command_rec push_config_cmds[] = {
     AP_INIT_TAKE1("PushRedisPrefix", set_redis_prefix, NULL, RSRC_CONF,
                   "What the names of mod_push's Redis keys start with "
                   "(default push:)"),
+    AP_INIT_TAKE1("PushRedisTLSCACertificateFile", set_redis_tls_file,
+                  (void *)APR_OFFSETOF(push_server_conf, redis_tls_ca_file),
+                  RSRC_CONF, "The certificates (PEM) that rediss:// servers' "
+                  "certificates must lead to (default: the system's)"),
+    AP_INIT_TAKE1("PushRedisTLSCACertificatePath", set_redis_tls_file,
+                  (void *)APR_OFFSETOF(push_server_conf, redis_tls_ca_path),
+                  RSRC_CONF, "A directory of such certificates, hashed as "
+                  "openssl rehash does"),
+    AP_INIT_TAKE1("PushRedisTLSCertificateFile", set_redis_tls_file,
+                  (void *)APR_OFFSETOF(push_server_conf, redis_tls_cert_file),
+                  RSRC_CONF, "The client certificate (PEM) shown to a "
+                  "rediss:// server that asks for one"),
+    AP_INIT_TAKE1("PushRedisTLSCertificateKeyFile", set_redis_tls_file,
+                  (void *)APR_OFFSETOF(push_server_conf, redis_tls_key_file),
+                  RSRC_CONF, "Its private key (PEM; default: in the "
+                  "certificate's file)"),
+    AP_INIT_TAKE1("PushRedisTLSServerName", set_redis_tls_name, NULL,
+                  RSRC_CONF, "The name rediss:// servers' certificates must "
+                  "hold (default: each URL's host, or a cluster node's "
+                  "address)"),
+    AP_INIT_FLAG("PushRedisTLSVerify", set_redis_tls_verify, NULL, RSRC_CONF,
+                 "Off: take any certificate a rediss:// server shows "
+                 "(default On)"),
     AP_INIT_TAKE1("PushSharedMemorySize", set_shm_size, NULL, RSRC_CONF,
                   "Size of the shared-memory message store, e.g. 32M "
                   "(main server only; a change needs a full restart)"),

@@ -36,6 +36,7 @@
 #include "redis/push_redis_conn.h"
 #include "redis/push_redis_count.h"
 #include "redis/push_redis_route.h"
+#include "redis/push_redis_tls.h"
 
 APLOG_USE_MODULE(push);
 
@@ -171,6 +172,50 @@ static int bridge_start(apr_pool_t *p, server_rec *s, apr_proc_t *proc)
     /* Stopped (SIGTERM, then SIGKILL after 3 s) with this configuration. */
     apr_pool_note_subprocess(p, proc, APR_KILL_AFTER_TIMEOUT);
     apr_proc_other_child_register(proc, bridge_maint, proc, NULL, p);
+    return OK;
+}
+
+static apr_status_t tls_free(void *t)
+{
+    push_redis_tls_free(t);
+    return APR_SUCCESS;
+}
+
+int push_redis_check_config(apr_pool_t *pconf, server_rec *s)
+{
+    const push_redis_url_t *seeds;
+    unsigned n = push_conf_redis_seeds(s, &seeds), i;
+    push_redis_tls_conf_t conf;
+    push_redis_tls_t *t;
+    char err[512];
+
+    if (!n || !seeds[0].tls) {
+        if (push_conf_redis_tls_given(s)) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PushRedisTLS* "
+                         "directives are given, but no PushRedis URL is "
+                         "rediss:// (TLS)");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        return OK;
+    }
+    push_conf_redis_tls(s, &conf);
+    if (!(t = push_redis_tls_create(&conf, err, sizeof(err)))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PushRedis: TLS to "
+                     "Redis: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(pconf, t, tls_free, apr_pool_cleanup_null);
+    /* Every copy of a seed (a thread's route, a cluster node's URL, the
+     * bridge's) takes the context with it. */
+    for (i = 0; i < n; i++) {
+        ((push_redis_url_t *)seeds)[i].tls_ctx = t;
+    }
+    if (!conf.verify) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PushRedisTLSVerify "
+                     "Off: any certificate a Redis server shows is taken "
+                     "(the connection is encrypted, but to whom is not "
+                     "known)");
+    }
     return OK;
 }
 

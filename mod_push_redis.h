@@ -12,6 +12,10 @@
 /* 1 when PushRedis is set (the main server's). */
 int push_redis_on(const server_rec *s);
 
+/* PushRedis over TLS (rediss://): the context for every connection,
+ * made once the configuration is read (httpd -t too); not OK, with
+ * the reason logged, when its certificates cannot be used. */
+int push_redis_check_config(apr_pool_t *pconf, server_rec *s);
 /* post_config, in the parent, once the store is open: starts the
  * bridge process (again at each restart; again if it dies). */
 int push_redis_post_config(apr_pool_t *pconf, server_rec *s);

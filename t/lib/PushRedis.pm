@@ -37,8 +37,10 @@ sub start {
         or die "no free port: $!";
     my $self = bless { bin => $bin, port => $probe->sockport,
                        dir => tempdir(CLEANUP => 1),
-                       fsync => $o{appendfsync} || 'always' }, $class;
+                       fsync => $o{appendfsync} || 'always',
+                       tls => $o{tls} }, $class;
     close $probe;
+    $self->make_certs if $self->{tls};
     return $self->run ? $self : undef;
 }
 
@@ -50,7 +52,16 @@ sub run {
     if (!$pid) {
         open STDOUT, '>', "$self->{dir}/redis.out";
         open STDERR, '>&', \*STDOUT;
-        exec $self->{bin}, '--bind', '127.0.0.1', '--port', $self->{port},
+        exec $self->{bin}, '--bind', '127.0.0.1',
+            $self->{tls}
+                # TLS only, and a client certificate signed by its CA
+                # wanted (as a managed Redis may).
+                ? ('--port', 0, '--tls-port', $self->{port},
+                   '--tls-cert-file', $self->file('srv.crt'),
+                   '--tls-key-file', $self->file('srv.key'),
+                   '--tls-ca-cert-file', $self->file('ca.crt'),
+                   '--tls-auth-clients', 'yes')
+                : ('--port', $self->{port}),
             '--dir', $self->{dir}, '--save', '',
             $self->{cluster}
                 ? ('--appendonly', 'no', '--cluster-enabled', 'yes',
@@ -68,13 +79,50 @@ sub run {
     return 0;
 }
 
-sub url { "redis://127.0.0.1:$_[0]{port}" }
+sub url { ($_[0]{tls} ? 'rediss' : 'redis') . "://127.0.0.1:$_[0]{port}" }
+
+# A file of its TLS setup (tls => 1), in its directory: ca.crt (the CA
+# that signed srv.crt, for 127.0.0.1 and localhost, and cli.crt with
+# cli.key, a client certificate), other.crt (a CA that signed nothing).
+sub file { "$_[0]{dir}/$_[1]" }
+
+sub make_certs {
+    my ($self) = @_;
+    my $d = $self->{dir};
+    my $k = '-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes';
+    my $q = '>/dev/null 2>&1';
+    for my $ca (qw(ca other)) {
+        system("openssl req -x509 $k -keyout $d/$ca.key -out $d/$ca.crt -days 2 -subj /CN=$ca $q") == 0
+            or die "openssl: cannot make the test CA $ca";
+    }
+    my %ext = (srv => 'subjectAltName=IP:127.0.0.1,DNS:localhost', cli => 'extendedKeyUsage=clientAuth');
+    for my $w (qw(srv cli)) {
+        open my $e, '>', "$d/$w.ext" or die $!;
+        print $e "$ext{$w}\n";
+        close $e;
+        system("openssl req $k -keyout $d/$w.key -out $d/$w.csr -subj /CN=$w $q "
+               . "&& openssl x509 -req -in $d/$w.csr -CA $d/ca.crt -CAkey $d/ca.key "
+               . "-CAcreateserial -out $d/$w.crt -days 2 -extfile $d/$w.ext $q") == 0
+            or die "openssl: cannot make the test certificate $w";
+    }
+}
+
+# The PushRedisTLS* lines for a server of this Redis: its CA, and the
+# client certificate.
+sub tls_conf {
+    my ($self) = @_;
+    return "PushRedisTLSCACertificateFile " . $self->file('ca.crt') . "\n"
+        . "PushRedisTLSCertificateFile " . $self->file('cli.crt') . "\n"
+        . "PushRedisTLSCertificateKeyFile " . $self->file('cli.key') . "\n";
+}
 
 # One command through redis-cli: its output, trimmed (undef when it
 # could not connect).
 sub cli {
     my ($self, @cmd) = @_;
-    open my $fh, '-|', 'redis-cli', '-h', '127.0.0.1', '-p', $self->{port}, @cmd
+    my @tls = $self->{tls} ? ('--tls', '--cacert', $self->file('ca.crt'), '--cert', $self->file('cli.crt'),
+                              '--key', $self->file('cli.key')) : ();
+    open my $fh, '-|', 'redis-cli', '-h', '127.0.0.1', '-p', $self->{port}, @tls, @cmd
         or return undef;
     local $/;
     my $out = <$fh>;

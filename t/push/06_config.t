@@ -95,14 +95,33 @@ my @cases = (
                                         qr/PushRedis: 'redis:\/\/b:7001\/3' names database 3, but several URLs are a Redis Cluster/],
     ['PushRedis redis://a:7000/2 redis://b:7001',
                                         qr/PushRedis: 'redis:\/\/a:7000\/2' names database 2, but several URLs are a Redis Cluster/],
-    ['PushRedis',                      qr/PushRedis: at least one redis:\/\/ URL/],
+    ['PushRedis',                      qr/PushRedis: at least one redis:\/\/ or rediss:\/\/ URL/],
     ['PushRedis' . join('', map { " redis://n$_" } 1 .. 17),
                                         qr/PushRedis: at most 16 URLs/],
+    ['PushRedis redis://a:7000 rediss://b:7001',
+                                        qr/PushRedis: 'redis:\/\/a:7000' and 'rediss:\/\/b:7001': a cluster's nodes all speak TLS \(rediss:\/\/\) or none does/],
+    ['PushRedis rediss://h\nPushRedisTLSCACertificateFile /nonexistent/ca.pem',
+                                        qr/PushRedisTLSCACertificateFile: cannot read '\/nonexistent\/ca.pem': No such file or directory/],
+    ['PushRedis rediss://h\nPushRedisTLSCACertificatePath /etc/passwd',
+                                        qr/PushRedisTLSCACertificatePath: '\/etc\/passwd' is not a directory/],
+    ['PushRedis rediss://h\nPushRedisTLSCertificateFile /etc',
+                                        qr/PushRedisTLSCertificateFile: '\/etc' is not a file/],
+    ['PushRedis rediss://h\nPushRedisTLSVerify maybe',
+                                        qr/PushRedisTLSVerify must be On or Off/],
+    ['PushRedis rediss://h\nPushRedisTLSServerName "a b"',
+                                        qr/PushRedisTLSServerName: 'a b' is not a host name or address/],
+    ['<VirtualHost *:1>\nPushRedisTLSVerify Off\n</VirtualHost>',
+                                        qr/PushRedisTLSVerify cannot occur within <VirtualHost>/],
+    # Checked once the whole configuration is read.
+    ['PushRedis redis://h\nPushRedisTLSVerify Off',
+                                        qr/PushRedisTLS\* directives are given, but no PushRedis URL is rediss:\/\/ \(TLS\)/],
+    ['PushRedis rediss://h\nPushRedisTLSCACertificateFile /etc/passwd',
+                                        qr/PushRedis: TLS to Redis: cannot load the certificates to trust from \/etc\/passwd: /],
     ['PushRedisTimeout 50ms',          qr/PushRedisTimeout: '50ms' is not a time from 100ms to 60s/],
     ['PushRedisTimeout 2h',            qr/PushRedisTimeout: '2h' is not a time/],
     ['PushRedisPrefix a{b}',           qr/PushRedisPrefix: 'a\{b\}' may hold printable characters only, no spaces and no braces/],
 );
-plan tests => 2 * @cases + 5;
+plan tests => 2 * @cases + 6;
 
 my $cfg = Apache::Test::config();
 my $vars = $cfg->{vars};
@@ -142,6 +161,9 @@ ok t_cmp($rc, 0, "several channels, a split, no history and presence hooks pass:
 ($rc, $out) = check('PushRedis redis://app:s%40cret@127.0.0.1:6379/2\nPushRedisTimeout 500ms\n'
                     . 'PushRedisPrefix site-a:');
 ok t_cmp($rc, 0, "PushRedis with credentials and a database, a timeout in ms and a prefix pass: $out");
+($rc, $out) = check('PushRedis rediss://:pw@10.0.0.1:6380\nPushRedisTLSVerify On\n'
+                    . 'PushRedisTLSServerName redis.example.com');
+ok t_cmp($rc, 0, "PushRedis over TLS with the system's CAs and a server name passes: $out");
 ($rc, $out) = check('PushRedis redis://:pw@10.0.0.1:7000 redis://10.0.0.2:7000 redis://10.0.0.3');
 ok t_cmp($rc, 0, "PushRedis with a cluster's three seed nodes passes: $out");
 for my $case (@cases) {
